@@ -1,0 +1,1 @@
+"""Wiring for the Community Champions Bot: settings, application, channels, command line."""

@@ -1,0 +1,68 @@
+"""Run the bot: open the database, then long polling or a webhook until told to stop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from urllib.parse import urlparse
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from telegram import Update
+from telegram.ext import Application
+
+from bot.i18n import compile_catalogs
+from bot.settings import Settings
+from bot.webhook import webhook_app
+from storage.db import make_engine, make_sessions, upgrade
+
+log = logging.getLogger(__name__)
+
+
+async def open_database(settings: Settings) -> tuple[AsyncEngine, async_sessionmaker[AsyncSession]]:
+    """Compile catalogs, connect, and on SQLite apply migrations (PostgreSQL: `champbot db upgrade`)."""
+    compile_catalogs()
+    engine = make_engine(settings.db_url)
+    if engine.dialect.name == "sqlite":
+        await upgrade(engine)
+    return engine, make_sessions(engine)
+
+
+def stop_on_signals() -> asyncio.Event:
+    """An event set by SIGINT or SIGTERM, for a graceful shutdown."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def serve_polling(application: Application, stop: asyncio.Event) -> None:  # type: ignore[type-arg]
+    """Long-poll until `stop` is set, then finish every update already fetched."""
+    assert application.updater is not None
+    async with application:
+        await application.bot.delete_webhook()
+        await application.start()
+        await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+        log.info("Polling as @%s", application.bot.username)
+        await stop.wait()
+        await application.updater.stop()
+        await application.stop()
+
+
+async def serve_webhook(application: Application, settings: Settings, stop: asyncio.Event) -> None:  # type: ignore[type-arg]
+    """Serve the webhook until `stop` is set; requests in flight finish before shutdown."""
+    assert settings.webhook_url and settings.webhook_secret
+    secret = settings.webhook_secret.get_secret_value()
+    path = urlparse(settings.webhook_url).path or "/"
+    async with application:
+        await application.start()
+        await application.bot.set_webhook(settings.webhook_url, secret_token=secret, allowed_updates=Update.ALL_TYPES)
+        runner = web.AppRunner(webhook_app(application, secret, path), access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "0.0.0.0", settings.webhook_port).start()
+        log.info("Webhook listening on port %s at %s", settings.webhook_port, path)
+        await stop.wait()
+        await runner.cleanup()
+        await application.stop()

@@ -1,0 +1,42 @@
+"""The per-update context handlers receive: the champion, their translator and the database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from bot.i18n import Translator, translator
+from bot.settings import Settings
+from storage.models import Champion, ConversationState
+
+
+@dataclass
+class Services:
+    """Process-wide services, set once when the application is built (PTB's `bot_data`)."""
+
+    settings: Settings | None = None
+    sessions: async_sessionmaker[AsyncSession] | None = None
+
+
+class Context(CallbackContext[ExtBot[None], dict[object, object], dict[object, object], Services]):
+    """CallbackContext with what the loading step (group -2) found for this update."""
+
+    def __init__(self, application: Application, chat_id: int | None = None, user_id: int | None = None) -> None:
+        super().__init__(application, chat_id=chat_id, user_id=user_id)
+        self.champion: Champion | None = None
+        self.state: ConversationState | None = None
+        self.t: Translator = translator("en")
+
+    @property
+    def settings(self) -> Settings:
+        """The application's settings."""
+        assert self.bot_data.settings is not None
+        return self.bot_data.settings
+
+    @property
+    def db(self) -> async_sessionmaker[AsyncSession]:
+        """The session factory; use `async with context.db.begin() as session:`."""
+        assert self.bot_data.sessions is not None
+        return self.bot_data.sessions

@@ -1,0 +1,439 @@
+"""A local Telegram Bot API emulator on loopback, for the sandbox and the tests.
+
+It speaks the subset of the Bot API the bot uses (getMe, getUpdates with offset and long-poll
+timeout, setWebhook/deleteWebhook, sendMessage, sendDocument, editMessageText,
+editMessageReplyMarkup, answerCallbackQuery, setMyCommands) and plays the users' side: people send
+text, press buttons, edit messages, write in groups. It can be told to fail for a chat (429 with
+retry_after, 403, 400, 5xx) and to enforce Telegram's rate limits with 429s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import ClientSession, web
+
+BOT_ID = 1000001
+OVERALL_PER_SECOND = 30  # Telegram: about 30 messages a second overall
+PER_CHAT_INTERVAL = 1.0  # Telegram: about one message a second per chat
+
+_JSON_FIELDS = {"reply_markup", "commands", "scope", "allowed_updates", "entities", "link_preview_options"}
+_INT_FIELDS = {"chat_id", "message_id", "offset", "limit", "timeout", "user_id"}
+_SEND_METHODS = {"sendmessage", "senddocument", "editmessagetext", "editmessagereplymarkup"}
+
+
+class ApiError(Exception):
+    """An error answer from the emulated Bot API."""
+
+    def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
+        super().__init__(description)
+        self.code = code
+        self.description = description
+        self.retry_after = retry_after
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"ok": False, "error_code": self.code, "description": self.description}
+        if self.retry_after is not None:
+            body["parameters"] = {"retry_after": self.retry_after}
+        return body
+
+
+_FAULTS = {
+    429: "Too Many Requests: retry after {retry_after}",
+    403: "Forbidden: bot was blocked by the user",
+    400: "Bad Request: chat not found",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+}
+
+
+@dataclass
+class Fault:
+    """Answer `code` to the next `times` sends to a chat (None: until cleared)."""
+
+    code: int
+    times: int | None = 1
+    retry_after: int = 1
+
+
+@dataclass
+class User:
+    id: int
+    first_name: str
+    language_code: str | None = None
+
+    def as_api(self) -> dict[str, Any]:
+        user: dict[str, Any] = {"id": self.id, "is_bot": False, "first_name": self.first_name}
+        if self.language_code:
+            user["language_code"] = self.language_code
+        return user
+
+
+@dataclass
+class Chat:
+    """One chat's history as both sides see it."""
+
+    id: int
+    type: str = "private"
+    title: str | None = None
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def as_api(self, user: User | None = None) -> dict[str, Any]:
+        chat: dict[str, Any] = {"id": self.id, "type": self.type}
+        if self.title:
+            chat["title"] = self.title
+        elif user:
+            chat["first_name"] = user.first_name
+        return chat
+
+    def touch(self) -> None:
+        self.changed.set()
+        self.changed = asyncio.Event()
+
+
+class Emulator:
+    """In-memory Bot API server plus the users' side of every chat."""
+
+    def __init__(self, *, bot_username: str = "champbot_sandbox_bot", enforce_limits: bool = False) -> None:
+        self.bot_username = bot_username
+        self.enforce_limits = enforce_limits
+        self.users: dict[int, User] = {}
+        self.chats: dict[int, Chat] = {}
+        self.commands: dict[tuple[str, str], list[dict[str, str]]] = {}
+        self.files: dict[str, tuple[str, bytes]] = {}
+        self.faults: dict[int, Fault] = {}
+        self.calls: dict[str, int] = {}
+        self.rate_limited = 0
+        self.webhook: tuple[str, str | None] | None = None
+        self._updates: list[dict[str, Any]] = []
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(1)
+        self._query_ids = itertools.count(1)
+        self._new_update = asyncio.Event()
+        self._recent_sends: deque[float] = deque()
+        self._last_send_to: dict[int, float] = {}
+        self._runner: web.AppRunner | None = None
+        self.base_url = ""
+
+    # ------------------------------------------------------------------ server
+
+    def routes(self) -> list[web.RouteDef]:
+        """The Bot API routes, to add to an aiohttp application."""
+        return [web.route("*", "/bot{token}/{method}", self._handle_api)]
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0, app: web.Application | None = None) -> str:
+        """Serve on loopback (a free port by default); return the base URL for the bot."""
+        app = app or web.Application()
+        app.add_routes(self.routes())
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        bound = self._runner.addresses[0]
+        self.base_url = f"http://{host}:{bound[1]}"
+        return self.base_url
+
+    async def stop(self) -> None:
+        """Stop serving."""
+        if self._runner:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def _handle_api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"].lower()
+        self.calls[method] = self.calls.get(method, 0) + 1
+        params = await _read_params(request)
+        try:
+            handler = getattr(self, f"_api_{method}", None)
+            if handler is None:
+                raise ApiError(404, "Not Found: method not found")
+            if method in _SEND_METHODS:
+                self._check_send(int(params.get("chat_id", 0)))
+            result = await handler(params)
+        except ApiError as exc:
+            return web.json_response(exc.body(), status=exc.code)
+        return web.json_response({"ok": True, "result": result})
+
+    # ------------------------------------------------------------- faults
+
+    def fail(self, chat_id: int, code: int, *, times: int | None = 1, retry_after: int = 1) -> None:
+        """Make the next `times` sends to `chat_id` answer `code` (None: until `clear_fault`)."""
+        self.faults[chat_id] = Fault(code, times, retry_after)
+
+    def clear_fault(self, chat_id: int) -> None:
+        """Stop failing sends to a chat."""
+        self.faults.pop(chat_id, None)
+
+    def _check_send(self, chat_id: int) -> None:
+        fault = self.faults.get(chat_id)
+        if fault is not None:
+            if fault.times is not None:
+                fault.times -= 1
+                if fault.times <= 0:
+                    del self.faults[chat_id]
+            description = _FAULTS.get(fault.code, "Error").format(retry_after=fault.retry_after)
+            raise ApiError(fault.code, description, fault.retry_after if fault.code == 429 else None)
+        if not self.enforce_limits:
+            return
+        now = time.monotonic()
+        while self._recent_sends and now - self._recent_sends[0] >= 1.0:
+            self._recent_sends.popleft()
+        last = self._last_send_to.get(chat_id)
+        if len(self._recent_sends) >= OVERALL_PER_SECOND or (last is not None and now - last < PER_CHAT_INTERVAL):
+            self.rate_limited += 1
+            raise ApiError(429, _FAULTS[429].format(retry_after=1), 1)
+        self._recent_sends.append(now)
+        self._last_send_to[chat_id] = now
+
+    # ------------------------------------------------------------ Bot API
+
+    def _bot_user(self) -> dict[str, Any]:
+        return {
+            "id": BOT_ID,
+            "is_bot": True,
+            "first_name": "Champions Bot",
+            "username": self.bot_username,
+            "can_join_groups": False,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
+
+    async def _api_getme(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self._bot_user()
+
+    async def _api_getupdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        if self.webhook:
+            raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active")
+        offset = int(params.get("offset") or 0)
+        limit = int(params.get("limit") or 100)
+        timeout = float(params.get("timeout") or 0)
+        if offset:
+            self._updates = [u for u in self._updates if u["update_id"] >= offset]
+        if not self._updates and timeout > 0:
+            waiter = self._new_update
+            try:
+                await asyncio.wait_for(waiter.wait(), timeout)
+            except TimeoutError:
+                pass
+        return self._updates[:limit]
+
+    def release_polls(self) -> None:
+        """Answer any waiting getUpdates now (as Telegram does when a poller goes away)."""
+        self._new_update.set()
+        self._new_update = asyncio.Event()
+
+    async def _api_setwebhook(self, params: dict[str, Any]) -> bool:
+        self.webhook = (str(params["url"]), params.get("secret_token"))
+        return True
+
+    async def _api_deletewebhook(self, params: dict[str, Any]) -> bool:
+        self.webhook = None
+        return True
+
+    async def _api_setmycommands(self, params: dict[str, Any]) -> bool:
+        scope = (params.get("scope") or {}).get("type", "default")
+        self.commands[(scope, str(params.get("language_code") or ""))] = list(params["commands"])
+        return True
+
+    async def _api_sendmessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        text = str(params.get("text", ""))
+        if not text.strip():
+            raise ApiError(400, "Bad Request: message text is empty")
+        if len(text) > 4096:
+            raise ApiError(400, "Bad Request: message is too long")
+        return self._bot_says(int(params["chat_id"]), {"text": text}, params.get("reply_markup"))
+
+    async def _api_senddocument(self, params: dict[str, Any]) -> dict[str, Any]:
+        document = params.get("document")
+        if not isinstance(document, tuple):
+            raise ApiError(400, "Bad Request: there is no document in the request")
+        file_id = f"file-{len(self.files) + 1}"
+        self.files[file_id] = document
+        content: dict[str, Any] = {"document": {"file_id": file_id, "file_unique_id": file_id, "file_name": document[0]}}
+        if params.get("caption"):
+            content["caption"] = str(params["caption"])
+        return self._bot_says(int(params["chat_id"]), content, params.get("reply_markup"))
+
+    async def _api_editmessagetext(self, params: dict[str, Any]) -> dict[str, Any]:
+        message = self._bot_message(int(params["chat_id"]), int(params["message_id"]))
+        text = str(params.get("text", ""))
+        markup = params.get("reply_markup")
+        if message.get("text") == text and message.get("reply_markup") == markup:
+            raise ApiError(400, "Bad Request: message is not modified")
+        message["text"] = text
+        self._set_markup(message, markup)
+        return self._edited(int(params["chat_id"]), message)
+
+    async def _api_editmessagereplymarkup(self, params: dict[str, Any]) -> dict[str, Any]:
+        message = self._bot_message(int(params["chat_id"]), int(params["message_id"]))
+        markup = params.get("reply_markup")
+        if message.get("reply_markup") == markup:
+            raise ApiError(400, "Bad Request: message is not modified")
+        self._set_markup(message, markup)
+        return self._edited(int(params["chat_id"]), message)
+
+    async def _api_answercallbackquery(self, params: dict[str, Any]) -> bool:
+        query_id = str(params["callback_query_id"])
+        chat_id = int(query_id.split(":", 1)[0])
+        if params.get("text"):
+            self._record(chat_id, {"from_bot": True, "notice": str(params["text"])})
+        return True
+
+    def _bot_says(self, chat_id: int, content: dict[str, Any], markup: Any) -> dict[str, Any]:
+        if chat_id not in self.chats:
+            raise ApiError(400, "Bad Request: chat not found")
+        message = {"message_id": next(self._message_ids), "date": int(time.time()), "from_bot": True, **content}
+        self._set_markup(message, markup)
+        self._record(chat_id, message)
+        return self._as_api(chat_id, message)
+
+    def _bot_message(self, chat_id: int, message_id: int) -> dict[str, Any]:
+        chat = self.chats.get(chat_id)
+        for message in chat.messages if chat else []:
+            if message.get("message_id") == message_id and message.get("from_bot"):
+                return message
+        raise ApiError(400, "Bad Request: message to edit not found")
+
+    def _edited(self, chat_id: int, message: dict[str, Any]) -> dict[str, Any]:
+        message["edited"] = True
+        self.chats[chat_id].touch()
+        return self._as_api(chat_id, message)
+
+    @staticmethod
+    def _set_markup(message: dict[str, Any], markup: Any) -> None:
+        if markup:
+            message["reply_markup"] = markup
+        else:
+            message.pop("reply_markup", None)
+
+    def _as_api(self, chat_id: int, message: dict[str, Any]) -> dict[str, Any]:
+        api = {k: v for k, v in message.items() if k not in {"from_bot", "edited"}}
+        api["chat"] = self.chats[chat_id].as_api(self.users.get(chat_id))
+        api["from"] = self._bot_user()
+        if message.get("edited"):
+            api["edit_date"] = int(time.time())
+        return api
+
+    def _record(self, chat_id: int, message: dict[str, Any]) -> None:
+        chat = self.chats[chat_id]
+        chat.messages.append(message)
+        chat.touch()
+
+    # --------------------------------------------------------- users' side
+
+    def add_user(self, user_id: int, first_name: str, language_code: str | None = "en") -> User:
+        """A person with a private chat with the bot."""
+        user = User(user_id, first_name, language_code)
+        self.users[user_id] = user
+        self.chats.setdefault(user_id, Chat(user_id))
+        return user
+
+    def add_group(self, chat_id: int, title: str, kind: str = "group") -> Chat:
+        """A group or channel the bot is in."""
+        chat = Chat(chat_id, type=kind, title=title)
+        self.chats[chat_id] = chat
+        return chat
+
+    def send(self, user_id: int, text: str, *, chat_id: int | None = None) -> int:
+        """The user sends text (or a /command) in their private chat or a group; returns the update id."""
+        user = self.users[user_id]
+        chat = self.chats[chat_id if chat_id is not None else user_id]
+        message: dict[str, Any] = {"message_id": next(self._message_ids), "date": int(time.time()), "text": text}
+        if text.startswith("/"):
+            command = text.split(maxsplit=1)[0]
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+        self._record(chat.id, {**message, "from_bot": False})
+        if chat.type == "channel":
+            return self._push({"channel_post": {**message, "chat": chat.as_api()}})
+        return self._push({"message": {**message, "chat": chat.as_api(user), "from": user.as_api()}})
+
+    def send_photo(self, user_id: int, caption: str | None = None) -> int:
+        """The user sends a photo in their private chat."""
+        user = self.users[user_id]
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "photo": [{"file_id": "photo-1", "file_unique_id": "photo-1", "width": 90, "height": 90}],
+        }
+        if caption:
+            message["caption"] = caption
+        self._record(user_id, {**message, "from_bot": False, "text": "[photo]"})
+        return self._push({"message": {**message, "chat": self.chats[user_id].as_api(user), "from": user.as_api()}})
+
+    def edit(self, user_id: int, message_id: int, text: str) -> int:
+        """The user edits a message they sent earlier."""
+        user = self.users[user_id]
+        message = {"message_id": message_id, "date": int(time.time()), "edit_date": int(time.time()), "text": text}
+        return self._push({"edited_message": {**message, "chat": self.chats[user_id].as_api(user), "from": user.as_api()}})
+
+    def press(self, user_id: int, message_id: int, data: str) -> int:
+        """The user presses an inline button (or sends any callback data) on a bot message."""
+        user = self.users[user_id]
+        chat = self.chats[user_id]
+        message = next((m for m in chat.messages if m.get("message_id") == message_id), None)
+        query: dict[str, Any] = {
+            "id": f"{user_id}:{next(self._query_ids)}",
+            "from": user.as_api(),
+            "chat_instance": str(user_id),
+            "data": data,
+        }
+        if message is not None:
+            query["message"] = self._as_api(user_id, message)
+        return self._push({"callback_query": query})
+
+    def _push(self, update: dict[str, Any]) -> int:
+        update_id = next(self._update_ids)
+        update = {"update_id": update_id, **update}
+        if self.webhook:
+            asyncio.get_running_loop().create_task(self._post_webhook(update))
+        else:
+            self._updates.append(update)
+            self.release_polls()
+        return update_id
+
+    async def _post_webhook(self, update: dict[str, Any]) -> None:
+        assert self.webhook
+        url, secret = self.webhook
+        headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
+        async with ClientSession() as session:
+            await session.post(url, json=update, headers=headers)
+
+    async def wait_for_change(self, chat_id: int, timeout: float) -> bool:
+        """Wait until something happens in a chat; False on timeout."""
+        try:
+            await asyncio.wait_for(self.chats[chat_id].changed.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    def history(self, chat_id: int) -> list[dict[str, Any]]:
+        """Everything in a chat, oldest first."""
+        return self.chats[chat_id].messages
+
+
+async def _read_params(request: web.Request) -> dict[str, Any]:
+    """Bot API parameters from a query string, JSON body, form or multipart upload."""
+    params: dict[str, Any] = dict(request.query)
+    if request.content_type == "application/json":
+        params.update(await request.json())
+        return params
+    if request.body_exists:
+        form = await request.post()
+        for key, value in form.items():
+            if isinstance(value, web.FileField):
+                params[key] = (value.filename, value.file.read())
+            else:
+                params[key] = value
+    for key in _JSON_FIELDS & params.keys():
+        if isinstance(params[key], str):
+            params[key] = json.loads(params[key])
+    for key in _INT_FIELDS & params.keys():
+        params[key] = int(params[key])
+    return params

@@ -1,0 +1,109 @@
+"""Translations: gettext catalogs under `locales/`, compiled to `.mo` at start, one Translator per locale."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+from babel.support import NullTranslations, Translations
+
+log = logging.getLogger(__name__)
+
+LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+DOMAIN = "messages"
+
+# Shipped languages, each named in its own script (what the picker shows).
+LANGUAGES: dict[str, str] = {
+    "en": "English",
+    "ar": "العربية",
+    "bn": "বাংলা",
+    "pl": "Polski",
+    "pt": "Português",
+    "ro": "Română",
+    "so": "Soomaali",
+    "ur": "اردو",
+}
+RTL_LANGUAGES = frozenset({"ar", "ur"})
+
+
+def negotiate(language_code: str | None, default: str = "en") -> str:
+    """Pick the shipped language closest to Telegram's `language_code` (e.g. `pt-BR` → `pt`)."""
+    if not language_code:
+        return default
+    try:
+        wanted = Locale.parse(language_code.replace("-", "_")).language
+    except (ValueError, UnknownLocaleError):
+        return default
+    return wanted if wanted in LANGUAGES else default
+
+
+def compile_catalogs(locales_dir: Path = LOCALES_DIR) -> list[Path]:
+    """Compile every `.po` whose `.mo` is missing or older; return the files written."""
+    written = []
+    for po_path in sorted(locales_dir.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
+        mo_path = po_path.with_suffix(".mo")
+        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+            continue
+        with po_path.open("rb") as po_file:
+            catalog = read_po(po_file, locale=po_path.parent.parent.name)
+        with mo_path.open("wb") as mo_file:
+            write_mo(mo_file, catalog)
+        written.append(mo_path)
+    return written
+
+
+class Translator:
+    """Translate and format for one locale; missing messages fall back to the English text."""
+
+    def __init__(self, language: str, translations: NullTranslations) -> None:
+        self.language = language
+        self.locale = Locale.parse(language)
+        self._translations = translations
+
+    @property
+    def rtl(self) -> bool:
+        """Whether the language is written right to left."""
+        return self.language in RTL_LANGUAGES
+
+    def gettext(self, message: str) -> str:
+        """Translate one message."""
+        return self._translations.gettext(message)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        """Translate a counted message with the locale's plural rules."""
+        return self._translations.ngettext(singular, plural, n)
+
+    def number(self, value: float) -> str:
+        """Format a number for the locale."""
+        return format_decimal(value, locale=self.locale)
+
+    def datetime(self, value: datetime) -> str:
+        """Format a date and time for the locale."""
+        return format_datetime(value, format="medium", locale=self.locale)
+
+
+@lru_cache
+def translator(language: str) -> Translator:
+    """The shared Translator for a shipped language (English for anything unknown)."""
+    if language not in LANGUAGES:
+        language = "en"
+    translations: NullTranslations = NullTranslations()
+    if language != "en":
+        found = Translations.load(str(LOCALES_DIR), [language], DOMAIN)
+        if isinstance(found, Translations):
+            translations = found
+        else:
+            log.warning("No compiled catalog for %s; falling back to English", language)
+    return Translator(language, translations)
+
+
+def N_(message: str) -> str:
+    """Mark a string for extraction without translating it (translated later, per user)."""
+    return message

@@ -1,0 +1,89 @@
+"""Typed settings from the environment or `.env`, validated once at start-up."""
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.i18n import LANGUAGES
+
+SignupMode = Literal["open", "invite", "approval"]
+
+
+class Settings(BaseSettings):
+    """Everything an operator can configure; each field maps to `CHAMPBOT_<NAME>`."""
+
+    model_config = SettingsConfigDict(env_prefix="CHAMPBOT_", env_file=".env", extra="ignore")
+
+    token: SecretStr | None = Field(None, description="Telegram bot token from @BotFather.")
+    api_base_url: str = Field(
+        "https://api.telegram.org",
+        description="Bot API server: Telegram's, a self-hosted one, or the local emulator.",
+    )
+    data_dir: Path = Field(Path("data"), description="Folder for the SQLite file and exports.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy async URL; default is a SQLite file under data_dir."
+    )
+    default_language: str = Field("en", description="Language used when none can be negotiated.")
+    signup_mode: SignupMode = Field("open", description="open, invite or approval.")
+    invite_days: int = Field(14, ge=1, le=365, description="How long a new invite link stays valid.")
+    webhook_url: str | None = Field(None, description="Public HTTPS URL Telegram posts updates to.")
+    webhook_port: int = Field(8443, ge=1, le=65535, description="Local port the webhook listens on.")
+    webhook_secret: SecretStr | None = Field(
+        None, description="Secret Telegram sends in X-Telegram-Bot-Api-Secret-Token."
+    )
+
+    @field_validator("default_language")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        if value not in LANGUAGES:
+            raise ValueError(f"must be one of {', '.join(LANGUAGES)}")
+        return value
+
+    @field_validator("api_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> "Settings":
+        if self.webhook_url and not self.webhook_secret:
+            raise ValueError("CHAMPBOT_WEBHOOK_SECRET is required when CHAMPBOT_WEBHOOK_URL is set")
+        return self
+
+    @property
+    def db_url(self) -> str:
+        """The database URL in use, defaulting to a SQLite file in the data folder."""
+        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'champbot.db'}"
+
+
+class SettingsError(Exception):
+    """A setting is wrong or missing; the message is one line naming it."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings, turning validation errors into one readable line."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "_".join(str(part) for part in first["loc"]).upper()
+        where = f"CHAMPBOT_{name}" if name else "settings"
+        raise SettingsError(f"{where}: {first['msg']}") from None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return load_settings()

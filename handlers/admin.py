@@ -1,0 +1,128 @@
+"""Coordinator tools: invite links and approving people who ask to join. Role checked on every update."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot.context import Context
+from bot.i18n import translator
+from handlers.common import buttons, reply, require_coordinator
+from storage import champions, directory, invites
+from storage.models import Champion, Status
+
+
+async def ask_invite(update: Update, context: Context) -> None:
+    """Ask whether the invite is for one person or many, for an optional network."""
+    if await require_coordinator(update, context) is None:
+        return
+    _ = context.t.gettext
+    network_id = 0
+    if context.args:
+        name = " ".join(context.args)
+        async with context.db() as session:
+            network = await directory.find_network(session, name)
+            known = [n.name for n in await directory.list_networks(session)]
+        if network is None:
+            await reply(
+                update,
+                _("There is no network called {name}. Networks: {networks}").format(
+                    name=name, networks=", ".join(known) or "–"
+                ),
+            )
+            return
+        network_id = network.id
+    await reply(
+        update,
+        _("Who is this invite link for?"),
+        buttons([(_("One person"), f"invite:{network_id}:one"), (_("Many people"), f"invite:{network_id}:many")]),
+    )
+
+
+async def make_invite(update: Update, context: Context) -> None:
+    """Create the invite and send its deep link."""
+    query = update.callback_query
+    assert query and query.data
+    coordinator = await require_coordinator(update, context)
+    if coordinator is None:
+        return
+    _ = context.t.gettext
+    _prefix, network_id, kind = query.data.split(":")
+    days = context.settings.invite_days
+    async with context.db.begin() as session:
+        network_ok = network_id == "0" or int(network_id) in {n.id for n in await directory.list_networks(session)}
+        invite = None
+        if network_ok:
+            invite = await invites.create_invite(
+                session,
+                created_by=coordinator.id,
+                network_id=int(network_id) or None,
+                max_uses=1 if kind == "one" else None,
+                days=days,
+            )
+    await query.answer()
+    if invite is None:
+        await reply(update, _("This button is no longer active."))
+        return
+    link = f"https://t.me/{context.bot.username}?start={invite.code}"
+    until = context.t.datetime(invite.expires_at)
+    if kind == "one":
+        text = _("Here is an invite link for one person. It works until {date}:\n{link}")
+    else:
+        text = _("Here is an invite link for any number of people. It works until {date}:\n{link}")
+    await reply(update, text.format(date=until, link=link))
+
+
+async def list_pending(update: Update, context: Context) -> None:
+    """Show the people waiting for approval, each with Approve and Decline buttons."""
+    if await require_coordinator(update, context) is None:
+        return
+    _ = context.t.gettext
+    async with context.db() as session:
+        waiting = await champions.pending(session)
+    if not waiting:
+        await reply(update, _("Nobody is waiting for approval."))
+        return
+    count = len(waiting)
+    await reply(update, context.t.ngettext("{count} person is waiting:", "{count} people are waiting:", count).format(count=count))
+    for champion in waiting:
+        await reply(
+            update,
+            _("{name} asks to join (area: {area}).").format(
+                name=champion.display_name, area=champion.area.name if champion.area else "–"
+            ),
+            buttons([(_("Approve"), f"approve:{champion.id}:yes"), (_("Decline"), f"approve:{champion.id}:no")], 2),
+        )
+
+
+async def decide(update: Update, context: Context) -> None:
+    """Approve or decline one pending champion and tell them, in their language."""
+    query = update.callback_query
+    assert query and query.data
+    if await require_coordinator(update, context) is None:
+        return
+    _ = context.t.gettext
+    _prefix, champion_id, verdict = query.data.split(":")
+    async with context.db.begin() as session:
+        champion = await session.get(Champion, int(champion_id))
+        if champion is None or champion.status != Status.PENDING:
+            champion = None
+        elif verdict == "yes":
+            await champions.set_status(session, champion.id, Status.ACTIVE)
+        else:
+            await champions.erase(session, champion)
+    if champion is None:
+        await query.answer(_("Someone has already decided about this person."), show_alert=True)
+        return
+    await query.answer()
+    tr = translator(champion.language)
+    if verdict == "yes":
+        await query.edit_message_text(_("{name} can now take part.").format(name=champion.display_name))
+        await context.bot.send_message(
+            champion.telegram_id, tr.gettext("Good news: you have been approved! Send /help to see what you can do.")
+        )
+    else:
+        await query.edit_message_text(_("{name} was declined.").format(name=champion.display_name))
+        await context.bot.send_message(
+            champion.telegram_id,
+            tr.gettext("Sorry, a coordinator could not approve your request. We have deleted your details."),
+        )

@@ -1,0 +1,83 @@
+"""Pieces every journey uses: button keyboards, membership and role checks, the main menu."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+from bot.context import Context
+from storage.models import Champion, Status
+
+MEMBER_STATUSES = {Status.ACTIVE, Status.PAUSED}
+
+
+def buttons(choices: Sequence[tuple[str, str]], columns: int = 1) -> InlineKeyboardMarkup:
+    """An inline keyboard of (label, callback data) choices, `columns` to a row."""
+    keys = [InlineKeyboardButton(label, callback_data=data) for label, data in choices]
+    return InlineKeyboardMarkup([keys[i : i + columns] for i in range(0, len(keys), columns)])
+
+
+async def reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """Send a message to the chat the update came from."""
+    assert update.effective_chat is not None
+    await update.effective_chat.send_message(text, reply_markup=markup)
+
+
+async def require_member(update: Update, context: Context) -> Champion | None:
+    """The champion if they have finished joining; otherwise tell them how to join."""
+    champion = context.champion
+    if champion is not None and champion.status in MEMBER_STATUSES:
+        return champion
+    _ = context.t.gettext
+    if champion is not None and champion.status == Status.PENDING:
+        await reply(update, _("Your request to join is waiting for a coordinator's approval."))
+    else:
+        await reply(update, _("You haven't joined yet. Send /start to join."))
+    return None
+
+
+async def require_coordinator(update: Update, context: Context) -> Champion | None:
+    """The coordinator sending this update; anyone else is refused (checked on every update)."""
+    champion = context.champion
+    if champion is not None and champion.is_coordinator and champion.status in MEMBER_STATUSES:
+        return champion
+    _ = context.t.gettext
+    text = _("Sorry, only coordinators can do that.")
+    if update.callback_query:
+        await update.callback_query.answer(text, show_alert=True)
+    else:
+        await reply(update, text)
+    return None
+
+
+def help_text(context: Context) -> str:
+    """What the bot can do for this person, with the medical-advice signpost."""
+    _ = context.t.gettext
+    lines = [
+        _("Here is what I can do:"),
+        _("/language – change your language"),
+        _("/privacy – what we keep and why"),
+        _("/pause – pause campaign messages"),
+        _("/resume – get campaign messages again"),
+        _("/stop – stop all messages"),
+        _("/mydata – get a copy of your data"),
+        _("/deleteme – delete everything we hold about you"),
+        _("/cancel – stop what you are doing"),
+    ]
+    champion = context.champion
+    if champion is not None and champion.is_coordinator:
+        lines += [
+            "",
+            _("For coordinators:"),
+            _("/invite [network] – make an invite link"),
+            _("/pending – approve people waiting to join"),
+        ]
+    lines += ["", signpost(context)]
+    return "\n".join(lines)
+
+
+def signpost(context: Context) -> str:
+    """The line every possibly-medical message carries."""
+    _ = context.t.gettext
+    return _("This bot does not give medical advice. For urgent help call NHS 111; in an emergency call 999.")

@@ -1,0 +1,40 @@
+"""What happens to anything no journey claimed: free text, unknown commands, media, old buttons."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot.context import Context
+from handlers.common import reply
+from handlers.onboarding import text_during_join
+
+
+async def text(update: Update, context: Context) -> None:
+    """Route free text to the step waiting for it, or explain what the bot understands."""
+    if await text_during_join(update, context):
+        return
+    _ = context.t.gettext
+    if context.champion is None:
+        await reply(update, _("Hello! Send /start to join."))
+    else:
+        await reply(update, _("Sorry, I didn't understand that. Send /help to see what I can do."))
+
+
+async def unknown_command(update: Update, context: Context) -> None:
+    """Say the command is unknown and point to /help."""
+    await reply(update, context.t.gettext("I don't know that command. Send /help to see what I can do."))
+
+
+async def other_message(update: Update, context: Context) -> None:
+    """Photos, stickers, voice notes and the like where none is expected."""
+    _ = context.t.gettext
+    if context.state is not None and context.state.step == "join:name":
+        await reply(update, _("Please type your name as text."))
+        return
+    await reply(update, _("Sorry, I can only read text here. Send /help to see what I can do."))
+
+
+async def stale_button(update: Update, context: Context) -> None:
+    """Answer a press on a button that is old, unknown or forged."""
+    assert update.callback_query
+    await update.callback_query.answer(context.t.gettext("This button is no longer active."))

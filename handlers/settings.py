@@ -1,0 +1,181 @@
+"""Settings and rights: help, language, privacy, pause/resume, stop, a copy of one's data, erasure."""
+
+from __future__ import annotations
+
+import json
+
+from telegram import InputFile, Update
+
+from bot.context import Context
+from bot.i18n import LANGUAGES, translator
+from handlers.common import buttons, help_text, reply, require_member
+from handlers.onboarding import privacy_notice
+from storage import champions, conversation
+from storage.models import Status
+
+
+async def show_help(update: Update, context: Context) -> None:
+    """List what the bot can do for this person."""
+    await reply(update, help_text(context))
+
+
+async def cancel(update: Update, context: Context) -> None:
+    """Leave whatever multi-step flow the chat is in."""
+    assert update.effective_chat
+    _ = context.t.gettext
+    if context.state is None:
+        await reply(update, _("There is nothing to cancel."))
+        return
+    async with context.db.begin() as session:
+        await conversation.clear_state(session, update.effective_chat.id)
+    await reply(update, _("Cancelled. Send /help to see what you can do."))
+
+
+async def ask_language(update: Update, context: Context) -> None:
+    """Offer the shipped languages."""
+    if await require_member(update, context) is None:
+        return
+    current = context.t.language
+    choices = [(("✓ " if code == current else "") + name, f"lang:{code}") for code, name in LANGUAGES.items()]
+    await reply(update, context.t.gettext("Choose your language."), buttons(choices, columns=2))
+
+
+async def set_language(update: Update, context: Context) -> None:
+    """Switch to the chosen language and confirm in it."""
+    query = update.callback_query
+    assert query and query.data
+    champion = await require_member(update, context)
+    language = query.data.split(":", 1)[1]
+    if champion is None or language not in LANGUAGES:
+        await query.answer()
+        return
+    async with context.db.begin() as session:
+        await champions.set_language(session, champion.id, language)
+    await query.answer()
+    context.t = translator(language)
+    await reply(update, context.t.gettext("Done. I will write to you in English from now on."))
+
+
+async def show_privacy(update: Update, context: Context) -> None:
+    """Show the privacy notice and the person's current choices, with a button to change one."""
+    _ = context.t.gettext
+    await reply(update, privacy_notice(context))
+    champion = context.champion
+    if champion is None or champion.consent_at is None:
+        return
+    if champion.share_consent:
+        text = _("You agreed that what you report may be used, without your name, in reports to partners.")
+        markup = buttons([(_("Stop sharing"), "privacy:share:no")])
+    else:
+        text = _("You chose not to let what you report be used in reports to partners.")
+        markup = buttons([(_("Allow sharing"), "privacy:share:yes")])
+    await reply(update, text, markup)
+
+
+async def change_sharing(update: Update, context: Context) -> None:
+    """Record a changed choice about sharing reports with partners."""
+    query = update.callback_query
+    assert query and query.data
+    champion = context.champion
+    if champion is None or champion.consent_at is None:
+        await query.answer(context.t.gettext("This button is no longer active."))
+        return
+    share = query.data.endswith(":yes")
+    async with context.db.begin() as session:
+        await champions.set_share_consent(session, champion.id, share)
+    await query.answer()
+    _ = context.t.gettext
+    await reply(update, _("Thank you, your choice is saved."))
+
+
+async def pause(update: Update, context: Context) -> None:
+    """Pause campaign messages."""
+    await _change_status(update, context, Status.PAUSED)
+
+
+async def resume(update: Update, context: Context) -> None:
+    """Resume campaign messages."""
+    await _change_status(update, context, Status.ACTIVE)
+
+
+async def stop(update: Update, context: Context) -> None:
+    """Opt out of all messages."""
+    await _change_status(update, context, Status.STOPPED)
+
+
+async def _change_status(update: Update, context: Context, status: Status) -> None:
+    _ = context.t.gettext
+    champion = context.champion
+    if status == Status.STOPPED and champion is not None and champion.status != Status.STOPPED:
+        async with context.db.begin() as session:
+            await champions.set_status(session, champion.id, status)
+        await reply(
+            update,
+            _(
+                "You will not get any more messages from us. We still keep your details so you can "
+                "come back with /start; to delete them, send /deleteme."
+            ),
+        )
+        return
+    champion = await require_member(update, context)
+    if champion is None:
+        return
+    if champion.status == status:
+        already = {
+            Status.PAUSED: _("Campaign messages are already paused. Send /resume to get them again."),
+            Status.ACTIVE: _("You are already getting campaign messages."),
+        }
+        await reply(update, already[status])
+        return
+    async with context.db.begin() as session:
+        await champions.set_status(session, champion.id, status)
+    done = {
+        Status.PAUSED: _("Campaign messages are paused. Send /resume to get them again."),
+        Status.ACTIVE: _("Welcome back! You will get campaign messages again."),
+    }
+    await reply(update, done[status])
+
+
+async def my_data(update: Update, context: Context) -> None:
+    """Send everything held about the person as a JSON file."""
+    assert update.effective_chat
+    _ = context.t.gettext
+    if context.champion is None:
+        await reply(update, _("We hold no data about you."))
+        return
+    async with context.db() as session:
+        data = await champions.personal_data(session, context.champion)
+    document = InputFile(json.dumps(data, ensure_ascii=False, indent=2).encode(), filename="my-data.json")
+    await update.effective_chat.send_document(document, caption=_("This is everything we hold about you."))
+
+
+async def ask_delete(update: Update, context: Context) -> None:
+    """Ask for confirmation before erasing."""
+    _ = context.t.gettext
+    if context.champion is None:
+        await reply(update, _("We hold no data about you."))
+        return
+    await reply(
+        update,
+        _("This deletes everything we hold about you and cannot be undone. Are you sure?"),
+        buttons([(_("Yes, delete everything"), "erase:yes"), (_("No, keep it"), "erase:no")]),
+    )
+
+
+async def confirm_delete(update: Update, context: Context) -> None:
+    """Erase the person, or keep them if they changed their mind."""
+    query = update.callback_query
+    assert query and query.data
+    _ = context.t.gettext
+    champion = context.champion
+    if champion is None:
+        await query.answer(_("This button is no longer active."))
+        return
+    await query.answer()
+    if not query.data.endswith(":yes"):
+        await reply(update, _("Nothing was deleted."))
+        return
+    async with context.db.begin() as session:
+        await champions.erase(session, champion)
+    context.champion = None
+    await reply(update, _("Everything we held about you has been deleted. Goodbye, and thank you."))

@@ -1,0 +1,1 @@
+"""Database models, engine and queries. No Telegram types here."""

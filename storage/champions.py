@@ -1,0 +1,158 @@
+"""Champion records: joining, status and role changes, their data on request, erasure."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Champion, ConversationState, Invite, Network, Role, Status, utcnow
+
+CONSENT_VERSION = "1"  # bump when the privacy notice changes, so champions are asked again
+
+
+async def by_telegram_id(session: AsyncSession, telegram_id: int) -> Champion | None:
+    """The champion with this Telegram user id."""
+    return await session.scalar(select(Champion).where(Champion.telegram_id == telegram_id))
+
+
+async def start_joining(
+    session: AsyncSession, telegram_id: int, language: str, share_consent: bool, invite_code: str | None
+) -> Champion:
+    """Record consent (now, this version) and create or restart the champion as joining."""
+    now = utcnow()
+    champion = await by_telegram_id(session, telegram_id)
+    if champion is None:
+        champion = Champion(telegram_id=telegram_id, language=language, role=Role.CHAMPION)
+        session.add(champion)
+    champion.language = language
+    champion.status = Status.JOINING
+    champion.consent_version = CONSENT_VERSION
+    champion.consent_at = now
+    champion.share_consent = share_consent
+    champion.share_consent_at = now
+    champion.invite_code = invite_code
+    await session.flush()
+    return champion
+
+
+async def finish_joining(
+    session: AsyncSession,
+    champion: Champion,
+    *,
+    display_name: str,
+    area_id: int | None,
+    network_ids: list[int],
+    approved: bool,
+) -> None:
+    """Store the joining answers and make the champion active, or pending approval."""
+    networks = list(await session.scalars(select(Network).where(Network.id.in_(network_ids))))
+    champion.display_name = display_name
+    champion.area_id = area_id
+    champion.networks = networks
+    champion.status = Status.ACTIVE if approved else Status.PENDING
+    await session.flush()
+    await session.refresh(champion, ["area", "networks"])
+
+
+async def set_status(session: AsyncSession, champion_id: int, status: Status) -> None:
+    """Change a champion's status."""
+    await session.execute(update(Champion).where(Champion.id == champion_id).values(status=status, updated_at=utcnow()))
+
+
+async def set_language(session: AsyncSession, champion_id: int, language: str) -> None:
+    """Change a champion's language."""
+    await session.execute(
+        update(Champion).where(Champion.id == champion_id).values(language=language, updated_at=utcnow())
+    )
+
+
+async def set_share_consent(session: AsyncSession, champion_id: int, share: bool) -> None:
+    """Record the optional consent to use reports, without names, with partners."""
+    now = utcnow()
+    await session.execute(
+        update(Champion)
+        .where(Champion.id == champion_id)
+        .values(share_consent=share, share_consent_at=now, updated_at=now)
+    )
+
+
+async def make_coordinator(session: AsyncSession, telegram_id: int, display_name: str | None, language: str) -> Champion:
+    """Give the coordinator role to this Telegram user, creating an active record if needed."""
+    champion = await by_telegram_id(session, telegram_id)
+    if champion is None:
+        champion = Champion(telegram_id=telegram_id, language=language, status=Status.ACTIVE)
+        session.add(champion)
+    champion.role = Role.COORDINATOR
+    if display_name:
+        champion.display_name = display_name
+    await session.flush()
+    return champion
+
+
+async def remove_coordinator(session: AsyncSession, telegram_id: int) -> bool:
+    """Take the coordinator role away; False if there was no such coordinator."""
+    result = await session.execute(
+        update(Champion)
+        .where(Champion.telegram_id == telegram_id, Champion.role == Role.COORDINATOR)
+        .values(role=Role.CHAMPION)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def coordinators(session: AsyncSession) -> list[Champion]:
+    """Coordinators who can be messaged."""
+    return list(
+        await session.scalars(
+            select(Champion).where(Champion.role == Role.COORDINATOR, Champion.status == Status.ACTIVE)
+        )
+    )
+
+
+async def pending(session: AsyncSession, limit: int = 10) -> list[Champion]:
+    """Champions waiting for approval, oldest first."""
+    return list(
+        await session.scalars(
+            select(Champion).where(Champion.status == Status.PENDING).order_by(Champion.created_at).limit(limit)
+        )
+    )
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+async def personal_data(session: AsyncSession, champion: Champion) -> dict[str, Any]:
+    """Everything held about a champion, for `/mydata`."""
+    state = await session.get(ConversationState, champion.telegram_id)
+    invites = list(await session.scalars(select(Invite).where(Invite.created_by == champion.id)))
+    return {
+        "telegram_id": champion.telegram_id,
+        "display_name": champion.display_name,
+        "language": champion.language,
+        "timezone": champion.timezone,
+        "area": champion.area.name if champion.area else None,
+        "networks": [network.name for network in champion.networks],
+        "role": champion.role.value,
+        "status": champion.status.value,
+        "consent": {
+            "version": champion.consent_version,
+            "given_at": _iso(champion.consent_at),
+            "share_reports_with_partners": champion.share_consent,
+            "share_decided_at": _iso(champion.share_consent_at),
+        },
+        "joined_with_invite": champion.invite_code,
+        "created_at": _iso(champion.created_at),
+        "updated_at": _iso(champion.updated_at),
+        "conversation_in_progress": {"step": state.step, "answers": state.data} if state else None,
+        "invites_created": [
+            {"code": invite.code, "uses": invite.uses, "expires_at": _iso(invite.expires_at)} for invite in invites
+        ],
+    }
+
+
+async def erase(session: AsyncSession, champion: Champion) -> None:
+    """Delete the champion and their conversation; invites they made lose their name."""
+    await session.execute(update(Invite).where(Invite.created_by == champion.id).values(created_by=None))
+    await session.execute(delete(ConversationState).where(ConversationState.chat_id == champion.telegram_id))
+    await session.execute(delete(Champion).where(Champion.id == champion.id))

@@ -1,0 +1,225 @@
+"""Fixtures: a migrated database (SQLite, and PostgreSQL when TEST_DATABASE_URL is set), the local
+Bot API emulator, and the real Application polling it, driven as people in a dialogue."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections import defaultdict
+from collections.abc import AsyncIterator, Awaitable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram import Update
+from telegram.ext import Application, BaseUpdateProcessor
+
+from bot.app import build_application
+from bot.emulator import Emulator
+from bot.i18n import compile_catalogs
+from bot.settings import Settings, load_settings
+from storage import champions, directory
+from storage.db import downgrade, make_engine, make_sessions, upgrade
+from storage.models import Base
+
+REPLY_TIMEOUT = 10.0
+
+
+def _migrate_fresh(url: str) -> None:
+    async def run() -> None:
+        engine = make_engine(url)
+        await downgrade(engine, "base")
+        await upgrade(engine)
+        await engine.dispose()
+
+    asyncio.run(run())
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _catalogs() -> None:
+    compile_catalogs()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database migrated once per session: SQLite always, PostgreSQL when configured."""
+    if request.param == "postgresql":
+        url = os.environ.get("TEST_DATABASE_URL")
+        if not url:
+            pytest.skip("TEST_DATABASE_URL is not set, so the PostgreSQL run is skipped")
+    else:
+        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    _migrate_fresh(url)
+    yield url
+
+
+@pytest.fixture
+async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions on an empty database. Rows are deleted after each test rather than rolled back,
+    because the real Application commits in sessions of its own."""
+    engine = make_engine(database_url)
+    factory = make_sessions(engine)
+    yield factory
+    async with factory.begin() as session:
+        for table in reversed(Base.metadata.sorted_tables):
+            await session.execute(delete(table))
+    await engine.dispose()
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[Emulator]:
+    emu = Emulator()
+    await emu.start()
+    yield emu
+    await emu.stop()
+
+
+class TrackingProcessor(BaseUpdateProcessor):
+    """Processes updates one at a time and signals when each one is fully handled."""
+
+    def __init__(self) -> None:
+        super().__init__(max_concurrent_updates=1)
+        self.done: defaultdict[int, asyncio.Event] = defaultdict(asyncio.Event)
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        try:
+            await coroutine
+        finally:
+            if isinstance(update, Update):
+                self.done[update.update_id].set()
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+
+class Person:
+    """Someone chatting with the bot through the emulator."""
+
+    def __init__(self, bot: BotHarness, user_id: int, name: str, language_code: str | None) -> None:
+        self.bot = bot
+        self.id = user_id
+        self.name = name
+        bot.emulator.add_user(user_id, name, language_code)
+
+    @property
+    def history(self) -> list[dict[str, Any]]:
+        return self.bot.emulator.history(self.id)
+
+    async def send(self, text: str) -> list[str]:
+        """Send text and return the texts (and captions, and button notices) the bot answered with."""
+        return texts(await self.send_raw(text))
+
+    async def send_raw(self, text: str) -> list[dict[str, Any]]:
+        before = len(self.history)
+        update_id = self.bot.emulator.send(self.id, text)
+        await asyncio.wait_for(self.bot.processor.done[update_id].wait(), REPLY_TIMEOUT)
+        return [m for m in self.history[before + 1 :] if m.get("from_bot")]
+
+    async def press(self, label: str) -> list[str]:
+        """Press the button with this label on the newest bot message that has it."""
+        message, data = self.find_button(label)
+        return await self.press_data(message["message_id"], data)
+
+    async def press_data(self, message_id: int, data: str) -> list[str]:
+        """Press a button by its callback data (which may be stale or forged)."""
+        before = len(self.history)
+        update_id = self.bot.emulator.press(self.id, message_id, data)
+        await asyncio.wait_for(self.bot.processor.done[update_id].wait(), REPLY_TIMEOUT)
+        return texts([m for m in self.history[before:] if m.get("from_bot")])
+
+    def find_button(self, label: str) -> tuple[dict[str, Any], str]:
+        for message in reversed(self.history):
+            for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
+                for button in row:
+                    if button["text"] == label or button["text"] == f"✓ {label}":
+                        return message, button["callback_data"]
+        raise AssertionError(f"No button {label!r}; last messages: {texts(self.history[-3:])}")
+
+    def buttons(self) -> list[str]:
+        """Labels on the newest bot message with buttons."""
+        for message in reversed(self.history):
+            rows = (message.get("reply_markup") or {}).get("inline_keyboard")
+            if rows:
+                return [button["text"] for row in rows for button in row]
+        return []
+
+
+def texts(messages: list[dict[str, Any]]) -> list[str]:
+    return [m.get("text") or m.get("caption") or m.get("notice") or "" for m in messages]
+
+
+class BotHarness:
+    """The real Application polling the emulator, plus helpers to act as people."""
+
+    def __init__(self, emulator: Emulator, sessions: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+        self.emulator = emulator
+        self.sessions = sessions
+        self.settings = settings
+        self.processor = TrackingProcessor()
+        self.application: Application = build_application(settings, sessions, update_processor=self.processor)  # type: ignore[type-arg]
+
+    async def start(self) -> None:
+        assert self.application.updater
+        await self.application.initialize()
+        await self.application.start()
+        await self.application.updater.start_polling(poll_interval=0, timeout=5)
+
+    async def stop(self) -> None:
+        assert self.application.updater
+        stopping = asyncio.create_task(self.application.updater.stop())
+        await asyncio.sleep(0)
+        self.emulator.release_polls()
+        await stopping
+        await self.application.stop()
+        await self.application.shutdown()
+
+    def person(self, user_id: int, name: str = "Ana", language_code: str | None = "en") -> Person:
+        return Person(self, user_id, name, language_code)
+
+    async def processed(self, update_id: int) -> None:
+        await asyncio.wait_for(self.processor.done[update_id].wait(), REPLY_TIMEOUT)
+
+
+@pytest.fixture
+def bot_settings(emulator: Emulator, database_url: str, tmp_path: Path) -> dict[str, Any]:
+    """Settings overrides a test may change before the `bot` fixture starts the bot."""
+    return {"api_base_url": emulator.base_url, "database_url": database_url, "data_dir": tmp_path}
+
+
+@pytest.fixture
+async def bot(
+    emulator: Emulator, sessions: async_sessionmaker[AsyncSession], bot_settings: dict[str, Any]
+) -> AsyncIterator[BotHarness]:
+    harness = BotHarness(emulator, sessions, load_settings(**bot_settings))
+    await harness.start()
+    yield harness
+    await harness.stop()
+
+
+@pytest.fixture
+async def places(sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Starter areas and networks."""
+    async with sessions.begin() as session:
+        await directory.add_areas(session, ["Northfield", "Riverside"])
+        await directory.add_networks(session, ["Faith groups", "Youth clubs"])
+
+
+async def join(person: Person, language: str = "English", name: str | None = None) -> None:
+    """Take a person through joining with the default answers."""
+    await person.send("/start")
+    await person.press(language)
+    await person.press(person.buttons()[0])  # agree to take part
+    await person.press(person.buttons()[0])  # agree to sharing without names
+    await person.send(name or person.name)
+    await person.press(person.buttons()[0])  # first area
+    await person.press(person.buttons()[-1])  # Done with networks
+
+
+async def make_coordinator(bot: BotHarness, person: Person) -> None:
+    async with bot.sessions.begin() as session:
+        await champions.make_coordinator(session, person.id, person.name, "en")
