@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import re
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -31,6 +33,7 @@ LANGUAGES: dict[str, str] = {
     "ur": "اردو",
 }
 RTL_LANGUAGES = frozenset({"ar", "ur"})
+PLACEHOLDER = re.compile(r"\{[a-z_]*\}")
 
 
 def negotiate(language_code: str | None, default: str = "en") -> str:
@@ -107,3 +110,50 @@ def translator(language: str) -> Translator:
 def N_(message: str) -> str:
     """Mark a string for extraction without translating it (translated later, per user)."""
     return message
+
+
+DRAFT_MARK = "DRAFT"
+
+
+@dataclass
+class CatalogStatus:
+    """How complete one language's catalog is, and whether a native speaker has reviewed it."""
+
+    language: str
+    translated: int
+    total: int
+    draft: bool
+    problems: list[str]
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.translated / self.total if self.total else 100.0
+
+
+def _placeholders(text: str) -> set[str]:
+    return set(PLACEHOLDER.findall(text))
+
+
+def catalog_status(language: str, locales_dir: Path = LOCALES_DIR) -> CatalogStatus:
+    """Count translated messages against the template and list missing or broken ones."""
+    with (locales_dir / "messages.pot").open("rb") as pot_file:
+        template = read_po(pot_file)
+    with (locales_dir / language / "LC_MESSAGES" / f"{DOMAIN}.po").open("rb") as po_file:
+        catalog = read_po(po_file, locale=language)
+    expected = [m for m in template if m.id]
+    translated = 0
+    problems = []
+    for source in expected:
+        message = catalog.get(source.id)
+        ids = source.id if isinstance(source.id, tuple) else (source.id,)
+        strings = message.string if message is not None else ""
+        strings = strings if isinstance(strings, tuple) else (strings,)
+        if message is None or message.fuzzy or not all(strings):
+            problems.append(f"missing: {ids[0]!r}")
+            continue
+        wanted = set().union(*(_placeholders(i) for i in ids))
+        if any(_placeholders(s) != wanted for s in strings):
+            problems.append(f"placeholders differ: {ids[0]!r}")
+            continue
+        translated += 1
+    return CatalogStatus(language, translated, len(expected), DRAFT_MARK in (catalog.header_comment or ""), problems)

@@ -1,0 +1,52 @@
+"""Catalogs: every shipped language has every message, with the same placeholders, and falls back safely."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.i18n import LANGUAGES, catalog_status, negotiate, translator
+
+TRANSLATED = [code for code in LANGUAGES if code != "en"]
+
+
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_catalog_is_complete_with_matching_placeholders(language: str) -> None:
+    status = catalog_status(language)
+    assert status.problems == []
+    assert status.translated == status.total > 0
+
+
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_translations_are_marked_as_drafts(language: str) -> None:
+    assert catalog_status(language).draft
+
+
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_each_language_actually_translates(language: str) -> None:
+    assert translator(language).gettext("Welcome! Please choose your language.") != (
+        "Welcome! Please choose your language."
+    )
+
+
+def test_missing_message_falls_back_to_english_text() -> None:
+    assert translator("so").gettext("A sentence nobody translated.") == "A sentence nobody translated."
+
+
+def test_counted_message_uses_three_plural_forms_in_polish() -> None:
+    tr = translator("pl")
+    forms = [tr.ngettext("{count} person is waiting:", "{count} people are waiting:", n) for n in (1, 3, 5, 22, 25)]
+    assert forms[0] != forms[1] != forms[2]
+    assert forms[3] == forms[1] and forms[4] == forms[2]
+
+
+def test_counted_message_uses_the_right_plural_form_in_arabic() -> None:
+    tr = translator("ar")
+    forms = {tr.ngettext("{count} person is waiting:", "{count} people are waiting:", n) for n in (0, 1, 2, 3, 11, 100)}
+    assert len(forms) == 6
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"), [("pt-BR", "pt"), ("ar", "ar"), ("de", "en"), (None, "en"), ("not a code!", "en")]
+)
+def test_language_is_negotiated_from_telegram_language_code(code: str | None, expected: str) -> None:
+    assert negotiate(code) == expected
