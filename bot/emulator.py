@@ -22,6 +22,7 @@ from aiohttp import ClientSession, web
 BOT_ID = 1000001
 OVERALL_PER_SECOND = 30  # Telegram: about 30 messages a second overall
 PER_CHAT_INTERVAL = 1.0  # Telegram: about one message a second per chat
+LONG_POLL_CAP = 1.0  # answer long polls within a second so a stopping bot never waits long
 
 _JSON_FIELDS = {"reply_markup", "commands", "scope", "allowed_updates", "entities", "link_preview_options"}
 _INT_FIELDS = {"chat_id", "message_id", "offset", "limit", "timeout", "user_id"}
@@ -83,6 +84,7 @@ class Chat:
     type: str = "private"
     title: str | None = None
     messages: list[dict[str, Any]] = field(default_factory=list)
+    version: int = 0  # goes up whenever anything in the chat changes
     changed: asyncio.Event = field(default_factory=asyncio.Event)
 
     def as_api(self, user: User | None = None) -> dict[str, Any]:
@@ -94,6 +96,7 @@ class Chat:
         return chat
 
     def touch(self) -> None:
+        self.version += 1
         self.changed.set()
         self.changed = asyncio.Event()
 
@@ -219,7 +222,7 @@ class Emulator:
         if not self._updates and timeout > 0:
             waiter = self._new_update
             try:
-                await asyncio.wait_for(waiter.wait(), timeout)
+                await asyncio.wait_for(waiter.wait(), min(timeout, LONG_POLL_CAP))
             except TimeoutError:
                 pass
         return self._updates[:limit]

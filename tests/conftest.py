@@ -186,9 +186,13 @@ class BotHarness:
 
 
 @pytest.fixture
-def bot_settings(emulator: Emulator, database_url: str, tmp_path: Path) -> dict[str, Any]:
-    """Settings overrides a test may change before the `bot` fixture starts the bot."""
-    return {"api_base_url": emulator.base_url, "database_url": database_url, "data_dir": tmp_path}
+def bot_settings(
+    emulator: Emulator, database_url: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> dict[str, Any]:
+    """Settings for the bot under test; `@pytest.mark.bot_settings(signup_mode=...)` overrides them."""
+    marker = request.node.get_closest_marker("bot_settings")
+    overrides = marker.kwargs if marker else {}
+    return {"api_base_url": emulator.base_url, "database_url": database_url, "data_dir": tmp_path, **overrides}
 
 
 @pytest.fixture
@@ -209,7 +213,7 @@ async def places(sessions: async_sessionmaker[AsyncSession]) -> None:
         await directory.add_networks(session, ["Faith groups", "Youth clubs"])
 
 
-async def join(person: Person, language: str = "English", name: str | None = None) -> None:
+async def join(person: Person, language: str = "English", name: str | None = None, networks: list[str] = []) -> None:
     """Take a person through joining with the default answers."""
     await person.send("/start")
     await person.press(language)
@@ -217,6 +221,8 @@ async def join(person: Person, language: str = "English", name: str | None = Non
     await person.press(person.buttons()[0])  # agree to sharing without names
     await person.send(name or person.name)
     await person.press(person.buttons()[0])  # first area
+    for network in networks:
+        await person.press(network)
     await person.press(person.buttons()[-1])  # Done with networks
 
 

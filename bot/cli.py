@@ -1,0 +1,268 @@
+"""`champbot`: the admin command line — set up the database, people and places, run the bot."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+import click
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.i18n import LANGUAGES, catalog_status, compile_catalogs
+from bot.settings import Settings, SettingsError, get_settings
+
+T = TypeVar("T")
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def _with_sessions(work: Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]]) -> T:
+    """Run `work` with sessions on the configured database (migrated first on SQLite)."""
+    from bot.channels import open_database
+
+    async def run() -> T:
+        engine, sessions = await open_database(_settings())
+        try:
+            return await work(sessions)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+@click.group()
+def main() -> None:
+    """Community Champions Bot: run it, and set up its database, coordinators and places.
+
+    Settings come from CHAMPBOT_* environment variables or a .env file (see .env.example).
+    """
+
+
+@main.command()
+def run() -> None:
+    """Run the bot with long polling (one machine). Needs CHAMPBOT_TOKEN."""
+    from bot.app import build_application
+    from bot.channels import open_database, serve_polling, stop_on_signals
+
+    settings = _settings()
+    if settings.token is None:
+        raise click.ClickException("CHAMPBOT_TOKEN: required to run; try `champbot sandbox` without one")
+    _logging()
+
+    async def go() -> None:
+        engine, sessions = await open_database(settings)
+        try:
+            await serve_polling(build_application(settings, sessions), stop_on_signals())
+        finally:
+            await engine.dispose()
+
+    asyncio.run(go())
+
+
+@main.command()
+def webhook() -> None:
+    """Run the bot behind a webhook (production). Needs CHAMPBOT_TOKEN, _WEBHOOK_URL and _WEBHOOK_SECRET."""
+    from bot.app import build_application
+    from bot.channels import open_database, serve_webhook, stop_on_signals
+
+    settings = _settings()
+    if settings.token is None:
+        raise click.ClickException("CHAMPBOT_TOKEN: required to run the webhook")
+    if not settings.webhook_url:
+        raise click.ClickException("CHAMPBOT_WEBHOOK_URL: required to run the webhook")
+    _logging()
+
+    async def go() -> None:
+        engine, sessions = await open_database(settings)
+        try:
+            await serve_webhook(build_application(settings, sessions), settings, stop_on_signals())
+        finally:
+            await engine.dispose()
+
+    asyncio.run(go())
+
+
+@main.command()
+@click.option("--port", default=8080, show_default=True, help="Port of the chat page and emulator.")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=Path("data"), show_default=True,
+              help="Folder for the sandbox's SQLite file.")
+def sandbox(port: int, data_dir: Path) -> None:
+    """Try the bot locally: no token, SQLite, the Bot API emulator and a chat page in your browser."""
+    from bot.channels import stop_on_signals
+    from bot.sandbox import run_sandbox
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+    async def go() -> None:
+        await run_sandbox(data_dir, port=port, stop=stop_on_signals())
+
+    asyncio.run(go())
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True, help="Migrate to this revision.")
+def db_upgrade(revision: str) -> None:
+    """Create or update the schema by applying migrations."""
+    from storage.db import make_engine, upgrade
+
+    settings = _settings()
+
+    async def go() -> None:
+        engine = make_engine(settings.db_url)
+        try:
+            await upgrade(engine, revision)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(go())
+    click.echo(f"Database is at revision {revision}.")
+
+
+@main.group()
+def coordinator() -> None:
+    """Give or take the coordinator role."""
+
+
+@coordinator.command("add")
+@click.argument("telegram_id", type=int)
+@click.option("--name", help="Display name.")
+@click.option("--language", type=click.Choice(list(LANGUAGES)), default="en", show_default=True)
+def coordinator_add(telegram_id: int, name: str | None, language: str) -> None:
+    """Make TELEGRAM_ID (a numeric Telegram user id) a coordinator."""
+    from storage import champions
+
+    async def go(sessions: async_sessionmaker[AsyncSession]) -> None:
+        async with sessions.begin() as session:
+            await champions.make_coordinator(session, telegram_id, name, language)
+
+    _with_sessions(go)
+    click.echo(f"{telegram_id} is now a coordinator.")
+
+
+@coordinator.command("remove")
+@click.argument("telegram_id", type=int)
+def coordinator_remove(telegram_id: int) -> None:
+    """Take the coordinator role from TELEGRAM_ID."""
+    from storage import champions
+
+    async def go(sessions: async_sessionmaker[AsyncSession]) -> bool:
+        async with sessions.begin() as session:
+            return await champions.remove_coordinator(session, telegram_id)
+
+    if not _with_sessions(go):
+        raise click.ClickException(f"{telegram_id} is not a coordinator")
+    click.echo(f"{telegram_id} is no longer a coordinator.")
+
+
+def _add_names(add: Callable[[AsyncSession, list[str]], Awaitable[int]], names: tuple[str, ...]) -> int:
+    async def go(sessions: async_sessionmaker[AsyncSession]) -> int:
+        async with sessions.begin() as session:
+            return await add(session, [n.strip() for n in names if n.strip()])
+
+    return _with_sessions(go)
+
+
+@main.group()
+def area() -> None:
+    """Areas (wards, neighbourhoods) champions choose from."""
+
+
+@area.command("add")
+@click.argument("names", nargs=-1, required=True)
+def area_add(names: tuple[str, ...]) -> None:
+    """Add areas by name, e.g. `champbot area add Northfield "Old Town"`. Never addresses."""
+    from storage import directory
+
+    click.echo(f"Added {_add_names(directory.add_areas, names)} new area(s).")
+
+
+@main.group()
+def network() -> None:
+    """Communities and networks champions connect with."""
+
+
+@network.command("add")
+@click.argument("names", nargs=-1, required=True)
+def network_add(names: tuple[str, ...]) -> None:
+    """Add networks by name, e.g. `champbot network add "Youth clubs"`."""
+    from storage import directory
+
+    click.echo(f"Added {_add_names(directory.add_networks, names)} new network(s).")
+
+
+@main.group()
+def invite() -> None:
+    """Invite links."""
+
+
+@invite.command("create")
+@click.option("--network", help="Network the invited people join.")
+@click.option("--uses", type=click.IntRange(min=1), help="How many people may use it (default: any number).")
+@click.option("--days", type=click.IntRange(1, 365), help="Days it stays valid (default: CHAMPBOT_INVITE_DAYS).")
+@click.option("--bot-username", default="<your_bot>", show_default=True, help="Bot username for the link.")
+def invite_create(network: str | None, uses: int | None, days: int | None, bot_username: str) -> None:
+    """Make an invite deep link (t.me/<bot>?start=<code>)."""
+    from storage import directory, invites
+
+    settings = _settings()
+
+    async def go(sessions: async_sessionmaker[AsyncSession]) -> str:
+        async with sessions.begin() as session:
+            network_id = None
+            if network:
+                found = await directory.find_network(session, network)
+                if found is None:
+                    raise click.ClickException(f"no network called {network!r}")
+                network_id = found.id
+            made = await invites.create_invite(
+                session, created_by=None, network_id=network_id, max_uses=uses, days=days or settings.invite_days
+            )
+            return made.code
+
+    click.echo(f"https://t.me/{bot_username}?start={_with_sessions(go)}")
+
+
+@main.group()
+def i18n() -> None:
+    """Translations."""
+
+
+@i18n.command("status")
+def i18n_status() -> None:
+    """Print how complete each language is, and whether it is still a draft."""
+    click.echo(f"{'language':<10}{'translated':>12}{'complete':>10}  review")
+    for language in LANGUAGES:
+        if language == "en":
+            click.echo(f"{'en':<10}{'source':>12}{'100%':>10}  source language")
+            continue
+        status = catalog_status(language)
+        review = "draft, awaiting native speaker" if status.draft else "reviewed"
+        click.echo(f"{language:<10}{status.translated:>7}/{status.total:<4}{status.percent:>9.0f}%  {review}")
+        for problem in status.problems[:5]:
+            click.echo(f"{'':<10}- {problem}")
+
+
+@i18n.command("compile")
+def i18n_compile() -> None:
+    """Compile the .po catalogs to .mo (the bot also does this when it starts)."""
+    written = compile_catalogs()
+    click.echo(f"Compiled {len(written)} catalog(s).")
+

@@ -1,0 +1,148 @@
+"""`champbot sandbox`: the emulator, the bot on SQLite with demo data, and a chat page on localhost.
+
+The page lets a person chat as any of several champions or as the demo coordinator, with the
+bot's buttons rendered and pressable. Nothing leaves the machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import asdict, dataclass
+from importlib import resources
+from pathlib import Path
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.app import build_application
+from bot.channels import open_database, serve_polling
+from bot.emulator import Emulator
+from bot.settings import Settings, load_settings
+from storage import champions, directory
+
+log = logging.getLogger(__name__)
+
+STARTER_AREAS = ["Hillcrest", "Market Ward", "Northfield", "Old Town", "Riverside"]
+STARTER_NETWORKS = [
+    "Faith groups",
+    "Food bank volunteers",
+    "Parents and toddlers",
+    "Polish Saturday school",
+    "Somali community association",
+    "Youth clubs",
+]
+LONG_POLL_SECONDS = 20
+
+
+@dataclass
+class Person:
+    id: int
+    name: str
+    role: str
+    language_code: str
+
+
+PEOPLE = [
+    Person(9001, "Sam", "coordinator", "en"),
+    Person(1001, "Amina", "champion", "so"),
+    Person(1002, "Bilal", "champion", "ur"),
+    Person(1003, "Kasia", "champion", "pl"),
+    Person(1004, "Alex", "champion", "en"),
+]
+
+
+def sandbox_settings(data_dir: Path, base_url: str) -> Settings:
+    """Settings for the sandbox: the emulator, a SQLite file of its own, no token."""
+    return load_settings(
+        token=None,
+        api_base_url=base_url,
+        data_dir=data_dir,
+        database_url=f"sqlite+aiosqlite:///{data_dir / 'sandbox.db'}",
+        webhook_url=None,
+    )
+
+
+async def seed(sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Starter areas and networks and the demo coordinator (idempotent)."""
+    async with sessions.begin() as session:
+        await directory.add_areas(session, STARTER_AREAS)
+        await directory.add_networks(session, STARTER_NETWORKS)
+        coordinator = PEOPLE[0]
+        await champions.make_coordinator(session, coordinator.id, coordinator.name, coordinator.language_code)
+
+
+def sandbox_routes(emulator: Emulator) -> list[web.RouteDef]:
+    """The chat page and the small JSON API it uses."""
+
+    async def page(_request: web.Request) -> web.Response:
+        html = resources.files("bot").joinpath("sandbox.html").read_text(encoding="utf-8")
+        return web.Response(text=html, content_type="text/html")
+
+    async def people(_request: web.Request) -> web.Response:
+        return web.json_response([asdict(p) for p in PEOPLE])
+
+    def chat_id(request: web.Request) -> int:
+        value = int(request.match_info["chat_id"])
+        if value not in emulator.chats:
+            raise web.HTTPNotFound(text="no such chat")
+        return value
+
+    async def chat(request: web.Request) -> web.Response:
+        cid = chat_id(request)
+        since = int(request.query.get("since", "-1"))
+        if since == emulator.chats[cid].version:
+            await emulator.wait_for_change(cid, LONG_POLL_SECONDS)
+        current = emulator.chats[cid]
+        return web.json_response({"version": current.version, "messages": current.messages})
+
+    async def send(request: web.Request) -> web.Response:
+        cid = chat_id(request)
+        body = await request.json()
+        text = str(body.get("text", ""))
+        if not text.strip():
+            raise web.HTTPBadRequest(text="empty message")
+        return web.json_response({"update_id": emulator.send(cid, text)})
+
+    async def press(request: web.Request) -> web.Response:
+        cid = chat_id(request)
+        body = await request.json()
+        return web.json_response({"update_id": emulator.press(cid, int(body["message_id"]), str(body["data"]))})
+
+    async def file(request: web.Request) -> web.Response:
+        found = emulator.files.get(request.match_info["file_id"])
+        if found is None:
+            raise web.HTTPNotFound(text="no such file")
+        name, content = found
+        return web.Response(body=content, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+    return [
+        web.get("/", page),
+        web.get("/sandbox/api/people", people),
+        web.get("/sandbox/api/chats/{chat_id}", chat),
+        web.post("/sandbox/api/chats/{chat_id}/send", send),
+        web.post("/sandbox/api/chats/{chat_id}/press", press),
+        web.get("/sandbox/api/files/{file_id}", file),
+    ]
+
+
+async def run_sandbox(
+    data_dir: Path, host: str = "127.0.0.1", port: int = 8080, stop: asyncio.Event | None = None
+) -> None:
+    """Serve the emulator and page, run the bot against them until `stop` is set."""
+    emulator = Emulator()
+    for person in PEOPLE:
+        emulator.add_user(person.id, person.name, person.language_code)
+    app = web.Application()
+    app.add_routes(sandbox_routes(emulator))
+    base_url = await emulator.start(host, port, app)
+    settings = sandbox_settings(data_dir, base_url)
+    engine, sessions = await open_database(settings)
+    await seed(sessions)
+    application = build_application(settings, sessions)
+    print(f"Sandbox ready: open {base_url}/ in your browser (Ctrl+C to stop).", flush=True)
+    try:
+        await serve_polling(application, stop or asyncio.Event())
+    finally:
+        await emulator.stop()
+        await engine.dispose()
