@@ -46,7 +46,6 @@ def build_application(
         .base_file_url(f"{settings.api_base_url}/file/bot")
         .context_types(ContextTypes(context=Context, bot_data=Services))
         .rate_limiter(AIORateLimiter(max_retries=3))
-        .post_init(register_commands)
     )
     if update_processor is not None:
         builder = builder.concurrent_updates(update_processor)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram import Update
 from telegram.ext import Application
 
+from bot.app import register_commands
 from bot.i18n import compile_catalogs
 from bot.settings import Settings
 from bot.webhook import webhook_app
@@ -38,17 +39,26 @@ def stop_on_signals() -> asyncio.Event:
     return stop
 
 
+async def start(application: Application) -> None:  # type: ignore[type-arg]
+    """Connect to the Bot API, register the command menu and start processing updates."""
+    await application.initialize()
+    await register_commands(application)
+    await application.start()
+
+
 async def serve_polling(application: Application, stop: asyncio.Event) -> None:  # type: ignore[type-arg]
     """Long-poll until `stop` is set, then finish every update already fetched."""
     assert application.updater is not None
-    async with application:
+    await start(application)
+    try:
         await application.bot.delete_webhook()
-        await application.start()
         await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
         log.info("Polling as @%s", application.bot.username)
         await stop.wait()
         await application.updater.stop()
         await application.stop()
+    finally:
+        await application.shutdown()
 
 
 async def serve_webhook(application: Application, settings: Settings, stop: asyncio.Event) -> None:  # type: ignore[type-arg]
@@ -56,13 +66,15 @@ async def serve_webhook(application: Application, settings: Settings, stop: asyn
     assert settings.webhook_url and settings.webhook_secret
     secret = settings.webhook_secret.get_secret_value()
     path = urlparse(settings.webhook_url).path or "/"
-    async with application:
-        await application.start()
+    await start(application)
+    try:
         await application.bot.set_webhook(settings.webhook_url, secret_token=secret, allowed_updates=Update.ALL_TYPES)
         runner = web.AppRunner(webhook_app(application, secret, path), access_log=None)
         await runner.setup()
         await web.TCPSite(runner, "0.0.0.0", settings.webhook_port).start()
         log.info("Webhook listening on port %s at %s", settings.webhook_port, path)
         await stop.wait()
-        await runner.cleanup()
+        await runner.cleanup()  # lets requests in flight finish
         await application.stop()
+    finally:
+        await application.shutdown()

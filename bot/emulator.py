@@ -26,7 +26,7 @@ LONG_POLL_CAP = 1.0  # answer long polls within a second so a stopping bot never
 
 _JSON_FIELDS = {"reply_markup", "commands", "scope", "allowed_updates", "entities", "link_preview_options"}
 _INT_FIELDS = {"chat_id", "message_id", "offset", "limit", "timeout", "user_id"}
-_SEND_METHODS = {"sendmessage", "senddocument", "editmessagetext", "editmessagereplymarkup"}
+_SEND_METHODS = {"sendmessage", "senddocument", "editmessagetext", "editmessagereplymarkup", "setmycommands"}
 
 
 class ApiError(Exception):

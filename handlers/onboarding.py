@@ -167,9 +167,10 @@ async def receive_name(update: Update, context: Context) -> None:
 
 
 def clean_name(text: str) -> str:
-    """Strip spaces and invisible control characters; emoji and right-to-left text stay."""
-    kept = "".join(ch for ch in text if unicodedata.category(ch) not in {"Cc", "Cs"})
-    return " ".join(kept.split())
+    """Strip spaces and control characters; emoji and right-to-left text stay. Empty if nothing visible."""
+    kept = " ".join("".join(ch for ch in text if unicodedata.category(ch) not in {"Cc", "Cs"}).split())
+    visible = any(unicodedata.category(ch)[0] in "LNPS" for ch in kept)
+    return kept if visible else ""
 
 
 async def choose_area(update: Update, context: Context) -> None:

@@ -13,6 +13,8 @@ from handlers.onboarding import privacy_notice
 from storage import champions, conversation
 from storage.models import Status
 
+ERASE_STEP = "erase:confirm"
+
 
 async def show_help(update: Update, context: Context) -> None:
     """List what the bot can do for this person."""
@@ -46,8 +48,11 @@ async def set_language(update: Update, context: Context) -> None:
     assert query and query.data
     champion = await require_member(update, context)
     language = query.data.split(":", 1)[1]
-    if champion is None or language not in LANGUAGES:
+    if champion is None:
         await query.answer()
+        return
+    if language not in LANGUAGES:
+        await query.answer(context.t.gettext("This button is no longer active."))
         return
     async with context.db.begin() as session:
         await champions.set_language(session, champion.id, language)
@@ -150,11 +155,14 @@ async def my_data(update: Update, context: Context) -> None:
 
 
 async def ask_delete(update: Update, context: Context) -> None:
-    """Ask for confirmation before erasing."""
+    """Ask for confirmation before erasing; only a press on this question erases."""
+    assert update.effective_chat
     _ = context.t.gettext
     if context.champion is None:
         await reply(update, _("We hold no data about you."))
         return
+    async with context.db.begin() as session:
+        await conversation.set_state(session, update.effective_chat.id, ERASE_STEP, {})
     await reply(
         update,
         _("This deletes everything we hold about you and cannot be undone. Are you sure?"),
@@ -166,13 +174,16 @@ async def confirm_delete(update: Update, context: Context) -> None:
     """Erase the person, or keep them if they changed their mind."""
     query = update.callback_query
     assert query and query.data
+    assert update.effective_chat
     _ = context.t.gettext
     champion = context.champion
-    if champion is None:
+    if champion is None or context.state is None or context.state.step != ERASE_STEP:
         await query.answer(_("This button is no longer active."))
         return
     await query.answer()
     if not query.data.endswith(":yes"):
+        async with context.db.begin() as session:
+            await conversation.clear_state(session, update.effective_chat.id)
         await reply(update, _("Nothing was deleted."))
         return
     async with context.db.begin() as session:

@@ -17,6 +17,7 @@ from telegram import Update
 from telegram.ext import Application, BaseUpdateProcessor
 
 from bot.app import build_application
+from bot.channels import start
 from bot.emulator import Emulator
 from bot.i18n import compile_catalogs
 from bot.settings import Settings, load_settings
@@ -165,8 +166,7 @@ class BotHarness:
 
     async def start(self) -> None:
         assert self.application.updater
-        await self.application.initialize()
-        await self.application.start()
+        await start(self.application)
         await self.application.updater.start_polling(poll_interval=0, timeout=5)
 
     async def stop(self) -> None:

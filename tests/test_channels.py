@@ -1,0 +1,132 @@
+"""Channels: the webhook checks Telegram's secret token; polling and webhook reach the same handlers;
+the command menu is registered per language; a restart mid-flow loses nothing; Bot API errors."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp import ClientSession
+from aiohttp.test_utils import TestServer
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.app import build_application
+from bot.channels import start
+from bot.emulator import Emulator
+from bot.i18n import LANGUAGES, translator
+from bot.settings import load_settings
+from bot.webhook import SECRET_HEADER, webhook_app
+from storage import champions
+from tests.conftest import BotHarness
+
+SECRET = "s3cret-token_for-tests"
+
+
+@pytest.fixture
+async def webhook(emulator: Emulator, sessions: async_sessionmaker[AsyncSession], database_url: str) -> AsyncIterator[str]:
+    """The bot served by its webhook app, with the emulator posting updates to it."""
+    settings = load_settings(api_base_url=emulator.base_url, database_url=database_url)
+    application = build_application(settings, sessions)
+    async with application:
+        await application.start()
+        server = TestServer(webhook_app(application, SECRET, "/telegram"))
+        await server.start_server()
+        url = str(server.make_url("/telegram"))
+        await application.bot.set_webhook(url, secret_token=SECRET)
+        yield url
+        await server.close()
+        await application.stop()
+
+
+async def post(url: str, body: bytes | str, secret: str | None = SECRET) -> int:
+    headers = {"Content-Type": "application/json"}
+    if secret is not None:
+        headers[SECRET_HEADER] = secret
+    data = io.BytesIO(body.encode() if isinstance(body, str) else body)
+    async with ClientSession() as client, client.post(url, data=data, headers=headers) as response:
+        return response.status
+
+
+def update_json(user_id: int, text: str, update_id: int = 1) -> str:
+    return (
+        f'{{"update_id": {update_id}, "message": {{"message_id": 1, "date": 0, "text": "{text}",'
+        f' "chat": {{"id": {user_id}, "type": "private"}}, "from": {{"id": {user_id}, "is_bot": false,'
+        f' "first_name": "W"}}, "entities": [{{"type": "bot_command", "offset": 0, "length": {len(text)}}}]}}}}'
+    )
+
+
+async def test_webhook_processes_a_verified_update_before_answering(webhook: str, emulator: Emulator) -> None:
+    emulator.add_user(501, "Wil")
+    assert await post(webhook, update_json(501, "/help")) == 200
+    assert emulator.history(501)[-1]["text"].startswith("Here is what I can do:")
+    assert emulator.webhook == (webhook, SECRET)
+
+
+@pytest.mark.parametrize("secret", [None, "", "wrong"])
+async def test_webhook_refuses_a_missing_or_wrong_secret(webhook: str, emulator: Emulator, secret: str | None) -> None:
+    emulator.add_user(502, "Wil")
+    assert await post(webhook, update_json(502, "/help"), secret) == 403
+    assert emulator.history(502) == []
+
+
+@pytest.mark.parametrize("body", ["not json", "[1, 2]", '{"no": "update id"}', "\"text\"", "x" * (2 * 1024 * 1024)])
+async def test_webhook_refuses_malformed_or_oversized_bodies(webhook: str, body: str) -> None:
+    assert await post(webhook, body) in {400, 413}
+
+
+async def test_emulator_delivers_to_the_webhook(webhook: str, emulator: Emulator) -> None:
+    emulator.add_user(503, "Wil")
+    emulator.send(503, "/help")
+    assert await emulator.wait_for_change(503, 5)  # the user's own message
+    while len(emulator.history(503)) < 2:
+        assert await emulator.wait_for_change(503, 5)
+    assert emulator.history(503)[-1]["text"].startswith("Here is what I can do:")
+
+
+async def test_command_menu_is_registered_in_every_language(bot: BotHarness) -> None:
+    menus = bot.emulator.commands
+    assert {language for _scope, language in menus} == {"", *(code for code in LANGUAGES if code != "en")}
+    urdu = {c["command"]: c["description"] for c in menus[("default", "ur")]}
+    assert urdu["language"] == translator("ur").gettext("Change language")
+    assert "deleteme" not in urdu and "start" in urdu
+
+
+async def test_a_failing_command_menu_does_not_stop_the_bot(
+    emulator: Emulator, sessions: async_sessionmaker[AsyncSession], database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    emulator.fail(0, 400, times=None)  # setMyCommands carries no chat id, so it is "chat 0" here
+    application = build_application(load_settings(api_base_url=emulator.base_url, database_url=database_url), sessions)
+    await start(application)
+    await application.stop()
+    await application.shutdown()
+    emulator.clear_fault(0)
+    assert emulator.commands == {}
+    assert "Could not register the en command menu" in caplog.text
+
+
+async def test_restart_mid_join_continues_where_they_were(bot: BotHarness, places: None) -> None:
+    ana = bot.person(504, "Ana")
+    await ana.send("/start")
+    await ana.press("English")
+    await ana.press("Yes, I agree")
+    await ana.press("No")
+    await bot.stop()
+    # A new process: new Application, same database.
+    restarted = BotHarness(bot.emulator, bot.sessions, bot.settings)
+    await restarted.start()
+    bot.processor = restarted.processor
+    bot.application = restarted.application
+    assert await ana.send("Ana") == ["Which area do you mostly work in?"]
+    await ana.press("Riverside")
+    assert (await ana.press("Done"))[0].startswith("You're all set, Ana!")
+    async with bot.sessions() as session:
+        champion = await champions.by_telegram_id(session, 504)
+        assert champion and champion.area and champion.area.name == "Riverside"
+
+
+async def test_rate_limit_answers_are_retried(bot: BotHarness, places: None) -> None:
+    ana = bot.person(505)
+    bot.emulator.fail(505, 429, times=1, retry_after=1)
+    replies = await ana.send("/help")
+    assert len(replies) == 1 and replies[0].startswith("Here is what I can do:")
