@@ -123,6 +123,7 @@ class Emulator:
         self._recent_sends: deque[float] = deque()
         self._last_send_to: dict[int, float] = {}
         self._runner: web.AppRunner | None = None
+        self._closing = False
         self.base_url = ""
 
     # ------------------------------------------------------------------ server
@@ -144,7 +145,11 @@ class Emulator:
         return self.base_url
 
     async def stop(self) -> None:
-        """Stop serving."""
+        """Stop serving, first waking anyone waiting on a chat so shutdown is prompt."""
+        self._closing = True
+        for chat in self.chats.values():
+            chat.changed.set()
+        self.release_polls()
         if self._runner:
             await self._runner.cleanup()
             self._runner = None
@@ -409,7 +414,9 @@ class Emulator:
             await session.post(url, json=update, headers=headers)
 
     async def wait_for_change(self, chat_id: int, timeout: float) -> bool:
-        """Wait until something happens in a chat; False on timeout."""
+        """Wait until something happens in a chat; False on timeout or when the emulator is stopping."""
+        if self._closing:
+            return False
         try:
             await asyncio.wait_for(self.chats[chat_id].changed.wait(), timeout)
         except TimeoutError:

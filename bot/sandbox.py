@@ -127,9 +127,13 @@ def sandbox_routes(emulator: Emulator) -> list[web.RouteDef]:
 
 
 async def run_sandbox(
-    data_dir: Path, host: str = "127.0.0.1", port: int = 8080, stop: asyncio.Event | None = None
+    data_dir: Path,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    stop: asyncio.Event | None = None,
+    ready: asyncio.Event | None = None,
 ) -> None:
-    """Serve the emulator and page, run the bot against them until `stop` is set."""
+    """Serve the emulator and page, run the bot against them until `stop` is set (`ready` is set once serving)."""
     emulator = Emulator()
     for person in PEOPLE:
         emulator.add_user(person.id, person.name, person.language_code)
@@ -141,6 +145,8 @@ async def run_sandbox(
     await seed(sessions)
     application = build_application(settings, sessions)
     print(f"Sandbox ready: open {base_url}/ in your browser (Ctrl+C to stop).", flush=True)
+    if ready is not None:
+        ready.set()
     try:
         await serve_polling(application, stop or asyncio.Event())
     finally:

@@ -6,7 +6,7 @@ from telegram import Update
 
 from bot.context import Context
 from bot.i18n import translator
-from handlers.common import buttons, reply, require_coordinator
+from handlers.common import answer_and_clear, buttons, reply, require_coordinator
 from storage import champions, directory, invites
 from storage.models import Champion, Status
 
@@ -59,7 +59,7 @@ async def make_invite(update: Update, context: Context) -> None:
                 max_uses=1 if kind == "one" else None,
                 days=days,
             )
-    await query.answer()
+    await answer_and_clear(update)
     if invite is None:
         await reply(update, _("This button is no longer active."))
         return

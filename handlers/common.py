@@ -24,6 +24,16 @@ async def reply(update: Update, text: str, markup: InlineKeyboardMarkup | None =
     await update.effective_chat.send_message(text, reply_markup=markup)
 
 
+async def answer_and_clear(update: Update) -> None:
+    """Answer a button press and take the buttons off its message, so old choices can't be pressed."""
+    query = update.callback_query
+    if query is None:
+        return
+    await query.answer()
+    if query.message is not None and getattr(query.message, "reply_markup", None):
+        await query.edit_message_reply_markup(None)
+
+
 async def require_member(update: Update, context: Context) -> Champion | None:
     """The champion if they have finished joining; otherwise tell them how to join."""
     champion = context.champion

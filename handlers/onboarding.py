@@ -14,7 +14,7 @@ from telegram import Update
 
 from bot.context import Context
 from bot.i18n import LANGUAGES, translator
-from handlers.common import buttons, help_text, reply
+from handlers.common import answer_and_clear, buttons, help_text, reply
 from storage import champions, conversation, directory, invites
 from storage.models import Champion, Status
 
@@ -111,7 +111,7 @@ async def choose_language(update: Update, context: Context) -> None:
     language = _arg(update)
     if language not in LANGUAGES:
         return await _stale(update, context)
-    await _ack(update)
+    await answer_and_clear(update)
     data["language"] = language
     context.t = translator(language)
     await _save(update, context, "join:consent", data)
@@ -124,7 +124,7 @@ async def answer_consent(update: Update, context: Context) -> None:
     data = await _expect(update, context, "join:consent")
     if data is None:
         return
-    await _ack(update)
+    await answer_and_clear(update)
     _ = context.t.gettext
     if _arg(update) != "yes":
         async with context.db.begin() as session:
@@ -141,7 +141,7 @@ async def answer_share(update: Update, context: Context) -> None:
     data = await _expect(update, context, "join:share")
     if data is None:
         return
-    await _ack(update)
+    await answer_and_clear(update)
     async with context.db.begin() as session:
         await champions.start_joining(
             session, update.effective_user.id, data["language"], _arg(update) == "yes", data.get("invite")
@@ -183,7 +183,7 @@ async def choose_area(update: Update, context: Context) -> None:
         known = {area.id for area in await directory.list_areas(session)}
     if area_id and area_id not in known:
         return await _stale(update, context)
-    await _ack(update)
+    await answer_and_clear(update)
     data["area_id"] = area_id or None
     await _save(update, context, "join:networks", data)
     await ask(update, context, "join:networks", data)
@@ -200,7 +200,7 @@ async def toggle_network(update: Update, context: Context) -> None:
         known = {network.id for network in await directory.list_networks(session)}
     if network_id not in known:
         return await _stale(update, context)
-    await _ack(update)
+    await query.answer()
     chosen = set(data["networks"])
     chosen ^= {network_id}
     data["networks"] = sorted(chosen)
@@ -214,7 +214,7 @@ async def finish(update: Update, context: Context) -> None:
     data = await _expect(update, context, "join:networks")
     if data is None:
         return
-    await _ack(update)
+    await answer_and_clear(update)
     _ = context.t.gettext
     approved = context.settings.signup_mode != "approval" or bool(data.get("invite"))
     async with context.db.begin() as session:
@@ -288,12 +288,6 @@ async def _stale(update: Update, context: Context) -> None:
     """Tell the person a button no longer does anything."""
     if update.callback_query:
         await update.callback_query.answer(context.t.gettext("This button is no longer active."))
-
-
-async def _ack(update: Update) -> None:
-    """Answer the button press so the phone stops its spinner."""
-    if update.callback_query:
-        await update.callback_query.answer()
 
 
 async def _save(update: Update, context: Context, step: str, data: dict[str, Any]) -> None:

@@ -8,7 +8,7 @@ from telegram import InputFile, Update
 
 from bot.context import Context
 from bot.i18n import LANGUAGES, translator
-from handlers.common import buttons, help_text, reply, require_member
+from handlers.common import answer_and_clear, buttons, help_text, reply, require_member
 from handlers.onboarding import privacy_notice
 from storage import champions, conversation
 from storage.models import Status
@@ -56,7 +56,7 @@ async def set_language(update: Update, context: Context) -> None:
         return
     async with context.db.begin() as session:
         await champions.set_language(session, champion.id, language)
-    await query.answer()
+    await answer_and_clear(update)
     context.t = translator(language)
     await reply(update, context.t.gettext("Done. I will write to you in English from now on."))
 
@@ -88,7 +88,7 @@ async def change_sharing(update: Update, context: Context) -> None:
     share = query.data.endswith(":yes")
     async with context.db.begin() as session:
         await champions.set_share_consent(session, champion.id, share)
-    await query.answer()
+    await answer_and_clear(update)
     _ = context.t.gettext
     await reply(update, _("Thank you, your choice is saved."))
 
@@ -180,7 +180,7 @@ async def confirm_delete(update: Update, context: Context) -> None:
     if champion is None or context.state is None or context.state.step != ERASE_STEP:
         await query.answer(_("This button is no longer active."))
         return
-    await query.answer()
+    await answer_and_clear(update)
     if not query.data.endswith(":yes"):
         async with context.db.begin() as session:
             await conversation.clear_state(session, update.effective_chat.id)

@@ -1,0 +1,151 @@
+"""The sandbox chat page in real headless Chromium: join as a champion, make an invite as the
+coordinator, and check each person keeps a chat of their own."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.sandbox import run_sandbox
+
+CHROMIUM = "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else shutil.which("chromium")
+if CHROMIUM is None:
+    pytest.skip("Chromium is not installed (no /usr/bin/chromium or chromium on PATH)", allow_module_level=True)
+playwright = pytest.importorskip("playwright.async_api", reason="the playwright package is not installed")
+expect = playwright.expect
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+START_TIMEOUT = 30.0
+STOP_TIMEOUT = 30.0
+SAM, ALEX = 9001, 1004
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+async def sandbox_url(tmp_path: Path) -> AsyncIterator[str]:
+    """`champbot sandbox` running in this event loop; its page's URL."""
+    port = free_port()
+    stop, ready = asyncio.Event(), asyncio.Event()
+    task = asyncio.create_task(run_sandbox(tmp_path, port=port, stop=stop, ready=ready))
+    try:
+        async with asyncio.timeout(START_TIMEOUT):
+            await asyncio.wait({task, asyncio.create_task(ready.wait())}, return_when=asyncio.FIRST_COMPLETED)
+        if task.done():
+            task.result()  # raises whatever stopped the sandbox early
+            raise AssertionError("the sandbox stopped before serving its page")
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        stop.set()
+        async with asyncio.timeout(STOP_TIMEOUT):
+            await task
+
+
+def bot_message(page: playwright.Page, text: str) -> playwright.Locator:
+    """The newest bot message containing `text`."""
+    return page.locator(".msg.bot", has_text=text).last
+
+
+async def press(page: playwright.Page, label: str) -> None:
+    """Click the inline button with this label (or "✓ label") on the newest message that has it."""
+    pattern = re.compile(rf"^\s*(✓\s*)?{re.escape(label)}\s*$")
+    await page.locator(".msg.bot button.kb").filter(has_text=pattern).last.click()
+
+
+async def send(page: playwright.Page, text: str, *, enter: bool = False) -> None:
+    box = page.get_by_test_id("message-input")
+    await box.fill(text)
+    if enter:
+        await box.press("Enter")
+    else:
+        await page.get_by_test_id("send").click()
+    await expect(page.locator(".msg.user", has_text=text).last).to_be_visible()
+    await expect(box).to_have_value("")
+
+
+async def test_chat_as_a_champion_and_the_coordinator(sandbox_url: str, tmp_path: Path) -> None:
+    errors: list[str] = []
+    async with playwright.async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            context = await browser.new_context(viewport={"width": 900, "height": 900})
+            page = await context.new_page()
+            page.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
+            page.on("console", lambda msg: errors.append(f"console: {msg.text}") if msg.type == "error" else None)
+            await page.goto(sandbox_url)
+
+            await expect(page.get_by_role("heading", level=1)).to_have_text("Community Champions Bot — sandbox")
+            await expect(page.locator("body")).to_contain_text("Nothing leaves this machine")
+            await expect(page.get_by_test_id(f"person-{SAM}")).to_have_text("Sam (coordinator, en)")
+            alex_button = page.get_by_test_id(f"person-{ALEX}")
+            await expect(alex_button).to_have_text("Alex (champion, en)")
+
+            # Alex joins.
+            await alex_button.click()
+            await expect(alex_button).to_have_attribute("aria-pressed", "true")
+            await send(page, "/start")
+            await expect(bot_message(page, "Welcome! Please choose your language.")).to_be_visible()
+            await expect(page.locator(".msg").first).to_have_attribute("dir", "auto")
+            await press(page, "English")
+            await expect(bot_message(page, "Privacy notice")).to_be_visible()
+            await press(page, "Yes, I agree")
+            await press(page, "No")
+            await expect(bot_message(page, "What should we call you?")).to_be_visible()
+            await send(page, "Alex", enter=True)
+            await expect(bot_message(page, "Which area do you mostly work in?")).to_be_visible()
+            await press(page, "Riverside")
+            await expect(bot_message(page, "Which communities or networks")).to_be_visible()
+            await press(page, "Done")
+            await expect(bot_message(page, "You're all set, Alex!")).to_be_visible()
+
+            # Sam, the coordinator, has a chat of his own and makes an invite link.
+            await page.get_by_test_id(f"person-{SAM}").click()
+            await expect(alex_button).to_have_attribute("aria-pressed", "false")
+            await expect(page.get_by_text("No messages yet")).to_be_visible()  # Sam's (empty) chat arrived
+            await expect(page.locator(".msg")).to_have_count(0)
+            await send(page, "/invite")
+            await expect(bot_message(page, "Who is this invite link for?")).to_be_visible()
+            await press(page, "One person")
+            await expect(bot_message(page, "?start=")).to_be_visible()
+
+            # Back to Alex: his conversation is still there, and none of Sam's.
+            await alex_button.click()
+            await expect(bot_message(page, "You're all set, Alex!")).to_be_visible()
+            await expect(page.locator(".msg.user", has_text="/start")).to_have_count(1)
+            await expect(page.locator(".msg.user", has_text="Alex")).to_have_count(1)
+            await expect(page.locator(".msg", has_text="?start=")).to_have_count(0)
+            await expect(page.locator(".msg", has_text="/invite")).to_have_count(0)
+
+            # A document the bot sends is a download link that serves the file.
+            await send(page, "/mydata")
+            link = page.locator(".msg.bot a.doc").last
+            await expect(link).to_contain_text("my-data.json")
+            async with page.expect_download() as download_info:
+                await link.click()
+            download = await download_info.value
+            assert download.suggested_filename == "my-data.json"
+            assert "Alex" in Path(await download.path()).read_text(encoding="utf-8")
+
+            await page.screenshot(path=tmp_path / "sandbox.png")
+            await context.close()
+        finally:
+            await browser.close()
+    assert errors == []

@@ -1,0 +1,113 @@
+"""Set-up: settings that stop start-up with one clear line, the command line, reversible migrations."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.settings import SettingsError, load_settings
+from storage import champions
+from storage.db import downgrade, make_engine, upgrade
+
+
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        ({"signup_mode": "everyone"}, "CHAMPBOT_SIGNUP_MODE"),
+        ({"default_language": "xx"}, "CHAMPBOT_DEFAULT_LANGUAGE"),
+        ({"api_base_url": "api.telegram.org"}, "CHAMPBOT_API_BASE_URL"),
+        ({"database_url": "postgresql://x/y"}, "CHAMPBOT_DATABASE_URL"),
+        ({"webhook_port": 0}, "CHAMPBOT_WEBHOOK_PORT"),
+    ],
+)
+def test_a_wrong_setting_is_named_in_one_line(overrides: dict[str, object], named: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        load_settings(**overrides)
+    message = str(raised.value)
+    assert message.startswith(f"{named}:") and "\n" not in message
+
+
+def test_webhook_without_a_secret_is_refused() -> None:
+    with pytest.raises(SettingsError, match="CHAMPBOT_WEBHOOK_SECRET is required"):
+        load_settings(webhook_url="https://example.org/telegram")
+
+
+def champbot(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    command = [str(Path(sys.executable).parent / "champbot"), *args]
+    return subprocess.run(command, capture_output=True, text=True, env=env, cwd=cwd, timeout=120)
+
+
+def test_cli_reports_a_bad_setting_without_a_traceback(tmp_path: Path) -> None:
+    result = champbot("run", env={"CHAMPBOT_SIGNUP_MODE": "nobody", "PATH": "/usr/bin:/bin"}, cwd=tmp_path)
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        "Error: CHAMPBOT_SIGNUP_MODE: Input should be 'open', 'invite' or 'approval'"
+    ]
+
+
+def test_cli_run_needs_a_token(tmp_path: Path) -> None:
+    result = champbot("run", env={"PATH": "/usr/bin:/bin"}, cwd=tmp_path)
+    assert result.returncode != 0 and "CHAMPBOT_TOKEN" in result.stderr and "sandbox" in result.stderr
+
+
+def test_cli_sets_up_a_database_with_people_and_places(tmp_path: Path) -> None:
+    env = {"CHAMPBOT_DATA_DIR": str(tmp_path / "data"), "PATH": "/usr/bin:/bin"}
+    assert champbot("db", "upgrade", env=env, cwd=tmp_path).returncode == 0
+    assert champbot("area", "add", "Northfield", "Old Town", env=env, cwd=tmp_path).stdout == "Added 2 new area(s).\n"
+    assert champbot("area", "add", "Northfield", env=env, cwd=tmp_path).stdout == "Added 0 new area(s).\n"
+    assert champbot("network", "add", "Youth clubs", env=env, cwd=tmp_path).returncode == 0
+    assert champbot("coordinator", "add", "4242", "--name", "Sam", env=env, cwd=tmp_path).returncode == 0
+    link = champbot("invite", "create", "--network", "youth clubs", "--uses", "1", "--bot-username", "mybot",
+                    env=env, cwd=tmp_path).stdout.strip()
+    assert link.startswith("https://t.me/mybot?start=")
+    missing = champbot("invite", "create", "--network", "Chess", env=env, cwd=tmp_path)
+    assert missing.returncode != 0 and "no network called 'Chess'" in missing.stderr
+    assert champbot("coordinator", "remove", "4242", env=env, cwd=tmp_path).returncode == 0
+    assert champbot("coordinator", "remove", "4242", env=env, cwd=tmp_path).returncode != 0
+    assert (tmp_path / "data" / "champbot.db").exists()
+
+
+@pytest.mark.parametrize("command", [[], ["run"], ["webhook"], ["sandbox"], ["db", "upgrade"], ["coordinator", "add"],
+                                     ["area", "add"], ["network", "add"], ["invite", "create"], ["i18n", "status"]])
+def test_every_command_has_help(command: list[str], tmp_path: Path) -> None:
+    result = champbot(*command, "--help", env={"PATH": "/usr/bin:/bin"}, cwd=tmp_path)
+    assert result.returncode == 0 and "Usage: champbot" in result.stdout
+    assert len(result.stdout.splitlines()) > 4
+
+
+def test_i18n_status_prints_each_language(tmp_path: Path) -> None:
+    lines = champbot("i18n", "status", env={"PATH": "/usr/bin:/bin"}, cwd=tmp_path).stdout.splitlines()
+    assert [line.split()[0] for line in lines[1:]] == ["en", "ar", "bn", "pl", "pt", "ro", "so", "ur"]
+    assert all("100%" in line and "draft" in line for line in lines[2:])
+
+
+async def test_migrations_go_down_and_up_again(database_url: str, sessions: async_sessionmaker[AsyncSession]) -> None:
+    engine = make_engine(database_url)
+    try:
+        await downgrade(engine, "base")
+        async with engine.connect() as connection:
+            tables = await connection.run_sync(lambda c: inspect(c).get_table_names())
+        assert "champion" not in tables
+        await upgrade(engine)
+        async with engine.connect() as connection:
+            tables = await connection.run_sync(lambda c: inspect(c).get_table_names())
+        assert {"champion", "area", "network", "invite", "conversation_state", "champion_network"} <= set(tables)
+    finally:
+        await engine.dispose()
+    async with sessions.begin() as session:
+        await champions.make_coordinator(session, 1, "Sam", "en")
+
+
+async def test_sqlite_uses_wal_and_a_busy_timeout(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
+    try:
+        async with engine.connect() as connection:
+            assert (await connection.exec_driver_sql("PRAGMA journal_mode")).scalar() == "wal"
+            assert (await connection.exec_driver_sql("PRAGMA busy_timeout")).scalar() == 30000
+    finally:
+        await engine.dispose()
