@@ -162,21 +162,34 @@ class BotHarness:
         self.sessions = sessions
         self.settings = settings
         self.processor = TrackingProcessor()
+        self.running = False
         self.application: Application = build_application(settings, sessions, update_processor=self.processor)  # type: ignore[type-arg]
 
     async def start(self) -> None:
         assert self.application.updater
+        self.running = True
         await start(self.application)
         await self.application.updater.start_polling(poll_interval=0, timeout=5)
 
     async def stop(self) -> None:
+        """Stop polling and the application (again is fine)."""
         assert self.application.updater
+        if not self.running:
+            return
+        self.running = False
         stopping = asyncio.create_task(self.application.updater.stop())
         await asyncio.sleep(0)
         self.emulator.release_polls()
         await stopping
         await self.application.stop()
         await self.application.shutdown()
+
+    async def restart(self) -> None:
+        """Stop, then start a new Application on the same database, as a new process would."""
+        await self.stop()
+        self.processor = TrackingProcessor()
+        self.application = build_application(self.settings, self.sessions, update_processor=self.processor)
+        await self.start()
 
     def person(self, user_id: int, name: str = "Ana", language_code: str | None = "en") -> Person:
         return Person(self, user_id, name, language_code)

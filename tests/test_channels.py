@@ -111,12 +111,7 @@ async def test_restart_mid_join_continues_where_they_were(bot: BotHarness, place
     await ana.press("English")
     await ana.press("Yes, I agree")
     await ana.press("No")
-    await bot.stop()
-    # A new process: new Application, same database.
-    restarted = BotHarness(bot.emulator, bot.sessions, bot.settings)
-    await restarted.start()
-    bot.processor = restarted.processor
-    bot.application = restarted.application
+    await bot.restart()
     assert await ana.send("Ana") == ["Which area do you mostly work in?"]
     await ana.press("Riverside")
     assert (await ana.press("Done"))[0].startswith("You're all set, Ana!")

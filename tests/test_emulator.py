@@ -1,0 +1,90 @@
+"""The local Bot API emulator speaks the Bot API as python-telegram-bot expects it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
+
+from bot.emulator import Emulator
+from tests.conftest import BotHarness
+
+
+@pytest.fixture
+async def bare_bot(emulator: Emulator) -> AsyncIterator[Bot]:
+    """A plain PTB Bot (no rate limiter, no retries) talking to the emulator."""
+    bot = Bot("1:test", base_url=f"{emulator.base_url}/bot")
+    async with bot:
+        yield bot
+
+
+async def test_get_updates_honours_offset_and_long_poll(emulator: Emulator, bare_bot: Bot) -> None:
+    emulator.add_user(7, "Ed")
+    first = emulator.send(7, "one")
+    second = emulator.send(7, "two")
+    updates = await bare_bot.get_updates(timeout=0)
+    assert [u.update_id for u in updates] == [first, second]
+    assert [u.message.text for u in updates if u.message] == ["one", "two"]
+    assert await bare_bot.get_updates(offset=second + 1, timeout=0) == ()
+    assert (await bare_bot.get_me()).username == emulator.bot_username
+
+
+async def test_messages_keyboards_edits_and_documents(emulator: Emulator, bare_bot: Bot) -> None:
+    emulator.add_user(8, "Ed")
+    markup = InlineKeyboardMarkup([[InlineKeyboardButton("Yes", callback_data="y")]])
+    sent = await bare_bot.send_message(8, "Hello", reply_markup=markup)
+    assert emulator.history(8)[-1]["reply_markup"] == {"inline_keyboard": [[{"text": "Yes", "callback_data": "y"}]]}
+    await bare_bot.edit_message_text("Hello again", chat_id=8, message_id=sent.message_id)
+    assert emulator.history(8)[-1]["text"] == "Hello again" and "reply_markup" not in emulator.history(8)[-1]
+    with pytest.raises(BadRequest, match="not modified"):
+        await bare_bot.edit_message_text("Hello again", chat_id=8, message_id=sent.message_id)
+    with pytest.raises(BadRequest, match="not found"):
+        await bare_bot.edit_message_reply_markup(chat_id=8, message_id=999, reply_markup=markup)
+    await bare_bot.send_document(8, b"data", filename="f.txt", caption="file")
+    assert emulator.files[emulator.history(8)[-1]["document"]["file_id"]] == ("f.txt", b"data")
+    with pytest.raises(BadRequest, match="too long"):
+        await bare_bot.send_message(8, "x" * 4097)
+
+
+@pytest.mark.parametrize(
+    ("code", "error"), [(429, RetryAfter), (403, Forbidden), (400, BadRequest), (502, NetworkError)]
+)
+async def test_faults_raise_ptbs_real_errors(emulator: Emulator, bare_bot: Bot, code: int, error: type[Exception]) -> None:
+    emulator.add_user(9, "Ed")
+    emulator.add_user(10, "Flo")
+    emulator.fail(9, code, times=1, retry_after=3)
+    with pytest.raises(error) as raised:
+        await bare_bot.send_message(9, "hi")
+    if isinstance(raised.value, RetryAfter):
+        assert raised.value.retry_after == timedelta(seconds=3)
+    await bare_bot.send_message(10, "others are not held up")
+    await bare_bot.send_message(9, "the fault was for one send only")
+    assert [m["text"] for m in emulator.history(9)] == ["the fault was for one send only"]
+
+
+async def test_rate_limits_answer_429(emulator: Emulator, bare_bot: Bot) -> None:
+    emulator.enforce_limits = True
+    for user_id in range(100, 131):
+        emulator.add_user(user_id, "X")
+    await bare_bot.send_message(100, "first")
+    with pytest.raises(RetryAfter):  # a second message to the same chat within a second
+        await bare_bot.send_message(100, "second")
+    for user_id in range(101, 130):  # 29 more chats: 30 in this second
+        await bare_bot.send_message(user_id, "hi")
+    with pytest.raises(RetryAfter):  # the 31st message in one second, to a fresh chat
+        await bare_bot.send_message(130, "hi")
+    assert emulator.rate_limited == 2
+
+
+async def test_stopping_finishes_every_accepted_update(bot: BotHarness) -> None:
+    people = [bot.person(700 + i, f"P{i}") for i in range(5)]
+    update_ids = [bot.emulator.send(person.id, "/help") for person in people]
+    await bot.processed(update_ids[0])  # polling has fetched the batch
+    await bot.stop()
+    assert all(bot.processor.done[u].is_set() for u in update_ids)
+    assert all(person.history[-1]["text"].startswith("Here is what I can do:") for person in people)
+    async with Bot("1:t", base_url=f"{bot.emulator.base_url}/bot") as plain:
+        assert await plain.get_updates(timeout=0) == ()  # all were acknowledged to the Bot API
