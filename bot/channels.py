@@ -61,8 +61,13 @@ async def serve_polling(application: Application, stop: asyncio.Event) -> None: 
         await application.shutdown()
 
 
-async def serve_webhook(application: Application, settings: Settings, stop: asyncio.Event) -> None:  # type: ignore[type-arg]
-    """Serve the webhook until `stop` is set; requests in flight finish before shutdown."""
+async def serve_webhook(
+    application: Application,  # type: ignore[type-arg]
+    settings: Settings,
+    stop: asyncio.Event,
+    ready: asyncio.Event | None = None,
+) -> None:
+    """Serve the webhook until `stop` is set (`ready` is set once listening); requests in flight finish first."""
     assert settings.webhook_url and settings.webhook_secret
     secret = settings.webhook_secret.get_secret_value()
     path = urlparse(settings.webhook_url).path or "/"
@@ -73,6 +78,8 @@ async def serve_webhook(application: Application, settings: Settings, stop: asyn
         await runner.setup()
         await web.TCPSite(runner, "0.0.0.0", settings.webhook_port).start()
         log.info("Webhook listening on port %s at %s", settings.webhook_port, path)
+        if ready is not None:
+            ready.set()
         await stop.wait()
         await runner.cleanup()  # lets requests in flight finish
         await application.stop()

@@ -130,6 +130,13 @@ class CatalogStatus:
         return 100.0 * self.translated / self.total if self.total else 100.0
 
 
+def _texts(value: object) -> tuple[str, ...]:
+    """A catalog entry's text or plural texts as a tuple."""
+    if isinstance(value, (tuple, list)):
+        return tuple(str(v or "") for v in value)
+    return (str(value or ""),)
+
+
 def _placeholders(text: str) -> set[str]:
     return set(PLACEHOLDER.findall(text))
 
@@ -145,10 +152,9 @@ def catalog_status(language: str, locales_dir: Path = LOCALES_DIR) -> CatalogSta
     problems = []
     for source in expected:
         message = catalog.get(source.id)
-        ids = source.id if isinstance(source.id, tuple) else (source.id,)
-        strings = message.string if message is not None else ""
-        strings = strings if isinstance(strings, tuple) else (strings,)
-        if message is None or message.fuzzy or not all(strings):
+        ids = _texts(source.id)
+        strings = _texts(message.string) if message is not None else ()
+        if message is None or message.fuzzy or not strings or not all(strings):
             problems.append(f"missing: {ids[0]!r}")
             continue
         wanted = set().union(*(_placeholders(i) for i in ids))

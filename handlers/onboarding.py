@@ -13,7 +13,7 @@ from typing import Any
 from telegram import Update
 
 from bot.context import Context
-from bot.i18n import LANGUAGES, translator
+from bot.i18n import LANGUAGES, N_, translator
 from handlers.common import answer_and_clear, buttons, help_text, reply
 from storage import champions, conversation, directory, invites
 from storage.models import Champion, Status
@@ -90,17 +90,19 @@ async def ask(update: Update, context: Context, step: str, data: dict[str, Any])
                     await _network_buttons(context, data["networks"]))
 
 
+PRIVACY_NOTICE = N_(
+    "Privacy notice\n\n"
+    "We keep: the name you give us, your language, the area and networks you choose, and what you "
+    "send to this bot. We never ask for your address.\n"
+    "Why: to send you health messages and to pass on what you hear to the people who can act on it.\n"
+    "Who sees it: the coordinators of this programme.\n"
+    "Your rights: /mydata gives you a copy, /stop stops messages, /deleteme deletes everything."
+)
+
+
 def privacy_notice(context: Context) -> str:
     """The plain-language privacy notice, in the person's language."""
-    _ = context.t.gettext
-    return _(
-        "Privacy notice\n\n"
-        "We keep: the name you give us, your language, the area and networks you choose, and what you "
-        "send to this bot. We never ask for your address.\n"
-        "Why: to send you health messages and to pass on what you hear to the people who can act on it.\n"
-        "Who sees it: the coordinators of this programme.\n"
-        "Your rights: /mydata gives you a copy, /stop stops messages, /deleteme deletes everything."
-    )
+    return context.t.gettext(PRIVACY_NOTICE)
 
 
 async def choose_language(update: Update, context: Context) -> None:

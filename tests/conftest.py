@@ -178,7 +178,7 @@ class BotHarness:
             return
         self.running = False
         stopping = asyncio.create_task(self.application.updater.stop())
-        await asyncio.sleep(0)
+        await asyncio.sleep(0)  # let stop() begin before answering the open long poll
         self.emulator.release_polls()
         await stopping
         await self.application.stop()

@@ -3,7 +3,9 @@ the command menu is registered per language; a restart mid-flow loses nothing; B
 
 from __future__ import annotations
 
+import asyncio
 import io
+import socket
 from collections.abc import AsyncIterator
 
 import pytest
@@ -12,7 +14,7 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import build_application
-from bot.channels import start
+from bot.channels import serve_webhook, start
 from bot.emulator import Emulator
 from bot.i18n import LANGUAGES, translator
 from bot.settings import load_settings
@@ -125,3 +127,27 @@ async def test_rate_limit_answers_are_retried(bot: BotHarness, places: None) -> 
     bot.emulator.fail(505, 429, times=1, retry_after=1)
     replies = await ana.send("/help")
     assert len(replies) == 1 and replies[0].startswith("Here is what I can do:")
+
+
+async def test_serve_webhook_registers_itself_and_answers_until_stopped(
+    emulator: Emulator, sessions: async_sessionmaker[AsyncSession], database_url: str
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = load_settings(
+        api_base_url=emulator.base_url,
+        database_url=database_url,
+        webhook_url=f"http://127.0.0.1:{port}/hook",
+        webhook_port=port,
+        webhook_secret=SECRET,
+    )
+    stop, ready = asyncio.Event(), asyncio.Event()
+    serving = asyncio.create_task(serve_webhook(build_application(settings, sessions), settings, stop, ready))
+    emulator.add_user(507, "Wil")
+    await asyncio.wait_for(ready.wait(), 10)
+    assert emulator.webhook == (f"http://127.0.0.1:{port}/hook", SECRET)
+    assert await post(f"http://127.0.0.1:{port}/hook", update_json(507, "/help")) == 200
+    assert emulator.history(507)[-1]["text"].startswith("Here is what I can do:")
+    stop.set()
+    await asyncio.wait_for(serving, 10)

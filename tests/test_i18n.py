@@ -50,3 +50,20 @@ def test_counted_message_uses_the_right_plural_form_in_arabic() -> None:
 )
 def test_language_is_negotiated_from_telegram_language_code(code: str | None, expected: str) -> None:
     assert negotiate(code) == expected
+
+
+def test_template_has_every_message_in_the_code() -> None:
+    from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+    from babel.messages.pofile import read_po
+
+    from bot.i18n import LOCALES_DIR
+
+    keywords = {**DEFAULT_KEYWORDS, "N_": None}
+    in_code = set()
+    for package in ("bot", "handlers", "storage"):
+        for _file, _line, message, _comments, _context in extract_from_dir(LOCALES_DIR.parent / package, keywords=keywords):
+            in_code.add(message if isinstance(message, str) else message[0])
+    with (LOCALES_DIR / "messages.pot").open("rb") as pot:
+        in_template = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(pot) if m.id}
+    assert in_code - in_template == set(), "run `make i18n` and translate the new messages"
+    assert in_template - in_code == set(), "run `make i18n` to drop messages no longer used"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.i18n import translator
+from handlers.onboarding import PRIVACY_NOTICE
 from storage import champions
 from tests.conftest import BotHarness
 
@@ -14,14 +15,7 @@ async def test_joining_in_arabic_from_telegram_language(bot: BotHarness, places:
     assert await layla.send("/start") == [_("Welcome! Please choose your language.")]
     assert "✓ العربية" in layla.buttons()  # pre-selected from Telegram's language_code
     replies = await layla.press("العربية")
-    assert replies[0] == ar.gettext(
-        "Privacy notice\n\n"
-        "We keep: the name you give us, your language, the area and networks you choose, and what you "
-        "send to this bot. We never ask for your address.\n"
-        "Why: to send you health messages and to pass on what you hear to the people who can act on it.\n"
-        "Who sees it: the coordinators of this programme.\n"
-        "Your rights: /mydata gives you a copy, /stop stops messages, /deleteme deletes everything."
-    )
+    assert replies[0] == ar.gettext(PRIVACY_NOTICE) != PRIVACY_NOTICE
     await layla.press(_("Yes, I agree"))
     assert await layla.press(_("No")) == [_("What should we call you? Your first name or a nickname is fine.")]
     assert await layla.send("   ") == [_("Please type a name (letters, not only spaces).")]
