@@ -6,7 +6,7 @@ from telegram import Update
 
 from bot.context import Context
 from bot.i18n import translator
-from handlers.common import answer_and_clear, buttons, reply, require_coordinator
+from handlers.common import answer_and_clear, buttons, isolate, reply, require_coordinator
 from storage import champions, directory, invites
 from storage.models import Champion, Status
 
@@ -26,7 +26,7 @@ async def ask_invite(update: Update, context: Context) -> None:
             await reply(
                 update,
                 _("There is no network called {name}. Networks: {networks}").format(
-                    name=name, networks=", ".join(known) or "–"
+                    name=isolate(name), networks=", ".join(known) or "–"
                 ),
             )
             return
@@ -88,7 +88,7 @@ async def list_pending(update: Update, context: Context) -> None:
         await reply(
             update,
             _("{name} asks to join (area: {area}).").format(
-                name=champion.display_name, area=champion.area.name if champion.area else "–"
+                name=isolate(champion.display_name), area=champion.area.name if champion.area else "–"
             ),
             buttons([(_("Approve"), f"approve:{champion.id}:yes"), (_("Decline"), f"approve:{champion.id}:no")], 2),
         )
@@ -116,12 +116,12 @@ async def decide(update: Update, context: Context) -> None:
     await query.answer()
     tr = translator(champion.language)
     if verdict == "yes":
-        await query.edit_message_text(_("{name} can now take part.").format(name=champion.display_name))
+        await query.edit_message_text(_("{name} can now take part.").format(name=isolate(champion.display_name)))
         await context.bot.send_message(
             champion.telegram_id, tr.gettext("Good news: you have been approved! Send /help to see what you can do.")
         )
     else:
-        await query.edit_message_text(_("{name} was declined.").format(name=champion.display_name))
+        await query.edit_message_text(_("{name} was declined.").format(name=isolate(champion.display_name)))
         await context.bot.send_message(
             champion.telegram_id,
             tr.gettext("Sorry, a coordinator could not approve your request. We have deleted your details."),

@@ -12,6 +12,12 @@ from storage.models import Champion, Status
 MEMBER_STATUSES = {Status.ACTIVE, Status.PAUSED}
 
 
+def isolate(text: str | None) -> str:
+    """Wrap text a person typed (a name) in Unicode isolates, so an Arabic name in an English
+    sentence, or a Latin name in an Urdu one, cannot flip the direction of the whole message."""
+    return f"\u2068{text or ''}\u2069"
+
+
 def buttons(choices: Sequence[tuple[str, str]], columns: int = 1) -> InlineKeyboardMarkup:
     """An inline keyboard of (label, callback data) choices, `columns` to a row."""
     keys = [InlineKeyboardButton(label, callback_data=data) for label, data in choices]

@@ -14,7 +14,7 @@ from telegram import Update
 
 from bot.context import Context
 from bot.i18n import LANGUAGES, N_, translator
-from handlers.common import answer_and_clear, buttons, help_text, reply
+from handlers.common import answer_and_clear, buttons, isolate, help_text, reply
 from storage import champions, conversation, directory, invites
 from storage.models import Champion, Status
 
@@ -30,7 +30,7 @@ async def start(update: Update, context: Context) -> None:
     _ = context.t.gettext
     champion = context.champion
     if champion is not None and champion.status in {Status.ACTIVE, Status.PAUSED}:
-        await reply(update, _("Welcome back, {name}!").format(name=champion.display_name or ""))
+        await reply(update, _("Welcome back, {name}!").format(name=isolate(champion.display_name)))
         await reply(update, help_text(context))
         return
     if champion is not None and champion.status == Status.PENDING:
@@ -239,10 +239,10 @@ async def finish(update: Update, context: Context) -> None:
         coordinators = [] if approved else await champions.coordinators(session)
     context.champion = champion
     if approved:
-        await reply(update, _("You're all set, {name}! Thank you for being a community champion.").format(name=data["name"]))
+        await reply(update, _("You're all set, {name}! Thank you for being a community champion.").format(name=isolate(data["name"])))
         await reply(update, help_text(context))
         return
-    await reply(update, _("Thank you, {name}. A coordinator will look at your request soon.").format(name=data["name"]))
+    await reply(update, _("Thank you, {name}. A coordinator will look at your request soon.").format(name=isolate(data["name"])))
     for coordinator in coordinators:
         await notify_pending(context, coordinator, champion)
 
@@ -251,7 +251,7 @@ async def notify_pending(context: Context, coordinator: Champion, champion: Cham
     """Ask one coordinator, in their language, to approve a new champion."""
     _ = translator(coordinator.language).gettext
     text = _("{name} asks to join (area: {area}).").format(
-        name=champion.display_name, area=champion.area.name if champion.area else "–"
+        name=isolate(champion.display_name), area=champion.area.name if champion.area else "–"
     )
     markup = buttons([(_("Approve"), f"approve:{champion.id}:yes"), (_("Decline"), f"approve:{champion.id}:no")], 2)
     await context.bot.send_message(coordinator.telegram_id, text, reply_markup=markup)

@@ -151,7 +151,9 @@ class Person:
 
 
 def texts(messages: list[dict[str, Any]]) -> list[str]:
-    return [m.get("text") or m.get("caption") or m.get("notice") or "" for m in messages]
+    """What the messages say, without the Unicode isolates around names (tested on their own)."""
+    said = [m.get("text") or m.get("caption") or m.get("notice") or "" for m in messages]
+    return [text.replace("\u2068", "").replace("\u2069", "") for text in said]
 
 
 class BotHarness:

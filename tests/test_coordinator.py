@@ -8,7 +8,7 @@ from sqlalchemy import update
 
 from storage import champions
 from storage.models import Invite, Status, utcnow
-from tests.conftest import BotHarness, Person, join, make_coordinator
+from tests.conftest import BotHarness, Person, join, make_coordinator, texts
 
 
 def invite_code(text: str) -> str:
@@ -94,11 +94,11 @@ async def test_approval_mode_waits_for_a_coordinator(bot: BotHarness, places: No
     await zara.send("Zara")
     await zara.press("Riverside")
     assert await zara.press("Done") == ["Thank you, Zara. A coordinator will look at your request soon."]
-    assert sam.history[-1]["text"] == "Zara asks to join (area: Riverside)."
+    assert texts(sam.history[-1:]) == ["Zara asks to join (area: Riverside)."]
     assert await zara.send("/pause") == ["Your request to join is waiting for a coordinator's approval."]
     assert await sam.send("/pending") == ["1 person is waiting:", "Zara asks to join (area: Riverside)."]
     assert await sam.press("Approve") == []
-    assert sam.history[-1]["text"] == "Zara can now take part." and sam.history[-1]["edited"]
+    assert texts(sam.history[-1:]) == ["Zara can now take part."] and sam.history[-1]["edited"]
     assert zara.history[-1]["text"] == "Good news: you have been approved! Send /help to see what you can do."
     # The first notification still shows its buttons: a second decision is refused.
     assert await sam.press("Decline") == [
@@ -131,3 +131,15 @@ async def test_a_demoted_coordinator_loses_access_at_once(bot: BotHarness, place
     async with bot.sessions() as session:
         coordinator = await champions.by_telegram_id(session, 351)
         assert coordinator and coordinator.status == Status.ACTIVE
+
+
+@pytest.mark.bot_settings(signup_mode="approval")
+async def test_a_right_to_left_name_cannot_flip_an_english_message(bot: BotHarness, places: None) -> None:
+    sam = bot.person(361, "Sam")
+    await make_coordinator(bot, sam)
+    huda = bot.person(362, "هدى", "ar")
+    await join(huda, language="English")
+    assert sam.history[-1]["text"] == "\u2068هدى\u2069 asks to join (area: Northfield)."
+    async with bot.sessions() as session:
+        stored = await champions.by_telegram_id(session, 362)
+        assert stored and stored.display_name == "هدى"  # stored as typed

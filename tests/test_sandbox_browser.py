@@ -114,7 +114,7 @@ async def test_chat_as_a_champion_and_the_coordinator(sandbox_url: str, tmp_path
             await press(page, "Riverside")
             await expect(bot_message(page, "Which communities or networks")).to_be_visible()
             await press(page, "Done")
-            await expect(bot_message(page, "You're all set, Alex!")).to_be_visible()
+            await expect(bot_message(page, "Thank you for being a community champion")).to_be_visible()
 
             # Sam, the coordinator, has a chat of his own and makes an invite link.
             await page.get_by_test_id(f"person-{SAM}").click()
@@ -128,7 +128,7 @@ async def test_chat_as_a_champion_and_the_coordinator(sandbox_url: str, tmp_path
 
             # Back to Alex: his conversation is still there, and none of Sam's.
             await alex_button.click()
-            await expect(bot_message(page, "You're all set, Alex!")).to_be_visible()
+            await expect(bot_message(page, "Thank you for being a community champion")).to_be_visible()
             await expect(page.locator(".msg.user", has_text="/start")).to_have_count(1)
             await expect(page.locator(".msg.user", has_text="Alex")).to_have_count(1)
             await expect(page.locator(".msg", has_text="?start=")).to_have_count(0)
