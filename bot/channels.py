@@ -10,23 +10,34 @@ from urllib.parse import urlparse
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram import Update
+from telegram.error import InvalidToken, NetworkError
 from telegram.ext import Application
 
 from bot.app import register_commands
 from bot.i18n import compile_catalogs
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 from bot.webhook import webhook_app
 from storage.db import make_engine, make_sessions, upgrade
 
 log = logging.getLogger(__name__)
 
 
-async def open_database(settings: Settings) -> tuple[AsyncEngine, async_sessionmaker[AsyncSession]]:
-    """Compile catalogs, connect, and on SQLite apply migrations (PostgreSQL: `champbot db upgrade`)."""
+async def open_database(
+    settings: Settings, revision: str | None = None
+) -> tuple[AsyncEngine, async_sessionmaker[AsyncSession]]:
+    """Compile catalogs and connect; migrate to `revision`, or to the latest on SQLite
+    (PostgreSQL is migrated only by `champbot db upgrade`)."""
     compile_catalogs()
     engine = make_engine(settings.db_url)
-    if engine.dialect.name == "sqlite":
-        await upgrade(engine)
+    try:
+        async with engine.connect():
+            pass
+        if revision is not None or engine.dialect.name == "sqlite":
+            await upgrade(engine, revision or "head")
+    except Exception as exc:  # start-up boundary: any failure here means the setting is wrong
+        await engine.dispose()
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SettingsError(f"CHAMPBOT_DATABASE_URL: cannot open the database ({reason})") from exc
     return engine, make_sessions(engine)
 
 
@@ -41,7 +52,12 @@ def stop_on_signals() -> asyncio.Event:
 
 async def start(application: Application) -> None:  # type: ignore[type-arg]
     """Connect to the Bot API, register the command menu and start processing updates."""
-    await application.initialize()
+    try:
+        await application.initialize()
+    except InvalidToken as exc:
+        raise SettingsError("CHAMPBOT_TOKEN: the Bot API server rejected this token") from exc
+    except NetworkError as exc:
+        raise SettingsError(f"CHAMPBOT_API_BASE_URL: cannot reach the Bot API server ({exc})") from exc
     await register_commands(application)
     await application.start()
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import click
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -20,6 +20,14 @@ T = TypeVar("T")
 def _settings() -> Settings:
     try:
         return get_settings()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _run(work: Coroutine[Any, Any, T]) -> T:
+    """Run async work; a wrong setting found on the way ends it with one line, not a traceback."""
+    try:
+        return asyncio.run(work)
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -40,7 +48,7 @@ def _with_sessions(work: Callable[[async_sessionmaker[AsyncSession]], Awaitable[
         finally:
             await engine.dispose()
 
-    return asyncio.run(run())
+    return _run(run())
 
 
 @click.group()
@@ -69,7 +77,7 @@ def run() -> None:
         finally:
             await engine.dispose()
 
-    asyncio.run(go())
+    _run(go())
 
 
 @main.command()
@@ -92,7 +100,7 @@ def webhook() -> None:
         finally:
             await engine.dispose()
 
-    asyncio.run(go())
+    _run(go())
 
 
 @main.command()
@@ -109,7 +117,7 @@ def sandbox(port: int, data_dir: Path) -> None:
     async def go() -> None:
         await run_sandbox(data_dir, port=port, stop=stop_on_signals())
 
-    asyncio.run(go())
+    _run(go())
 
 
 @main.group()
@@ -121,18 +129,13 @@ def db() -> None:
 @click.option("--revision", default="head", show_default=True, help="Migrate to this revision.")
 def db_upgrade(revision: str) -> None:
     """Create or update the schema by applying migrations."""
-    from storage.db import make_engine, upgrade
-
-    settings = _settings()
+    from bot.channels import open_database
 
     async def go() -> None:
-        engine = make_engine(settings.db_url)
-        try:
-            await upgrade(engine, revision)
-        finally:
-            await engine.dispose()
+        engine, _sessions = await open_database(_settings(), revision)
+        await engine.dispose()
 
-    asyncio.run(go())
+    _run(go())
     click.echo(f"Database is at revision {revision}.")
 
 

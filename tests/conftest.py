@@ -43,6 +43,14 @@ def _catalogs() -> None:
     compile_catalogs()
 
 
+@pytest.fixture(autouse=True)
+def _no_local_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Keep a developer's CHAMPBOT_* variables and .env file out of the tests."""
+    for name in [n for n in os.environ if n.startswith("CHAMPBOT_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A database migrated once per session: SQLite always, PostgreSQL when configured."""

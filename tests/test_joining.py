@@ -57,3 +57,14 @@ async def test_returning_member_is_welcomed_back(bot: BotHarness, places: None) 
     await join(ana)
     replies = await ana.send("/start")
     assert replies[0] == "Welcome back, Ana!"
+
+
+async def test_someone_who_stopped_can_join_again(bot: BotHarness, places: None) -> None:
+    ana = bot.person(104, "Ana")
+    await join(ana)
+    await ana.send("/stop")
+    assert await ana.send("/start") == ["Welcome! Please choose your language."]
+    await join(ana, name="Ana B")
+    async with bot.sessions() as session:
+        champion = await champions.by_telegram_id(session, 104)
+        assert champion and champion.status == Status.ACTIVE and champion.display_name == "Ana B"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -48,6 +49,23 @@ def test_cli_reports_a_bad_setting_without_a_traceback(tmp_path: Path) -> None:
     assert result.stderr.strip().splitlines() == [
         "Error: CHAMPBOT_SIGNUP_MODE: Input should be 'open', 'invite' or 'approval'"
     ]
+
+
+def test_cli_names_an_unreachable_bot_api_or_database(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    env = {"PATH": "/usr/bin:/bin", "CHAMPBOT_TOKEN": "1:x", "CHAMPBOT_DATA_DIR": str(tmp_path),
+           "CHAMPBOT_API_BASE_URL": f"http://127.0.0.1:{closed}"}
+    result = champbot("run", env=env, cwd=tmp_path)
+    assert result.returncode != 0
+    (line,) = result.stderr.strip().splitlines()[-1:]
+    assert line.startswith("Error: CHAMPBOT_API_BASE_URL: cannot reach the Bot API server")
+    env["CHAMPBOT_DATABASE_URL"] = f"postgresql+asyncpg://nobody@127.0.0.1:{closed}/none"
+    result = champbot("db", "upgrade", env=env, cwd=tmp_path)
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert result.stderr.startswith("Error: CHAMPBOT_DATABASE_URL: cannot open the database")
 
 
 def test_cli_run_needs_a_token(tmp_path: Path) -> None:
