@@ -62,6 +62,8 @@ async def register_commands(application: Application) -> None:  # type: ignore[t
         tr = translator(language)
         commands = [BotCommand(name, tr.gettext(description)) for name, description in MENU]
         try:
-            await application.bot.set_my_commands(commands, language_code=None if language == "en" else language)
+            await application.bot.set_my_commands(
+                commands, language_code=None if language == "en" else language
+            )
         except TelegramError as exc:
             log.warning("Could not register the %s command menu: %s", language, exc)

@@ -83,13 +83,16 @@ async def serve_webhook(
     stop: asyncio.Event,
     ready: asyncio.Event | None = None,
 ) -> None:
-    """Serve the webhook until `stop` is set (`ready` is set once listening); requests in flight finish first."""
+    """Serve the webhook until `stop` is set; `ready` is set once listening.
+    Requests in flight finish before shutdown."""
     assert settings.webhook_url and settings.webhook_secret
     secret = settings.webhook_secret.get_secret_value()
     path = urlparse(settings.webhook_url).path or "/"
     await start(application)
     try:
-        await application.bot.set_webhook(settings.webhook_url, secret_token=secret, allowed_updates=Update.ALL_TYPES)
+        await application.bot.set_webhook(
+            settings.webhook_url, secret_token=secret, allowed_updates=Update.ALL_TYPES
+        )
         runner = web.AppRunner(webhook_app(application, secret, path), access_log=None)
         await runner.setup()
         await web.TCPSite(runner, "0.0.0.0", settings.webhook_port).start()

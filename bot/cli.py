@@ -105,8 +105,13 @@ def webhook() -> None:
 
 @main.command()
 @click.option("--port", default=8080, show_default=True, help="Port of the chat page and emulator.")
-@click.option("--data-dir", type=click.Path(path_type=Path), default=Path("data"), show_default=True,
-              help="Folder for the sandbox's SQLite file.")
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=Path("data"),
+    show_default=True,
+    help="Folder for the sandbox's SQLite file.",
+)
 def sandbox(port: int, data_dir: Path) -> None:
     """Try the bot locally: no token, SQLite, the Bot API emulator and a chat page in your browser."""
     from bot.channels import stop_on_signals
@@ -219,7 +224,9 @@ def invite() -> None:
 @invite.command("create")
 @click.option("--network", help="Network the invited people join.")
 @click.option("--uses", type=click.IntRange(min=1), help="How many people may use it (default: any number).")
-@click.option("--days", type=click.IntRange(1, 365), help="Days it stays valid (default: CHAMPBOT_INVITE_DAYS).")
+@click.option(
+    "--days", type=click.IntRange(1, 365), help="Days it stays valid (default: CHAMPBOT_INVITE_DAYS)."
+)
 @click.option("--bot-username", default="<your_bot>", show_default=True, help="Bot username for the link.")
 def invite_create(network: str | None, uses: int | None, days: int | None, bot_username: str) -> None:
     """Make an invite deep link (t.me/<bot>?start=<code>)."""
@@ -236,7 +243,11 @@ def invite_create(network: str | None, uses: int | None, days: int | None, bot_u
                     raise click.ClickException(f"no network called {network!r}")
                 network_id = found.id
             made = await invites.create_invite(
-                session, created_by=None, network_id=network_id, max_uses=uses, days=days or settings.invite_days
+                session,
+                created_by=None,
+                network_id=network_id,
+                max_uses=uses,
+                days=days or settings.invite_days,
             )
             return made.code
 
@@ -268,4 +279,3 @@ def i18n_compile() -> None:
     """Compile the .po catalogs to .mo (the bot also does this when it starts)."""
     written = compile_catalogs()
     click.echo(f"Compiled {len(written)} catalog(s).")
-

@@ -23,7 +23,9 @@ class Services:
 class Context(CallbackContext[ExtBot[None], dict[object, object], dict[object, object], Services]):
     """CallbackContext with what the loading step (group -2) found for this update."""
 
-    def __init__(self, application: Application, chat_id: int | None = None, user_id: int | None = None) -> None:
+    def __init__(
+        self, application: Application, chat_id: int | None = None, user_id: int | None = None
+    ) -> None:
         super().__init__(application, chat_id=chat_id, user_id=user_id)
         self.champion: Champion | None = None
         self.state: ConversationState | None = None

@@ -10,6 +10,7 @@ retry_after, 403, 400, 5xx) and to enforce Telegram's rate limits with 429s.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import time
@@ -194,7 +195,9 @@ class Emulator:
         while self._recent_sends and now - self._recent_sends[0] >= 1.0:
             self._recent_sends.popleft()
         last = self._last_send_to.get(chat_id)
-        if len(self._recent_sends) >= OVERALL_PER_SECOND or (last is not None and now - last < PER_CHAT_INTERVAL):
+        if len(self._recent_sends) >= OVERALL_PER_SECOND or (
+            last is not None and now - last < PER_CHAT_INTERVAL
+        ):
             self.rate_limited += 1
             raise ApiError(429, _FAULTS[429].format(retry_after=1), 1)
         self._recent_sends.append(now)
@@ -225,11 +228,8 @@ class Emulator:
         if offset:
             self._updates = [u for u in self._updates if u["update_id"] >= offset]
         if not self._updates and timeout > 0:
-            waiter = self._new_update
-            try:
-                await asyncio.wait_for(waiter.wait(), min(timeout, LONG_POLL_CAP))
-            except TimeoutError:
-                pass
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._new_update.wait(), min(timeout, LONG_POLL_CAP))
         return self._updates[:limit]
 
     def release_polls(self) -> None:
@@ -264,7 +264,9 @@ class Emulator:
             raise ApiError(400, "Bad Request: there is no document in the request")
         file_id = f"file-{len(self.files) + 1}"
         self.files[file_id] = document
-        content: dict[str, Any] = {"document": {"file_id": file_id, "file_unique_id": file_id, "file_name": document[0]}}
+        content: dict[str, Any] = {
+            "document": {"file_id": file_id, "file_unique_id": file_id, "file_name": document[0]}
+        }
         if params.get("caption"):
             content["caption"] = str(params["caption"])
         return self._bot_says(int(params["chat_id"]), content, params.get("reply_markup"))
@@ -297,7 +299,12 @@ class Emulator:
     def _bot_says(self, chat_id: int, content: dict[str, Any], markup: Any) -> dict[str, Any]:
         if chat_id not in self.chats:
             raise ApiError(400, "Bad Request: chat not found")
-        message = {"message_id": next(self._message_ids), "date": int(time.time()), "from_bot": True, **content}
+        message = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "from_bot": True,
+            **content,
+        }
         self._set_markup(message, markup)
         self._record(chat_id, message)
         return self._as_api(chat_id, message)
@@ -353,7 +360,11 @@ class Emulator:
         """The user sends text (or a /command) in their private chat or a group; returns the update id."""
         user = self.users[user_id]
         chat = self.chats[chat_id if chat_id is not None else user_id]
-        message: dict[str, Any] = {"message_id": next(self._message_ids), "date": int(time.time()), "text": text}
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "text": text,
+        }
         if text.startswith("/"):
             command = text.split(maxsplit=1)[0]
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
@@ -373,13 +384,22 @@ class Emulator:
         if caption:
             message["caption"] = caption
         self._record(user_id, {**message, "from_bot": False, "text": "[photo]"})
-        return self._push({"message": {**message, "chat": self.chats[user_id].as_api(user), "from": user.as_api()}})
+        return self._push(
+            {"message": {**message, "chat": self.chats[user_id].as_api(user), "from": user.as_api()}}
+        )
 
     def edit(self, user_id: int, message_id: int, text: str) -> int:
         """The user edits a message they sent earlier."""
         user = self.users[user_id]
-        message = {"message_id": message_id, "date": int(time.time()), "edit_date": int(time.time()), "text": text}
-        return self._push({"edited_message": {**message, "chat": self.chats[user_id].as_api(user), "from": user.as_api()}})
+        message = {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "edit_date": int(time.time()),
+            "text": text,
+        }
+        return self._push(
+            {"edited_message": {**message, "chat": self.chats[user_id].as_api(user), "from": user.as_api()}}
+        )
 
     def press(self, user_id: int, message_id: int, data: str) -> int:
         """The user presses an inline button (or sends any callback data) on a bot message."""

@@ -162,4 +162,6 @@ def catalog_status(language: str, locales_dir: Path = LOCALES_DIR) -> CatalogSta
             problems.append(f"placeholders differ: {ids[0]!r}")
             continue
         translated += 1
-    return CatalogStatus(language, translated, len(expected), DRAFT_MARK in (catalog.header_comment or ""), problems)
+    return CatalogStatus(
+        language, translated, len(expected), DRAFT_MARK in (catalog.header_comment or ""), problems
+    )

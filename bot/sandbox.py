@@ -107,7 +107,9 @@ def sandbox_routes(emulator: Emulator) -> list[web.RouteDef]:
     async def press(request: web.Request) -> web.Response:
         cid = chat_id(request)
         body = await request.json()
-        return web.json_response({"update_id": emulator.press(cid, int(body["message_id"]), str(body["data"]))})
+        return web.json_response(
+            {"update_id": emulator.press(cid, int(body["message_id"]), str(body["data"]))}
+        )
 
     async def file(request: web.Request) -> web.Response:
         found = emulator.files.get(request.match_info["file_id"])
@@ -133,7 +135,8 @@ async def run_sandbox(
     stop: asyncio.Event | None = None,
     ready: asyncio.Event | None = None,
 ) -> None:
-    """Serve the emulator and page, run the bot against them until `stop` is set (`ready` is set once serving)."""
+    """Serve the emulator and page and run the bot against them until `stop` is set;
+    `ready` is set once serving."""
     emulator = Emulator()
     for person in PEOPLE:
         emulator.add_user(person.id, person.name, person.language_code)

@@ -34,7 +34,9 @@ async def ask_invite(update: Update, context: Context) -> None:
     await reply(
         update,
         _("Who is this invite link for?"),
-        buttons([(_("One person"), f"invite:{network_id}:one"), (_("Many people"), f"invite:{network_id}:many")]),
+        buttons(
+            [(_("One person"), f"invite:{network_id}:one"), (_("Many people"), f"invite:{network_id}:many")]
+        ),
     )
 
 
@@ -49,7 +51,9 @@ async def make_invite(update: Update, context: Context) -> None:
     _prefix, network_id, kind = query.data.split(":")
     days = context.settings.invite_days
     async with context.db.begin() as session:
-        network_ok = network_id == "0" or int(network_id) in {n.id for n in await directory.list_networks(session)}
+        network_ok = network_id == "0" or int(network_id) in {
+            n.id for n in await directory.list_networks(session)
+        }
         invite = None
         if network_ok:
             invite = await invites.create_invite(
@@ -83,14 +87,21 @@ async def list_pending(update: Update, context: Context) -> None:
         await reply(update, _("Nobody is waiting for approval."))
         return
     count = len(waiting)
-    await reply(update, context.t.ngettext("{count} person is waiting:", "{count} people are waiting:", count).format(count=count))
+    await reply(
+        update,
+        context.t.ngettext("{count} person is waiting:", "{count} people are waiting:", count).format(
+            count=count
+        ),
+    )
     for champion in waiting:
         await reply(
             update,
             _("{name} asks to join (area: {area}).").format(
                 name=isolate(champion.display_name), area=champion.area.name if champion.area else "–"
             ),
-            buttons([(_("Approve"), f"approve:{champion.id}:yes"), (_("Decline"), f"approve:{champion.id}:no")], 2),
+            buttons(
+                [(_("Approve"), f"approve:{champion.id}:yes"), (_("Decline"), f"approve:{champion.id}:no")], 2
+            ),
         )
 
 
@@ -116,9 +127,12 @@ async def decide(update: Update, context: Context) -> None:
     await query.answer()
     tr = translator(champion.language)
     if verdict == "yes":
-        await query.edit_message_text(_("{name} can now take part.").format(name=isolate(champion.display_name)))
+        await query.edit_message_text(
+            _("{name} can now take part.").format(name=isolate(champion.display_name))
+        )
         await context.bot.send_message(
-            champion.telegram_id, tr.gettext("Good news: you have been approved! Send /help to see what you can do.")
+            champion.telegram_id,
+            tr.gettext("Good news: you have been approved! Send /help to see what you can do."),
         )
     else:
         await query.edit_message_text(_("{name} was declined.").format(name=isolate(champion.display_name)))

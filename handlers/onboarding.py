@@ -6,7 +6,6 @@ ask again; declining deletes even that.
 
 from __future__ import annotations
 
-import logging
 import unicodedata
 from typing import Any
 
@@ -14,14 +13,11 @@ from telegram import Update
 
 from bot.context import Context
 from bot.i18n import LANGUAGES, N_, translator
-from handlers.common import answer_and_clear, buttons, isolate, help_text, reply
+from handlers.common import answer_and_clear, buttons, help_text, isolate, reply
 from storage import champions, conversation, directory, invites
 from storage.models import Champion, Status
 
-log = logging.getLogger(__name__)
-
 NAME_MAX = 64
-ASK_BUTTON_STEPS = {"join:language", "join:consent", "join:share", "join:area", "join:networks"}
 
 
 async def start(update: Update, context: Context) -> None:
@@ -43,7 +39,9 @@ async def start(update: Update, context: Context) -> None:
         async with context.db.begin() as session:
             invite = await invites.valid_invite(session, code[:64])
         if invite is None:
-            await reply(update, _("This invite link is not valid or has expired. Ask your coordinator for a new one."))
+            await reply(
+                update, _("This invite link is not valid or has expired. Ask your coordinator for a new one.")
+            )
         else:
             invite_code, network_id = invite.code, invite.network_id
     if invite_code is None and context.settings.signup_mode == "invite":
@@ -60,7 +58,9 @@ async def ask(update: Update, context: Context, step: str, data: dict[str, Any])
     _ = context.t.gettext
     if step == "join:language":
         chosen = data["language"]
-        choices = [(("✓ " if code == chosen else "") + name, f"join:lang:{code}") for code, name in LANGUAGES.items()]
+        choices = [
+            (("✓ " if code == chosen else "") + name, f"join:lang:{code}") for code, name in LANGUAGES.items()
+        ]
         await reply(update, _("Welcome! Please choose your language."), buttons(choices, columns=2))
     elif step == "join:consent":
         await reply(update, privacy_notice(context))
@@ -83,11 +83,16 @@ async def ask(update: Update, context: Context, step: str, data: dict[str, Any])
     elif step == "join:area":
         async with context.db() as session:
             areas = await directory.list_areas(session)
-        choices = [(area.name, f"join:area:{area.id}") for area in areas] + [(_("Prefer not to say"), "join:area:0")]
+        choices = [(area.name, f"join:area:{area.id}") for area in areas] + [
+            (_("Prefer not to say"), "join:area:0")
+        ]
         await reply(update, _("Which area do you mostly work in?"), buttons(choices, columns=2))
     elif step == "join:networks":
-        await reply(update, _("Which communities or networks do you connect with? Choose any, then press Done."),
-                    await _network_buttons(context, data["networks"]))
+        await reply(
+            update,
+            _("Which communities or networks do you connect with? Choose any, then press Done."),
+            await _network_buttons(context, data["networks"]),
+        )
 
 
 PRIVACY_NOTICE = N_(
@@ -131,7 +136,10 @@ async def answer_consent(update: Update, context: Context) -> None:
     if _arg(update) != "yes":
         async with context.db.begin() as session:
             await conversation.clear_state(session, update.effective_chat.id)
-        await reply(update, _("That's fine. We have not kept anything about you. Send /start if you change your mind."))
+        await reply(
+            update,
+            _("That's fine. We have not kept anything about you. Send /start if you change your mind."),
+        )
         return
     await _save(update, context, "join:share", data)
     await ask(update, context, "join:share", data)
@@ -161,7 +169,9 @@ async def receive_name(update: Update, context: Context) -> None:
         await reply(update, _("Please type a name (letters, not only spaces)."))
         return
     if len(name) > NAME_MAX:
-        await reply(update, _("That name is too long. Please use at most {count} characters.").format(count=NAME_MAX))
+        await reply(
+            update, _("That name is too long. Please use at most {count} characters.").format(count=NAME_MAX)
+        )
         return
     data = dict(context.state.data, name=name)
     await _save(update, context, "join:area", data)
@@ -218,15 +228,22 @@ async def finish(update: Update, context: Context) -> None:
         return
     await answer_and_clear(update)
     _ = context.t.gettext
-    approved = context.settings.signup_mode != "approval" or bool(data.get("invite"))
+    mode = context.settings.signup_mode
     async with context.db.begin() as session:
         champion = await champions.by_telegram_id(session, update.effective_user.id)
         if champion is None:  # erased meanwhile (e.g. /deleteme in another step)
             await conversation.clear_state(session, update.effective_chat.id)
             await reply(update, _("You haven't joined yet. Send /start to join."))
             return
-        if data.get("invite"):
-            await invites.use_invite(session, data["invite"])
+        # The link may have been used up by someone else since /start.
+        invited = bool(data.get("invite")) and await invites.use_invite(session, data["invite"])
+        if mode == "invite" and not invited:
+            await conversation.clear_state(session, update.effective_chat.id)
+            await reply(
+                update, _("This invite link is not valid or has expired. Ask your coordinator for a new one.")
+            )
+            return
+        approved = mode != "approval" or invited
         await champions.finish_joining(
             session,
             champion,
@@ -239,10 +256,20 @@ async def finish(update: Update, context: Context) -> None:
         coordinators = [] if approved else await champions.coordinators(session)
     context.champion = champion
     if approved:
-        await reply(update, _("You're all set, {name}! Thank you for being a community champion.").format(name=isolate(data["name"])))
+        await reply(
+            update,
+            _("You're all set, {name}! Thank you for being a community champion.").format(
+                name=isolate(data["name"])
+            ),
+        )
         await reply(update, help_text(context))
         return
-    await reply(update, _("Thank you, {name}. A coordinator will look at your request soon.").format(name=isolate(data["name"])))
+    await reply(
+        update,
+        _("Thank you, {name}. A coordinator will look at your request soon.").format(
+            name=isolate(data["name"])
+        ),
+    )
     for coordinator in coordinators:
         await notify_pending(context, coordinator, champion)
 
@@ -253,7 +280,9 @@ async def notify_pending(context: Context, coordinator: Champion, champion: Cham
     text = _("{name} asks to join (area: {area}).").format(
         name=isolate(champion.display_name), area=champion.area.name if champion.area else "–"
     )
-    markup = buttons([(_("Approve"), f"approve:{champion.id}:yes"), (_("Decline"), f"approve:{champion.id}:no")], 2)
+    markup = buttons(
+        [(_("Approve"), f"approve:{champion.id}:yes"), (_("Decline"), f"approve:{champion.id}:no")], 2
+    )
     await context.bot.send_message(coordinator.telegram_id, text, reply_markup=markup)
 
 

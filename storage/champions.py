@@ -57,7 +57,9 @@ async def finish_joining(
 
 async def set_status(session: AsyncSession, champion_id: int, status: Status) -> None:
     """Change a champion's status."""
-    await session.execute(update(Champion).where(Champion.id == champion_id).values(status=status, updated_at=utcnow()))
+    await session.execute(
+        update(Champion).where(Champion.id == champion_id).values(status=status, updated_at=utcnow())
+    )
 
 
 async def set_language(session: AsyncSession, champion_id: int, language: str) -> None:
@@ -77,7 +79,9 @@ async def set_share_consent(session: AsyncSession, champion_id: int, share: bool
     )
 
 
-async def make_coordinator(session: AsyncSession, telegram_id: int, display_name: str | None, language: str) -> Champion:
+async def make_coordinator(
+    session: AsyncSession, telegram_id: int, display_name: str | None, language: str
+) -> Champion:
     """Give the coordinator role to this Telegram user, creating an active record if needed."""
     champion = await by_telegram_id(session, telegram_id)
     if champion is None:
@@ -113,7 +117,10 @@ async def pending(session: AsyncSession, limit: int = 10) -> list[Champion]:
     """Champions waiting for approval, oldest first."""
     return list(
         await session.scalars(
-            select(Champion).where(Champion.status == Status.PENDING).order_by(Champion.created_at).limit(limit)
+            select(Champion)
+            .where(Champion.status == Status.PENDING)
+            .order_by(Champion.created_at)
+            .limit(limit)
         )
     )
 
@@ -146,7 +153,8 @@ async def personal_data(session: AsyncSession, champion: Champion) -> dict[str, 
         "updated_at": _iso(champion.updated_at),
         "conversation_in_progress": {"step": state.step, "answers": state.data} if state else None,
         "invites_created": [
-            {"code": invite.code, "uses": invite.uses, "expires_at": _iso(invite.expires_at)} for invite in invites
+            {"code": invite.code, "uses": invite.uses, "expires_at": _iso(invite.expires_at)}
+            for invite in invites
         ],
     }
 

@@ -167,7 +167,9 @@ def texts(messages: list[dict[str, Any]]) -> list[str]:
 class BotHarness:
     """The real Application polling the emulator, plus helpers to act as people."""
 
-    def __init__(self, emulator: Emulator, sessions: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+    def __init__(
+        self, emulator: Emulator, sessions: async_sessionmaker[AsyncSession], settings: Settings
+    ) -> None:
         self.emulator = emulator
         self.sessions = sessions
         self.settings = settings
@@ -215,7 +217,12 @@ def bot_settings(
     """Settings for the bot under test; `@pytest.mark.bot_settings(signup_mode=...)` overrides them."""
     marker = request.node.get_closest_marker("bot_settings")
     overrides = marker.kwargs if marker else {}
-    return {"api_base_url": emulator.base_url, "database_url": database_url, "data_dir": tmp_path, **overrides}
+    return {
+        "api_base_url": emulator.base_url,
+        "database_url": database_url,
+        "data_dir": tmp_path,
+        **overrides,
+    }
 
 
 @pytest.fixture
@@ -236,7 +243,9 @@ async def places(sessions: async_sessionmaker[AsyncSession]) -> None:
         await directory.add_networks(session, ["Faith groups", "Youth clubs"])
 
 
-async def join(person: Person, language: str = "English", name: str | None = None, networks: list[str] = []) -> None:
+async def join(
+    person: Person, language: str = "English", name: str | None = None, networks: tuple[str, ...] = ()
+) -> None:
     """Take a person through joining with the default answers."""
     await person.send("/start")
     await person.press(language)

@@ -119,7 +119,9 @@ async def test_errors_are_explained_in_the_persons_language(bot: BotHarness, pla
     await join(ana, language="Polski")
     bot.emulator.fail(410, 400, times=1)  # the first reply fails; the apology gets through
     messages = await ana.send("/help")
-    assert messages == [translator("pl").gettext("Sorry, something went wrong on our side. Please try again, or send /help.")]
+    assert messages == [
+        translator("pl").gettext("Sorry, something went wrong on our side. Please try again, or send /help.")
+    ]
 
 
 async def test_bad_input_leaves_the_conversation_state_alone(bot: BotHarness, places: None) -> None:

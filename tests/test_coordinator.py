@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+
 import pytest
 from sqlalchemy import update
 
@@ -71,7 +72,9 @@ async def test_invite_only_mode_needs_a_valid_link(bot: BotHarness, places: None
         assert joined and [n.name for n in joined.networks] == ["Youth clubs"]
         await session.execute(update(Invite).values(expires_at=utcnow() - timedelta(seconds=1)))
     expired = bot.person(315, "Expired")
-    assert (await expired.send(f"/start {code}"))[0].startswith("This invite link is not valid or has expired")
+    assert (await expired.send(f"/start {code}"))[0].startswith(
+        "This invite link is not valid or has expired"
+    )
 
 
 async def test_unknown_network_is_explained(bot: BotHarness, places: None) -> None:
@@ -101,9 +104,7 @@ async def test_approval_mode_waits_for_a_coordinator(bot: BotHarness, places: No
     assert texts(sam.history[-1:]) == ["Zara can now take part."] and sam.history[-1]["edited"]
     assert zara.history[-1]["text"] == "Good news: you have been approved! Send /help to see what you can do."
     # The first notification still shows its buttons: a second decision is refused.
-    assert await sam.press("Decline") == [
-        "Someone has already decided about this person."
-    ]
+    assert await sam.press("Decline") == ["Someone has already decided about this person."]
 
 
 async def test_champions_are_refused_coordinator_commands_and_buttons(bot: BotHarness, places: None) -> None:
@@ -117,7 +118,9 @@ async def test_champions_are_refused_coordinator_commands_and_buttons(bot: BotHa
     async with bot.sessions() as session:
         champion = await champions.by_telegram_id(session, 341)
         assert champion
-    assert await ana.press_data(last, f"approve:{champion.id}:yes") == ["Sorry, only coordinators can do that."]
+    assert await ana.press_data(last, f"approve:{champion.id}:yes") == [
+        "Sorry, only coordinators can do that."
+    ]
 
 
 async def test_a_demoted_coordinator_loses_access_at_once(bot: BotHarness, places: None) -> None:
@@ -143,3 +146,29 @@ async def test_a_right_to_left_name_cannot_flip_an_english_message(bot: BotHarne
     async with bot.sessions() as session:
         stored = await champions.by_telegram_id(session, 362)
         assert stored and stored.display_name == "هدى"  # stored as typed
+
+
+@pytest.mark.bot_settings(signup_mode="invite")
+async def test_a_single_use_link_used_up_meanwhile_does_not_let_a_second_person_in(
+    bot: BotHarness, places: None
+) -> None:
+    sam = bot.person(371, "Sam")
+    await make_coordinator(bot, sam)
+    code = await make_link(sam, "One person")
+    first, second = bot.person(372, "First"), bot.person(373, "Second")
+    for person in (first, second):  # both open the link before either finishes
+        await person.send(f"/start {code}")
+        await person.press("English")
+        await person.press("Yes, I agree")
+        await person.press("No")
+        await person.send(person.name)
+        await person.press("Riverside")
+    assert (await first.press("Done"))[
+        0
+    ] == "You're all set, First! Thank you for being a community champion."
+    assert await second.press("Done") == [
+        "This invite link is not valid or has expired. Ask your coordinator for a new one."
+    ]
+    async with bot.sessions() as session:
+        late = await champions.by_telegram_id(session, 373)
+        assert late and late.status == Status.JOINING

@@ -36,7 +36,9 @@ async def test_messages_keyboards_edits_and_documents(emulator: Emulator, bare_b
     emulator.add_user(8, "Ed")
     markup = InlineKeyboardMarkup([[InlineKeyboardButton("Yes", callback_data="y")]])
     sent = await bare_bot.send_message(8, "Hello", reply_markup=markup)
-    assert emulator.history(8)[-1]["reply_markup"] == {"inline_keyboard": [[{"text": "Yes", "callback_data": "y"}]]}
+    assert emulator.history(8)[-1]["reply_markup"] == {
+        "inline_keyboard": [[{"text": "Yes", "callback_data": "y"}]]
+    }
     await bare_bot.edit_message_text("Hello again", chat_id=8, message_id=sent.message_id)
     assert emulator.history(8)[-1]["text"] == "Hello again" and "reply_markup" not in emulator.history(8)[-1]
     with pytest.raises(BadRequest, match="not modified"):
@@ -52,7 +54,9 @@ async def test_messages_keyboards_edits_and_documents(emulator: Emulator, bare_b
 @pytest.mark.parametrize(
     ("code", "error"), [(429, RetryAfter), (403, Forbidden), (400, BadRequest), (502, NetworkError)]
 )
-async def test_faults_raise_ptbs_real_errors(emulator: Emulator, bare_bot: Bot, code: int, error: type[Exception]) -> None:
+async def test_faults_raise_ptbs_real_errors(
+    emulator: Emulator, bare_bot: Bot, code: int, error: type[Exception]
+) -> None:
     emulator.add_user(9, "Ed")
     emulator.add_user(10, "Flo")
     emulator.fail(9, code, times=1, retry_after=3)

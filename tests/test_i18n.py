@@ -34,14 +34,19 @@ def test_missing_message_falls_back_to_english_text() -> None:
 
 def test_counted_message_uses_three_plural_forms_in_polish() -> None:
     tr = translator("pl")
-    forms = [tr.ngettext("{count} person is waiting:", "{count} people are waiting:", n) for n in (1, 3, 5, 22, 25)]
+    forms = [
+        tr.ngettext("{count} person is waiting:", "{count} people are waiting:", n) for n in (1, 3, 5, 22, 25)
+    ]
     assert forms[0] != forms[1] != forms[2]
     assert forms[3] == forms[1] and forms[4] == forms[2]
 
 
 def test_counted_message_uses_the_right_plural_form_in_arabic() -> None:
     tr = translator("ar")
-    forms = {tr.ngettext("{count} person is waiting:", "{count} people are waiting:", n) for n in (0, 1, 2, 3, 11, 100)}
+    forms = {
+        tr.ngettext("{count} person is waiting:", "{count} people are waiting:", n)
+        for n in (0, 1, 2, 3, 11, 100)
+    }
     assert len(forms) == 6
 
 
@@ -61,7 +66,9 @@ def test_template_has_every_message_in_the_code() -> None:
     keywords = {**DEFAULT_KEYWORDS, "N_": None}
     in_code = set()
     for package in ("bot", "handlers", "storage"):
-        for _file, _line, message, _comments, _context in extract_from_dir(LOCALES_DIR.parent / package, keywords=keywords):
+        for _file, _line, message, _comments, _context in extract_from_dir(
+            LOCALES_DIR.parent / package, keywords=keywords
+        ):
             in_code.add(message if isinstance(message, str) else message[0])
     with (LOCALES_DIR / "messages.pot").open("rb") as pot:
         in_template = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(pot) if m.id}

@@ -46,7 +46,9 @@ async def test_declining_consent_keeps_nothing(bot: BotHarness, places: None) ->
     await bo.send("/start")
     await bo.press("English")
     replies = await bo.press("No, thanks")
-    assert replies == ["That's fine. We have not kept anything about you. Send /start if you change your mind."]
+    assert replies == [
+        "That's fine. We have not kept anything about you. Send /start if you change your mind."
+    ]
     async with bot.sessions() as session:
         assert await session.scalar(select(Champion)) is None
         assert await session.scalar(select(ConversationState)) is None

@@ -17,12 +17,16 @@ async def test_joining_in_arabic_from_telegram_language(bot: BotHarness, places:
     replies = await layla.press("العربية")
     assert replies[0] == ar.gettext(PRIVACY_NOTICE) != PRIVACY_NOTICE
     await layla.press(_("Yes, I agree"))
-    assert await layla.press(_("No")) == [_("What should we call you? Your first name or a nickname is fine.")]
+    assert await layla.press(_("No")) == [
+        _("What should we call you? Your first name or a nickname is fine.")
+    ]
     assert await layla.send("   ") == [_("Please type a name (letters, not only spaces).")]
     assert await layla.send("ليلى") == [_("Which area do you mostly work in?")]
     await layla.press(_("Prefer not to say"))
     replies = await layla.press(_("Done"))
-    assert replies[0] == _("You're all set, {name}! Thank you for being a community champion.").format(name="ليلى")
+    assert replies[0] == _("You're all set, {name}! Thank you for being a community champion.").format(
+        name="ليلى"
+    )
     assert "NHS 111" in replies[1] and "/deleteme" in replies[1]
     assert replies[0] != "You're all set, ليلى! Thank you for being a community champion."
     async with bot.sessions() as session:

@@ -16,7 +16,9 @@ from bot.sandbox import run_sandbox
 
 CHROMIUM = "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else shutil.which("chromium")
 if CHROMIUM is None:
-    pytest.skip("Chromium is not installed (no /usr/bin/chromium or chromium on PATH)", allow_module_level=True)
+    pytest.skip(
+        "Chromium is not installed (no /usr/bin/chromium or chromium on PATH)", allow_module_level=True
+    )
 playwright = pytest.importorskip("playwright.async_api", reason="the playwright package is not installed")
 expect = playwright.expect
 
@@ -89,10 +91,14 @@ async def test_chat_as_a_champion_and_the_coordinator(sandbox_url: str, tmp_path
             context = await browser.new_context(viewport={"width": 900, "height": 900})
             page = await context.new_page()
             page.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
-            page.on("console", lambda msg: errors.append(f"console: {msg.text}") if msg.type == "error" else None)
+            page.on(
+                "console", lambda msg: errors.append(f"console: {msg.text}") if msg.type == "error" else None
+            )
             await page.goto(sandbox_url)
 
-            await expect(page.get_by_role("heading", level=1)).to_have_text("Community Champions Bot — sandbox")
+            await expect(page.get_by_role("heading", level=1)).to_have_text(
+                "Community Champions Bot — sandbox"
+            )
             await expect(page.locator("body")).to_contain_text("Nothing leaves this machine")
             await expect(page.get_by_test_id(f"person-{SAM}")).to_have_text("Sam (coordinator, en)")
             alex_button = page.get_by_test_id(f"person-{ALEX}")

@@ -39,7 +39,9 @@ async def test_pause_resume_and_stop(bot: BotHarness, places: None) -> None:
     ana = bot.person(203, "Ana")
     await join(ana)
     assert await ana.send("/pause") == ["Campaign messages are paused. Send /resume to get them again."]
-    assert await ana.send("/pause") == ["Campaign messages are already paused. Send /resume to get them again."]
+    assert await ana.send("/pause") == [
+        "Campaign messages are already paused. Send /resume to get them again."
+    ]
     assert await ana.send("/resume") == ["Welcome back! You will get campaign messages again."]
     assert await ana.send("/resume") == ["You are already getting campaign messages."]
     (text,) = await ana.send("/stop")
@@ -78,7 +80,7 @@ async def test_mydata_sends_everything_as_json(bot: BotHarness, places: None) ->
 
 async def test_deleteme_asks_then_erases_everything_naming_them(bot: BotHarness, places: None) -> None:
     ana = bot.person(206, "Ana")
-    await join(ana, networks=["Youth clubs"])
+    await join(ana, networks=("Youth clubs",))
     assert await ana.send("/deleteme") == [
         "This deletes everything we hold about you and cannot be undone. Are you sure?"
     ]

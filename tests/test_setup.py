@@ -55,8 +55,12 @@ def test_cli_names_an_unreachable_bot_api_or_database(tmp_path: Path) -> None:
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         closed = probe.getsockname()[1]
-    env = {"PATH": "/usr/bin:/bin", "CHAMPBOT_TOKEN": "1:x", "CHAMPBOT_DATA_DIR": str(tmp_path),
-           "CHAMPBOT_API_BASE_URL": f"http://127.0.0.1:{closed}"}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "CHAMPBOT_TOKEN": "1:x",
+        "CHAMPBOT_DATA_DIR": str(tmp_path),
+        "CHAMPBOT_API_BASE_URL": f"http://127.0.0.1:{closed}",
+    }
     result = champbot("run", env=env, cwd=tmp_path)
     assert result.returncode != 0
     (line,) = result.stderr.strip().splitlines()[-1:]
@@ -76,12 +80,25 @@ def test_cli_run_needs_a_token(tmp_path: Path) -> None:
 def test_cli_sets_up_a_database_with_people_and_places(tmp_path: Path) -> None:
     env = {"CHAMPBOT_DATA_DIR": str(tmp_path / "data"), "PATH": "/usr/bin:/bin"}
     assert champbot("db", "upgrade", env=env, cwd=tmp_path).returncode == 0
-    assert champbot("area", "add", "Northfield", "Old Town", env=env, cwd=tmp_path).stdout == "Added 2 new area(s).\n"
+    assert (
+        champbot("area", "add", "Northfield", "Old Town", env=env, cwd=tmp_path).stdout
+        == "Added 2 new area(s).\n"
+    )
     assert champbot("area", "add", "Northfield", env=env, cwd=tmp_path).stdout == "Added 0 new area(s).\n"
     assert champbot("network", "add", "Youth clubs", env=env, cwd=tmp_path).returncode == 0
     assert champbot("coordinator", "add", "4242", "--name", "Sam", env=env, cwd=tmp_path).returncode == 0
-    link = champbot("invite", "create", "--network", "youth clubs", "--uses", "1", "--bot-username", "mybot",
-                    env=env, cwd=tmp_path).stdout.strip()
+    link = champbot(
+        "invite",
+        "create",
+        "--network",
+        "youth clubs",
+        "--uses",
+        "1",
+        "--bot-username",
+        "mybot",
+        env=env,
+        cwd=tmp_path,
+    ).stdout.strip()
     assert link.startswith("https://t.me/mybot?start=")
     missing = champbot("invite", "create", "--network", "Chess", env=env, cwd=tmp_path)
     assert missing.returncode != 0 and "no network called 'Chess'" in missing.stderr
@@ -90,8 +107,21 @@ def test_cli_sets_up_a_database_with_people_and_places(tmp_path: Path) -> None:
     assert (tmp_path / "data" / "champbot.db").exists()
 
 
-@pytest.mark.parametrize("command", [[], ["run"], ["webhook"], ["sandbox"], ["db", "upgrade"], ["coordinator", "add"],
-                                     ["area", "add"], ["network", "add"], ["invite", "create"], ["i18n", "status"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        [],
+        ["run"],
+        ["webhook"],
+        ["sandbox"],
+        ["db", "upgrade"],
+        ["coordinator", "add"],
+        ["area", "add"],
+        ["network", "add"],
+        ["invite", "create"],
+        ["i18n", "status"],
+    ],
+)
 def test_every_command_has_help(command: list[str], tmp_path: Path) -> None:
     result = champbot(*command, "--help", env={"PATH": "/usr/bin:/bin"}, cwd=tmp_path)
     assert result.returncode == 0 and "Usage: champbot" in result.stdout
@@ -104,7 +134,9 @@ def test_i18n_status_prints_each_language(tmp_path: Path) -> None:
     assert all("100%" in line and "draft" in line for line in lines[2:])
 
 
-async def test_migrations_go_down_and_up_again(database_url: str, sessions: async_sessionmaker[AsyncSession]) -> None:
+async def test_migrations_go_down_and_up_again(
+    database_url: str, sessions: async_sessionmaker[AsyncSession]
+) -> None:
     engine = make_engine(database_url)
     try:
         await downgrade(engine, "base")
@@ -114,7 +146,9 @@ async def test_migrations_go_down_and_up_again(database_url: str, sessions: asyn
         await upgrade(engine)
         async with engine.connect() as connection:
             tables = await connection.run_sync(lambda c: inspect(c).get_table_names())
-        assert {"champion", "area", "network", "invite", "conversation_state", "champion_network"} <= set(tables)
+        assert {"champion", "area", "network", "invite", "conversation_state", "champion_network"} <= set(
+            tables
+        )
     finally:
         await engine.dispose()
     async with sessions.begin() as session:
