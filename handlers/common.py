@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.context import Context
+from bot.i18n import LANGUAGES
 from storage.models import Champion, Status
 
 MEMBER_STATUSES = {Status.ACTIVE, Status.PAUSED}
@@ -22,6 +23,14 @@ def buttons(choices: Sequence[tuple[str, str]], columns: int = 1) -> InlineKeybo
     """An inline keyboard of (label, callback data) choices, `columns` to a row."""
     keys = [InlineKeyboardButton(label, callback_data=data) for label, data in choices]
     return InlineKeyboardMarkup([keys[i : i + columns] for i in range(0, len(keys), columns)])
+
+
+def language_buttons(current: str, prefix: str) -> InlineKeyboardMarkup:
+    """The shipped languages, each named in its own script, the current one ticked."""
+    choices = [
+        (("✓ " if code == current else "") + name, f"{prefix}{code}") for code, name in LANGUAGES.items()
+    ]
+    return buttons(choices, columns=2)
 
 
 async def reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:

@@ -13,7 +13,7 @@ from telegram import Update
 
 from bot.context import Context
 from bot.i18n import LANGUAGES, N_, translator
-from handlers.common import answer_and_clear, buttons, help_text, isolate, reply
+from handlers.common import answer_and_clear, buttons, help_text, isolate, language_buttons, reply
 from storage import champions, conversation, directory, invites
 from storage.models import Champion, Status
 
@@ -57,11 +57,8 @@ async def ask(update: Update, context: Context, step: str, data: dict[str, Any])
     """Ask the question for a joining step (again, after an unexpected answer)."""
     _ = context.t.gettext
     if step == "join:language":
-        chosen = data["language"]
-        choices = [
-            (("✓ " if code == chosen else "") + name, f"join:lang:{code}") for code, name in LANGUAGES.items()
-        ]
-        await reply(update, _("Welcome! Please choose your language."), buttons(choices, columns=2))
+        markup = language_buttons(data["language"], "join:lang:")
+        await reply(update, _("Welcome! Please choose your language."), markup)
     elif step == "join:consent":
         await reply(update, privacy_notice(context))
         await reply(

@@ -8,7 +8,7 @@ from telegram import InputFile, Update
 
 from bot.context import Context
 from bot.i18n import LANGUAGES, translator
-from handlers.common import answer_and_clear, buttons, help_text, reply, require_member
+from handlers.common import answer_and_clear, buttons, help_text, language_buttons, reply, require_member
 from handlers.onboarding import privacy_notice
 from storage import champions, conversation
 from storage.models import Status
@@ -37,9 +37,9 @@ async def ask_language(update: Update, context: Context) -> None:
     """Offer the shipped languages."""
     if await require_member(update, context) is None:
         return
-    current = context.t.language
-    choices = [(("✓ " if code == current else "") + name, f"lang:{code}") for code, name in LANGUAGES.items()]
-    await reply(update, context.t.gettext("Choose your language."), buttons(choices, columns=2))
+    await reply(
+        update, context.t.gettext("Choose your language."), language_buttons(context.t.language, "lang:")
+    )
 
 
 async def set_language(update: Update, context: Context) -> None:
