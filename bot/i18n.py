@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
@@ -87,9 +88,9 @@ class Translator:
         """Format a number for the locale."""
         return format_decimal(value, locale=self.locale)
 
-    def datetime(self, value: datetime) -> str:
-        """Format a date and time for the locale."""
-        return format_datetime(value, format="medium", locale=self.locale)
+    def datetime(self, value: datetime, timezone: str = "Europe/London") -> str:
+        """Format a date and time for the locale, in the person's timezone."""
+        return format_datetime(value, format="medium", tzinfo=ZoneInfo(timezone), locale=self.locale)
 
 
 @lru_cache

@@ -68,7 +68,7 @@ async def make_invite(update: Update, context: Context) -> None:
         await reply(update, _("This button is no longer active."))
         return
     link = f"https://t.me/{context.bot.username}?start={invite.code}"
-    until = context.t.datetime(invite.expires_at)
+    until = context.t.datetime(invite.expires_at, coordinator.timezone)
     if kind == "one":
         text = _("Here is an invite link for one person. It works until {date}:\n{link}")
     else:

@@ -74,3 +74,12 @@ def test_template_has_every_message_in_the_code() -> None:
         in_template = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(pot) if m.id}
     assert in_code - in_template == set(), "run `make i18n` and translate the new messages"
     assert in_template - in_code == set(), "run `make i18n` to drop messages no longer used"
+
+
+def test_dates_are_formatted_for_the_locale_and_timezone() -> None:
+    from datetime import UTC, datetime
+
+    summer = datetime(2026, 7, 1, 9, 30, tzinfo=UTC)
+    assert translator("en").datetime(summer) == "Jul 1, 2026, 10:30:00\u202fAM"  # BST
+    assert "10:30" in translator("pl").datetime(summer) and "lip" in translator("pl").datetime(summer)
+    assert translator("ar").datetime(summer) != translator("en").datetime(summer)
