@@ -279,3 +279,29 @@ def i18n_compile() -> None:
     """Compile the .po catalogs to .mo (the bot also does this when it starts)."""
     written = compile_catalogs()
     click.echo(f"Compiled {len(written)} catalog(s).")
+
+
+@main.group()
+def content() -> None:
+    """Training snippets under content/learn/."""
+
+
+@content.command("check")
+@click.option("--dir", "root", type=click.Path(path_type=Path, file_okay=False), help="Content folder to check.")
+def content_check(root: Path | None) -> None:
+    """Validate every snippet file; name each broken file and its problem (exit 1 if any)."""
+    from storage.content import CONTENT_DIR, load_library
+
+    library, problems = load_library(root or CONTENT_DIR, tuple(LANGUAGES))
+    for problem in problems:
+        click.echo(problem, err=True)
+    languages = sorted({language for _id, language in library.snippets})
+    english = library.all_ids()
+    click.echo(f"{len(english)} snippets in {len(library.topics())} topics; {len(library.snippets)} files valid.")
+    for language in languages:
+        count = sum(1 for snippet_id in english if (snippet_id, language) in library.snippets)
+        drafts = sum(1 for s in library.snippets.values() if s.language == language and s.draft)
+        note = f" ({drafts} draft translations)" if drafts else ""
+        click.echo(f"  {language}: {count}/{len(english)}{note}")
+    if problems:
+        raise click.ClickException(f"{len(problems)} file(s) have problems")
