@@ -13,6 +13,7 @@ from bot import wiring
 from bot.context import Context, Services
 from bot.i18n import LANGUAGES, N_, translator
 from bot.settings import Settings
+from storage.content import Library, load_library
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +23,8 @@ SANDBOX_TOKEN = "1000001:sandbox-token-not-for-telegram"
 MENU = [
     ("start", N_("Join or see the main menu")),
     ("help", N_("What I can do")),
+    ("learn", N_("Short lessons and quizzes")),
+    ("progress", N_("What you have learned")),
     ("language", N_("Change language")),
     ("privacy", N_("Privacy and your choices")),
     ("pause", N_("Pause campaign messages")),
@@ -52,8 +55,17 @@ def build_application(
     application = builder.build()
     application.bot_data.settings = settings
     application.bot_data.sessions = sessions
+    application.bot_data.library = load_content()
     wiring.register(application)
     return application
+
+
+def load_content() -> Library:
+    """Load the training snippets; broken files are logged by name and left out."""
+    library, problems = load_library(languages=tuple(LANGUAGES))
+    for problem in problems:
+        log.warning("Content left out: %s", problem)
+    return library
 
 
 async def register_commands(application: Application) -> None:  # type: ignore[type-arg]

@@ -287,7 +287,9 @@ def content() -> None:
 
 
 @content.command("check")
-@click.option("--dir", "root", type=click.Path(path_type=Path, file_okay=False), help="Content folder to check.")
+@click.option(
+    "--dir", "root", type=click.Path(path_type=Path, file_okay=False), help="Content folder to check."
+)
 def content_check(root: Path | None) -> None:
     """Validate every snippet file; name each broken file and its problem (exit 1 if any)."""
     from storage.content import CONTENT_DIR, load_library
@@ -297,7 +299,9 @@ def content_check(root: Path | None) -> None:
         click.echo(problem, err=True)
     languages = sorted({language for _id, language in library.snippets})
     english = library.all_ids()
-    click.echo(f"{len(english)} snippets in {len(library.topics())} topics; {len(library.snippets)} files valid.")
+    click.echo(
+        f"{len(english)} snippets in {len(library.topics())} topics; {len(library.snippets)} files valid."
+    )
     for language in languages:
         count = sum(1 for snippet_id in english if (snippet_id, language) in library.snippets)
         drafts = sum(1 for s in library.snippets.values() if s.language == language and s.draft)

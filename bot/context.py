@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.i18n import Translator, translator
 from bot.settings import Settings
+from storage.content import Library
 from storage.models import Champion, ConversationState
 
 
@@ -18,6 +19,7 @@ class Services:
 
     settings: Settings | None = None
     sessions: async_sessionmaker[AsyncSession] | None = None
+    library: Library = field(default_factory=Library)
 
 
 class Context(CallbackContext[ExtBot[None], dict[object, object], dict[object, object], Services]):
@@ -36,6 +38,11 @@ class Context(CallbackContext[ExtBot[None], dict[object, object], dict[object, o
         """The application's settings."""
         assert self.bot_data.settings is not None
         return self.bot_data.settings
+
+    @property
+    def library(self) -> Library:
+        """The training snippets loaded at start."""
+        return self.bot_data.library
 
     @property
     def db(self) -> async_sessionmaker[AsyncSession]:

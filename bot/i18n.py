@@ -14,7 +14,7 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, format_percent
 from babel.support import NullTranslations, Translations
 
 log = logging.getLogger(__name__)
@@ -87,6 +87,10 @@ class Translator:
     def number(self, value: float) -> str:
         """Format a number for the locale."""
         return format_decimal(value, locale=self.locale)
+
+    def percent(self, part: int, whole: int) -> str:
+        """`part` of `whole` as a percentage for the locale; a dash when there is nothing to count."""
+        return format_percent(part / whole, locale=self.locale) if whole else "–"
 
     def datetime(self, value: datetime, timezone: str = "Europe/London") -> str:
         """Format a date and time for the locale, in the person's timezone."""

@@ -16,7 +16,7 @@ from telegram.ext import (
     filters,
 )
 
-from handlers import admin, errors, fallback, gate, onboarding, settings
+from handlers import admin, errors, fallback, gate, learn, onboarding, settings
 
 COMMANDS = {
     "start": onboarding.start,
@@ -29,8 +29,12 @@ COMMANDS = {
     "stop": settings.stop,
     "mydata": settings.my_data,
     "deleteme": settings.ask_delete,
+    "learn": learn.show_topics,
+    "progress": learn.show_progress,
+    "weekly": learn.ask_weekly,
     "invite": admin.ask_invite,
     "pending": admin.list_pending,
+    "stats": learn.show_stats,
 }
 
 BUTTONS = {
@@ -45,7 +49,17 @@ BUTTONS = {
     r"^erase:(yes|no)$": settings.confirm_delete,
     r"^invite:\d{1,9}:(one|many)$": admin.make_invite,
     r"^approve:\d{1,9}:(yes|no)$": admin.decide,
+    r"^learn:topics$": learn.show_topics,
+    r"^learn:t:[a-z0-9-]{1,40}$": learn.open_topic,
+    r"^learn:s:[a-z0-9-]{1,40}$": learn.open_snippet,
+    r"^learn:q:[a-z0-9-]{1,40}$": learn.ask_quiz,
+    r"^learn:a:[a-z0-9-]{1,40}:\d$": learn.answer_quiz,
+    r"^weekly:d:[0-6]$": learn.choose_weekly_day,
+    r"^weekly:h:[0-6]:\d{1,2}$": learn.choose_weekly_hour,
+    r"^weekly:change$": learn.change_weekly,
+    r"^weekly:stop$": learn.stop_weekly,
 }
+WEEKLY_CHECK_SECONDS = 60
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]
@@ -60,3 +74,7 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(MessageHandler(filters.COMMAND, fallback.unknown_command))
     application.add_handler(MessageHandler(filters.ALL, fallback.other_message))
     application.add_error_handler(errors.on_error)
+    assert application.job_queue is not None
+    application.job_queue.run_repeating(
+        learn.weekly_job, interval=WEEKLY_CHECK_SECONDS, first=WEEKLY_CHECK_SECONDS
+    )

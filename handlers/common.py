@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.context import Context
-from bot.i18n import LANGUAGES
+from bot.i18n import LANGUAGES, Translator
 from storage.models import Champion, Status
 
 MEMBER_STATUSES = {Status.ACTIVE, Status.PAUSED}
@@ -81,6 +81,9 @@ def help_text(context: Context) -> str:
     _ = context.t.gettext
     lines = [
         _("Here is what I can do:"),
+        _("/learn – short lessons and quizzes"),
+        _("/progress – what you have learned so far"),
+        _("/weekly – a snippet every week"),
         _("/language – change your language"),
         _("/privacy – what we keep and why"),
         _("/pause – pause campaign messages"),
@@ -97,12 +100,13 @@ def help_text(context: Context) -> str:
             _("For coordinators:"),
             _("/invite [network] – make an invite link"),
             _("/pending – approve people waiting to join"),
+            _("/stats – figures for your programme"),
         ]
-    lines += ["", signpost(context)]
+    lines += ["", signpost(context.t)]
     return "\n".join(lines)
 
 
-def signpost(context: Context) -> str:
+def signpost(t: Translator) -> str:
     """The line every possibly-medical message carries."""
-    _ = context.t.gettext
+    _ = t.gettext
     return _("This bot does not give medical advice. For urgent help call NHS 111; in an emergency call 999.")

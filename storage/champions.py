@@ -6,7 +6,17 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Champion, ConversationState, Invite, Network, Role, Status, utcnow
+from storage.models import (
+    Champion,
+    ConversationState,
+    Invite,
+    Network,
+    Role,
+    SnippetProgress,
+    Status,
+    WeeklySnippet,
+    utcnow,
+)
 
 CONSENT_VERSION = "1"  # bump when the privacy notice changes, so champions are asked again
 
@@ -133,6 +143,10 @@ async def personal_data(session: AsyncSession, champion: Champion) -> dict[str, 
     """Everything held about a champion, for `/mydata`."""
     state = await session.get(ConversationState, champion.telegram_id)
     invites = list(await session.scalars(select(Invite).where(Invite.created_by == champion.id)))
+    progress = list(
+        await session.scalars(select(SnippetProgress).where(SnippetProgress.champion_id == champion.id))
+    )
+    weekly = await session.get(WeeklySnippet, champion.id)
     return {
         "telegram_id": champion.telegram_id,
         "display_name": champion.display_name,
@@ -152,6 +166,20 @@ async def personal_data(session: AsyncSession, champion: Champion) -> dict[str, 
         "created_at": _iso(champion.created_at),
         "updated_at": _iso(champion.updated_at),
         "conversation_in_progress": {"step": state.step, "answers": state.data} if state else None,
+        "learning": [
+            {
+                "snippet": row.snippet_id,
+                "read_at": _iso(row.read_at),
+                "quiz_correct": row.quiz_correct,
+                "answered_at": _iso(row.answered_at),
+            }
+            for row in progress
+        ],
+        "weekly_snippet": (
+            {"weekday": weekly.weekday, "hour": weekly.hour, "next_due_at": _iso(weekly.next_due_at)}
+            if weekly
+            else None
+        ),
         "invites_created": [
             {"code": invite.code, "uses": invite.uses, "expires_at": _iso(invite.expires_at)}
             for invite in invites
@@ -160,7 +188,8 @@ async def personal_data(session: AsyncSession, champion: Champion) -> dict[str, 
 
 
 async def erase(session: AsyncSession, champion: Champion) -> None:
-    """Delete the champion and their conversation; invites they made lose their name."""
+    """Delete the champion and their conversation (progress and schedules go with them, by
+    cascade); invites they made lose their name."""
     await session.execute(update(Invite).where(Invite.created_by == champion.id).values(created_by=None))
     await session.execute(delete(ConversationState).where(ConversationState.chat_id == champion.telegram_id))
     await session.execute(delete(Champion).where(Champion.id == champion.id))

@@ -86,7 +86,9 @@ class ContentError(ValueError):
     """A problem with one content file."""
 
 
-def load_library(root: Path = CONTENT_DIR, languages: tuple[str, ...] | None = None) -> tuple[Library, list[str]]:
+def load_library(
+    root: Path = CONTENT_DIR, languages: tuple[str, ...] | None = None
+) -> tuple[Library, list[str]]:
     """Load every snippet under `root`; return the valid ones and one line per problem."""
     library = Library()
     problems: list[str] = []
@@ -219,7 +221,12 @@ def _check_against_english(snippet: Snippet, library: Library) -> None:
         raise ContentError("topic and source must be the same as in the English version")
     if (snippet.quiz is None) != (english.quiz is None):
         raise ContentError("has a quiz where the English version has none, or the other way round")
-    if snippet.quiz and english.quiz and (
-        len(snippet.quiz.options) != len(english.quiz.options) or snippet.quiz.answer != english.quiz.answer
+    if (
+        snippet.quiz
+        and english.quiz
+        and (
+            len(snippet.quiz.options) != len(english.quiz.options)
+            or snippet.quiz.answer != english.quiz.answer
+        )
     ):
         raise ContentError("the quiz must have the same number of options and right answer as in English")

@@ -148,3 +148,24 @@ class ConversationState(Base):
     step: Mapped[str] = mapped_column(String(64))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class SnippetProgress(Base):
+    """A champion has read a snippet, and how they last answered its quiz."""
+
+    __tablename__ = "snippet_progress"
+    champion_id: Mapped[int] = mapped_column(ForeignKey("champion.id", ondelete="CASCADE"), primary_key=True)
+    snippet_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    read_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    quiz_correct: Mapped[bool | None] = mapped_column(default=None)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class WeeklySnippet(Base):
+    """A champion's choice to get the next unread snippet every week at a local day and hour."""
+
+    __tablename__ = "weekly_snippet"
+    champion_id: Mapped[int] = mapped_column(ForeignKey("champion.id", ondelete="CASCADE"), primary_key=True)
+    weekday: Mapped[int]  # 0 = Monday
+    hour: Mapped[int]  # 0-23, in the champion's timezone
+    next_due_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from bot.i18n import translator
 from storage import champions
-from storage.models import Champion, Invite, Status, champion_network
+from storage.models import Champion, Invite, SnippetProgress, Status, WeeklySnippet, champion_network
 from tests.conftest import BotHarness, join
 
 
@@ -76,11 +76,17 @@ async def test_mydata_sends_everything_as_json(bot: BotHarness, places: None) ->
     assert data["area"] == "Northfield"
     assert data["consent"]["version"] == "1" and data["consent"]["given_at"]
     assert data["telegram_id"] == 205
+    assert data["learning"] == [] and data["weekly_snippet"] is None
 
 
 async def test_deleteme_asks_then_erases_everything_naming_them(bot: BotHarness, places: None) -> None:
     ana = bot.person(206, "Ana")
     await join(ana, networks=("Youth clubs",))
+    await ana.send("/learn")
+    await ana.press("Core20PLUS5 · 0/2")
+    await ana.send("/weekly")
+    await ana.press("Friday")
+    await ana.press("18:00")
     assert await ana.send("/deleteme") == [
         "This deletes everything we hold about you and cannot be undone. Are you sure?"
     ]
@@ -93,4 +99,6 @@ async def test_deleteme_asks_then_erases_everything_naming_them(bot: BotHarness,
         assert await session.scalar(select(func.count()).select_from(Champion)) == 0
         assert await session.scalar(select(func.count()).select_from(champion_network)) == 0
         assert await session.scalar(select(func.count()).select_from(Invite)) == 0
+        assert await session.scalar(select(func.count()).select_from(SnippetProgress)) == 0
+        assert await session.scalar(select(func.count()).select_from(WeeklySnippet)) == 0
     assert await ana.send("/mydata") == ["We hold no data about you."]

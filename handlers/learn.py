@@ -1,0 +1,359 @@
+"""Learn: topics with progress → snippet → next or quiz; /progress; the weekly snippet; /stats."""
+
+from __future__ import annotations
+
+import logging
+import random
+from datetime import datetime
+
+from babel.dates import get_day_names
+from telegram import Bot, InlineKeyboardMarkup, Update
+from telegram.error import Forbidden, TelegramError
+
+from bot.context import Context
+from bot.i18n import N_, Translator, translator
+from handlers.common import answer_and_clear, buttons, reply, require_coordinator, require_member, signpost
+from storage import champions, learning
+from storage.content import Library
+from storage.models import Champion, Status, utcnow
+
+log = logging.getLogger(__name__)
+
+TOPIC_TITLES = {
+    "core20plus5": N_("Core20PLUS5"),
+    "vaccine-conversations": N_("Vaccine conversations"),
+    "signposting": N_("Where to get help"),
+    "cancer-screening": N_("Cancer screening"),
+    "blood-pressure": N_("Blood pressure"),
+    "mental-health": N_("Mental health"),
+    "community-action": N_("Community action"),
+    "champion-safely": N_("Being a champion safely"),
+}
+WEEKLY_HOURS = (8, 10, 12, 14, 16, 18, 20)
+
+
+def topic_title(t: Translator, topic: str) -> str:
+    """A topic's name in the person's language."""
+    return t.gettext(TOPIC_TITLES.get(topic, topic))
+
+
+async def show_topics(update: Update, context: Context) -> None:
+    """List the topics with how much of each the champion has read."""
+    champion = await require_member(update, context)
+    if champion is None:
+        return
+    await answer_and_clear(update)
+    library = context.library
+    async with context.db() as session:
+        read = set(await learning.progress(session, champion.id))
+    choices = []
+    for topic in library.topics():
+        ids = library.in_topic(topic)
+        done = sum(1 for snippet_id in ids if snippet_id in read)
+        choices.append((f"{topic_title(context.t, topic)} · {done}/{len(ids)}", f"learn:t:{topic}"))
+    if not choices:
+        await reply(update, context.t.gettext("There is nothing to learn here yet."))
+        return
+    await reply(update, context.t.gettext("Choose a topic to learn about."), buttons(choices))
+
+
+async def open_topic(update: Update, context: Context) -> None:
+    """Show the first unread snippet of a topic (or its first one when all are read)."""
+    champion = await require_member(update, context)
+    query = update.callback_query
+    assert query and query.data
+    ids = context.library.in_topic(query.data.split(":", 2)[2])
+    if champion is None or not ids:
+        await _stale(update, context)
+        return
+    async with context.db() as session:
+        read = set(await learning.progress(session, champion.id))
+    await show_snippet(update, context, champion, learning.next_unread(context.library, read, ids) or ids[0])
+
+
+async def open_snippet(update: Update, context: Context) -> None:
+    """Show the snippet a Next button points at."""
+    champion = await require_member(update, context)
+    query = update.callback_query
+    assert query and query.data
+    snippet_id = query.data.split(":", 2)[2]
+    if champion is None or context.library.get(snippet_id, "en") is None:
+        await _stale(update, context)
+        return
+    await show_snippet(update, context, champion, snippet_id)
+
+
+async def show_snippet(update: Update, context: Context, champion: Champion, snippet_id: str) -> None:
+    """Send a snippet in the champion's language (or English, saying so) and mark it read."""
+    await answer_and_clear(update)
+    async with context.db.begin() as session:
+        await learning.mark_read(session, champion.id, snippet_id)
+    assert update.effective_chat
+    text, markup = snippet_message(context.library, context.t, snippet_id)
+    await update.effective_chat.send_message(text, reply_markup=markup, disable_web_page_preview=True)
+
+
+def snippet_message(
+    library: Library, t: Translator, snippet_id: str, heading: str = ""
+) -> tuple[str, InlineKeyboardMarkup]:
+    """A snippet's text and its Quiz / Next / Topics buttons, in the translator's language."""
+    found = library.get(snippet_id, t.language)
+    assert found is not None
+    snippet, fell_back = found
+    parts = [heading] if heading else []
+    if fell_back:
+        parts.append(t.gettext("This is not yet available in your language, so here it is in English."))
+    parts += [
+        snippet.title,
+        snippet.body,
+        t.gettext("Source: {link}").format(link=snippet.source),
+        signpost(t),
+    ]
+    ids = library.in_topic(snippet.topic)
+    position = ids.index(snippet_id)
+    choices = []
+    if snippet.quiz:
+        choices.append((t.gettext("Quiz"), f"learn:q:{snippet_id}"))
+    if position + 1 < len(ids):
+        choices.append((t.gettext("Next"), f"learn:s:{ids[position + 1]}"))
+    choices.append((t.gettext("Topics"), "learn:topics"))
+    return "\n\n".join(parts), buttons(choices, columns=len(choices))
+
+
+async def ask_quiz(update: Update, context: Context) -> None:
+    """Ask a snippet's quiz question with its options as buttons, in an order fixed per champion."""
+    champion = await require_member(update, context)
+    query = update.callback_query
+    assert query and query.data
+    found = context.library.get(query.data.split(":", 2)[2], context.t.language)
+    if champion is None or found is None or found[0].quiz is None:
+        await _stale(update, context)
+        return
+    snippet = found[0]
+    assert snippet.quiz
+    await answer_and_clear(update)
+    order = list(range(len(snippet.quiz.options)))
+    random.Random(f"{champion.id}:{snippet.id}").shuffle(order)
+    choices = [(snippet.quiz.options[i], f"learn:a:{snippet.id}:{i}") for i in order]
+    await reply(update, snippet.quiz.question, buttons(choices))
+
+
+async def answer_quiz(update: Update, context: Context) -> None:
+    """Give feedback in the champion's language and keep the answer."""
+    champion = await require_member(update, context)
+    query = update.callback_query
+    assert query and query.data
+    _prefix, _kind, snippet_id, choice = query.data.split(":")
+    found = context.library.get(snippet_id, context.t.language)
+    quiz = found[0].quiz if found else None
+    if champion is None or found is None or quiz is None or int(choice) >= len(quiz.options):
+        await _stale(update, context)
+        return
+    await answer_and_clear(update)
+    correct = int(choice) == quiz.answer
+    async with context.db.begin() as session:
+        await learning.record_answer(session, champion.id, snippet_id, correct)
+    ids = context.library.in_topic(found[0].topic)
+    position = ids.index(snippet_id)
+    t = context.t
+    choices = []
+    if position + 1 < len(ids):
+        choices.append((t.gettext("Next"), f"learn:s:{ids[position + 1]}"))
+    else:
+        choices.append((t.gettext("Topics"), "learn:topics"))
+    feedback = ("✅ " + quiz.right) if correct else ("❌ " + quiz.wrong)
+    if position + 1 == len(ids):
+        feedback += "\n\n" + t.gettext("You have reached the end of this topic. Well done!")
+    await reply(update, feedback, buttons(choices))
+
+
+async def show_progress(update: Update, context: Context) -> None:
+    """Show read and quiz figures per topic."""
+    champion = await require_member(update, context)
+    if champion is None:
+        return
+    async with context.db() as session:
+        rows = await learning.progress(session, champion.id)
+    t = context.t
+    if not rows:
+        await reply(update, t.gettext("You haven't started learning yet. Send /learn to begin."))
+        return
+    lines = [t.gettext("Your learning so far:")]
+    for topic in context.library.topics():
+        ids = context.library.in_topic(topic)
+        read = sum(1 for i in ids if i in rows)
+        answered = [bool(rows[i].quiz_correct) for i in ids if i in rows and rows[i].quiz_correct is not None]
+        lines.append(
+            t.gettext("{topic}: read {read}/{total}, quiz {right}/{answered} right").format(
+                topic=topic_title(t, topic),
+                read=read,
+                total=len(ids),
+                right=sum(answered),
+                answered=len(answered),
+            )
+        )
+    await reply(update, "\n".join(lines))
+
+
+async def ask_weekly(update: Update, context: Context) -> None:
+    """Show the weekly snippet choice, or offer the days to choose from."""
+    champion = await require_member(update, context)
+    if champion is None:
+        return
+    await answer_and_clear(update)
+    t = context.t
+    async with context.db() as session:
+        current = await learning.weekly(session, champion.id)
+    if current is not None:
+        await reply(
+            update,
+            t.gettext("You get a snippet every {day} at {time}.").format(
+                day=_day(t, current.weekday), time=f"{current.hour:02d}:00"
+            ),
+            buttons([(t.gettext("Change"), "weekly:change"), (t.gettext("Stop"), "weekly:stop")], 2),
+        )
+        return
+    days = [(_day(t, d), f"weekly:d:{d}") for d in range(7)]
+    await reply(update, t.gettext("Get a snippet of the week? Choose a day."), buttons(days, columns=2))
+
+
+async def change_weekly(update: Update, context: Context) -> None:
+    """Offer the days again."""
+    await answer_and_clear(update)
+    t = context.t
+    days = [(_day(t, d), f"weekly:d:{d}") for d in range(7)]
+    await reply(update, t.gettext("Get a snippet of the week? Choose a day."), buttons(days, columns=2))
+
+
+async def choose_weekly_day(update: Update, context: Context) -> None:
+    """Offer the hours for the chosen day."""
+    query = update.callback_query
+    assert query and query.data
+    if await require_member(update, context) is None:
+        await _stale(update, context)
+        return
+    await answer_and_clear(update)
+    day = int(query.data.rsplit(":", 1)[1])
+    t = context.t
+    assert context.champion
+    hours = [(f"{h:02d}:00", f"weekly:h:{day}:{h}") for h in WEEKLY_HOURS]
+    await reply(
+        update,
+        t.gettext("At what time? (Your time zone: {timezone})").format(timezone=context.champion.timezone),
+        buttons(hours, columns=4),
+    )
+
+
+async def choose_weekly_hour(update: Update, context: Context) -> None:
+    """Save the weekly day and hour."""
+    query = update.callback_query
+    assert query and query.data
+    champion = await require_member(update, context)
+    _prefix, _kind, day, hour = query.data.split(":")
+    if champion is None or not 0 <= int(day) <= 6 or int(hour) not in WEEKLY_HOURS:
+        await _stale(update, context)
+        return
+    await answer_and_clear(update)
+    async with context.db.begin() as session:
+        await learning.set_weekly(session, champion, int(day), int(hour))
+    t = context.t
+    await reply(
+        update,
+        t.gettext("Done! You will get a snippet every {day} at {time}.").format(
+            day=_day(t, int(day)), time=f"{int(hour):02d}:00"
+        ),
+    )
+
+
+async def stop_weekly(update: Update, context: Context) -> None:
+    """Stop the weekly snippet."""
+    champion = await require_member(update, context)
+    if champion is None:
+        await _stale(update, context)
+        return
+    await answer_and_clear(update)
+    async with context.db.begin() as session:
+        await learning.stop_weekly(session, champion.id)
+    await reply(update, context.t.gettext("Stopped. You won't get weekly snippets."))
+
+
+async def weekly_job(context: Context) -> None:
+    """Scheduler job: send the weekly snippets that are due now."""
+    await send_due_snippets(context.bot, context, utcnow())
+
+
+async def send_due_snippets(bot: Bot, context: Context, now: datetime) -> int:
+    """Send each due champion their next unread snippet; move every due schedule on a week.
+
+    The schedule lives in the database, so a restart misses nothing: what fell due while the bot
+    was down is sent on the next run. Returns how many snippets were sent.
+    """
+    sent = 0
+    async with context.db.begin() as session:
+        due = await learning.due_weekly(session, now)
+        for row, champion in due:
+            learning.advance(row, champion, now)
+    for row, champion in due:
+        if champion.status != Status.ACTIVE:
+            continue
+        async with context.db() as session:
+            read = set(await learning.progress(session, champion.id))
+        snippet_id = learning.next_unread(context.library, read)
+        if snippet_id is None:
+            continue
+        t = translator(champion.language)
+        text, markup = snippet_message(
+            context.library, t, snippet_id, heading=t.gettext("Your snippet of the week:")
+        )
+        try:
+            await bot.send_message(
+                champion.telegram_id, text, reply_markup=markup, disable_web_page_preview=True
+            )
+        except Forbidden:
+            async with context.db.begin() as session:
+                await champions.set_status(session, champion.id, Status.UNREACHABLE)
+            continue
+        except TelegramError:
+            log.exception("Weekly snippet for champion %s failed", row.champion_id)
+            continue
+        async with context.db.begin() as session:
+            await learning.mark_read(session, champion.id, snippet_id)
+        sent += 1
+    return sent
+
+
+async def show_stats(update: Update, context: Context) -> None:
+    """Coordinators: learning completion per topic and per area."""
+    if await require_coordinator(update, context) is None:
+        return
+    t = context.t
+    async with context.db() as session:
+        members, topics, areas = await learning.completion(session, context.library)
+    lines = [
+        t.ngettext("Learning, {count} member:", "Learning, {count} members:", members).format(count=members)
+    ]
+    for figures in topics:
+        lines.append(
+            t.gettext("{topic}: {read} read, {right} of quiz answers right").format(
+                topic=topic_title(t, figures.topic),
+                read=t.percent(figures.read, figures.possible),
+                right=t.percent(figures.right, figures.answered),
+            )
+        )
+    lines += ["", t.gettext("By area:")]
+    for area in areas:
+        lines.append(
+            t.gettext("{area}: {read} read").format(
+                area=area.area or t.gettext("No area given"), read=t.percent(area.read, area.possible)
+            )
+        )
+    await reply(update, "\n".join(lines))
+
+
+def _day(t: Translator, weekday: int) -> str:
+    return str(get_day_names("wide", locale=t.locale)[weekday])
+
+
+async def _stale(update: Update, context: Context) -> None:
+    if update.callback_query:
+        await update.callback_query.answer(context.t.gettext("This button is no longer active."))

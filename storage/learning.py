@@ -1,0 +1,168 @@
+"""Learning progress, quiz answers, the weekly snippet schedule and completion figures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.content import Library
+from storage.models import Area, Champion, SnippetProgress, Status, WeeklySnippet, utcnow
+
+MEMBERS = (Status.ACTIVE, Status.PAUSED)
+
+
+async def progress(session: AsyncSession, champion_id: int) -> dict[str, SnippetProgress]:
+    """What a champion has read and answered, by snippet id."""
+    rows = await session.scalars(select(SnippetProgress).where(SnippetProgress.champion_id == champion_id))
+    return {row.snippet_id: row for row in rows}
+
+
+async def mark_read(session: AsyncSession, champion_id: int, snippet_id: str) -> None:
+    """Record that a champion has seen a snippet (once)."""
+    if await session.get(SnippetProgress, (champion_id, snippet_id)) is None:
+        session.add(SnippetProgress(champion_id=champion_id, snippet_id=snippet_id))
+
+
+async def record_answer(session: AsyncSession, champion_id: int, snippet_id: str, correct: bool) -> None:
+    """Keep the champion's latest quiz answer for a snippet."""
+    row = await session.get(SnippetProgress, (champion_id, snippet_id))
+    if row is None:
+        row = SnippetProgress(champion_id=champion_id, snippet_id=snippet_id)
+        session.add(row)
+    row.quiz_correct = correct
+    row.answered_at = utcnow()
+
+
+def next_unread(library: Library, read: set[str], snippet_ids: list[str] | None = None) -> str | None:
+    """The first snippet not yet read, in library order (or within `snippet_ids`)."""
+    return next((s for s in (snippet_ids or library.all_ids()) if s not in read), None)
+
+
+def next_weekly(weekday: int, hour: int, timezone: str, after: datetime) -> datetime:
+    """The next time after `after` that is `weekday` at `hour`:00 in `timezone`, in UTC."""
+    zone = ZoneInfo(timezone)
+    local = after.astimezone(zone)
+    day: date = local.date() + timedelta(days=(weekday - local.weekday()) % 7)
+    due = datetime.combine(day, time(hour), tzinfo=zone)
+    if due <= local:
+        due = datetime.combine(day + timedelta(days=7), time(hour), tzinfo=zone)
+    return due.astimezone(UTC)
+
+
+async def weekly(session: AsyncSession, champion_id: int) -> WeeklySnippet | None:
+    """The champion's weekly snippet choice, if any."""
+    return await session.get(WeeklySnippet, champion_id)
+
+
+async def set_weekly(
+    session: AsyncSession, champion: Champion, weekday: int, hour: int, now: datetime | None = None
+) -> WeeklySnippet:
+    """Choose (or change) the weekly day and hour; the next one is computed in their timezone."""
+    due = next_weekly(weekday, hour, champion.timezone, now or utcnow())
+    row = await session.get(WeeklySnippet, champion.id)
+    if row is None:
+        row = WeeklySnippet(champion_id=champion.id, weekday=weekday, hour=hour, next_due_at=due)
+        session.add(row)
+    else:
+        row.weekday, row.hour, row.next_due_at = weekday, hour, due
+    return row
+
+
+async def stop_weekly(session: AsyncSession, champion_id: int) -> bool:
+    """Stop weekly snippets; False if there were none."""
+    row = await session.get(WeeklySnippet, champion_id)
+    if row is None:
+        return False
+    await session.delete(row)
+    return True
+
+
+async def due_weekly(session: AsyncSession, now: datetime) -> list[tuple[WeeklySnippet, Champion]]:
+    """Weekly snippets due by `now`, with their champions (paused and stopped ones included)."""
+    rows = await session.execute(
+        select(WeeklySnippet, Champion)
+        .join(Champion, Champion.id == WeeklySnippet.champion_id)
+        .where(WeeklySnippet.next_due_at <= now)
+        .order_by(WeeklySnippet.next_due_at)
+    )
+    return [(row[0], row[1]) for row in rows]
+
+
+def advance(row: WeeklySnippet, champion: Champion, now: datetime) -> None:
+    """Move a weekly snippet on to its next time after `now` (never twice for the same week)."""
+    row.next_due_at = next_weekly(row.weekday, row.hour, champion.timezone, now)
+
+
+@dataclass
+class TopicFigures:
+    topic: str
+    read: int  # snippet reads by members
+    possible: int  # members × snippets in the topic
+    answered: int
+    right: int
+
+
+@dataclass
+class AreaFigures:
+    area: str | None
+    members: int
+    read: int
+    possible: int
+
+
+async def completion(
+    session: AsyncSession, library: Library
+) -> tuple[int, list[TopicFigures], list[AreaFigures]]:
+    """Members, and how much of the content they have read and answered, by topic and by area."""
+    members_by_area = dict(
+        (
+            await session.execute(
+                select(Champion.area_id, func.count())
+                .where(Champion.status.in_(MEMBERS))
+                .group_by(Champion.area_id)
+            )
+        ).all()
+    )
+    members = sum(members_by_area.values())
+    member = Champion.status.in_(MEMBERS)
+    per_snippet = (
+        await session.execute(
+            select(
+                SnippetProgress.snippet_id,
+                func.count(),
+                func.count(SnippetProgress.quiz_correct),
+                func.sum(case((SnippetProgress.quiz_correct.is_(True), 1), else_=0)),
+            )
+            .join(Champion, Champion.id == SnippetProgress.champion_id)
+            .where(member)
+            .group_by(SnippetProgress.snippet_id)
+        )
+    ).all()
+    by_snippet = {row[0]: (row[1], row[2], int(row[3] or 0)) for row in per_snippet}
+    topics = []
+    for topic in library.topics():
+        ids = library.in_topic(topic)
+        read, answered, right = (sum(by_snippet.get(i, (0, 0, 0))[k] for i in ids) for k in range(3))
+        topics.append(TopicFigures(topic, read, members * len(ids), answered, right))
+    known = set(library.all_ids())
+    reads_by_area = dict(
+        (
+            await session.execute(
+                select(Champion.area_id, func.count())
+                .join(SnippetProgress, SnippetProgress.champion_id == Champion.id)
+                .where(member, SnippetProgress.snippet_id.in_(known))
+                .group_by(Champion.area_id)
+            )
+        ).all()
+    )
+    area_names: dict[int | None, str] = dict((await session.execute(select(Area.id, Area.name))).all())
+    areas = [
+        AreaFigures(area_names.get(area_id), count, reads_by_area.get(area_id, 0), count * len(known))
+        for area_id, count in members_by_area.items()
+    ]
+    areas.sort(key=lambda figures: (figures.area is None, figures.area or ""))
+    return members, topics, areas
