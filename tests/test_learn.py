@@ -11,7 +11,7 @@ import pytest
 
 from bot.context import Context
 from bot.i18n import LANGUAGES, translator
-from handlers.learn import send_due_snippets
+from handlers.learn import send_due_snippets, weekly_job
 from storage import champions, learning
 from storage.content import TOPICS, load_library
 from storage.models import WeeklySnippet
@@ -172,6 +172,8 @@ def test_weekly_times_follow_the_timezone_through_clock_changes() -> None:
 
 
 async def test_weekly_snippet_is_sent_when_due_once_a_week(bot: BotHarness, places: None) -> None:
+    assert bot.application.job_queue
+    assert [job.callback for job in bot.application.job_queue.jobs()] == [weekly_job]
     ana = bot.person(806, "Ana")
     await join(ana)
     await ana.send("/weekly")
