@@ -14,7 +14,7 @@ from bot.context import Context
 from bot.i18n import N_, Translator, translator
 from handlers.common import answer_and_clear, buttons, reply, require_coordinator, require_member, signpost
 from storage import champions, learning
-from storage.content import Library
+from storage.content import Library, Snippet
 from storage.models import Champion, Status, utcnow
 
 log = logging.getLogger(__name__)
@@ -109,13 +109,12 @@ def snippet_message(
         t.gettext("Source: {link}").format(link=snippet.source),
         signpost(t),
     ]
-    ids = library.in_topic(snippet.topic)
-    position = ids.index(snippet_id)
+    following = _following(library, snippet)
     choices = []
     if snippet.quiz:
         choices.append((t.gettext("Quiz"), f"learn:q:{snippet_id}"))
-    if position + 1 < len(ids):
-        choices.append((t.gettext("Next"), f"learn:s:{ids[position + 1]}"))
+    if following:
+        choices.append((t.gettext("Next"), f"learn:s:{following}"))
     choices.append((t.gettext("Topics"), "learn:topics"))
     return "\n\n".join(parts), buttons(choices, columns=len(choices))
 
@@ -153,18 +152,15 @@ async def answer_quiz(update: Update, context: Context) -> None:
     correct = int(choice) == quiz.answer
     async with context.db.begin() as session:
         await learning.record_answer(session, champion.id, snippet_id, correct)
-    ids = context.library.in_topic(found[0].topic)
-    position = ids.index(snippet_id)
+    following = _following(context.library, found[0])
     t = context.t
-    choices = []
-    if position + 1 < len(ids):
-        choices.append((t.gettext("Next"), f"learn:s:{ids[position + 1]}"))
-    else:
-        choices.append((t.gettext("Topics"), "learn:topics"))
     feedback = ("✅ " + quiz.right) if correct else ("❌ " + quiz.wrong)
-    if position + 1 == len(ids):
+    if following:
+        button = (t.gettext("Next"), f"learn:s:{following}")
+    else:
+        button = (t.gettext("Topics"), "learn:topics")
         feedback += "\n\n" + t.gettext("You have reached the end of this topic. Well done!")
-    await reply(update, feedback, buttons(choices))
+    await reply(update, feedback, buttons([button]))
 
 
 async def show_progress(update: Update, context: Context) -> None:
@@ -213,14 +209,16 @@ async def ask_weekly(update: Update, context: Context) -> None:
             buttons([(t.gettext("Change"), "weekly:change"), (t.gettext("Stop"), "weekly:stop")], 2),
         )
         return
-    days = [(_day(t, d), f"weekly:d:{d}") for d in range(7)]
-    await reply(update, t.gettext("Get a snippet of the week? Choose a day."), buttons(days, columns=2))
+    await _ask_day(update, t)
 
 
 async def change_weekly(update: Update, context: Context) -> None:
     """Offer the days again."""
     await answer_and_clear(update)
-    t = context.t
+    await _ask_day(update, context.t)
+
+
+async def _ask_day(update: Update, t: Translator) -> None:
     days = [(_day(t, d), f"weekly:d:{d}") for d in range(7)]
     await reply(update, t.gettext("Get a snippet of the week? Choose a day."), buttons(days, columns=2))
 
@@ -348,6 +346,13 @@ async def show_stats(update: Update, context: Context) -> None:
             )
         )
     await reply(update, "\n".join(lines))
+
+
+def _following(library: Library, snippet: Snippet) -> str | None:
+    """The snippet after this one in its topic, if any."""
+    ids = library.in_topic(snippet.topic)
+    position = ids.index(snippet.id)
+    return ids[position + 1] if position + 1 < len(ids) else None
 
 
 def _day(t: Translator, weekday: int) -> str:
