@@ -85,6 +85,7 @@ def help_text(context: Context) -> str:
         _("/progress – what you have learned so far"),
         _("/weekly – a snippet every week"),
         _("/language – change your language"),
+        _("/quiet – set quiet hours"),
         _("/privacy – what we keep and why"),
         _("/pause – pause campaign messages"),
         _("/resume – get campaign messages again"),

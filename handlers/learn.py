@@ -16,6 +16,7 @@ from handlers.common import answer_and_clear, buttons, reply, require_coordinato
 from storage import champions, learning
 from storage.content import Library, Snippet
 from storage.models import Champion, Status, utcnow
+from storage.quiet_hours import hour_is_quiet, is_quiet, quiet_until
 
 log = logging.getLogger(__name__)
 
@@ -234,7 +235,9 @@ async def choose_weekly_day(update: Update, context: Context) -> None:
     day = int(query.data.rsplit(":", 1)[1])
     t = context.t
     assert context.champion
-    hours = [(f"{h:02d}:00", f"weekly:h:{day}:{h}") for h in WEEKLY_HOURS]
+    hours = [
+        (f"{h:02d}:00", f"weekly:h:{day}:{h}") for h in WEEKLY_HOURS if not hour_is_quiet(context.champion, h)
+    ]
     await reply(
         update,
         t.gettext("At what time? (Your time zone: {timezone})").format(timezone=context.champion.timezone),
@@ -248,7 +251,12 @@ async def choose_weekly_hour(update: Update, context: Context) -> None:
     assert query and query.data
     champion = await require_member(update, context)
     _prefix, _kind, day, hour = query.data.split(":")
-    if champion is None or not 0 <= int(day) <= 6 or int(hour) not in WEEKLY_HOURS:
+    if (
+        champion is None
+        or not 0 <= int(day) <= 6
+        or int(hour) not in WEEKLY_HOURS
+        or hour_is_quiet(champion, int(hour))
+    ):
         await _stale(update, context)
         return
     await answer_and_clear(update)
@@ -290,9 +298,12 @@ async def send_due_snippets(bot: Bot, context: Context, now: datetime) -> int:
     async with context.db.begin() as session:
         due = await learning.due_weekly(session, now)
         for row, champion in due:
-            learning.advance(row, champion, now)
+            if is_quiet(champion, now):  # quiet hours changed since they chose: wait for them to end
+                row.next_due_at = quiet_until(champion, now)
+            else:
+                learning.advance(row, champion, now)
     for row, champion in due:
-        if champion.status != Status.ACTIVE:
+        if champion.status != Status.ACTIVE or is_quiet(champion, now):
             continue
         async with context.db() as session:
             read = set(await learning.progress(session, champion.id))

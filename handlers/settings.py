@@ -93,6 +93,65 @@ async def change_sharing(update: Update, context: Context) -> None:
     await reply(update, _("Thank you, your choice is saved."))
 
 
+QUIET_STARTS = (20, 21, 22, 23)
+QUIET_ENDS = (6, 7, 8, 9)
+
+
+async def ask_quiet_hours(update: Update, context: Context) -> None:
+    """Show the quiet hours and offer when they should start."""
+    champion = await require_member(update, context)
+    if champion is None:
+        return
+    _ = context.t.gettext
+    if champion.quiet_start is not None and champion.quiet_end is not None:
+        current = _("Your quiet hours are {start} to {end}: nothing that can wait is sent then.").format(
+            start=f"{champion.quiet_start:02d}:00", end=f"{champion.quiet_end:02d}:00"
+        )
+    else:
+        current = _("You have no quiet hours.")
+    choices = [(f"{hour:02d}:00", f"quiet:s:{hour}") for hour in QUIET_STARTS]
+    choices.append((_("No quiet hours"), "quiet:off"))
+    await reply(update, current + "\n" + _("When should quiet hours start?"), buttons(choices, columns=4))
+
+
+async def choose_quiet_start(update: Update, context: Context) -> None:
+    """Offer when quiet hours should end."""
+    query = update.callback_query
+    assert query and query.data
+    start = int(query.data.rsplit(":", 1)[1])
+    if await require_member(update, context) is None or start not in QUIET_STARTS:
+        await query.answer(context.t.gettext("This button is no longer active."))
+        return
+    await answer_and_clear(update)
+    choices = [(f"{hour:02d}:00", f"quiet:e:{start}:{hour}") for hour in QUIET_ENDS]
+    await reply(update, context.t.gettext("And when should they end?"), buttons(choices, columns=4))
+
+
+async def choose_quiet_end(update: Update, context: Context) -> None:
+    """Save quiet hours, or turn them off."""
+    query = update.callback_query
+    assert query and query.data
+    champion = await require_member(update, context)
+    parts = query.data.split(":")
+    hours = (int(parts[2]), int(parts[3])) if len(parts) == 4 else None
+    if champion is None or (hours and (hours[0] not in QUIET_STARTS or hours[1] not in QUIET_ENDS)):
+        await query.answer(context.t.gettext("This button is no longer active."))
+        return
+    await answer_and_clear(update)
+    async with context.db.begin() as session:
+        await champions.set_quiet_hours(session, champion.id, *(hours or (None, None)))
+    _ = context.t.gettext
+    if hours is None:
+        await reply(update, _("Quiet hours are off."))
+    else:
+        await reply(
+            update,
+            _("Saved. Your quiet hours are {start} to {end}.").format(
+                start=f"{hours[0]:02d}:00", end=f"{hours[1]:02d}:00"
+            ),
+        )
+
+
 async def pause(update: Update, context: Context) -> None:
     """Pause campaign messages."""
     await _change_status(update, context, Status.PAUSED)

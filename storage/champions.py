@@ -152,6 +152,11 @@ async def personal_data(session: AsyncSession, champion: Champion) -> dict[str, 
         "display_name": champion.display_name,
         "language": champion.language,
         "timezone": champion.timezone,
+        "quiet_hours": (
+            {"start": champion.quiet_start, "end": champion.quiet_end}
+            if champion.quiet_start is not None
+            else None
+        ),
         "area": champion.area.name if champion.area else None,
         "networks": [network.name for network in champion.networks],
         "role": champion.role.value,
@@ -193,3 +198,14 @@ async def erase(session: AsyncSession, champion: Champion) -> None:
     await session.execute(update(Invite).where(Invite.created_by == champion.id).values(created_by=None))
     await session.execute(delete(ConversationState).where(ConversationState.chat_id == champion.telegram_id))
     await session.execute(delete(Champion).where(Champion.id == champion.id))
+
+
+async def set_quiet_hours(
+    session: AsyncSession, champion_id: int, start: int | None, end: int | None
+) -> None:
+    """Set local quiet hours (start and end hour), or clear them with None."""
+    await session.execute(
+        update(Champion)
+        .where(Champion.id == champion_id)
+        .values(quiet_start=start, quiet_end=end, updated_at=utcnow())
+    )

@@ -87,9 +87,11 @@ class ContentError(ValueError):
 
 
 def load_library(
-    root: Path = CONTENT_DIR, languages: tuple[str, ...] | None = None
+    root: Path | None = None, languages: tuple[str, ...] | None = None
 ) -> tuple[Library, list[str]]:
-    """Load every snippet under `root`; return the valid ones and one line per problem."""
+    """Load every snippet under `root` (the project's content by default); return the valid ones
+    and one line per problem."""
+    root = root or CONTENT_DIR
     library = Library()
     problems: list[str] = []
     files = sorted(root.glob("*/*.md"))

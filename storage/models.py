@@ -106,6 +106,8 @@ class Champion(Base):
     display_name: Mapped[str | None] = mapped_column(String(64))
     language: Mapped[str] = mapped_column(String(8))
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/London")
+    quiet_start: Mapped[int | None] = mapped_column(default=None)  # local hour quiet hours begin
+    quiet_end: Mapped[int | None] = mapped_column(default=None)  # local hour they end
     area_id: Mapped[int | None] = mapped_column(ForeignKey("area.id", ondelete="SET NULL"))
     role: Mapped[Role] = mapped_column(_enum(Role, "role"), default=Role.CHAMPION)
     status: Mapped[Status] = mapped_column(_enum(Status, "status"), default=Status.JOINING, index=True)

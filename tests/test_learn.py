@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import load_content
 from bot.context import Context
 from bot.i18n import LANGUAGES, translator
 from handlers.learn import send_due_snippets, weekly_job
@@ -266,3 +267,16 @@ def test_content_problems_are_explained(tmp_path: Path, change: tuple[str, str],
     path.write_text(path.read_text().replace(*change), encoding="utf-8")
     _library, problems = load_library(tmp_path / "learn")
     assert len(problems) == 1 and problem in problems[0], problems
+
+
+def test_the_bot_starts_with_the_valid_content_and_logs_the_broken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    write(tmp_path, "en", "good-one", "Good")
+    write(tmp_path, "en", "bad-one", "Bad")
+    broken = tmp_path / "learn" / "en" / "bad-one.md"
+    broken.write_text(broken.read_text().replace("topic: signposting", "topic: astrology"), encoding="utf-8")
+    monkeypatch.setattr("storage.content.CONTENT_DIR", tmp_path / "learn")
+    library = load_content()
+    assert library.all_ids() == ["good-one"]
+    assert "learn/en/bad-one.md: unknown topic 'astrology'" in caplog.text
