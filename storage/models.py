@@ -13,11 +13,13 @@ from sqlalchemy import (
     DateTime,
     Enum,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
     Table,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -171,3 +173,77 @@ class WeeklySnippet(Base):
     weekday: Mapped[int]  # 0 = Monday
     hour: Mapped[int]  # 0-23, in the champion's timezone
     next_due_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class Campaign(Base):
+    """A named series of scheduled messages with one audience; its messages are broadcasts."""
+
+    __tablename__ = "campaign"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active, paused, cancelled
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/London")
+    audience: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Broadcast(Base):
+    """One message to an audience, in several languages, sent now or at `send_at`."""
+
+    __tablename__ = "broadcast"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"), index=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("champion.id", ondelete="SET NULL"))
+    texts: Mapped[dict[str, str]] = mapped_column(JSON)  # language -> text; "en" always present
+    audience: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    answer_back: Mapped[bool] = mapped_column(default=True)
+    urgent: Mapped[bool] = mapped_column(default=False)  # sent inside quiet hours too
+    # scheduled -> sending -> done; or missed (fell due too long ago), cancelled
+    status: Mapped[str] = mapped_column(String(16), default="scheduled", index=True)
+    send_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Delivery(Base):
+    """The outbox: one row per (broadcast, champion), claimed and sent by a delivery worker."""
+
+    __tablename__ = "delivery"
+    __table_args__ = (
+        UniqueConstraint("broadcast_id", "champion_id"),
+        Index("ix_delivery_due", "state", "not_before"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcast.id", ondelete="CASCADE"))
+    champion_id: Mapped[int] = mapped_column(ForeignKey("champion.id", ondelete="CASCADE"), index=True)
+    # pending -> sending -> sent | failed | blocked (pending again on retry)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    not_before: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    attempts: Mapped[int] = mapped_column(default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    in_flight_at_crash: Mapped[bool] = mapped_column(default=False)  # may have reached them twice
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    error: Mapped[str | None] = mapped_column(String(200))
+
+
+class Response(Base):
+    """A champion's answer-back on a delivered message: shared it, a question, a concern heard."""
+
+    __tablename__ = "response"
+    __table_args__ = (UniqueConstraint("delivery_id", "kind"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("delivery.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # shared, question, concern
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Segment(Base):
+    """A saved audience a coordinator can pick again."""
+
+    __tablename__ = "segment"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    audience: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

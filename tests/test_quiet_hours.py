@@ -19,7 +19,9 @@ def test_quiet_hours_can_span_midnight_in_the_champions_timezone() -> None:
     assert quiet_until(champion, summer_night) == datetime(2026, 7, 2, 6, 0, tzinfo=UTC)  # 07:00 BST
     assert not is_quiet(champion, datetime(2026, 7, 1, 20, 30, tzinfo=UTC))  # 21:30
     assert is_quiet(champion, datetime(2026, 1, 2, 6, 59, tzinfo=UTC))  # 06:59 GMT
-    assert quiet_until(champion, datetime(2026, 1, 2, 12, 0, tzinfo=UTC)) == datetime(2026, 1, 2, 12, 0, tzinfo=UTC)
+    assert quiet_until(champion, datetime(2026, 1, 2, 12, 0, tzinfo=UTC)) == datetime(
+        2026, 1, 2, 12, 0, tzinfo=UTC
+    )
     assert not is_quiet(Champion(timezone="Europe/London"), summer_night)
 
 

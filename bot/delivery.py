@@ -1,0 +1,163 @@
+"""Delivery workers: claim rows from the outbox and send them within Telegram's limits.
+
+Each worker claims a batch, sends it with bounded concurrency through a rate limiter (about 30
+messages a second overall and one a second per chat; python-telegram-bot's AIORateLimiter does
+not keep the per-chat one), and records every outcome: sent, blocked (the champion becomes
+unreachable), failed with its reason, or pending again after a RetryAfter, a network error or
+quiet hours. Any number of workers, in any number of processes, can share one database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import os
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+
+from bot.i18n import N_, translator
+from storage import outbox
+from storage.models import utcnow
+from storage.quiet_hours import is_quiet, quiet_until
+
+log = logging.getLogger(__name__)
+
+ANSWER_BACK = (
+    ("shared", N_("Shared it")),
+    ("question", N_("A question")),
+    ("concern", N_("Concern heard")),
+)
+
+
+class RateLimiter:
+    """Spaces sends to at most `per_second` overall and one per chat every `per_chat` seconds."""
+
+    def __init__(self, per_second: float | None = 29.0, per_chat: float = 1.0) -> None:
+        self.interval = 1.0 / per_second if per_second else 0.0
+        self.per_chat = per_chat if per_second else 0.0
+        self._next = 0.0
+        self._last_chat: dict[int, float] = {}
+        self._lock = asyncio.Lock()
+
+    async def wait(self, chat_id: int) -> None:
+        """Sleep until this chat may be sent to."""
+        if not self.interval:
+            return
+        async with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next, self._last_chat.get(chat_id, -math.inf) + self.per_chat)
+            self._next = max(self._next, now) + self.interval
+            self._last_chat[chat_id] = slot
+        if slot > now:
+            await asyncio.sleep(slot - now)
+
+
+@dataclass
+class WorkerOptions:
+    batch: int = 100
+    concurrency: int = 32
+    max_attempts: int = 5
+    lease: timedelta = timedelta(minutes=2)  # a claim older than this belonged to a dead worker
+    idle_wait: float = 1.0
+
+
+def answer_buttons(delivery_id: int, language: str) -> InlineKeyboardMarkup:
+    """ "Shared it" / "A question" / "Concern heard" in the champion's language."""
+    tr = translator(language)
+    keys = [
+        InlineKeyboardButton(tr.gettext(label), callback_data=f"answer:{delivery_id}:{kind}")
+        for kind, label in ANSWER_BACK
+    ]
+    return InlineKeyboardMarkup([keys])
+
+
+class DeliveryWorker:
+    """One worker; run several (in one process or many) to share the outbox."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        sessions: async_sessionmaker[AsyncSession],
+        limiter: RateLimiter,
+        options: WorkerOptions | None = None,
+        name: str | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.bot = bot
+        self.sessions = sessions
+        self.limiter = limiter
+        self.options = options or WorkerOptions()
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.clock = clock  # tests move time on instead of sleeping
+        self._slots = asyncio.Semaphore(self.options.concurrency)
+
+    async def run(self, stop: asyncio.Event, *, until_idle: bool = False) -> None:
+        """Deliver until `stop` is set (or, with `until_idle`, until nothing is left to send)."""
+        async with self.sessions.begin() as session:
+            recovered = await outbox.recover(session, self.clock(), self.options.lease)
+        if recovered:
+            log.warning("Re-queued %s deliveries left in flight by a stopped worker", recovered)
+        while not stop.is_set():
+            if await self.run_once():
+                continue
+            if until_idle and not await self._anything_left():
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.options.idle_wait)
+
+    async def run_once(self) -> int:
+        """Claim one batch, send it, record the outcomes; return how many were claimed."""
+        async with self.sessions.begin() as session:
+            claimed = await outbox.claim(session, self.name, self.options.batch, self.clock())
+        if not claimed:
+            return 0
+        outcomes = await asyncio.gather(*(self._send(item) for item in claimed))
+        async with self.sessions.begin() as session:
+            await outbox.record(session, outcomes, self.clock())
+        return len(claimed)
+
+    async def _anything_left(self) -> bool:
+        async with self.sessions() as session:
+            return await outbox.has_unfinished(session)
+
+    async def _send(self, item: outbox.Claimed) -> outbox.Outcome:
+        now = self.clock()
+        if not item.urgent and is_quiet(item.champion, now):
+            return outbox.Outcome(item.id, outbox.PENDING, not_before=quiet_until(item.champion, now))
+        markup = answer_buttons(item.id, item.language) if item.answer_back else None
+        async with self._slots:
+            try:
+                await self.limiter.wait(item.telegram_id)
+                message = await self.bot.send_message(item.telegram_id, item.text, reply_markup=markup)
+            except RetryAfter as exc:
+                wait = (
+                    exc.retry_after
+                    if isinstance(exc.retry_after, timedelta)
+                    else timedelta(seconds=exc.retry_after)
+                )
+                return outbox.Outcome(
+                    item.id, outbox.PENDING, not_before=self.clock() + wait, error="rate limited"
+                )
+            except Forbidden as exc:
+                return outbox.Outcome(
+                    item.id, outbox.BLOCKED, error=str(exc)[:200], unreachable_champion=item.champion.id
+                )
+            except BadRequest as exc:
+                return outbox.Outcome(item.id, outbox.FAILED, error=str(exc)[:200])
+            except (NetworkError, TelegramError) as exc:
+                if item.attempts >= self.options.max_attempts:
+                    return outbox.Outcome(item.id, outbox.FAILED, error=str(exc)[:200])
+                backoff = timedelta(seconds=2 ** min(item.attempts, 6))
+                return outbox.Outcome(
+                    item.id, outbox.PENDING, not_before=self.clock() + backoff, error=str(exc)[:200]
+                )
+        return outbox.Outcome(item.id, outbox.SENT, message_id=message.message_id)
