@@ -9,11 +9,13 @@ from urllib.parse import urlparse
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from telegram import Update
+from telegram import Bot, Update
 from telegram.error import InvalidToken, NetworkError
 from telegram.ext import Application
+from telegram.request import HTTPXRequest
 
-from bot.app import register_commands
+from bot.app import SANDBOX_TOKEN, register_commands
+from bot.delivery import DeliveryWorker, RateLimiter
 from bot.i18n import compile_catalogs
 from bot.settings import Settings, SettingsError
 from bot.webhook import webhook_app
@@ -62,10 +64,37 @@ async def start(application: Application) -> None:  # type: ignore[type-arg]
     await application.start()
 
 
+def delivery_bot(settings: Settings) -> Bot:
+    """A plain Bot for delivery workers: they keep Telegram's limits themselves."""
+    token = settings.token.get_secret_value() if settings.token else SANDBOX_TOKEN
+    request = HTTPXRequest(connection_pool_size=64)
+    return Bot(token, base_url=f"{settings.api_base_url}/bot", request=request)
+
+
+async def run_delivery(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    stop: asyncio.Event,
+    *,
+    workers: int | None = None,
+    until_idle: bool = False,
+) -> None:
+    """Run delivery workers sharing one rate limiter until `stop` (or until nothing is left)."""
+    count = settings.delivery_workers if workers is None else workers
+    if count == 0:
+        return
+    limiter = RateLimiter(settings.delivery_rate or None)
+    async with delivery_bot(settings) as bot:
+        await asyncio.gather(
+            *(DeliveryWorker(bot, sessions, limiter).run(stop, until_idle=until_idle) for _ in range(count))
+        )
+
+
 async def serve_polling(application: Application, stop: asyncio.Event) -> None:  # type: ignore[type-arg]
     """Long-poll until `stop` is set, then finish every update already fetched."""
     assert application.updater is not None
     await start(application)
+    delivering = _start_delivery(application, stop)
     try:
         await application.bot.delete_webhook()
         await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
@@ -73,7 +102,9 @@ async def serve_polling(application: Application, stop: asyncio.Event) -> None: 
         await stop.wait()
         await application.updater.stop()
         await application.stop()
+        await delivering
     finally:
+        await _stop_delivery(delivering)
         await application.shutdown()
 
 
@@ -89,6 +120,7 @@ async def serve_webhook(
     secret = settings.webhook_secret.get_secret_value()
     path = urlparse(settings.webhook_url).path or "/"
     await start(application)
+    delivering = _start_delivery(application, stop)
     try:
         await application.bot.set_webhook(
             settings.webhook_url, secret_token=secret, allowed_updates=Update.ALL_TYPES
@@ -102,5 +134,20 @@ async def serve_webhook(
         await stop.wait()
         await runner.cleanup()  # lets requests in flight finish
         await application.stop()
+        await delivering
     finally:
+        await _stop_delivery(delivering)
         await application.shutdown()
+
+
+def _start_delivery(application: Application, stop: asyncio.Event) -> asyncio.Task[None]:  # type: ignore[type-arg]
+    services = application.bot_data
+    assert services.settings and services.sessions
+    return asyncio.create_task(run_delivery(services.settings, services.sessions, stop), name="delivery")
+
+
+async def _stop_delivery(delivering: asyncio.Task[None]) -> None:
+    """Make sure the delivery task is over, even when start-up failed half-way."""
+    if not delivering.done():
+        delivering.cancel()
+    await asyncio.gather(delivering, return_exceptions=True)

@@ -309,3 +309,139 @@ def content_check(root: Path | None) -> None:
         click.echo(f"  {language}: {count}/{len(english)}{note}")
     if problems:
         raise click.ClickException(f"{len(problems)} file(s) have problems")
+
+
+@main.command()
+@click.option(
+    "--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Workers in this process."
+)
+@click.option(
+    "--until-idle", is_flag=True, help="Stop once nothing is left to send (instead of waiting for more)."
+)
+def deliver(workers: int, until_idle: bool) -> None:
+    """Send queued broadcast messages (a delivery worker). Run several on one PostgreSQL to share the work;
+    CHAMPBOT_DELIVERY_RATE is per process, so split Telegram's 30/s between them."""
+    from bot.channels import open_database, run_delivery, stop_on_signals
+
+    settings = _settings()
+    _logging()
+
+    async def go() -> None:
+        engine, sessions = await open_database(settings)
+        try:
+            await run_delivery(settings, sessions, stop_on_signals(), workers=workers, until_idle=until_idle)
+        finally:
+            await engine.dispose()
+
+    _run(go())
+
+
+@main.group()
+def broadcast() -> None:
+    """Send a message to champions now or later, and see how delivery went."""
+
+
+@broadcast.command("send")
+@click.option("--text", required=True, help="The English text (every language falls back to it).")
+@click.option(
+    "--translation", "translations", multiple=True, metavar="LANG=TEXT", help="A version, e.g. pl='...'."
+)
+@click.option("--area", "areas", multiple=True, help="Only champions in this area (repeatable).")
+@click.option("--network", "networks", multiple=True, help="Only champions in this network (repeatable).")
+@click.option(
+    "--language", "languages", multiple=True, type=click.Choice(list(LANGUAGES)), help="Only these languages."
+)
+@click.option("--at", "send_at", help="Send at this local time, 'YYYY-MM-DD HH:MM' (default: now).")
+@click.option("--timezone", default="Europe/London", show_default=True, help="Time zone of --at.")
+@click.option("--urgent", is_flag=True, help="Send inside quiet hours too.")
+@click.option("--no-answer-buttons", is_flag=True, help="Leave out the answer-back buttons.")
+@click.option("--yes", is_flag=True, help="Don't ask for confirmation.")
+def broadcast_send(
+    text: str,
+    translations: tuple[str, ...],
+    areas: tuple[str, ...],
+    networks: tuple[str, ...],
+    languages: tuple[str, ...],
+    send_at: str | None,
+    timezone: str,
+    urgent: bool,
+    no_answer_buttons: bool,
+    yes: bool,
+) -> None:
+    """Schedule a broadcast; the running bot (or `champbot deliver`) sends it."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from storage import audience, directory, outbox
+    from storage.audience import Audience
+
+    texts = {"en": text}
+    for item in translations:
+        language, _, version = item.partition("=")
+        if language not in LANGUAGES or not version.strip():
+            raise click.ClickException(
+                f"--translation {item!r}: use LANG=TEXT with LANG one of {', '.join(LANGUAGES)}"
+            )
+        texts[language] = version
+    when = None
+    if send_at:
+        try:
+            when = datetime.strptime(send_at, "%Y-%m-%d %H:%M").replace(tzinfo=ZoneInfo(timezone))
+        except ValueError:
+            raise click.ClickException(f"--at {send_at!r}: use 'YYYY-MM-DD HH:MM'") from None
+        if when < datetime.now(ZoneInfo(timezone)):
+            raise click.ClickException(f"--at {send_at!r} is in the past")
+
+    async def go(sessions: async_sessionmaker[AsyncSession]) -> tuple[int, int]:
+        async with sessions.begin() as session:
+            area_ids = [a.id for a in await directory.list_areas(session) if a.name in areas]
+            network_ids = [n.id for n in await directory.list_networks(session) if n.name in networks]
+            if len(area_ids) != len(set(areas)) or len(network_ids) != len(set(networks)):
+                raise click.ClickException("an --area or --network name is not known")
+            chosen = Audience(areas=area_ids, networks=network_ids, languages=list(languages))
+            size = await audience.size(session, chosen)
+            if size == 0:
+                raise click.ClickException("nobody is in that audience (active, consenting champions only)")
+            if not yes and not click.confirm(f"Send to {size} champion(s)?"):
+                raise click.Abort()
+            made = await outbox.create_broadcast(
+                session,
+                texts=texts,
+                audience=chosen,
+                send_at=when,
+                answer_back=not no_answer_buttons,
+                urgent=urgent,
+            )
+            return made.id, size
+
+    broadcast_id, size = _with_sessions(go)
+    click.echo(
+        f"Broadcast {broadcast_id} to {size} champion(s) is scheduled; "
+        f"see `champbot broadcast report {broadcast_id}`."
+    )
+
+
+@broadcast.command("report")
+@click.argument("broadcast_id", type=int)
+def broadcast_report(broadcast_id: int) -> None:
+    """Delivery figures for a broadcast: sent, pending, failed, blocked, and who may have got it twice."""
+    from storage import outbox
+
+    async def go(sessions: async_sessionmaker[AsyncSession]) -> outbox.Report:
+        async with sessions.begin() as session:
+            try:
+                return await outbox.report(session, broadcast_id)
+            except LookupError as exc:
+                raise click.ClickException(str(exc)) from None
+
+    result = _with_sessions(go)
+    counts = result.counts
+    click.echo(
+        f"Broadcast {broadcast_id} ({result.status}): {counts.get('sent', 0)} sent, "
+        f"{result.pending} pending, "
+        f"{counts.get('failed', 0)} failed, {counts.get('blocked', 0)} blocked, of {result.total}."
+    )
+    if result.possibly_twice:
+        click.echo(
+            f"In flight when a worker stopped, so possibly received twice: champions {result.possibly_twice}"
+        )

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
+from bot.context import Context
 from bot.i18n import N_, translator
 from storage import outbox
 from storage.models import utcnow
@@ -161,3 +162,14 @@ class DeliveryWorker:
                     item.id, outbox.PENDING, not_before=self.clock() + backoff, error=str(exc)[:200]
                 )
         return outbox.Outcome(item.id, outbox.SENT, message_id=message.message_id)
+
+
+async def schedule_tick(context: Context) -> None:
+    """Scheduler job: queue the broadcasts that are due; mark missed those found too late."""
+    grace = timedelta(minutes=context.settings.schedule_grace_minutes)
+    async with context.db.begin() as session:
+        queued, missed = await outbox.queue_due(session, utcnow(), grace)
+    if queued:
+        log.info("Queued broadcasts %s", queued)
+    if missed:
+        log.warning("Broadcasts %s fell due more than %s ago and were marked missed", missed, grace)

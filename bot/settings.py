@@ -29,6 +29,15 @@ class Settings(BaseSettings):
     default_language: str = Field("en", description="Language used when none can be negotiated.")
     signup_mode: SignupMode = Field("open", description="open, invite or approval.")
     invite_days: int = Field(14, ge=1, le=365, description="How long a new invite link stays valid.")
+    delivery_rate: float = Field(
+        29.0, ge=0, description="Messages a second this process sends at most (0: no limit, for tests)."
+    )
+    delivery_workers: int = Field(1, ge=0, le=16, description="Delivery workers inside the bot process.")
+    schedule_grace_minutes: int = Field(
+        60,
+        ge=0,
+        description="A scheduled message found this late (the bot was down) is sent; later ones are missed.",
+    )
     webhook_url: str | None = Field(None, description="Public HTTPS URL Telegram posts updates to.")
     webhook_port: int = Field(8443, ge=1, le=65535, description="Local port the webhook listens on.")
     webhook_secret: SecretStr | None = Field(

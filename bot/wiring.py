@@ -16,6 +16,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.delivery import schedule_tick
 from handlers import admin, errors, fallback, gate, learn, onboarding, settings
 
 COMMANDS = {
@@ -63,6 +64,7 @@ BUTTONS = {
     r"^weekly:stop$": learn.stop_weekly,
 }
 WEEKLY_CHECK_SECONDS = 60
+SCHEDULE_CHECK_SECONDS = 10
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]
@@ -78,6 +80,9 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(MessageHandler(filters.ALL, fallback.other_message))
     application.add_error_handler(errors.on_error)
     assert application.job_queue is not None
+    application.job_queue.run_repeating(
+        schedule_tick, interval=SCHEDULE_CHECK_SECONDS, first=SCHEDULE_CHECK_SECONDS
+    )
     application.job_queue.run_repeating(
         learn.weekly_job, interval=WEEKLY_CHECK_SECONDS, first=WEEKLY_CHECK_SECONDS
     )

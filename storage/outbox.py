@@ -84,9 +84,19 @@ async def queue_due(session: AsyncSession, now: datetime, grace: timedelta) -> t
         .with_for_update(skip_locked=True)
     )
     queued, missed = [], []
-    for broadcast in await session.scalars(due):
-        if now - broadcast.send_at > grace:
-            broadcast.status = MISSED
+    for broadcast in list(await session.scalars(due)):
+        late = now - broadcast.send_at > grace
+        # Claim it with a conditional update, so two schedulers never both queue it.
+        taken = await session.execute(
+            update(Broadcast)
+            .where(Broadcast.id == broadcast.id, Broadcast.status == SCHEDULED)
+            .values(status=MISSED if late else SENDING)
+            .execution_options(synchronize_session=False)
+        )
+        if not taken.rowcount:  # type: ignore[attr-defined]
+            continue
+        await session.refresh(broadcast)
+        if late:
             missed.append(broadcast.id)
         else:
             await enqueue(session, broadcast, now)
