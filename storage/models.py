@@ -193,6 +193,7 @@ class Broadcast(Base):
     __tablename__ = "broadcast"
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str | None] = mapped_column(String(80))  # a campaign message's stable name, e.g. "reminder#3"
     created_by: Mapped[int | None] = mapped_column(ForeignKey("champion.id", ondelete="SET NULL"))
     texts: Mapped[dict[str, str]] = mapped_column(JSON)  # language -> text; "en" always present
     audience: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

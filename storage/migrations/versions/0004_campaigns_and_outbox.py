@@ -41,6 +41,7 @@ def upgrade() -> None:
         "broadcast",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("campaign_id", sa.Integer(), nullable=True),
+        sa.Column("key", sa.String(length=80), nullable=True),
         sa.Column("created_by", sa.Integer(), nullable=True),
         sa.Column("texts", sa.JSON(), nullable=False),
         sa.Column("audience", sa.JSON(), nullable=False),
