@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from datetime import timedelta
 from urllib.parse import urlparse
 
 from aiohttp import web
@@ -15,7 +16,7 @@ from telegram.ext import Application
 from telegram.request import HTTPXRequest
 
 from bot.app import SANDBOX_TOKEN, register_commands
-from bot.delivery import DeliveryWorker, RateLimiter
+from bot.delivery import DeliveryWorker, RateLimiter, WorkerOptions
 from bot.i18n import compile_catalogs
 from bot.settings import Settings, SettingsError
 from bot.webhook import webhook_app
@@ -78,15 +79,20 @@ async def run_delivery(
     *,
     workers: int | None = None,
     until_idle: bool = False,
+    lease: int | None = None,
 ) -> None:
     """Run delivery workers sharing one rate limiter until `stop` (or until nothing is left)."""
     count = settings.delivery_workers if workers is None else workers
     if count == 0:
         return
     limiter = RateLimiter(settings.delivery_rate or None)
+    options = WorkerOptions() if lease is None else WorkerOptions(lease=timedelta(seconds=lease))
     async with delivery_bot(settings) as bot:
         await asyncio.gather(
-            *(DeliveryWorker(bot, sessions, limiter).run(stop, until_idle=until_idle) for _ in range(count))
+            *(
+                DeliveryWorker(bot, sessions, limiter, options).run(stop, until_idle=until_idle)
+                for _ in range(count)
+            )
         )
 
 

@@ -318,7 +318,15 @@ def content_check(root: Path | None) -> None:
 @click.option(
     "--until-idle", is_flag=True, help="Stop once nothing is left to send (instead of waiting for more)."
 )
-def deliver(workers: int, until_idle: bool) -> None:
+@click.option(
+    "--lease",
+    type=click.IntRange(min=0),
+    default=120,
+    show_default=True,
+    help="Seconds after which another worker's unfinished claim counts as abandoned and is re-sent. "
+    "Use 0 after a crash when no other worker is running.",
+)
+def deliver(workers: int, until_idle: bool, lease: int) -> None:
     """Send queued broadcast messages (a delivery worker). Run several on one PostgreSQL to share the work;
     CHAMPBOT_DELIVERY_RATE is per process, so split Telegram's 30/s between them."""
     from bot.channels import open_database, run_delivery, stop_on_signals
@@ -329,7 +337,9 @@ def deliver(workers: int, until_idle: bool) -> None:
     async def go() -> None:
         engine, sessions = await open_database(settings)
         try:
-            await run_delivery(settings, sessions, stop_on_signals(), workers=workers, until_idle=until_idle)
+            await run_delivery(
+                settings, sessions, stop_on_signals(), workers=workers, until_idle=until_idle, lease=lease
+            )
         finally:
             await engine.dispose()
 

@@ -121,6 +121,8 @@ class Emulator:
         self._message_ids = itertools.count(1)
         self._query_ids = itertools.count(1)
         self._new_update = asyncio.Event()
+        self.messages_sent = 0  # by the bot, to any chat
+        self._sent_event = asyncio.Event()
         self._recent_sends: deque[float] = deque()
         self._last_send_to: dict[int, float] = {}
         self._runner: web.AppRunner | None = None
@@ -307,7 +309,16 @@ class Emulator:
         }
         self._set_markup(message, markup)
         self._record(chat_id, message)
+        self.messages_sent += 1
+        self._sent_event.set()
+        self._sent_event = asyncio.Event()
         return self._as_api(chat_id, message)
+
+    async def wait_for_sent(self, count: int, timeout: float) -> None:
+        """Wait until the bot has sent at least `count` messages in all."""
+        async with asyncio.timeout(timeout):
+            while self.messages_sent < count:
+                await self._sent_event.wait()
 
     def _bot_message(self, chat_id: int, message_id: int) -> dict[str, Any]:
         chat = self.chats.get(chat_id)
