@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.context import Context
@@ -138,7 +138,7 @@ class DeliveryWorker:
         async with self._slots:
             try:
                 await self.limiter.wait(item.telegram_id)
-                message = await self.bot.send_message(item.telegram_id, item.text, reply_markup=markup)
+                message = await self._send_message(item, markup)
             except RetryAfter as exc:
                 wait = (
                     exc.retry_after
@@ -162,6 +162,18 @@ class DeliveryWorker:
                     item.id, outbox.PENDING, not_before=self.clock() + backoff, error=str(exc)[:200]
                 )
         return outbox.Outcome(item.id, outbox.SENT, message_id=message.message_id)
+
+    async def _send_message(self, item: outbox.Claimed, markup: InlineKeyboardMarkup | None) -> Message:
+        file_id = item.media_file_id
+        if item.media_kind == "photo" and file_id:
+            return await self.bot.send_photo(
+                item.telegram_id, file_id, caption=item.text, reply_markup=markup
+            )
+        if item.media_kind == "document" and file_id:
+            return await self.bot.send_document(
+                item.telegram_id, file_id, caption=item.text, reply_markup=markup
+            )
+        return await self.bot.send_message(item.telegram_id, item.text, reply_markup=markup)
 
 
 async def schedule_tick(context: Context) -> None:

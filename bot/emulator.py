@@ -27,7 +27,14 @@ LONG_POLL_CAP = 1.0  # answer long polls within a second so a stopping bot never
 
 _JSON_FIELDS = {"reply_markup", "commands", "scope", "allowed_updates", "entities", "link_preview_options"}
 _INT_FIELDS = {"chat_id", "message_id", "offset", "limit", "timeout", "user_id"}
-_SEND_METHODS = {"sendmessage", "senddocument", "editmessagetext", "editmessagereplymarkup", "setmycommands"}
+_SEND_METHODS = {
+    "sendphoto",
+    "sendmessage",
+    "senddocument",
+    "editmessagetext",
+    "editmessagereplymarkup",
+    "setmycommands",
+}
 
 
 class ApiError(Exception):
@@ -262,12 +269,26 @@ class Emulator:
 
     async def _api_senddocument(self, params: dict[str, Any]) -> dict[str, Any]:
         document = params.get("document")
-        if not isinstance(document, tuple):
+        if isinstance(document, str) and document in self.files:  # re-sent by file id
+            file_id = document
+        elif isinstance(document, tuple):
+            file_id = f"file-{len(self.files) + 1}"
+            self.files[file_id] = document
+        else:
             raise ApiError(400, "Bad Request: there is no document in the request")
-        file_id = f"file-{len(self.files) + 1}"
-        self.files[file_id] = document
         content: dict[str, Any] = {
-            "document": {"file_id": file_id, "file_unique_id": file_id, "file_name": document[0]}
+            "document": {"file_id": file_id, "file_unique_id": file_id, "file_name": self.files[file_id][0]}
+        }
+        if params.get("caption"):
+            content["caption"] = str(params["caption"])
+        return self._bot_says(int(params["chat_id"]), content, params.get("reply_markup"))
+
+    async def _api_sendphoto(self, params: dict[str, Any]) -> dict[str, Any]:
+        photo = params.get("photo")
+        if not isinstance(photo, str) or not photo:
+            raise ApiError(400, "Bad Request: there is no photo in the request")
+        content: dict[str, Any] = {
+            "photo": [{"file_id": photo, "file_unique_id": photo, "width": 90, "height": 90}]
         }
         if params.get("caption"):
             content["caption"] = str(params["caption"])

@@ -196,6 +196,10 @@ class Broadcast(Base):
     key: Mapped[str | None] = mapped_column(String(80))  # a campaign message's stable name, e.g. "reminder#3"
     created_by: Mapped[int | None] = mapped_column(ForeignKey("champion.id", ondelete="SET NULL"))
     texts: Mapped[dict[str, str]] = mapped_column(JSON)  # language -> text; "en" always present
+    media_kind: Mapped[str | None] = mapped_column(
+        String(16)
+    )  # photo or document, sent with the text as caption
+    media_file_id: Mapped[str | None] = mapped_column(String(200))  # Telegram's file id
     audience: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     answer_back: Mapped[bool] = mapped_column(default=True)
     urgent: Mapped[bool] = mapped_column(default=False)  # sent inside quiet hours too

@@ -20,6 +20,8 @@ from storage.models import Broadcast, Campaign, Champion, Delivery, UTCDateTime,
 SCHEDULED, SENDING, DONE, MISSED, CANCELLED = "scheduled", "sending", "done", "missed", "cancelled"
 PENDING, CLAIMED, SENT, FAILED, BLOCKED = "pending", "sending", "sent", "failed", "blocked"
 FINAL = (SENT, FAILED, BLOCKED)
+MEDIA_KINDS = ("photo", "document")
+CAPTION_MAX = 1024  # Telegram's limit for a caption
 
 
 async def create_broadcast(
@@ -32,10 +34,16 @@ async def create_broadcast(
     campaign_id: int | None = None,
     answer_back: bool = True,
     urgent: bool = False,
+    media: tuple[str, str] | None = None,
 ) -> Broadcast:
-    """A broadcast waiting for its time (now by default); the scheduler queues it."""
+    """A broadcast waiting for its time (now by default); the scheduler queues it. `media` is
+    ("photo" or "document", Telegram file id); its texts then go as the caption."""
     if not texts.get("en", "").strip():
         raise ValueError("a broadcast needs an English text, the fallback for every language")
+    if media is not None and media[0] not in MEDIA_KINDS:
+        raise ValueError(f"media must be one of {', '.join(MEDIA_KINDS)}")
+    if media is not None and max(len(text) for text in texts.values()) > CAPTION_MAX:
+        raise ValueError(f"with a photo or document, each text can have at most {CAPTION_MAX} characters")
     broadcast = Broadcast(
         texts={language: text for language, text in texts.items() if text.strip()},
         audience=audience.as_json(),
@@ -45,6 +53,8 @@ async def create_broadcast(
         answer_back=answer_back,
         urgent=urgent,
         status=SCHEDULED,
+        media_kind=media[0] if media else None,
+        media_file_id=media[1] if media else None,
     )
     session.add(broadcast)
     await session.flush()
@@ -117,6 +127,8 @@ class Claimed:
     answer_back: bool
     urgent: bool
     attempts: int
+    media_kind: str | None = None
+    media_file_id: str | None = None
 
     @property
     def text(self) -> str:
@@ -161,6 +173,8 @@ async def claim(session: AsyncSession, worker: str, limit: int, now: datetime) -
             answer_back=broadcast.answer_back,
             urgent=broadcast.urgent,
             attempts=delivery.attempts,
+            media_kind=broadcast.media_kind,
+            media_file_id=broadcast.media_file_id,
         )
         for delivery, champion, broadcast in rows
     ]

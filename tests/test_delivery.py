@@ -279,3 +279,23 @@ async def test_rate_limiter_spaces_sends_overall_and_per_chat() -> None:
     per_chat = loop.time() - start
     assert overall >= 0.18  # 20 sends at 100/s
     assert per_chat >= 0.09  # 3 sends to one chat, 0.05 s apart
+
+
+async def test_a_photo_goes_with_each_language_as_its_caption(
+    sessions: async_sessionmaker[AsyncSession], emulator: Emulator, bare_bot: Bot
+) -> None:
+    clock = Clock()
+    (polish,) = await add_champions(sessions, emulator, 1, start=70, language="pl")
+    texts = {"en": "New clinic times", "pl": "Nowe godziny przychodni"}
+    await broadcast(sessions, clock, texts=texts, media=("photo", "AgACAgQAAxkBAAI"))
+    await worker(bare_bot, sessions, clock).run_once()
+    message = emulator.history(polish)[-1]
+    assert (
+        message["caption"] == "Nowe godziny przychodni"
+        and message["photo"][0]["file_id"] == "AgACAgQAAxkBAAI"
+    )
+    async with sessions.begin() as session:
+        with pytest.raises(ValueError, match="at most 1024 characters"):
+            await outbox.create_broadcast(
+                session, texts={"en": "x" * 1025}, audience=Audience(), media=("photo", "f")
+            )

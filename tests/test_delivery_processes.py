@@ -38,7 +38,9 @@ async def start_worker(
 
 async def queued_broadcast(sessions: async_sessionmaker[AsyncSession]) -> int:
     async with sessions.begin() as session:
-        made = await outbox.create_broadcast(session, texts={"en": "Clinic open late on Thursday"}, audience=Audience())
+        made = await outbox.create_broadcast(
+            session, texts={"en": "Clinic open late on Thursday"}, audience=Audience()
+        )
         await outbox.queue_due(session, utcnow(), timedelta(hours=1))
         return made.id
 

@@ -44,6 +44,8 @@ def upgrade() -> None:
         sa.Column("key", sa.String(length=80), nullable=True),
         sa.Column("created_by", sa.Integer(), nullable=True),
         sa.Column("texts", sa.JSON(), nullable=False),
+        sa.Column("media_kind", sa.String(length=16), nullable=True),
+        sa.Column("media_file_id", sa.String(length=200), nullable=True),
         sa.Column("audience", sa.JSON(), nullable=False),
         sa.Column("answer_back", sa.Boolean(), nullable=False),
         sa.Column("urgent", sa.Boolean(), nullable=False),
