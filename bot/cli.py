@@ -455,3 +455,157 @@ def broadcast_report(broadcast_id: int) -> None:
         click.echo(
             f"In flight when a worker stopped, so possibly received twice: champions {result.possibly_twice}"
         )
+
+
+@main.group()
+def campaign() -> None:
+    """Campaigns: named series of scheduled messages, kept as YAML files (examples in content/campaigns/)."""
+
+
+def _campaign_work(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run `work` in one transaction; a campaign problem ends it with one line."""
+    from storage.campaigns import CampaignError
+
+    async def go(sessions: async_sessionmaker[AsyncSession]) -> T:
+        async with sessions.begin() as session:
+            return await work(session)
+
+    try:
+        return _with_sessions(go)
+    except CampaignError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@campaign.command("load")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Check the file and show what would change; change nothing.")
+def campaign_load(file: Path, dry_run: bool) -> None:
+    """Create or update a campaign from a YAML FILE.
+
+    A campaign with the file's name is updated, else a new one is created.
+
+    Messages are matched by key: those not yet sent are edited, added or cancelled to match the
+    file; those already sent are left as they were. Errors name the file's line. The format is
+    described at the top of each example in content/campaigns/.
+    """
+    from zoneinfo import ZoneInfo
+
+    from storage import campaigns
+    from storage.models import utcnow
+
+    try:
+        spec = campaigns.read_campaign(file, tuple(LANGUAGES))
+    except campaigns.CampaignError as exc:
+        raise click.ClickException(str(exc)) from None
+
+    async def go(session: AsyncSession) -> campaigns.LoadResult:
+        return await campaigns.load_campaign(session, spec, utcnow(), dry_run=dry_run)
+
+    result = _campaign_work(go)
+    labels = {
+        campaigns.ADD: "added",
+        campaigns.UPDATE: "updated",
+        campaigns.CANCEL: "cancelled",
+        campaigns.SAME: "unchanged",
+        campaigns.KEEP: "already sent or missed, left as they were",
+    }
+    counts = ", ".join(f"{result.count(a)} {label}" for a, label in labels.items() if result.count(a))
+    done = "created" if result.created else "updated"
+    verb = f"would be {done}" if dry_run else done
+    click.echo(f"Campaign {result.name!r} {verb} ({result.status}); messages: {counts}.")
+    zone = ZoneInfo(result.timezone)
+    for change in sorted(result.changes, key=lambda c: c.send_at):
+        if dry_run:
+            click.echo(
+                f"  {change.action:<10} {change.send_at.astimezone(zone):%Y-%m-%d %H:%M}  {change.key}"
+            )
+        if change.edited:
+            click.echo(f"  {change.key} is no longer scheduled (sent or missed): its changes were left out.")
+    if dry_run:
+        click.echo(f"Dry run: nothing was saved. Times are in {result.timezone}.")
+
+
+@campaign.command("export")
+@click.argument("name")
+def campaign_export(name: str) -> None:
+    """Print campaign NAME as a YAML file, to edit and load again.
+
+    Weekly messages come out one by one under their keys (reminder#1, reminder#2, ...); messages
+    already sent are included, and loading the file again leaves them alone.
+    """
+    from storage import campaigns
+
+    async def go(session: AsyncSession) -> str:
+        return await campaigns.export_campaign(session, await campaigns.find_campaign(session, name))
+
+    click.echo(_campaign_work(go), nl=False)
+
+
+@campaign.command("list")
+def campaign_list() -> None:
+    """List campaigns with their status, messages scheduled and sent, and next send time."""
+    from zoneinfo import ZoneInfo
+
+    from storage import campaigns
+
+    summaries = _campaign_work(campaigns.list_campaigns)
+    if not summaries:
+        click.echo("No campaigns yet; load one with `champbot campaign load FILE`.")
+        return
+    width = max(4, *(len(s.name) for s in summaries))
+    click.echo(f"{'name':<{width}}  {'status':<9} {'scheduled':>9} {'sent':>5} {'missed':>6}  next send")
+    for s in summaries:
+        upcoming = (
+            f"{s.next_at.astimezone(ZoneInfo(s.timezone)):%Y-%m-%d %H:%M} {s.timezone}" if s.next_at else "-"
+        )
+        click.echo(f"{s.name:<{width}}  {s.status:<9} {s.scheduled:>9} {s.sent:>5} {s.missed:>6}  {upcoming}")
+
+
+@campaign.command("pause")
+@click.argument("name")
+def campaign_pause(name: str) -> None:
+    """Pause campaign NAME: its messages wait until it is resumed."""
+    from storage import campaigns
+
+    async def go(session: AsyncSession) -> None:
+        campaigns.pause_campaign(await campaigns.find_campaign(session, name))
+
+    _campaign_work(go)
+    click.echo(f"Campaign {name!r} is paused; `champbot campaign resume` lets its messages go again.")
+
+
+@campaign.command("resume")
+@click.argument("name")
+def campaign_resume(name: str) -> None:
+    """Resume campaign NAME after a pause."""
+    from storage import campaigns
+    from storage.models import utcnow
+
+    async def go(session: AsyncSession) -> int:
+        return await campaigns.resume_campaign(
+            session, await campaigns.find_campaign(session, name), utcnow()
+        )
+
+    overdue = _campaign_work(go)
+    click.echo(f"Campaign {name!r} is active again.")
+    if overdue:
+        click.echo(
+            f"{overdue} message(s) fell due while it was paused: the bot sends those within its grace "
+            "period (CHAMPBOT_SCHEDULE_GRACE_MINUTES) and marks older ones missed."
+        )
+
+
+@campaign.command("cancel")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Don't ask for confirmation.")
+def campaign_cancel(name: str, yes: bool) -> None:
+    """Cancel campaign NAME for good. Messages not yet sent are cancelled; sent ones keep their figures."""
+    from storage import campaigns
+
+    if not yes and not click.confirm(f"Cancel campaign {name!r} for good?"):
+        raise click.Abort()
+
+    async def go(session: AsyncSession) -> int:
+        return await campaigns.cancel_campaign(session, await campaigns.find_campaign(session, name))
+
+    click.echo(f"Campaign {name!r} is cancelled; {_campaign_work(go)} message(s) will not be sent.")
