@@ -81,6 +81,18 @@ def answer_buttons(delivery_id: int, language: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([keys])
 
 
+async def send_broadcast_message(
+    bot: Bot, chat_id: int, text: str, media: tuple[str, str] | None, markup: InlineKeyboardMarkup | None
+) -> Message:
+    """Send a broadcast as a champion gets it: text, or a photo or document with the text as caption."""
+    if media is None:
+        return await bot.send_message(chat_id, text, reply_markup=markup)
+    kind, file_id = media
+    if kind == "photo":
+        return await bot.send_photo(chat_id, file_id, caption=text, reply_markup=markup)
+    return await bot.send_document(chat_id, file_id, caption=text, reply_markup=markup)
+
+
 class DeliveryWorker:
     """One worker; run several (in one process or many) to share the outbox."""
 
@@ -138,7 +150,10 @@ class DeliveryWorker:
         async with self._slots:
             try:
                 await self.limiter.wait(item.telegram_id)
-                message = await self._send_message(item, markup)
+                media = (
+                    (item.media_kind, item.media_file_id) if item.media_kind and item.media_file_id else None
+                )
+                message = await send_broadcast_message(self.bot, item.telegram_id, item.text, media, markup)
             except RetryAfter as exc:
                 wait = (
                     exc.retry_after
@@ -162,18 +177,6 @@ class DeliveryWorker:
                     item.id, outbox.PENDING, not_before=self.clock() + backoff, error=str(exc)[:200]
                 )
         return outbox.Outcome(item.id, outbox.SENT, message_id=message.message_id)
-
-    async def _send_message(self, item: outbox.Claimed, markup: InlineKeyboardMarkup | None) -> Message:
-        file_id = item.media_file_id
-        if item.media_kind == "photo" and file_id:
-            return await self.bot.send_photo(
-                item.telegram_id, file_id, caption=item.text, reply_markup=markup
-            )
-        if item.media_kind == "document" and file_id:
-            return await self.bot.send_document(
-                item.telegram_id, file_id, caption=item.text, reply_markup=markup
-            )
-        return await self.bot.send_message(item.telegram_id, item.text, reply_markup=markup)
 
 
 async def schedule_tick(context: Context) -> None:

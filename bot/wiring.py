@@ -17,7 +17,7 @@ from telegram.ext import (
 )
 
 from bot.delivery import schedule_tick
-from handlers import admin, errors, fallback, gate, learn, onboarding, settings
+from handlers import admin, broadcast, errors, fallback, gate, learn, onboarding, settings
 
 COMMANDS = {
     "start": onboarding.start,
@@ -37,6 +37,8 @@ COMMANDS = {
     "invite": admin.ask_invite,
     "pending": admin.list_pending,
     "stats": learn.show_stats,
+    "broadcast": broadcast.start,
+    "campaigns": broadcast.list_campaigns,
 }
 
 BUTTONS = {
@@ -62,6 +64,9 @@ BUTTONS = {
     r"^weekly:h:[0-6]:\d{1,2}$": learn.choose_weekly_hour,
     r"^weekly:change$": learn.change_weekly,
     r"^weekly:stop$": learn.stop_weekly,
+    r"^bc:[a-z]{1,12}(:[A-Za-z0-9_-]{1,40})?$": broadcast.button,
+    r"^answer:\d{1,18}:(shared|question|concern)$": broadcast.answer_back,
+    r"^camp:\d{1,9}:(pause|resume|cancel)$": broadcast.campaign_button,
 }
 WEEKLY_CHECK_SECONDS = 60
 SCHEDULE_CHECK_SECONDS = 10

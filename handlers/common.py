@@ -102,6 +102,8 @@ def help_text(context: Context) -> str:
             _("/invite [network] – make an invite link"),
             _("/pending – approve people waiting to join"),
             _("/stats – figures for your programme"),
+            _("/broadcast – send a message to champions"),
+            _("/campaigns – pause, resume or cancel campaigns"),
         ]
     lines += ["", signpost(context.t)]
     return "\n".join(lines)

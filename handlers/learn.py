@@ -12,6 +12,7 @@ from telegram.error import Forbidden, TelegramError
 
 from bot.context import Context
 from bot.i18n import N_, Translator, translator
+from handlers.broadcast import reach_lines
 from handlers.common import answer_and_clear, buttons, reply, require_coordinator, require_member, signpost
 from storage import champions, learning
 from storage.content import Library, Snippet
@@ -356,6 +357,7 @@ async def show_stats(update: Update, context: Context) -> None:
                 area=area.area or t.gettext("No area given"), read=t.percent(area.read, area.possible)
             )
         )
+    lines += ["", *await reach_lines(context)]
     await reply(update, "\n".join(lines))
 
 

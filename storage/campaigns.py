@@ -40,7 +40,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.audience import Audience
@@ -574,6 +574,42 @@ def _not_cancelled(campaign: Campaign) -> None:
         raise CampaignError(f"campaign {campaign.name!r} was cancelled")
 
 
+# What each action may change, and the status it sets.
+ACTIONS: dict[str, tuple[tuple[str, ...], str]] = {
+    "pause": ((ACTIVE,), PAUSED),
+    "resume": ((PAUSED,), ACTIVE),
+    "cancel": ((ACTIVE, PAUSED), CANCELLED),
+}
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """What pausing, resuming or cancelling a campaign did."""
+
+    changed: bool  # False: no such campaign, or not in a status the action applies to
+    cancelled_messages: int = 0
+
+
+async def change_campaign(session: AsyncSession, campaign_id: int, action: str) -> StatusChange:
+    """Pause, resume or cancel a campaign with one conditional UPDATE, so of two racing changes
+    only one applies. Cancelling also cancels its still-scheduled messages; those already being
+    delivered are not recalled."""
+    allowed, status = ACTIONS[action]
+    result = await session.execute(
+        update(Campaign).where(Campaign.id == campaign_id, Campaign.status.in_(allowed)).values(status=status)
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return StatusChange(False)
+    if status != CANCELLED:
+        return StatusChange(True)
+    messages = await session.execute(
+        update(Broadcast)
+        .where(Broadcast.campaign_id == campaign_id, Broadcast.status == SCHEDULED)
+        .values(status=CANCELLED)
+    )
+    return StatusChange(True, int(messages.rowcount or 0))  # type: ignore[attr-defined]
+
+
 def pause_campaign(campaign: Campaign) -> None:
     """Hold a campaign: the scheduler leaves its messages until it is resumed."""
     _not_cancelled(campaign)
@@ -581,10 +617,12 @@ def pause_campaign(campaign: Campaign) -> None:
 
 
 async def resume_campaign(session: AsyncSession, campaign: Campaign, now: datetime) -> int:
-    """Let a paused campaign's messages go again. Returns how many fell due while it was paused:
-    the scheduler sends those still within its grace period and marks older ones missed."""
-    _not_cancelled(campaign)
-    campaign.status = ACTIVE
+    """Let a paused campaign's messages go again (an active one stays as it is). Returns how many
+    fell due while it was paused: the scheduler sends those still within its grace period and
+    marks older ones missed."""
+    if not (await change_campaign(session, campaign.id, "resume")).changed:
+        await session.refresh(campaign)
+        _not_cancelled(campaign)
     overdue = select(func.count()).where(
         Broadcast.campaign_id == campaign.id, Broadcast.status == SCHEDULED, Broadcast.send_at <= now
     )
@@ -593,15 +631,8 @@ async def resume_campaign(session: AsyncSession, campaign: Campaign, now: dateti
 
 async def cancel_campaign(session: AsyncSession, campaign: Campaign) -> int:
     """End a campaign for good: messages not yet sent are cancelled, sent ones keep their figures.
-    Returns how many were cancelled."""
-    campaign.status = CANCELLED
-    result = await session.execute(
-        update(Broadcast)
-        .where(Broadcast.campaign_id == campaign.id, Broadcast.status == SCHEDULED)
-        .values(status=CANCELLED)
-        .execution_options(synchronize_session=False)
-    )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    Returns how many were cancelled (none if it already was)."""
+    return (await change_campaign(session, campaign.id, "cancel")).cancelled_messages
 
 
 @dataclass(frozen=True)
@@ -618,29 +649,55 @@ class Summary:
     next_at: datetime | None  # the earliest scheduled message, UTC
 
 
-async def list_campaigns(session: AsyncSession) -> list[Summary]:
-    """Every campaign, by name, with its message counts and next send time."""
+async def _summaries(session: AsyncSession, chosen: Select[Campaign]) -> list[Summary]:
+    """The chosen campaigns, in the query's order, with their message counts and next send time."""
+    found = list(await session.scalars(chosen))
     rows = await session.execute(
-        select(Campaign.id, Broadcast.status, func.count(), func.min(Broadcast.send_at))
-        .join(Broadcast, Broadcast.campaign_id == Campaign.id)
-        .group_by(Campaign.id, Broadcast.status)
+        select(Broadcast.campaign_id, Broadcast.status, func.count(), func.min(Broadcast.send_at))
+        .where(Broadcast.campaign_id.in_([campaign.id for campaign in found]))
+        .group_by(Broadcast.campaign_id, Broadcast.status)
     )
-    counts: dict[tuple[int, str], tuple[int, datetime | None]] = {
+    counts: dict[tuple[int | None, str], tuple[int, datetime | None]] = {
         (campaign_id, status): (count, first) for campaign_id, status, count, first in rows
     }
-    summaries = []
-    for campaign in await session.scalars(select(Campaign).order_by(Campaign.name)):
-        scheduled, next_at = counts.get((campaign.id, SCHEDULED), (0, None))
-        summaries.append(
-            Summary(
-                id=campaign.id,
-                name=campaign.name,
-                status=campaign.status,
-                timezone=campaign.timezone,
-                scheduled=scheduled,
-                sent=sum(counts.get((campaign.id, status), (0, None))[0] for status in (SENDING, DONE)),
-                missed=counts.get((campaign.id, MISSED), (0, None))[0],
-                next_at=next_at,
-            )
+
+    def count(campaign: Campaign, *statuses: str) -> int:
+        return sum(counts.get((campaign.id, status), (0, None))[0] for status in statuses)
+
+    return [
+        Summary(
+            id=campaign.id,
+            name=campaign.name,
+            status=campaign.status,
+            timezone=campaign.timezone,
+            scheduled=count(campaign, SCHEDULED),
+            sent=count(campaign, SENDING, DONE),
+            missed=count(campaign, MISSED),
+            next_at=counts.get((campaign.id, SCHEDULED), (0, None))[1],
         )
-    return summaries
+        for campaign in found
+    ]
+
+
+async def list_campaigns(session: AsyncSession) -> list[Summary]:
+    """Every campaign, by name, with its message counts and next send time."""
+    return await _summaries(session, select(Campaign).order_by(Campaign.name))
+
+
+async def latest_campaigns(session: AsyncSession, limit: int) -> tuple[list[Summary], int]:
+    """Up to `limit` campaigns, running ones first, newest first, and how many there are in all."""
+    total = await session.scalar(select(func.count(Campaign.id)))
+    chosen = (
+        select(Campaign)
+        .order_by(
+            case((Campaign.status == CANCELLED, 1), else_=0), Campaign.created_at.desc(), Campaign.id.desc()
+        )
+        .limit(limit)
+    )
+    return await _summaries(session, chosen), int(total or 0)
+
+
+async def campaign_summary(session: AsyncSession, campaign_id: int) -> Summary | None:
+    """One campaign's summary, or None if there is no such campaign."""
+    found = await _summaries(session, select(Campaign).where(Campaign.id == campaign_id))
+    return found[0] if found else None

@@ -26,3 +26,12 @@ async def set_state(session: AsyncSession, chat_id: int, step: str, data: dict[s
 async def clear_state(session: AsyncSession, chat_id: int) -> None:
     """Forget the chat's flow."""
     await session.execute(delete(ConversationState).where(ConversationState.chat_id == chat_id))
+
+
+async def leave_step(session: AsyncSession, chat_id: int, step: str) -> bool:
+    """Leave a step only if the chat is still on it: True for exactly one of two racing presses of
+    the same button (e.g. Confirm pressed twice, or on two workers)."""
+    result = await session.execute(
+        delete(ConversationState).where(ConversationState.chat_id == chat_id, ConversationState.step == step)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]

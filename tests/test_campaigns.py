@@ -20,12 +20,17 @@ from storage.campaigns import (
     KEEP,
     SAME,
     UPDATE,
+    CampaignError,
     CampaignFileError,
     CampaignSpec,
     LoadResult,
+    StatusChange,
+    campaign_summary,
     cancel_campaign,
+    change_campaign,
     export_campaign,
     find_campaign,
+    latest_campaigns,
     list_campaigns,
     load_campaign,
     parse_campaign,
@@ -324,6 +329,37 @@ async def test_a_cancelled_campaign_cancels_what_is_left_and_cannot_be_reloaded(
     assert statuses == {"first": "sending", "second": "cancelled", "third": "cancelled"}
     with pytest.raises(CampaignFileError, match=r"^test\.yaml line 1: campaign 'Clinic week' was cancelled"):
         await load(sessions, parse(THREE))
+
+
+async def test_a_change_applies_only_from_a_status_it_fits(
+    sessions: async_sessionmaker[AsyncSession], places: None
+) -> None:
+    await load(sessions, parse(THREE))
+    async with sessions.begin() as session:
+        campaign_id = (await find_campaign(session, "Clinic week")).id
+        assert await change_campaign(session, campaign_id, "resume") == StatusChange(False)  # not paused
+        assert await change_campaign(session, campaign_id, "pause") == StatusChange(True)
+        assert await change_campaign(session, campaign_id, "pause") == StatusChange(False)
+        assert await change_campaign(session, campaign_id, "cancel") == StatusChange(True, 3)
+        assert await change_campaign(session, campaign_id, "cancel") == StatusChange(False)
+        assert await change_campaign(session, 999999, "pause") == StatusChange(False)
+        assert await campaign_summary(session, 999999) is None
+    async with sessions.begin() as session:
+        with pytest.raises(CampaignError, match=r"^campaign 'Clinic week' was cancelled$"):
+            await resume_campaign(session, await find_campaign(session, "Clinic week"), NOW)
+        assert await cancel_campaign(session, await find_campaign(session, "Clinic week")) == 0
+
+
+async def test_the_chat_lists_running_campaigns_first_and_counts_them_all(
+    sessions: async_sessionmaker[AsyncSession], places: None
+) -> None:
+    await load(sessions, parse(HELLO))
+    await load(sessions, parse(THREE))
+    async with sessions.begin() as session:
+        assert await cancel_campaign(session, await find_campaign(session, "Clinic week")) == 3
+        assert [s.name for s in await list_campaigns(session)] == ["Clinic week", "Test"]
+        shown, total = await latest_campaigns(session, 1)
+    assert [(s.name, s.status, s.scheduled) for s in shown] == [("Test", "active", 1)] and total == 2
 
 
 def champbot(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -1,0 +1,538 @@
+"""Broadcasts in the chat: the coordinator's /broadcast flow (with a photo or document too), the live
+report, scheduling, answer-back buttons and reach, /campaigns, role checks and a restart mid-flow."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from telegram import Bot, Update
+
+from bot.context import Context
+from bot.delivery import DeliveryWorker, RateLimiter
+from bot.i18n import translator
+from handlers.broadcast import media_during_broadcast, reach_lines, update_report_message
+from handlers.common import isolate
+from handlers.gate import identify
+from storage import champions, directory, outbox
+from storage.audience import Audience
+from storage.models import Area, Broadcast, Campaign, Champion, Delivery, Response, utcnow
+from tests.conftest import REPLY_TIMEOUT, BotHarness, Person, join, make_coordinator, texts
+
+EN = "Free flu jabs at Northfield library this Saturday, 10:00 to 14:00."
+PL = "Bezpłatne szczepienia przeciw grypie w bibliotece Northfield w sobotę, 10:00–14:00."
+ONLY = ["Sorry, only coordinators can do that."]
+INACTIVE = ["This button is no longer active."]
+LANGUAGES_QUESTION = "Add a version in another language? Anyone without one gets the English text."
+NO_CAPTION = ["Please send it again with a caption: the caption is the message in English."]
+CAPTION_TOO_LONG = [
+    "With a photo or document, each text can have at most 1,024 characters. Please shorten it."
+]
+
+
+async def pair(bot: BotHarness, first_id: int) -> tuple[Person, Person]:
+    """A coordinator and one English-speaking champion in Northfield."""
+    sam = bot.person(first_id, "Sam")
+    await make_coordinator(bot, sam)
+    ana = bot.person(first_id + 1, "Ana")
+    await join(ana)
+    return sam, ana
+
+
+async def team(bot: BotHarness, first_id: int) -> tuple[Person, Person, Person, Person]:
+    """A coordinator and three champions in Northfield: English, Polish and Somali."""
+    sam, ana = await pair(bot, first_id)
+    kasia = bot.person(first_id + 2, "Kasia", "pl")
+    await join(kasia, language="Polski")
+    abdi = bot.person(first_id + 3, "Abdi", "so")
+    await join(abdi, language="Soomaali")
+    return sam, ana, kasia, abdi
+
+
+async def deliver(bot: BotHarness) -> None:
+    """Queue what is due, as the scheduler does, and let a delivery worker send all of it."""
+    async with bot.sessions.begin() as session:
+        await outbox.queue_due(session, utcnow(), timedelta(hours=1))
+    sender = Bot("1:t", base_url=f"{bot.emulator.base_url}/bot")
+    async with sender:
+        await DeliveryWorker(sender, bot.sessions, RateLimiter(None)).run(asyncio.Event(), until_idle=True)
+
+
+async def latest_broadcast(bot: BotHarness) -> Broadcast:
+    async with bot.sessions() as session:
+        found = await session.scalar(select(Broadcast).order_by(Broadcast.id.desc()).limit(1))
+    assert found is not None
+    return found
+
+
+async def count_broadcasts(bot: BotHarness) -> int:
+    async with bot.sessions() as session:
+        return len(list(await session.scalars(select(Broadcast.id))))
+
+
+async def send_photo(person: Person, caption: str | None = None) -> list[str]:
+    """Send a photo, with a caption if given, and return what the bot answered."""
+    before = len(person.history)
+    update_id = person.bot.emulator.send_photo(person.id, caption)
+    await asyncio.wait_for(person.bot.processor.done[update_id].wait(), REPLY_TIMEOUT)
+    return texts([m for m in person.history[before + 1 :] if m.get("from_bot")])
+
+
+async def send_document(bot: BotHarness, person: Person, file_id: str, caption: str) -> list[str]:
+    """Hand a document straight to the broadcast flow, after the loading step (the emulator's
+    people cannot send documents), and return what the bot answered."""
+    before = len(person.history)
+    sender = {"id": person.id, "is_bot": False, "first_name": person.name}
+    message = {
+        "message_id": 1,
+        "date": int(time.time()),
+        "chat": {"id": person.id, "type": "private"},
+        "from": sender,
+        "document": {"file_id": file_id, "file_unique_id": file_id, "file_name": "leaflet.pdf"},
+        "caption": caption,
+    }
+    update = Update.de_json({"update_id": 1, "message": message}, bot.application.bot)
+    context = Context(bot.application, chat_id=person.id, user_id=person.id)
+    await identify(update, context)
+    assert await media_during_broadcast(update, context)
+    return texts(person.history[before:])
+
+
+def labels(message: dict[str, object]) -> list[str]:
+    markup = message.get("reply_markup") or {}
+    assert isinstance(markup, dict)
+    return [button["text"] for row in markup.get("inline_keyboard", []) for button in row]
+
+
+async def test_a_coordinator_broadcasts_in_two_languages_and_sees_the_report(
+    bot: BotHarness, places: None
+) -> None:
+    sam, ana, kasia, abdi = await team(bot, 1001)
+    assert await sam.send("/broadcast") == ["Send the message in English."]
+    assert await sam.send("   ") == ["The message is empty. Please send some text."]
+    assert await sam.send("x" * 4001) == ["That is too long. Please keep it to at most 4,000 characters."]
+    assert await sam.send(EN) == ["Who should get it?"]
+    assert sam.buttons() == ["Everyone · 3", "An area", "A network", "A language", "A role", "Cancel"]
+    assert await sam.press("An area") == ["Which area?"]
+    assert sam.buttons() == ["Northfield · 3", "Riverside · 0", "Back"]
+    assert await sam.press("Riverside · 0") == [
+        "Nobody in that audience can get messages right now. Choose another.",
+        "Which area?",
+    ]
+    assert await sam.press("Northfield · 3") == ["That is 3 champions."]
+    assert sam.buttons() == ["Continue", "Save this audience", "Choose again"]
+    assert await sam.press("Continue") == [LANGUAGES_QUESTION]
+    assert sam.buttons() == ["Polski · 1", "Soomaali · 1", "Done"]
+    assert await sam.press("Polski · 1") == ["Send the Polski version."]
+    assert await sam.send(" \n ") == ["The message is empty. Please send some text."]
+    assert await sam.send(PL) == [LANGUAGES_QUESTION]
+    assert sam.buttons() == ["✓ Polski · 1", "Soomaali · 1", "Done"]
+    assert await sam.send("Hello?") == ["Please choose one of the buttons.", LANGUAGES_QUESTION]
+
+    assert await sam.press("Done") == [
+        "Preview for English (1 person):",
+        EN,
+        "Preview for Polski (1 person):",
+        PL,
+        "Preview for Soomaali (1 person), who will get the English text:",
+        EN,
+        "Send it now, or schedule it for later?",
+    ]
+    so = translator("so")
+    somali_preview = [m for m in sam.history if m.get("text") == EN][-1]
+    assert labels(somali_preview) == [
+        so.gettext(label) for label in ("Shared it", "A question", "Concern heard")
+    ]
+    # The preview's answer-back buttons are there to see, and do nothing.
+    assert await sam.press_data(somali_preview["message_id"], "answer:0:shared") == INACTIVE
+
+    assert await sam.press("Send now") == ["Send to 3 champions now?"]
+    assert sam.buttons() == ["Confirm", "Urgent (ignore quiet hours)", "Answer buttons: on", "Cancel"]
+    assert await sam.press("Urgent (ignore quiet hours)") == []
+    assert sam.buttons() == ["Confirm", "✓ Urgent (ignore quiet hours)", "Answer buttons: on", "Cancel"]
+    await sam.press("Urgent (ignore quiet hours)")
+    assert sam.buttons()[1] == "Urgent (ignore quiet hours)"
+    confirm_message, _data = sam.find_button("Confirm")
+    assert await sam.press("Confirm") == ["Sending to 3 champions: 0 sent, 3 pending, 0 failed, 0 blocked."]
+    report = sam.history[-1]
+    # Confirm pressed again (an old copy of the button): no second broadcast.
+    assert await sam.press_data(confirm_message["message_id"], "bc:ok") == INACTIVE
+
+    broadcast = await latest_broadcast(bot)
+    async with bot.sessions() as session:
+        coordinator = await champions.by_telegram_id(session, sam.id)
+        northfield = await session.scalar(select(Area.id).where(Area.name == "Northfield"))
+    assert coordinator and await count_broadcasts(bot) == 1
+    assert broadcast.texts == {"en": EN, "pl": PL}
+    assert broadcast.created_by == coordinator.id and broadcast.status == "scheduled"
+    assert broadcast.audience["areas"] == [northfield] and broadcast.urgent is False
+    assert bot.application.job_queue
+    (job,) = bot.application.job_queue.get_jobs_by_name(f"broadcast-report-{broadcast.id}")
+
+    await deliver(bot)
+    pl = translator("pl")
+    assert ana.history[-1]["text"] == EN and labels(ana.history[-1]) == [
+        "Shared it",
+        "A question",
+        "Concern heard",
+    ]
+    assert kasia.history[-1]["text"] == PL
+    assert labels(kasia.history[-1]) == [
+        pl.gettext(label) for label in ("Shared it", "A question", "Concern heard")
+    ]
+    assert abdi.history[-1]["text"] == EN
+
+    finished = await update_report_message(
+        bot.application.bot, bot.sessions, sam.id, report["message_id"], broadcast.id, "en"
+    )
+    assert finished
+    assert report["text"] == "Finished sending to 3 champions: 3 sent, 0 failed, 0 blocked."
+    await job.run(bot.application)  # the repeating job sees delivery has finished and stops itself
+    assert job.removed
+    assert await sam.send("Hello") == ["Sorry, I didn't understand that. Send /help to see what I can do."]
+
+
+async def test_scheduling_in_the_coordinators_time_zone(bot: BotHarness, places: None) -> None:
+    sam = bot.person(1101, "Sam")
+    await make_coordinator(bot, sam)
+    async with bot.sessions.begin() as session:
+        await session.execute(
+            update(Champion).where(Champion.telegram_id == sam.id).values(timezone="Asia/Karachi")
+        )
+    ana = bot.person(1102, "Ana")
+    await join(ana)
+    await sam.send("/broadcast")
+    await sam.send(EN)
+    assert await sam.press("Everyone · 1") == ["That is 1 champion."]
+    assert await sam.press("Continue") == [
+        "Everyone in this audience reads English.",
+        "Preview for English (1 person):",
+        EN,
+        "Send it now, or schedule it for later?",
+    ]
+    (question,) = await sam.press("Schedule")
+    assert question.startswith(
+        "When should it go out? Type the date and time as YYYY-MM-DD HH:MM in your time zone "
+        "(Asia/Karachi), for example "
+    )
+    (refused,) = await sam.send("next Saturday")
+    assert refused.startswith("I couldn't read that. Please type the date and time like ")
+    assert await sam.send("2020-01-01 10:00") == [
+        "That time has already passed. Please give a time in the future."
+    ]
+    year = utcnow().year
+    assert await sam.send(f"{year + 3}-01-01 10:00") == ["Please choose a time within the next year."]
+    when = utcnow() + timedelta(days=30)
+    typed = when.astimezone(ZoneInfo("Asia/Karachi")).strftime("%Y-%m-%d %H:%M")
+    expected = datetime.strptime(typed, "%Y-%m-%d %H:%M").replace(tzinfo=UTC) - timedelta(hours=5)  # UTC+5
+    date = translator("en").datetime(expected, "Asia/Karachi")
+    assert await sam.send(typed) == [f"Send to 1 champion on {date}?"]
+    assert await sam.press("Confirm") == [f"Scheduled: it will go to 1 champion on {date}."]
+    broadcast = await latest_broadcast(bot)
+    assert broadcast.status == "scheduled" and broadcast.send_at == expected
+    async with bot.sessions.begin() as session:  # not due yet
+        assert await outbox.queue_due(session, utcnow(), timedelta(hours=1)) == ([], [])
+
+
+async def test_champions_cannot_broadcast_or_replay_coordinator_buttons(
+    bot: BotHarness, places: None
+) -> None:
+    sam, ana = await pair(bot, 1201)
+    assert await ana.send("/broadcast") == ONLY
+    assert await ana.send("/campaigns") == ONLY
+    last = ana.history[-1]["message_id"]
+    assert await ana.press_data(last, "bc:all") == ONLY
+    assert await ana.press_data(last, "bc:ok") == ONLY
+    assert await ana.press_data(last, "camp:1:cancel") == ONLY
+    # A coordinator who loses the role mid-flow is refused at the next step, and the draft goes.
+    await sam.send("/broadcast")
+    await sam.send(EN)
+    async with bot.sessions.begin() as session:
+        await champions.remove_coordinator(session, sam.id)
+    assert await sam.press("Everyone · 1") == ONLY
+    assert await sam.send("More text") == ONLY
+    assert await sam.send("More text") == [
+        "Sorry, I didn't understand that. Send /help to see what I can do."
+    ]
+    assert await count_broadcasts(bot) == 0
+
+
+async def test_leaving_the_flow_and_stale_buttons(bot: BotHarness, places: None) -> None:
+    sam, _ana = await pair(bot, 1301)
+    await sam.send("/broadcast")
+    await sam.send(EN)
+    everyone, data = sam.find_button("Everyone · 1")
+    assert await sam.send("/cancel") == ["Cancelled. Send /help to see what you can do."]
+    assert await sam.send("Hello") == ["Sorry, I didn't understand that. Send /help to see what I can do."]
+    assert await sam.press_data(everyone["message_id"], data) == INACTIVE
+    await sam.send("/broadcast")
+    await sam.send(EN)
+    assert await sam.press_data(everyone["message_id"], "bc:lg:xx") == INACTIVE  # forged language
+    assert await sam.press_data(everyone["message_id"], "bc:ar:99999") == INACTIVE  # no such area
+    assert await sam.press_data(everyone["message_id"], "bc:now") == INACTIVE  # not this step
+    assert await sam.press("Cancel") == ["Cancelled. Nothing was sent."]
+    assert await count_broadcasts(bot) == 0
+
+
+async def test_audiences_by_network_language_role_saved_and_long_lists(bot: BotHarness, places: None) -> None:
+    async with bot.sessions.begin() as session:
+        await directory.add_areas(session, [f"Ward {n:02d}" for n in range(1, 10)])
+    sam = bot.person(1401, "Sam")
+    await make_coordinator(bot, sam)
+    ana = bot.person(1402, "Ana")
+    await join(ana, networks=("Youth clubs",))
+    kasia = bot.person(1403, "Kasia", "pl")
+    await join(kasia, language="Polski")
+    await sam.send("/broadcast")
+    await sam.send(EN)
+    assert await sam.press("An area") == ["Which area?"]
+    assert len(sam.buttons()) == 10
+    assert sam.buttons()[:2] == ["Northfield · 2", "Riverside · 0"] and sam.buttons()[-2:] == ["More", "Back"]
+    await sam.press("More")
+    assert sam.buttons() == ["Ward 07 · 0", "Ward 08 · 0", "Ward 09 · 0", "Back"]
+    await sam.press("Back")
+    assert await sam.press("A network") == ["Which network?"]
+    assert sam.buttons() == ["Faith groups · 0", "Youth clubs · 1", "Back"]
+    await sam.press("Back")
+    await sam.press("A role")
+    assert sam.buttons() == ["Champions · 2", "Coordinators · 0", "Back"]
+    await sam.press("Back")
+    await sam.press("A language")
+    assert sam.buttons()[:4] == ["English · 1", "العربية · 0", "বাংলা · 0", "Polski · 1"]
+    assert await sam.press("Polski · 1") == ["That is 1 champion."]
+    assert await sam.press("Save this audience") == ["Type a short name for this audience."]
+    assert await sam.send("   ") == ["Please type a name (letters, not only spaces)."]
+    assert await sam.send("Polish speakers") == ["Saved as Polish speakers.", LANGUAGES_QUESTION]
+    assert sam.buttons() == ["Polski · 1", "Done"]
+    assert await sam.send("/cancel") == ["Cancelled. Send /help to see what you can do."]
+    await sam.send("/broadcast")
+    await sam.send(EN)
+    assert "Saved audiences" in sam.buttons()
+    assert await sam.press("Saved audiences") == ["Which saved audience?"]
+    assert await sam.press("Polish speakers · 1") == ["That is 1 champion."]
+    assert sam.buttons() == ["Continue", "Choose again"]  # already saved
+
+
+async def test_answer_back_is_recorded_once_and_questions_reach_coordinators(
+    bot: BotHarness, places: None
+) -> None:
+    sam = bot.person(1501, "Sam")
+    await make_coordinator(bot, sam)
+    async with bot.sessions.begin() as session:
+        coordinator = await champions.by_telegram_id(session, sam.id)
+        assert coordinator
+        await champions.set_language(session, coordinator.id, "ro")
+    ana = bot.person(1502, "Ana")
+    await join(ana)
+    kasia = bot.person(1503, "Kasia", "pl")
+    await join(kasia, language="Polski")
+    async with bot.sessions.begin() as session:
+        await outbox.create_broadcast(session, texts={"en": EN, "pl": PL}, audience=Audience())
+    await deliver(bot)
+
+    assert await ana.press("Shared it") == [
+        "Thank you for sharing it! That is how these messages reach people."
+    ]
+    assert await ana.press("Shared it") == ["You have already told us that."]
+    pl = translator("pl")
+    assert await kasia.press(pl.gettext("A question")) == [
+        pl.gettext("Tell us your question in a few words, or /cancel.")
+    ]
+    assert await kasia.send(" ") == [pl.gettext("Please type a few words, or /cancel.")]
+    assert await kasia.send("Czy to bezpłatne?") == [
+        pl.gettext("Thank you. We have passed it on to the coordinators.")
+    ]
+    ro = translator("ro")
+    excerpt = EN[:59].rstrip() + "…"
+    assert sam.history[-1]["text"] == ro.gettext("{name} has a question about “{message}”:\n\n{text}").format(
+        name=isolate("Kasia"), message=isolate(excerpt), text="Czy to bezpłatne?"
+    )
+    assert await kasia.press(pl.gettext("A question")) == [pl.gettext("You have already told us that.")]
+    assert await ana.press("Concern heard") == ["Tell us the concern you heard in a few words, or /cancel."]
+    assert await ana.send("/cancel") == ["Cancelled. Send /help to see what you can do."]
+
+    # Someone else's delivery, a preview's delivery 0 and a made-up one are all refused.
+    async with bot.sessions() as session:
+        kasia_id = await session.scalar(select(Champion.id).where(Champion.telegram_id == kasia.id))
+        kasias = await session.scalar(select(Delivery.id).where(Delivery.champion_id == kasia_id))
+    own = ana.history[-3]["message_id"]
+    for forged in (f"answer:{kasias}:shared", "answer:0:concern", "answer:999999999:shared"):
+        assert await ana.press_data(own, forged) == INACTIVE
+    async with bot.sessions() as session:
+        kinds = sorted(await session.scalars(select(Response.kind)))
+    assert kinds == ["concern", "question", "shared"]
+
+    context = Context(bot.application)
+    async with bot.sessions() as session:
+        context.champion = await champions.by_telegram_id(session, sam.id)
+    lines = await reach_lines(context)
+    assert lines[0] == "Reach of messages in the last 30 days:"
+    assert lines[1].endswith(": sent 2 · shared 1 · questions 1 · concerns 1")
+    assert isolate(excerpt) in lines[1]
+    assert lines[-1] == "People reached: champions shared 1 message."
+
+
+async def test_campaigns_are_listed_paused_resumed_and_cancelled(bot: BotHarness, places: None) -> None:
+    sam, ana = await pair(bot, 1601)
+    assert await sam.send("/campaigns") == ["There are no campaigns yet."]
+    now = utcnow()
+    async with bot.sessions.begin() as session:
+        campaign = Campaign(name="Winter flu", audience={})
+        session.add(campaign)
+        await session.flush()
+        for days in (0, 7, 14):
+            await outbox.create_broadcast(
+                session,
+                texts={"en": f"Winter flu, week {days // 7 + 1}"},
+                audience=Audience(),
+                send_at=now + timedelta(days=days),
+                campaign_id=campaign.id,
+            )
+        campaign_id = campaign.id
+    await deliver(bot)  # the first message falls due now
+    await ana.press("Shared it")
+    next_date = translator("en").datetime(now + timedelta(days=7), "Europe/London")
+    assert await sam.send("/campaigns") == [
+        f"Winter flu: active\nMessages: 2 scheduled, 1 sent\nNext message: {next_date}\n"
+        "sent 1 · shared 1 · questions 0 · concerns 0"
+    ]
+    listing = sam.history[-1]
+    assert sam.buttons() == ["Pause", "Cancel campaign"]
+    assert await sam.press("Pause") == ["Paused Winter flu. Its messages wait until you resume it."]
+    assert texts([listing])[0].startswith("Winter flu: paused\n") and sam.buttons() == [
+        "Resume",
+        "Cancel campaign",
+    ]
+    async with bot.sessions.begin() as session:  # a paused campaign's messages wait
+        assert await outbox.queue_due(session, now + timedelta(days=7, minutes=1), timedelta(hours=1)) == (
+            [],
+            [],
+        )
+    assert await sam.press_data(listing["message_id"], f"camp:{campaign_id}:pause") == [
+        "This campaign is already paused."
+    ]
+    assert await sam.press("Resume") == ["Resumed Winter flu."]
+    assert await sam.press("Cancel campaign") == [
+        "Cancelled Winter flu: 2 scheduled messages will not be sent."
+    ]
+    assert texts([listing])[0].startswith("Winter flu: cancelled\nMessages: 0 scheduled, 1 sent\nsent 1")
+    assert "reply_markup" not in listing
+    assert await sam.press_data(listing["message_id"], f"camp:{campaign_id}:resume") == [
+        "This campaign is already cancelled."
+    ]
+    assert await sam.press_data(listing["message_id"], "camp:99999:cancel") == INACTIVE
+    async with bot.sessions() as session:
+        statuses = sorted(
+            await session.scalars(select(Broadcast.status).where(Broadcast.campaign_id == campaign_id))
+        )
+        assert statuses[:2] == ["cancelled", "cancelled"] and statuses[2] in {"sending", "done"}
+        stored = await session.get(Campaign, campaign_id)
+        assert stored and stored.status == "cancelled"
+
+
+async def test_a_restart_mid_flow_loses_nothing(bot: BotHarness, places: None) -> None:
+    sam, *_champions = await team(bot, 1701)
+    await sam.send("/broadcast")
+    await sam.send(EN)
+    await bot.restart()
+    assert await sam.press("Everyone · 3") == ["That is 3 champions."]
+    await sam.press("Continue")
+    assert await sam.press("Polski · 1") == ["Send the Polski version."]
+    await bot.restart()
+    assert await sam.send(PL) == [LANGUAGES_QUESTION]
+    replies = await sam.press("Done")
+    assert replies[:4] == ["Preview for English (1 person):", EN, "Preview for Polski (1 person):", PL]
+    await bot.restart()
+    assert await sam.press("Send now") == ["Send to 3 champions now?"]
+    assert await sam.press("Confirm") == ["Sending to 3 champions: 0 sent, 3 pending, 0 failed, 0 blocked."]
+    broadcast = await latest_broadcast(bot)
+    assert broadcast.texts == {"en": EN, "pl": PL}
+
+
+async def test_a_photo_with_a_caption_is_previewed_and_delivered_as_a_photo(
+    bot: BotHarness, places: None
+) -> None:
+    sam, ana, kasia, _abdi = await team(bot, 1801)
+    await sam.send("/broadcast")
+    assert await send_photo(sam) == NO_CAPTION
+    assert await send_photo(sam, "x" * 1025) == CAPTION_TOO_LONG
+    assert await send_photo(sam, EN) == ["Who should get it?"]
+    assert await send_photo(sam, EN) == ["Please choose one of the buttons.", "Who should get it?"]
+    await sam.press("Everyone · 3")
+    await sam.press("Continue")
+    assert await sam.press("Polski · 1") == ["Send the Polski version."]
+    assert await send_photo(sam, PL) == ["Please send this as text.", "Send the Polski version."]
+    assert await sam.send("y" * 1025) == CAPTION_TOO_LONG
+    assert await sam.send(PL) == [LANGUAGES_QUESTION]
+    assert (await sam.press("Done"))[:4] == [
+        "Preview for English (1 person):",
+        EN,
+        "Preview for Polski (1 person):",
+        PL,
+    ]
+    pl = translator("pl")
+    polish_buttons = [pl.gettext(label) for label in ("Shared it", "A question", "Concern heard")]
+    polish_preview = [m for m in sam.history if m.get("caption") == PL][-1]
+    assert polish_preview["photo"][0]["file_id"] == "photo-1" and "text" not in polish_preview
+    assert labels(polish_preview) == polish_buttons
+    await sam.press("Send now")
+    assert await sam.press("Confirm") == ["Sending to 3 champions: 0 sent, 3 pending, 0 failed, 0 blocked."]
+    broadcast = await latest_broadcast(bot)
+    assert (broadcast.media_kind, broadcast.media_file_id) == ("photo", "photo-1")
+
+    await deliver(bot)
+    got = kasia.history[-1]
+    assert got["photo"][0]["file_id"] == "photo-1" and got["caption"] == PL
+    assert labels(got) == polish_buttons
+    assert ana.history[-1]["caption"] == EN
+
+
+async def test_a_document_with_a_caption_is_previewed_and_delivered_as_a_document(
+    bot: BotHarness, places: None
+) -> None:
+    sam, ana = await pair(bot, 1901)
+    bot.emulator.files["leaflet-1"] = ("leaflet.pdf", b"%PDF-1.4")  # as if uploaded before
+    await sam.send("/broadcast")
+    assert await send_document(bot, sam, "leaflet-1", "z" * 1025) == CAPTION_TOO_LONG
+    assert await send_document(bot, sam, "leaflet-1", EN) == ["Who should get it?"]
+    await sam.press("Everyone · 1")
+    assert (await sam.press("Continue"))[1:3] == ["Preview for English (1 person):", EN]
+    preview = [m for m in sam.history if m.get("caption") == EN][-1]
+    assert preview["document"]["file_id"] == "leaflet-1" and "text" not in preview
+    await sam.press("Send now")
+    await sam.press("Confirm")
+    await deliver(bot)
+    assert ana.history[-1]["document"]["file_id"] == "leaflet-1" and ana.history[-1]["caption"] == EN
+
+
+async def test_answer_buttons_can_be_turned_off_and_the_preview_follows(
+    bot: BotHarness, places: None
+) -> None:
+    sam, ana = await pair(bot, 2001)
+    await sam.send("/broadcast")
+    await sam.send(EN)
+    await sam.press("Everyone · 1")
+    await sam.press("Continue")
+    preview = [m for m in sam.history if m.get("text") == EN][-1]
+    assert labels(preview) == ["Shared it", "A question", "Concern heard"]
+    await sam.press("Send now")
+    assert await sam.press("Answer buttons: on") == []
+    assert sam.buttons() == ["Confirm", "Urgent (ignore quiet hours)", "Answer buttons: off", "Cancel"]
+    assert labels(preview) == []
+    await sam.press("Answer buttons: off")
+    assert sam.buttons()[2] == "Answer buttons: on" and labels(preview) == [
+        "Shared it",
+        "A question",
+        "Concern heard",
+    ]
+    await sam.press("Answer buttons: on")
+    await bot.restart()  # the choice is kept in the conversation state
+    await sam.press("Confirm")
+    broadcast = await latest_broadcast(bot)
+    assert broadcast.answer_back is False and broadcast.media_kind is None
+
+    await deliver(bot)
+    assert ana.history[-1]["text"] == EN and labels(ana.history[-1]) == []
