@@ -299,3 +299,18 @@ async def test_a_photo_goes_with_each_language_as_its_caption(
             await outbox.create_broadcast(
                 session, texts={"en": "x" * 1025}, audience=Audience(), media=("photo", "f")
             )
+
+
+async def test_a_champion_who_changes_language_mid_campaign_gets_the_new_language(
+    sessions: async_sessionmaker[AsyncSession], emulator: Emulator, bare_bot: Bot
+) -> None:
+    clock = Clock()
+    (kasia,) = await add_champions(sessions, emulator, 1, start=80)
+    texts = {"en": "Flu jabs this Saturday", "pl": "Szczepienia przeciw grypie w sobotę"}
+    await broadcast(sessions, clock, texts=texts)  # queued while she reads English
+    async with sessions.begin() as session:
+        champion = await session.scalar(select(Champion).where(Champion.telegram_id == kasia))
+        assert champion
+        champion.language = "pl"
+    await worker(bare_bot, sessions, clock).run_once()
+    assert emulator.history(kasia)[-1]["text"] == "Szczepienia przeciw grypie w sobotę"
