@@ -16,6 +16,7 @@ import math
 import os
 import socket
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -40,26 +41,38 @@ ANSWER_BACK = (
 
 
 class RateLimiter:
-    """Spaces sends to at most `per_second` overall and one per chat every `per_chat` seconds."""
+    """Spaces sends to at most `per_second` overall and one per chat every `per_chat` seconds.
+
+    Only chats sent to within the last `per_chat` seconds are remembered (about 30), so memory
+    does not grow with the audience.
+    """
 
     def __init__(self, per_second: float | None = 29.0, per_chat: float = 1.0) -> None:
         self.interval = 1.0 / per_second if per_second else 0.0
         self.per_chat = per_chat if per_second else 0.0
         self._next = 0.0
         self._last_chat: dict[int, float] = {}
-        self._lock = asyncio.Lock()
+        self._recent: deque[tuple[float, int]] = deque()
 
     async def wait(self, chat_id: int) -> None:
-        """Sleep until this chat may be sent to."""
+        """Sleep until this chat may be sent to (no await before the slot is taken, so no lock)."""
         if not self.interval:
             return
-        async with self._lock:
-            now = time.monotonic()
-            slot = max(now, self._next, self._last_chat.get(chat_id, -math.inf) + self.per_chat)
-            self._next = max(self._next, now) + self.interval
-            self._last_chat[chat_id] = slot
+        now = time.monotonic()
+        while self._recent and self._recent[0][0] + self.per_chat <= now:
+            old_slot, old_chat = self._recent.popleft()
+            if self._last_chat.get(old_chat) == old_slot:
+                del self._last_chat[old_chat]
+        slot = max(now, self._next, self._last_chat.get(chat_id, -math.inf) + self.per_chat)
+        self._next = max(self._next, now) + self.interval
+        self._last_chat[chat_id] = slot
+        self._recent.append((slot, chat_id))
         if slot > now:
             await asyncio.sleep(slot - now)
+
+    def back_off(self, seconds: float) -> None:
+        """Telegram said to wait: hold every send, not only the one that was refused."""
+        self._next = max(self._next, time.monotonic() + seconds)
 
 
 @dataclass
@@ -160,6 +173,7 @@ class DeliveryWorker:
                     if isinstance(exc.retry_after, timedelta)
                     else timedelta(seconds=exc.retry_after)
                 )
+                self.limiter.back_off(wait.total_seconds())
                 return outbox.Outcome(
                     item.id, outbox.PENDING, not_before=self.clock() + wait, error="rate limited"
                 )

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Integer, and_, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import lazyload
 
 from storage.audience import Audience, members
 from storage.models import Broadcast, Campaign, Champion, Delivery, UTCDateTime, utcnow
@@ -157,6 +158,7 @@ async def claim(session: AsyncSession, worker: str, limit: int, now: datetime) -
         return []
     rows = await session.execute(
         select(Delivery, Champion, Broadcast)
+        .options(lazyload(Champion.area), lazyload(Champion.networks))  # not needed to send
         .join(Champion, Champion.id == Delivery.champion_id)
         .join(Broadcast, Broadcast.id == Delivery.broadcast_id)
         .where(Delivery.id.in_(ids))

@@ -314,3 +314,12 @@ async def test_a_champion_who_changes_language_mid_campaign_gets_the_new_languag
         champion.language = "pl"
     await worker(bare_bot, sessions, clock).run_once()
     assert emulator.history(kasia)[-1]["text"] == "Szczepienia przeciw grypie w sobotę"
+
+
+async def test_rate_limiter_forgets_chats_once_their_second_is_over() -> None:
+    limiter = RateLimiter(per_second=1000, per_chat=0.01)
+    for chat in range(50):
+        await limiter.wait(chat)
+    await asyncio.sleep(0.02)  # the per-chat window itself is what is being tested here
+    await limiter.wait(999)
+    assert set(limiter._last_chat) == {999}
