@@ -44,6 +44,11 @@ class Settings(BaseSettings):
         None, description="Secret Telegram sends in X-Telegram-Bot-Api-Secret-Token."
     )
 
+    @field_validator("token", "webhook_secret", mode="before")
+    @classmethod
+    def _blank_is_missing(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("default_language")
     @classmethod
     def _known_language(cls, value: str) -> str:
