@@ -9,8 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import (
     Champion,
     ConversationState,
+    Delivery,
     Invite,
     Network,
+    Response,
     Role,
     SnippetProgress,
     Status,
@@ -147,6 +149,14 @@ async def personal_data(session: AsyncSession, champion: Champion) -> dict[str, 
         await session.scalars(select(SnippetProgress).where(SnippetProgress.champion_id == champion.id))
     )
     weekly = await session.get(WeeklySnippet, champion.id)
+    deliveries = list(await session.scalars(select(Delivery).where(Delivery.champion_id == champion.id)))
+    answers = list(
+        await session.scalars(
+            select(Response)
+            .join(Delivery, Delivery.id == Response.delivery_id)
+            .where(Delivery.champion_id == champion.id)
+        )
+    )
     return {
         "telegram_id": champion.telegram_id,
         "display_name": champion.display_name,
@@ -185,6 +195,15 @@ async def personal_data(session: AsyncSession, champion: Champion) -> dict[str, 
             if weekly
             else None
         ),
+        "messages_received": [
+            {
+                "broadcast": delivery.broadcast_id,
+                "state": delivery.state,
+                "sent_at": _iso(delivery.sent_at),
+                "answers": [a.kind for a in answers if a.delivery_id == delivery.id],
+            }
+            for delivery in deliveries
+        ],
         "invites_created": [
             {"code": invite.code, "uses": invite.uses, "expires_at": _iso(invite.expires_at)}
             for invite in invites

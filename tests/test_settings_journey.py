@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
 from bot.i18n import translator
-from storage import champions
-from storage.models import Champion, Invite, SnippetProgress, Status, WeeklySnippet, champion_network
+from storage import champions, outbox, responses
+from storage.audience import Audience
+from storage.models import (
+    Champion,
+    Delivery,
+    Invite,
+    SnippetProgress,
+    Status,
+    WeeklySnippet,
+    champion_network,
+    utcnow,
+)
 from tests.conftest import BotHarness, join
 
 
@@ -76,7 +87,7 @@ async def test_mydata_sends_everything_as_json(bot: BotHarness, places: None) ->
     assert data["area"] == "Northfield"
     assert data["consent"]["version"] == "1" and data["consent"]["given_at"]
     assert data["telegram_id"] == 205
-    assert data["learning"] == [] and data["weekly_snippet"] is None
+    assert data["learning"] == [] and data["weekly_snippet"] is None and data["messages_received"] == []
 
 
 async def test_deleteme_asks_then_erases_everything_naming_them(bot: BotHarness, places: None) -> None:
@@ -102,3 +113,18 @@ async def test_deleteme_asks_then_erases_everything_naming_them(bot: BotHarness,
         assert await session.scalar(select(func.count()).select_from(SnippetProgress)) == 0
         assert await session.scalar(select(func.count()).select_from(WeeklySnippet)) == 0
     assert await ana.send("/mydata") == ["We hold no data about you."]
+
+
+async def test_mydata_includes_messages_received_and_answers(bot: BotHarness, places: None) -> None:
+    ana = bot.person(207, "Ana")
+    await join(ana)
+    async with bot.sessions.begin() as session:
+        made = await outbox.create_broadcast(session, texts={"en": "Flu jabs"}, audience=Audience())
+        await outbox.queue_due(session, utcnow(), timedelta(hours=1))
+        delivery = await session.scalar(select(Delivery).where(Delivery.broadcast_id == made.id))
+        assert delivery
+        await responses.record_response(session, delivery.id, "shared")
+    messages = await ana.send_raw("/mydata")
+    _name, content = bot.emulator.files[messages[-1]["document"]["file_id"]]
+    received = json.loads(content)["messages_received"]
+    assert received == [{"broadcast": made.id, "state": "pending", "sent_at": None, "answers": ["shared"]}]
