@@ -18,6 +18,7 @@ from telegram.ext import (
 
 from bot.delivery import schedule_tick
 from handlers import admin, broadcast, errors, fallback, gate, learn, onboarding, settings
+from handlers.common import stale_button
 
 COMMANDS = {
     "start": onboarding.start,
@@ -79,7 +80,7 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
         application.add_handler(CommandHandler(name, callback))
     for pattern, callback in BUTTONS.items():
         application.add_handler(CallbackQueryHandler(callback, pattern=pattern))
-    application.add_handler(CallbackQueryHandler(fallback.stale_button))
+    application.add_handler(CallbackQueryHandler(stale_button))
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, fallback.text))
     application.add_handler(MessageHandler(filters.COMMAND, fallback.unknown_command))
     application.add_handler(MessageHandler(filters.ALL, fallback.other_message))

@@ -25,7 +25,16 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from bot.context import Context
 from bot.delivery import answer_buttons, send_broadcast_message
 from bot.i18n import LANGUAGES, N_, Translator, translator
-from handlers.common import answer_and_clear, buttons, isolate, reply, require_coordinator
+from handlers.common import (
+    answer_and_clear,
+    buttons,
+    clear_step,
+    isolate,
+    reply,
+    require_coordinator,
+    save_step,
+    stale_button,
+)
 from handlers.onboarding import clean_name
 from storage import audience as audiences
 from storage import campaigns, champions, conversation, directory, outbox, responses
@@ -105,7 +114,7 @@ async def start(update: Update, context: Context) -> None:
     if await require_coordinator(update, context) is None:
         return
     data: dict[str, Any] = {"texts": {}}
-    await _save(update, context, TEXT, data)
+    await save_step(update, context, TEXT, data)
     await ask(update, context, TEXT, data)
 
 
@@ -156,11 +165,11 @@ async def button(update: Update, context: Context) -> None:
     step = state.step if state is not None else ""
     if action == "stop" and step.startswith("bc:"):
         await answer_and_clear(update)
-        await _clear(update, context)
+        await clear_step(update, context)
         await reply(update, context.t.gettext("Cancelled. Nothing was sent."))
         return
     if state is None or step not in EXPECTED.get(action, set()):
-        await _stale(update, context)
+        await stale_button(update, context)
         return
     data = dict(state.data)
     if action in MOVES:
@@ -214,7 +223,7 @@ async def _during_flow(update: Update, context: Context, receivers: dict[str, Re
     if state is None or not state.step.startswith("bc:"):
         return False
     if await require_coordinator(update, context) is None:
-        await _clear(update, context)  # no longer a coordinator: the half-made broadcast goes
+        await clear_step(update, context)  # no longer a coordinator: the half-made broadcast goes
         return True
     data = dict(state.data)
     receive = receivers.get(state.step)
@@ -389,7 +398,7 @@ async def _pick(update: Update, context: Context, data: dict[str, Any], kind: st
     pressed = update.callback_query.data
     chosen = next((a for _name, d, a in await _options(context, kind) if d == pressed), None)
     if chosen is None:
-        await _stale(update, context)
+        await stale_button(update, context)
         return
     await _choose(update, context, data, kind, chosen)
 
@@ -483,7 +492,7 @@ async def _ask_languages(update: Update, context: Context, data: dict[str, Any])
 
 async def _choose_version(update: Update, context: Context, data: dict[str, Any], code: str) -> None:
     if code not in LANGUAGES or code == "en":
-        await _stale(update, context)
+        await stale_button(update, context)
         return
     await answer_and_clear(update)
     data["lang"] = code
@@ -635,7 +644,7 @@ async def _toggle(update: Update, context: Context, data: dict[str, Any], toggle
     assert query and update.effective_chat
     key, _default = TOGGLES[toggle]
     data[key] = not _flag(data, toggle)
-    await _save(update, context, CONFIRM, data)
+    await save_step(update, context, CONFIRM, data)
     await query.answer()
     await query.edit_message_reply_markup(_confirm_buttons(context.t, data))
     if toggle != "answers":
@@ -676,7 +685,7 @@ async def _confirm(update: Update, context: Context, data: dict[str, Any]) -> No
                 media=_media(data),
             )
     if broadcast is None:
-        await _stale(update, context)
+        await stale_button(update, context)
         return
     await answer_and_clear(update)
     if send_at is not None:
@@ -818,7 +827,7 @@ async def answer_back(update: Update, context: Context) -> None:
             if found is not None:
                 new = await responses.record_response(session, delivery_id, kind)
     if found is None:  # a preview, someone else's message, or forged
-        await _stale(update, context)
+        await stale_button(update, context)
         return
     _ = context.t.gettext
     if not new:
@@ -828,10 +837,7 @@ async def answer_back(update: Update, context: Context) -> None:
     if kind == "shared":
         await reply(update, _("Thank you for sharing it! That is how these messages reach people."))
         return
-    async with context.db.begin() as session:
-        await conversation.set_state(
-            session, update.effective_chat.id, ANSWER_TEXT, {"delivery": delivery_id, "kind": kind}
-        )
+    await save_step(update, context, ANSWER_TEXT, {"delivery": delivery_id, "kind": kind})
     if kind == "question":
         await reply(update, _("Tell us your question in a few words, or /cancel."))
     else:
@@ -990,7 +996,7 @@ async def campaign_button(update: Update, context: Context) -> None:
         summary = await campaigns.campaign_summary(session, campaign_id)
         reach = await responses.campaign_reach(session, [campaign_id])
     if summary is None:
-        await _stale(update, context)
+        await stale_button(update, context)
         return
     if not change.changed:
         await query.answer(
@@ -1044,23 +1050,5 @@ def _language_name(code: str) -> str:
 
 async def _go(update: Update, context: Context, step: str, data: dict[str, Any]) -> None:
     """Move the chat to a step and ask its question."""
-    await _save(update, context, step, data)
+    await save_step(update, context, step, data)
     await ask(update, context, step, data)
-
-
-async def _save(update: Update, context: Context, step: str, data: dict[str, Any]) -> None:
-    assert update.effective_chat
-    async with context.db.begin() as session:
-        await conversation.set_state(session, update.effective_chat.id, step, data)
-
-
-async def _clear(update: Update, context: Context) -> None:
-    assert update.effective_chat
-    async with context.db.begin() as session:
-        await conversation.clear_state(session, update.effective_chat.id)
-
-
-async def _stale(update: Update, context: Context) -> None:
-    """Tell the person a button no longer does anything."""
-    if update.callback_query:
-        await update.callback_query.answer(context.t.gettext("This button is no longer active."))

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.context import Context
 from bot.i18n import LANGUAGES, Translator
+from storage import conversation
 from storage.models import Champion, Status
 
 MEMBER_STATUSES = {Status.ACTIVE, Status.PAUSED}
@@ -47,6 +49,26 @@ async def answer_and_clear(update: Update) -> None:
     await query.answer()
     if query.message is not None and getattr(query.message, "reply_markup", None):
         await query.edit_message_reply_markup(None)
+
+
+async def stale_button(update: Update, context: Context) -> None:
+    """Tell the person a button they pressed is old, unknown or forged: it does nothing."""
+    if update.callback_query:
+        await update.callback_query.answer(context.t.gettext("This button is no longer active."))
+
+
+async def save_step(update: Update, context: Context, step: str, data: dict[str, Any]) -> None:
+    """Record which step of a flow this chat is on, and its answers so far."""
+    assert update.effective_chat
+    async with context.db.begin() as session:
+        await conversation.set_state(session, update.effective_chat.id, step, data)
+
+
+async def clear_step(update: Update, context: Context) -> None:
+    """Take this chat out of whatever flow it is in."""
+    assert update.effective_chat
+    async with context.db.begin() as session:
+        await conversation.clear_state(session, update.effective_chat.id)
 
 
 async def require_member(update: Update, context: Context) -> Champion | None:

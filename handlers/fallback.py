@@ -35,9 +35,3 @@ async def other_message(update: Update, context: Context) -> None:
         await reply(update, _("Please type your name as text."))
         return
     await reply(update, _("Sorry, I can only read text here. Send /help to see what I can do."))
-
-
-async def stale_button(update: Update, context: Context) -> None:
-    """Answer a press on a button that is old, unknown or forged."""
-    assert update.callback_query
-    await update.callback_query.answer(context.t.gettext("This button is no longer active."))

@@ -13,7 +13,15 @@ from telegram.error import Forbidden, TelegramError
 from bot.context import Context
 from bot.i18n import N_, Translator, translator
 from handlers.broadcast import reach_lines
-from handlers.common import answer_and_clear, buttons, reply, require_coordinator, require_member, signpost
+from handlers.common import (
+    answer_and_clear,
+    buttons,
+    reply,
+    require_coordinator,
+    require_member,
+    signpost,
+    stale_button,
+)
 from storage import champions, learning
 from storage.content import Library, Snippet
 from storage.models import Champion, Status, utcnow
@@ -66,7 +74,7 @@ async def open_topic(update: Update, context: Context) -> None:
     assert query and query.data
     ids = context.library.in_topic(query.data.split(":", 2)[2])
     if champion is None or not ids:
-        await _stale(update, context)
+        await stale_button(update, context)
         return
     async with context.db() as session:
         read = set(await learning.progress(session, champion.id))
@@ -80,7 +88,7 @@ async def open_snippet(update: Update, context: Context) -> None:
     assert query and query.data
     snippet_id = query.data.split(":", 2)[2]
     if champion is None or context.library.get(snippet_id, "en") is None:
-        await _stale(update, context)
+        await stale_button(update, context)
         return
     await show_snippet(update, context, champion, snippet_id)
 
@@ -128,7 +136,7 @@ async def ask_quiz(update: Update, context: Context) -> None:
     assert query and query.data
     found = context.library.get(query.data.split(":", 2)[2], context.t.language)
     if champion is None or found is None or found[0].quiz is None:
-        await _stale(update, context)
+        await stale_button(update, context)
         return
     snippet = found[0]
     assert snippet.quiz
@@ -148,7 +156,7 @@ async def answer_quiz(update: Update, context: Context) -> None:
     found = context.library.get(snippet_id, context.t.language)
     quiz = found[0].quiz if found else None
     if champion is None or found is None or quiz is None or int(choice) >= len(quiz.options):
-        await _stale(update, context)
+        await stale_button(update, context)
         return
     await answer_and_clear(update)
     correct = int(choice) == quiz.answer
@@ -230,7 +238,7 @@ async def choose_weekly_day(update: Update, context: Context) -> None:
     query = update.callback_query
     assert query and query.data
     if await require_member(update, context) is None:
-        await _stale(update, context)
+        await stale_button(update, context)
         return
     await answer_and_clear(update)
     day = int(query.data.rsplit(":", 1)[1])
@@ -258,7 +266,7 @@ async def choose_weekly_hour(update: Update, context: Context) -> None:
         or int(hour) not in WEEKLY_HOURS
         or hour_is_quiet(champion, int(hour))
     ):
-        await _stale(update, context)
+        await stale_button(update, context)
         return
     await answer_and_clear(update)
     async with context.db.begin() as session:
@@ -276,7 +284,7 @@ async def stop_weekly(update: Update, context: Context) -> None:
     """Stop the weekly snippet."""
     champion = await require_member(update, context)
     if champion is None:
-        await _stale(update, context)
+        await stale_button(update, context)
         return
     await answer_and_clear(update)
     async with context.db.begin() as session:
@@ -370,8 +378,3 @@ def _following(library: Library, snippet: Snippet) -> str | None:
 
 def _day(t: Translator, weekday: int) -> str:
     return str(get_day_names("wide", locale=t.locale)[weekday])
-
-
-async def _stale(update: Update, context: Context) -> None:
-    if update.callback_query:
-        await update.callback_query.answer(context.t.gettext("This button is no longer active."))

@@ -13,7 +13,17 @@ from telegram import Update
 
 from bot.context import Context
 from bot.i18n import LANGUAGES, N_, translator
-from handlers.common import answer_and_clear, buttons, help_text, isolate, language_buttons, reply
+from handlers.common import (
+    answer_and_clear,
+    buttons,
+    clear_step,
+    help_text,
+    isolate,
+    language_buttons,
+    reply,
+    save_step,
+    stale_button,
+)
 from storage import champions, conversation, directory, invites
 from storage.models import Champion, Status
 
@@ -49,7 +59,7 @@ async def start(update: Update, context: Context) -> None:
         return
     language = context.t.language
     data = {"language": language, "invite": invite_code, "networks": [network_id] if network_id else []}
-    await _save(update, context, "join:language", data)
+    await save_step(update, context, "join:language", data)
     await ask(update, context, "join:language", data)
 
 
@@ -114,11 +124,11 @@ async def choose_language(update: Update, context: Context) -> None:
         return
     language = _arg(update)
     if language not in LANGUAGES:
-        return await _stale(update, context)
+        return await stale_button(update, context)
     await answer_and_clear(update)
     data["language"] = language
     context.t = translator(language)
-    await _save(update, context, "join:consent", data)
+    await save_step(update, context, "join:consent", data)
     await ask(update, context, "join:consent", data)
 
 
@@ -131,14 +141,13 @@ async def answer_consent(update: Update, context: Context) -> None:
     await answer_and_clear(update)
     _ = context.t.gettext
     if _arg(update) != "yes":
-        async with context.db.begin() as session:
-            await conversation.clear_state(session, update.effective_chat.id)
+        await clear_step(update, context)
         await reply(
             update,
             _("That's fine. We have not kept anything about you. Send /start if you change your mind."),
         )
         return
-    await _save(update, context, "join:share", data)
+    await save_step(update, context, "join:share", data)
     await ask(update, context, "join:share", data)
 
 
@@ -171,7 +180,7 @@ async def receive_name(update: Update, context: Context) -> None:
         )
         return
     data = dict(context.state.data, name=name)
-    await _save(update, context, "join:area", data)
+    await save_step(update, context, "join:area", data)
     await ask(update, context, "join:area", data)
 
 
@@ -191,10 +200,10 @@ async def choose_area(update: Update, context: Context) -> None:
     async with context.db() as session:
         known = {area.id for area in await directory.list_areas(session)}
     if area_id and area_id not in known:
-        return await _stale(update, context)
+        return await stale_button(update, context)
     await answer_and_clear(update)
     data["area_id"] = area_id or None
-    await _save(update, context, "join:networks", data)
+    await save_step(update, context, "join:networks", data)
     await ask(update, context, "join:networks", data)
 
 
@@ -208,12 +217,12 @@ async def toggle_network(update: Update, context: Context) -> None:
     async with context.db() as session:
         known = {network.id for network in await directory.list_networks(session)}
     if network_id not in known:
-        return await _stale(update, context)
+        return await stale_button(update, context)
     await query.answer()
     chosen = set(data["networks"])
     chosen ^= {network_id}
     data["networks"] = sorted(chosen)
-    await _save(update, context, "join:networks", data)
+    await save_step(update, context, "join:networks", data)
     await query.edit_message_reply_markup(await _network_buttons(context, data["networks"]))
 
 
@@ -307,21 +316,9 @@ async def _network_buttons(context: Context, chosen: list[int]) -> Any:
 async def _expect(update: Update, context: Context, step: str) -> dict[str, Any] | None:
     """The chat's answers so far if it is on `step`; otherwise the button is stale (and answered)."""
     if context.state is None or context.state.step != step:
-        await _stale(update, context)
+        await stale_button(update, context)
         return None
     return dict(context.state.data)
-
-
-async def _stale(update: Update, context: Context) -> None:
-    """Tell the person a button no longer does anything."""
-    if update.callback_query:
-        await update.callback_query.answer(context.t.gettext("This button is no longer active."))
-
-
-async def _save(update: Update, context: Context, step: str, data: dict[str, Any]) -> None:
-    assert update.effective_chat
-    async with context.db.begin() as session:
-        await conversation.set_state(session, update.effective_chat.id, step, data)
 
 
 def _arg(update: Update) -> str:

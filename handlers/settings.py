@@ -8,9 +8,19 @@ from telegram import InputFile, Update
 
 from bot.context import Context
 from bot.i18n import LANGUAGES, translator
-from handlers.common import answer_and_clear, buttons, help_text, language_buttons, reply, require_member
+from handlers.common import (
+    answer_and_clear,
+    buttons,
+    clear_step,
+    help_text,
+    language_buttons,
+    reply,
+    require_member,
+    save_step,
+    stale_button,
+)
 from handlers.onboarding import privacy_notice
-from storage import champions, conversation
+from storage import champions
 from storage.models import Status
 
 ERASE_STEP = "erase:confirm"
@@ -28,8 +38,7 @@ async def cancel(update: Update, context: Context) -> None:
     if context.state is None:
         await reply(update, _("There is nothing to cancel."))
         return
-    async with context.db.begin() as session:
-        await conversation.clear_state(session, update.effective_chat.id)
+    await clear_step(update, context)
     await reply(update, _("Cancelled. Send /help to see what you can do."))
 
 
@@ -52,7 +61,7 @@ async def set_language(update: Update, context: Context) -> None:
         await query.answer()
         return
     if language not in LANGUAGES:
-        await query.answer(context.t.gettext("This button is no longer active."))
+        await stale_button(update, context)
         return
     async with context.db.begin() as session:
         await champions.set_language(session, champion.id, language)
@@ -83,7 +92,7 @@ async def change_sharing(update: Update, context: Context) -> None:
     assert query and query.data
     champion = context.champion
     if champion is None or champion.consent_at is None:
-        await query.answer(context.t.gettext("This button is no longer active."))
+        await stale_button(update, context)
         return
     share = query.data.endswith(":yes")
     async with context.db.begin() as session:
@@ -120,7 +129,7 @@ async def choose_quiet_start(update: Update, context: Context) -> None:
     assert query and query.data
     start = int(query.data.rsplit(":", 1)[1])
     if await require_member(update, context) is None or start not in QUIET_STARTS:
-        await query.answer(context.t.gettext("This button is no longer active."))
+        await stale_button(update, context)
         return
     await answer_and_clear(update)
     choices = [(f"{hour:02d}:00", f"quiet:e:{start}:{hour}") for hour in QUIET_ENDS]
@@ -135,7 +144,7 @@ async def choose_quiet_end(update: Update, context: Context) -> None:
     parts = query.data.split(":")
     hours = (int(parts[2]), int(parts[3])) if len(parts) == 4 else None
     if champion is None or (hours and (hours[0] not in QUIET_STARTS or hours[1] not in QUIET_ENDS)):
-        await query.answer(context.t.gettext("This button is no longer active."))
+        await stale_button(update, context)
         return
     await answer_and_clear(update)
     async with context.db.begin() as session:
@@ -220,8 +229,7 @@ async def ask_delete(update: Update, context: Context) -> None:
     if context.champion is None:
         await reply(update, _("We hold no data about you."))
         return
-    async with context.db.begin() as session:
-        await conversation.set_state(session, update.effective_chat.id, ERASE_STEP, {})
+    await save_step(update, context, ERASE_STEP, {})
     await reply(
         update,
         _("This deletes everything we hold about you and cannot be undone. Are you sure?"),
@@ -237,12 +245,11 @@ async def confirm_delete(update: Update, context: Context) -> None:
     _ = context.t.gettext
     champion = context.champion
     if champion is None or context.state is None or context.state.step != ERASE_STEP:
-        await query.answer(_("This button is no longer active."))
+        await stale_button(update, context)
         return
     await answer_and_clear(update)
     if not query.data.endswith(":yes"):
-        async with context.db.begin() as session:
-            await conversation.clear_state(session, update.effective_chat.id)
+        await clear_step(update, context)
         await reply(update, _("Nothing was deleted."))
         return
     async with context.db.begin() as session:
