@@ -12,8 +12,9 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, BaseUp
 from bot import wiring
 from bot.context import Context, Services
 from bot.i18n import LANGUAGES, N_, translator
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 from storage.content import Library, load_library
+from storage.report_topics import Topic, TopicsError, load_topics
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +24,8 @@ SANDBOX_TOKEN = "1000001:sandbox-token-not-for-telegram"
 MENU = [
     ("start", N_("Join or see the main menu")),
     ("help", N_("What I can do")),
+    ("report", N_("Tell us what you heard")),
+    ("myreports", N_("Your reports and the answers")),
     ("learn", N_("Short lessons and quizzes")),
     ("progress", N_("What you have learned")),
     ("language", N_("Change language")),
@@ -56,6 +59,7 @@ def build_application(
     application.bot_data.settings = settings
     application.bot_data.sessions = sessions
     application.bot_data.library = load_content()
+    application.bot_data.topics = load_report_topics()
     wiring.register(application)
     return application
 
@@ -66,6 +70,15 @@ def load_content() -> Library:
     for problem in problems:
         log.warning("Content left out: %s", problem)
     return library
+
+
+def load_report_topics() -> list[Topic]:
+    """Load the report topics; a broken file stops start-up with one line naming the problem, since
+    champions could not report without it."""
+    try:
+        return load_topics(languages=tuple(LANGUAGES))
+    except TopicsError as exc:
+        raise SettingsError(f"content/report_topics.yaml: {exc}") from None
 
 
 async def register_commands(application: Application) -> None:  # type: ignore[type-arg]

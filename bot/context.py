@@ -11,6 +11,7 @@ from bot.i18n import Translator, translator
 from bot.settings import Settings
 from storage.content import Library
 from storage.models import Champion, ConversationState
+from storage.report_topics import Topic
 
 
 @dataclass
@@ -20,6 +21,7 @@ class Services:
     settings: Settings | None = None
     sessions: async_sessionmaker[AsyncSession] | None = None
     library: Library = field(default_factory=Library)
+    topics: list[Topic] = field(default_factory=list)
 
 
 class Context(CallbackContext[ExtBot[None], dict[object, object], dict[object, object], Services]):
@@ -43,6 +45,11 @@ class Context(CallbackContext[ExtBot[None], dict[object, object], dict[object, o
     def library(self) -> Library:
         """The training snippets loaded at start."""
         return self.bot_data.library
+
+    @property
+    def topics(self) -> list[Topic]:
+        """The topics champions report on, in the order shown."""
+        return self.bot_data.topics
 
     @property
     def db(self) -> async_sessionmaker[AsyncSession]:

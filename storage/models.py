@@ -1,4 +1,5 @@
-"""SQLAlchemy models: champions, areas, networks, invites and per-chat conversation state."""
+"""SQLAlchemy models: champions and their places, conversation state, learning, campaigns and the
+outbox, and the reports champions send with coordinators' replies."""
 
 from __future__ import annotations
 
@@ -252,3 +253,48 @@ class Segment(Base):
     name: Mapped[str] = mapped_column(String(100), unique=True)
     audience: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Report(Base):
+    """Something a champion heard in their community: an insight for coordinators to review."""
+
+    __tablename__ = "report"
+    __table_args__ = (
+        # Newest first, alone or within one filter: the /insights and /stats hot paths.
+        Index("ix_report_created_at", "created_at"),
+        Index("ix_report_status_created_at", "status", "created_at"),
+        Index("ix_report_topic_created_at", "topic", "created_at"),
+        Index("ix_report_kind_created_at", "kind", "created_at"),
+        Index("ix_report_area_id_created_at", "area_id", "created_at"),
+        Index("ix_report_champion_id_created_at", "champion_id", "created_at"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    champion_id: Mapped[int] = mapped_column(ForeignKey("champion.id", ondelete="CASCADE"))
+    topic: Mapped[str] = mapped_column(String(40))  # an id from content/report_topics.yaml
+    kind: Mapped[str] = mapped_column(String(16))  # barrier, works, question, misinfo, idea, success
+    text: Mapped[str | None] = mapped_column(String(4096))  # what they heard, or a photo's caption
+    media_kind: Mapped[str | None] = mapped_column(String(16))  # voice or photo
+    media_file_id: Mapped[str | None] = mapped_column(String(200))  # Telegram's file id, not downloaded
+    people: Mapped[str] = mapped_column(String(8))  # one, few, many
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("area.id", ondelete="SET NULL"))
+    anonymous: Mapped[bool] = mapped_column(default=True)  # False: the coordinator may see their name
+    language: Mapped[str] = mapped_column(String(8))  # the language it was written in
+    status: Mapped[str] = mapped_column(String(8), default="new")  # new, seen, acted
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    area: Mapped[Area | None] = relationship(lazy="selectin")
+
+
+class ReportReply(Base):
+    """A coordinator's answer to a report ("you said, we did"), alone or as part of a theme."""
+
+    __tablename__ = "report_reply"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("report.id", ondelete="CASCADE"), index=True)
+    coordinator_id: Mapped[int | None] = mapped_column(ForeignKey("champion.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(String(4096))
+    theme: Mapped[bool] = mapped_column(default=False)  # sent to every report matching a filter
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # When the champion was told; None until then.
+    notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
