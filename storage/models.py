@@ -111,7 +111,7 @@ class Champion(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/London")
     quiet_start: Mapped[int | None] = mapped_column(default=None)  # local hour quiet hours begin
     quiet_end: Mapped[int | None] = mapped_column(default=None)  # local hour they end
-    area_id: Mapped[int | None] = mapped_column(ForeignKey("area.id", ondelete="SET NULL"))
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("area.id", ondelete="SET NULL"), index=True)
     role: Mapped[Role] = mapped_column(_enum(Role, "role"), default=Role.CHAMPION)
     status: Mapped[Status] = mapped_column(_enum(Status, "status"), default=Status.JOINING, index=True)
     consent_version: Mapped[str | None] = mapped_column(String(16))
@@ -263,6 +263,10 @@ class Report(Base):
         # Newest first, alone or within one filter: the /insights and /stats hot paths.
         Index("ix_report_created_at", "created_at"),
         Index("ix_report_status_created_at", "status", "created_at"),
+        # "New" is how coordinators triage, so it is indexed with each other filter.
+        Index("ix_report_status_topic_created_at", "status", "topic", "created_at"),
+        Index("ix_report_status_kind_created_at", "status", "kind", "created_at"),
+        Index("ix_report_status_area_id_created_at", "status", "area_id", "created_at"),
         Index("ix_report_topic_created_at", "topic", "created_at"),
         Index("ix_report_kind_created_at", "kind", "created_at"),
         Index("ix_report_area_id_created_at", "area_id", "created_at"),

@@ -22,6 +22,7 @@ KINDS = ("barrier", "works", "question", "misinfo", "idea", "success")
 PEOPLE = ("one", "few", "many")
 STATUSES = ("new", "seen", "acted")
 MEDIA_KINDS = ("voice", "photo")
+COUNT_CAP = 1000  # lists count matches up to this many
 TEXT_MAX = 4000  # leaves room for the reference and labels around it in a 4096-character message
 REFERENCE_OFFSET = 1000  # the first report is R-1001: a reference never looks like a count
 _REFERENCE = re.compile(r"^R-?(\d{4,18})$", re.IGNORECASE)
@@ -123,9 +124,13 @@ async def get(session: AsyncSession, report_id: int) -> Report | None:
 async def find(
     session: AsyncSession, filters: Filters, offset: int = 0, limit: int = 5
 ) -> tuple[list[Report], int]:
-    """A page of reports matching the filters, newest first, and how many match in all."""
+    """A page of reports matching the filters, newest first, and how many match, counted up to
+    COUNT_CAP + 1 only (more than COUNT_CAP reads "more than 1,000"): counting a million rows
+    would cost more than the page itself."""
     page = filters.apply(select(Report)).order_by(Report.created_at.desc(), Report.id.desc())
-    total = await session.scalar(filters.apply(select(func.count(Report.id))))
+    newest = filters.apply(select(Report.id)).order_by(Report.created_at.desc())
+    capped = newest.limit(COUNT_CAP + 1).subquery()  # ordered, so it walks the page's index
+    total = await session.scalar(select(func.count()).select_from(capped))
     rows = await session.scalars(page.offset(offset).limit(limit))
     return list(rows), int(total or 0)
 

@@ -1,4 +1,4 @@
-"""add reports and replies
+"""add reports and replies, and index champions by area for audiences
 
 Revision ID: 0005
 Revises: 0004
@@ -17,6 +17,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("champion", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_champion_area_id"), ["area_id"], unique=False)
     op.create_table(
         "report",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -47,6 +49,15 @@ def upgrade() -> None:
         batch_op.create_index("ix_report_created_at", ["created_at"], unique=False)
         batch_op.create_index("ix_report_kind_created_at", ["kind", "created_at"], unique=False)
         batch_op.create_index("ix_report_status_created_at", ["status", "created_at"], unique=False)
+        batch_op.create_index(
+            "ix_report_status_topic_created_at", ["status", "topic", "created_at"], unique=False
+        )
+        batch_op.create_index(
+            "ix_report_status_kind_created_at", ["status", "kind", "created_at"], unique=False
+        )
+        batch_op.create_index(
+            "ix_report_status_area_id_created_at", ["status", "area_id", "created_at"], unique=False
+        )
         batch_op.create_index("ix_report_topic_created_at", ["topic", "created_at"], unique=False)
 
     op.create_table(
@@ -82,6 +93,9 @@ def downgrade() -> None:
     op.drop_table("report_reply")
     with op.batch_alter_table("report", schema=None) as batch_op:
         batch_op.drop_index("ix_report_topic_created_at")
+        batch_op.drop_index("ix_report_status_area_id_created_at")
+        batch_op.drop_index("ix_report_status_kind_created_at")
+        batch_op.drop_index("ix_report_status_topic_created_at")
         batch_op.drop_index("ix_report_status_created_at")
         batch_op.drop_index("ix_report_kind_created_at")
         batch_op.drop_index("ix_report_created_at")
@@ -89,3 +103,5 @@ def downgrade() -> None:
         batch_op.drop_index("ix_report_area_id_created_at")
 
     op.drop_table("report")
+    with op.batch_alter_table("champion", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_champion_area_id"))
