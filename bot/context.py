@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot.flood import FloodGate
 from bot.i18n import Translator, translator
 from bot.settings import Settings
 from storage.content import Library
@@ -20,6 +21,7 @@ class Services:
     settings: Settings | None = None
     sessions: async_sessionmaker[AsyncSession] | None = None
     library: Library = field(default_factory=Library)
+    flood: FloodGate = field(default_factory=lambda: FloodGate(burst=1, rate=0))
 
 
 class Context(CallbackContext[ExtBot[None], dict[object, object], dict[object, object], Services]):
