@@ -11,6 +11,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, BaseUp
 
 from bot import wiring
 from bot.context import Context, Services
+from bot.flood import FloodGate
 from bot.i18n import LANGUAGES, N_, translator
 from bot.settings import Settings, SettingsError
 from storage.content import Library, load_library
@@ -60,6 +61,7 @@ def build_application(
     application.bot_data.sessions = sessions
     application.bot_data.library = load_content()
     application.bot_data.topics = load_report_topics()
+    application.bot_data.flood = FloodGate(settings.flood_burst, settings.flood_rate)
     wiring.register(application)
     return application
 

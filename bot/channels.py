@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
+from collections.abc import Coroutine
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlparse
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram import Bot, Update
-from telegram.error import InvalidToken, NetworkError
+from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application
 from telegram.request import HTTPXRequest
 
@@ -23,6 +26,10 @@ from bot.webhook import webhook_app
 from storage.db import make_engine, make_sessions, upgrade
 
 log = logging.getLogger(__name__)
+
+POLL_TIMEOUT = 10  # seconds one long poll waits for updates
+POLL_FIRST_DELAY = 1.0  # seconds before polling again after an error; doubles up to POLL_MAX_DELAY
+POLL_MAX_DELAY = 30.0
 
 
 async def open_database(
@@ -98,20 +105,69 @@ async def run_delivery(
 
 async def serve_polling(application: Application, stop: asyncio.Event) -> None:  # type: ignore[type-arg]
     """Long-poll until `stop` is set, then finish every update already fetched."""
-    assert application.updater is not None
     await start(application)
     delivering = _start_delivery(application, stop)
     try:
         await application.bot.delete_webhook()
-        await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
         log.info("Polling as @%s", application.bot.username)
-        await stop.wait()
-        await application.updater.stop()
+        await poll(application, stop)
         await application.stop()
         await delivering
     finally:
         await _stop_delivery(delivering)
         await application.shutdown()
+
+
+async def poll(application: Application, stop: asyncio.Event) -> None:  # type: ignore[type-arg]
+    """Fetch updates and handle each one before confirming it, until `stop` is set.
+
+    Telegram forgets an update once a later poll's offset is past it, so the offset moves only after
+    the update is handled: an update fetched but not yet handled when the process dies is sent again
+    after a restart (python-telegram-bot's own Updater confirms a batch as soon as it is queued).
+    At most the one update in hand when the process died is handled twice; every step checks the
+    chat's conversation state first, so the repeat is answered as a stale button or by asking the
+    step's question again rather than applied again.
+    """
+    offset = 0
+    delay = POLL_FIRST_DELAY
+    while not stop.is_set():
+        try:
+            updates = await _unless_stopped(
+                application.bot.get_updates(
+                    offset=offset, timeout=POLL_TIMEOUT, allowed_updates=Update.ALL_TYPES
+                ),
+                stop,
+            )
+        except TelegramError as exc:
+            log.warning("Polling failed (%s); trying again in %.0f s", exc, delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+            delay = min(delay * 2, POLL_MAX_DELAY)
+            continue
+        delay = POLL_FIRST_DELAY
+        for update in updates:
+            await application.update_processor.process_update(update, application.process_update(update))
+            offset = update.update_id + 1
+    if offset:  # confirm what was handled, so a restart does not see it again
+        try:
+            await application.bot.get_updates(offset=offset, timeout=0, limit=1)
+        except TelegramError as exc:
+            log.warning("Could not confirm the last updates (%s); they will be handled again", exc)
+
+
+async def _unless_stopped(
+    polling: Coroutine[Any, Any, tuple[Update, ...]], stop: asyncio.Event
+) -> tuple[Update, ...]:
+    """The updates from one poll, or none if `stop` is set first (the poll is then abandoned)."""
+    fetching = asyncio.ensure_future(polling)
+    stopping = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({fetching, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if not fetching.done():
+        fetching.cancel()
+        await asyncio.gather(fetching, return_exceptions=True)
+        return ()
+    return fetching.result()
 
 
 async def serve_webhook(

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot.flood import FloodGate
 from bot.i18n import Translator, translator
 from bot.settings import Settings
 from storage.content import Library
@@ -22,6 +23,7 @@ class Services:
     sessions: async_sessionmaker[AsyncSession] | None = None
     library: Library = field(default_factory=Library)
     topics: list[Topic] = field(default_factory=list)
+    flood: FloodGate = field(default_factory=lambda: FloodGate(burst=1, rate=0))
 
 
 class Context(CallbackContext[ExtBot[None], dict[object, object], dict[object, object], Services]):

@@ -4,7 +4,7 @@ It speaks the subset of the Bot API the bot uses (getMe, getUpdates with offset 
 timeout, setWebhook/deleteWebhook, sendMessage, sendDocument, editMessageText,
 editMessageReplyMarkup, answerCallbackQuery, setMyCommands) and plays the users' side: people send
 text, press buttons, edit messages, write in groups. It can be told to fail for a chat (429 with
-retry_after, 403, 400, 5xx) and to enforce Telegram's rate limits with 429s.
+retry_after, 403, 400, 5xx) or to hang, and to enforce Telegram's rate limits with 429s.
 """
 
 from __future__ import annotations
@@ -120,6 +120,7 @@ class Emulator:
         self.commands: dict[tuple[str, str], list[dict[str, str]]] = {}
         self.files: dict[str, tuple[str, bytes]] = {}
         self.faults: dict[int, Fault] = {}
+        self.holds: dict[int, tuple[asyncio.Event, asyncio.Event]] = {}  # chat → (arrived, released)
         self.calls: dict[str, int] = {}
         self.rate_limited = 0
         self.webhook: tuple[str, str | None] | None = None
@@ -159,6 +160,8 @@ class Emulator:
         self._closing = True
         for chat in self.chats.values():
             chat.changed.set()
+        for chat_id in list(self.holds):
+            self.release(chat_id)
         self.release_polls()
         if self._runner:
             await self._runner.cleanup()
@@ -173,6 +176,7 @@ class Emulator:
             if handler is None:
                 raise ApiError(404, "Not Found: method not found")
             if method in _SEND_METHODS:
+                await self._wait_if_held(int(params.get("chat_id", 0)))
                 self._check_send(int(params.get("chat_id", 0)))
             result = await handler(params)
         except ApiError as exc:
@@ -188,6 +192,26 @@ class Emulator:
     def clear_fault(self, chat_id: int) -> None:
         """Stop failing sends to a chat."""
         self.faults.pop(chat_id, None)
+
+    def hold(self, chat_id: int) -> asyncio.Event:
+        """Leave sends to `chat_id` hanging, like a dead connection, until `release` fails them (502):
+        they are never delivered. The event returned is set when one arrives, so a test can act (kill
+        the bot) while it is stuck mid-update."""
+        arrived, released = asyncio.Event(), asyncio.Event()
+        self.holds[chat_id] = (arrived, released)
+        return arrived
+
+    def release(self, chat_id: int) -> None:
+        """Fail the held sends to a chat, and stop holding them."""
+        if chat_id in self.holds:
+            self.holds.pop(chat_id)[1].set()
+
+    async def _wait_if_held(self, chat_id: int) -> None:
+        if chat_id in self.holds:
+            arrived, released = self.holds[chat_id]
+            arrived.set()
+            await released.wait()
+            raise ApiError(502, _FAULTS[502])
 
     def _check_send(self, chat_id: int) -> None:
         fault = self.faults.get(chat_id)

@@ -38,6 +38,15 @@ class Settings(BaseSettings):
         ge=0,
         description="A scheduled message found this late (the bot was down) is sent; later ones are missed.",
     )
+    flood_burst: int = Field(
+        20, ge=1, description="Updates one chat may send at once before it is slowed down."
+    )
+    flood_rate: float = Field(
+        5.0, ge=0, description="Updates a second one chat may send after its burst (0: no limit)."
+    )
+    db_retry_seconds: float = Field(
+        60.0, ge=0, description="How long an update waits for the database to come back before it fails."
+    )
     webhook_url: str | None = Field(None, description="Public HTTPS URL Telegram posts updates to.")
     webhook_port: int = Field(8443, ge=1, le=65535, description="Local port the webhook listens on.")
     webhook_secret: SecretStr | None = Field(

@@ -27,7 +27,7 @@ def webhook_app(application: Application, secret: str, path: str = "/telegram") 
             return web.Response(status=403, text="wrong secret token")
         try:
             payload = await request.json()
-            if not isinstance(payload, dict) or not isinstance(payload.get("update_id"), int):
+            if not isinstance(payload, dict) or type(payload.get("update_id")) is not int:  # not a bool
                 raise ValueError("no update_id")
             update = Update.de_json(payload, application.bot)
         except web.HTTPRequestEntityTooLarge:

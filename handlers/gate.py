@@ -1,4 +1,5 @@
-"""Runs first for every update: drop what the bot ignores, then load the person and their language."""
+"""Runs first for every update: drop what the bot ignores, slow down floods, then load the person and
+their language (waiting for the database if it is away)."""
 
 from __future__ import annotations
 
@@ -9,20 +10,33 @@ from telegram.constants import ChatType, MessageLimit
 from telegram.ext import ApplicationHandlerStop
 
 from bot.context import Context
+from bot.flood import Verdict
 from bot.i18n import negotiate, translator
 from storage import champions, conversation
+from storage.db import retry_while_away
 from storage.models import Status
 
 log = logging.getLogger(__name__)
 
 
 async def load(update: Update, context: Context) -> None:
-    """Ignore groups, channels and edits; load the champion, their step and their translator."""
+    """Ignore groups, channels, edits and floods; load the champion, their step and their translator."""
     chat, user = update.effective_chat, update.effective_user
     if chat is None or user is None or chat.type != ChatType.PRIVATE or update.edited_message:
         log.debug("Ignoring update %s (not a private message or button press)", update.update_id)
         raise ApplicationHandlerStop
-    await identify(update, context)
+    verdict = context.bot_data.flood.check(chat.id)
+    if verdict == Verdict.DROP:
+        raise ApplicationHandlerStop
+    # The database may be restarting: wait for it here, before anything is written, so the update
+    # is handled late rather than lost. Loading is safe to repeat (its one write is idempotent).
+    await retry_while_away(lambda: identify(update, context), context.settings.db_retry_seconds)
+    if verdict == Verdict.WARN:
+        log.info("Chat %s is sending too fast; dropping its updates for a moment", chat.id)
+        await chat.send_message(
+            context.t.gettext("You're sending messages very fast. Please wait a moment and try again.")
+        )
+        raise ApplicationHandlerStop
     message = update.message
     if message and message.text and len(message.text) > MessageLimit.MAX_TEXT_LENGTH:
         await message.reply_text(

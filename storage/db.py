@@ -2,16 +2,34 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
+from asyncpg.exceptions import OperatorInterventionError, PostgresConnectionError
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+RETRY_FIRST_DELAY = 0.2  # seconds before the first retry; doubles up to RETRY_MAX_DELAY
+RETRY_MAX_DELAY = 5.0
+# Errors that mean the database is away (SQLite's OperationalError includes "database is locked").
+CONNECTION_ERRORS = (
+    OperationalError,
+    InterfaceError,
+    OSError,
+    PostgresConnectionError,  # asyncpg: connection lost or refused
+    OperatorInterventionError,  # asyncpg: the server is shutting down or terminated the connection
+)
+T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 def make_engine(url: str) -> AsyncEngine:
@@ -62,3 +80,32 @@ def _run_alembic(connection: Connection, action: str, revision: str) -> None:
     config = alembic_config()
     config.attributes["connection"] = connection
     getattr(command, action)(config, revision)
+
+
+def is_connection_error(exc: BaseException) -> bool:
+    """Whether `exc` (or what caused it) means the database could not be reached or dropped the
+    connection, rather than that the statement itself was wrong."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, DBAPIError) and seen.connection_invalidated:
+            return True
+        if isinstance(seen, CONNECTION_ERRORS):
+            return True
+        seen = seen.__cause__
+    return False
+
+
+async def retry_while_away(work: Callable[[], Awaitable[T]], give_up_after: float) -> T:
+    """Run `work`, again and again with backoff while the database is unreachable, for at most
+    `give_up_after` seconds; then the last error is raised. `work` must be safe to repeat."""
+    deadline = time.monotonic() + give_up_after
+    delay = RETRY_FIRST_DELAY
+    while True:
+        try:
+            return await work()
+        except Exception as exc:
+            if not is_connection_error(exc) or time.monotonic() + delay > deadline:
+                raise
+            log.warning("The database is unreachable (%s); trying again in %.1f s", exc, delay)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, RETRY_MAX_DELAY)
