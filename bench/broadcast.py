@@ -14,7 +14,7 @@ The emulator always runs in a process of its own, so its CPU and memory (it keep
 are not the measured process's. Each figure gets a fresh database: SQLite in a temporary directory, or
 with `--db postgresql` a private schema in TEST_DATABASE_URL's database (dropped afterwards).
 
-Run all:      .venv/bin/python -m bench.broadcast            (several minutes; `bench/run` does the same)
+Run all:      .venv/bin/python -m bench.broadcast            (several minutes; `bench/run` runs every module)
 Smoke run:    .venv/bin/python -m bench.broadcast --quick    (counts scaled down 10×)
 One figure:   .venv/bin/python -m bench.broadcast --only 2
 
@@ -24,42 +24,45 @@ missed.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import contextlib
 import gc
 import multiprocessing as mp
 import multiprocessing.connection
-import os
 import sys
-import tempfile
 import time
 import tracemalloc
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # run as a script (`python bench/broadcast.py`) as well as with -m
-    sys.path.insert(0, str(ROOT))
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.error import RetryAfter, TelegramError
+from telegram.request import HTTPXRequest
 
-from sqlalchemy import insert, text  # noqa: E402
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine  # noqa: E402
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup  # noqa: E402
-from telegram.error import RetryAfter, TelegramError  # noqa: E402
-from telegram.request import HTTPXRequest  # noqa: E402
-
-from bot.delivery import DeliveryWorker, RateLimiter, WorkerOptions  # noqa: E402
-from bot.emulator import OVERALL_PER_SECOND, Emulator  # noqa: E402
-from storage import outbox  # noqa: E402
-from storage.audience import Audience  # noqa: E402
-from storage.db import make_engine, make_sessions, upgrade  # noqa: E402
-from storage.models import Champion, Role, Status, utcnow  # noqa: E402
+from bench.common import (
+    FIRST_ID,
+    Database,
+    EmulatorProcess,
+    Figure,
+    Row,
+    Run,
+    add_champions,
+    count,
+    create_database,
+    drop_database,
+    emit,
+    note,
+    run_figures,
+)
+from bot.delivery import DeliveryWorker, RateLimiter, WorkerOptions
+from bot.emulator import OVERALL_PER_SECOND
+from storage import outbox
+from storage.audience import Audience
+from storage.db import make_sessions
+from storage.models import Role, utcnow
 
 TEXT = "Flu jabs this Saturday at the community centre, 10:00-16:00. Please pass it on."
-FIRST_ID = 10_000_000  # Telegram ids of the benchmark's champions start here
 WARM_UP = 200  # coordinators that warm each side up before a measurement
 FULL = {"limited": 3_000, "fanout": 10_000, "memory": 100_000}
 QUICK = {"limited": 300, "fanout": 1_000, "memory": 10_000}
@@ -68,187 +71,18 @@ FANOUT_RATIO = 0.80  # of the bare loop's rate
 MEMORY_LIMIT_MB = 60.0
 
 
-# ---------------------------------------------------------------------------------------- the table
+def size(run: Run, figure: str) -> int:
+    """The champion count of a figure; QUICK scales it down 10x."""
+    return (QUICK if run.quick else FULL)[figure]
 
 
-@dataclass
-class Row:
-    """One figure: what was measured, the bare baseline's figure, their ratio, the target, the verdict."""
-
-    name: str
-    value: str
-    baseline: str
-    ratio: str
-    target: str
-    ok: bool
-
-    WIDTHS = (48, 27, 27, 7, 26)
-
-    @classmethod
-    def header(cls) -> str:
-        cells = ("figure", "value", "baseline", "ratio", "target")
-        return "  ".join(c.ljust(w) for c, w in zip(cells, cls.WIDTHS, strict=True)) + "  result"
-
-    def line(self) -> str:
-        cells = (self.name, self.value, self.baseline, self.ratio, self.target)
-        return "  ".join(c.ljust(w) for c, w in zip(cells, self.WIDTHS, strict=True)) + (
-            "  PASS" if self.ok else "  FAIL"
-        )
-
-
-def emit(row: Row, rows: list[Row]) -> None:
-    rows.append(row)
-    print(row.line(), flush=True)
-
-
-# ------------------------------------------------------------------------ the emulator's own process
-
-
-def _serve_emulator(conn: mp.connection.Connection, enforce_limits: bool) -> None:
-    asyncio.run(_emulator_main(conn, enforce_limits))
-
-
-async def _emulator_main(conn: mp.connection.Connection, enforce_limits: bool) -> None:
-    """Serve the emulator; answer commands from the benchmark over a pipe between requests."""
-    emulator = Emulator(enforce_limits=enforce_limits)
-    conn.send(await emulator.start())
-    done = asyncio.Event()
-
-    def on_command() -> None:
-        try:
-            command, *args = conn.recv()
-        except EOFError:
-            done.set()
-            return
-        if command == "users":
-            start, count = args
-            for telegram_id in range(start, start + count):
-                emulator.add_user(telegram_id, f"C{telegram_id}", "en")
-            conn.send(count)
-        elif command == "stats":
-            messages = sum(len(chat.messages) for chat in emulator.chats.values())
-            conn.send({"rate_limited": emulator.rate_limited, "messages": messages})
-        else:  # stop
-            conn.send(True)
-            done.set()
-
-    loop = asyncio.get_running_loop()
-    loop.add_reader(conn.fileno(), on_command)
-    await done.wait()
-    loop.remove_reader(conn.fileno())
-    await emulator.stop()
-
-
-class EmulatorProcess:
-    """The Bot API emulator in a child process; `call` talks to it between measurements."""
-
-    def __init__(self, *, enforce_limits: bool) -> None:
-        context = mp.get_context("spawn")
-        self._conn, child = context.Pipe()
-        self._process = context.Process(target=_serve_emulator, args=(child, enforce_limits), daemon=True)
-        self._process.start()
-        child.close()
-        self.base_url: str = self._conn.recv()
-
-    def call(self, *command: Any) -> Any:
-        self._conn.send(command)
-        return self._conn.recv()
-
-    def add_users(self, start: int, count: int) -> None:
-        self.call("users", start, count)
-
-    def stats(self) -> dict[str, int]:
-        return self.call("stats")  # type: ignore[no-any-return]
-
-    def close(self) -> None:
-        with contextlib.suppress(BrokenPipeError, EOFError):
-            self.call("stop")
-        self._process.join(30)
-        if self._process.is_alive():
-            self._process.terminate()
-
-    def __enter__(self) -> EmulatorProcess:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
-
-
-# ------------------------------------------------------------------------------------- the database
-
-
-@dataclass
-class Database:
-    """A fresh benchmark database: a SQLite file, or a private schema on PostgreSQL."""
-
-    url: str
-    schema: str | None = None
-
-    def engine(self) -> AsyncEngine:
-        if self.schema is None:
-            return make_engine(self.url)
-        return create_async_engine(
-            self.url, pool_pre_ping=True, connect_args={"server_settings": {"search_path": self.schema}}
-        )
-
-
-async def create_database(kind: str, directory: Path, tag: str) -> Database:
-    if kind == "sqlite":
-        database = Database(f"sqlite+aiosqlite:///{directory / f'{tag}.db'}")
-    else:
-        url = os.environ["TEST_DATABASE_URL"]
-        database = Database(url, f"bench_{os.getpid()}_{tag}")
-        admin = create_async_engine(url)
-        async with admin.begin() as connection:
-            await connection.execute(text(f'CREATE SCHEMA "{database.schema}"'))
-        await admin.dispose()
-    engine = database.engine()
-    await upgrade(engine)
-    await engine.dispose()
-    return database
-
-
-async def drop_database(database: Database) -> None:
-    if database.schema is None:
-        return  # the temporary directory goes with it
-    admin = create_async_engine(database.url)
-    async with admin.begin() as connection:
-        await connection.execute(text(f'DROP SCHEMA IF EXISTS "{database.schema}" CASCADE'))
-    await admin.dispose()
-
-
-async def add_champions(engine: AsyncEngine, start: int, count: int, role: Role = Role.CHAMPION) -> None:
-    """Active, consenting champions with Telegram ids start..start+count-1, inserted in chunks."""
-    sessions = make_sessions(engine)
-    now = utcnow()
-    chunk = 5_000
-    for first in range(start, start + count, chunk):
-        rows = [
-            {
-                "telegram_id": telegram_id,
-                "display_name": f"C{telegram_id}",
-                "language": "en",
-                "timezone": "Europe/London",
-                "role": role,
-                "status": Status.ACTIVE,
-                "consent_at": now,
-                "share_consent": False,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for telegram_id in range(first, min(first + chunk, start + count))
-        ]
-        async with sessions.begin() as session:
-            await session.execute(insert(Champion), rows)
-
-
-async def prepare(database: Database, emulator: EmulatorProcess, count: int) -> None:
-    """`count` champions plus the warm-up coordinators, in the database and in the emulator."""
+async def prepare(database: Database, emulator: EmulatorProcess, n: int) -> None:
+    """`n` champions plus the warm-up coordinators, in the database and in the emulator."""
     engine = database.engine()
     await add_champions(engine, FIRST_ID - WARM_UP, WARM_UP, Role.COORDINATOR)
-    await add_champions(engine, FIRST_ID, count)
+    await add_champions(engine, FIRST_ID, n)
     await engine.dispose()
-    emulator.add_users(FIRST_ID - WARM_UP, WARM_UP + count)
+    emulator.add_users(FIRST_ID - WARM_UP, WARM_UP + n)
 
 
 # ----------------------------------------------------------------------------------- the two sides
@@ -352,33 +186,19 @@ AUDIENCE = Audience(roles=[Role.CHAMPION.value])
 # ------------------------------------------------------------------------------------------ figures
 
 
-@dataclass
-class Run:
-    """What every figure is run with."""
-
-    kind: str  # sqlite or postgresql
-    concurrency: int
-    repeat: int
-    workdir: Path
-    rows: list[Row]
-
-
-def _count(n: int) -> str:
-    return f"{n:,}"
-
-
-async def figure_limited(run: Run, count: int) -> None:
+async def figure_limited(run: Run) -> None:
     """1: with Telegram's limits on, the outbox keeps close to 30 msg/s and loses nothing to a 429.
     Baseline: a bare send_message loop paced by the same RateLimiter(29), same concurrency."""
+    n = size(run, "limited")
     database = await create_database(run.kind, run.workdir, "limited")
     with EmulatorProcess(enforce_limits=True) as emulator:
-        await prepare(database, emulator, count)
+        await prepare(database, emulator, n)
         options = WorkerOptions(concurrency=run.concurrency)
         async with make_bot(emulator.base_url, run.concurrency) as bot:
             await bare_loop(bot, range(FIRST_ID - WARM_UP, FIRST_ID), run.concurrency, RateLimiter())
             await asyncio.sleep(1.1)  # let the emulator's one-second window empty
             before = emulator.stats()["rate_limited"]
-            bare = await bare_loop(bot, range(FIRST_ID, FIRST_ID + count), run.concurrency, RateLimiter())
+            bare = await bare_loop(bot, range(FIRST_ID, FIRST_ID + n), run.concurrency, RateLimiter())
             bare_429 = emulator.stats()["rate_limited"] - before
             await asyncio.sleep(1.1)  # and again, and every chat's one-second interval with it
             before = emulator.stats()["rate_limited"]
@@ -388,7 +208,7 @@ async def figure_limited(run: Run, count: int) -> None:
     limit = float(OVERALL_PER_SECOND)
     emit(
         Row(
-            f"1 limits on: rate, {_count(count)} ({run.kind})",
+            f"1 limits on: rate, {count(n)} ({run.kind})",
             f"{ours.rate:.2f} msg/s = {100 * ours.rate / limit:.1f}% of {limit:.0f}",
             f"{bare.rate:.2f} msg/s bare, paced",
             f"{ours.rate / bare.rate:.3f}",
@@ -403,36 +223,37 @@ async def figure_limited(run: Run, count: int) -> None:
             f"{ours_429} 429s, {ours.failed} failed, {ours.sent:,} sent",
             f"{bare_429} 429s (bare: not retried)",
             "-",
-            f"0 failed, all {_count(count)} sent",
-            ours.failed == 0 and ours.sent == count,
+            f"0 failed, all {count(n)} sent",
+            ours.failed == 0 and ours.sent == n,
         ),
         run.rows,
     )
 
 
-async def figure_fanout(run: Run, count: int) -> None:
+async def figure_fanout(run: Run) -> None:
     """2: with the limits off, the outbox delivers at ≥ 80% of a bare send_message loop's rate.
     The two sides take turns `repeat` times and the best of each is compared (the machine is shared)."""
+    n = size(run, "fanout")
     database = await create_database(run.kind, run.workdir, "fanout")
     bare_runs: list[Tally] = []
     our_runs: list[Tally] = []
     with EmulatorProcess(enforce_limits=False) as emulator:
-        await prepare(database, emulator, count)
+        await prepare(database, emulator, n)
         options = WorkerOptions(concurrency=run.concurrency)
         async with make_bot(emulator.base_url, run.concurrency) as bot:
             await bare_loop(bot, range(FIRST_ID - WARM_UP, FIRST_ID), run.concurrency)
             await outbox_broadcast(database, bot, RateLimiter(None), options, WARM_UP_AUDIENCE)
             for _ in range(run.repeat):
-                bare_runs.append(await bare_loop(bot, range(FIRST_ID, FIRST_ID + count), run.concurrency))
+                bare_runs.append(await bare_loop(bot, range(FIRST_ID, FIRST_ID + n), run.concurrency))
                 our_runs.append(await outbox_broadcast(database, bot, RateLimiter(None), options, AUDIENCE))
     await drop_database(database)
-    assert all(t.sent == count for t in bare_runs + our_runs), (bare_runs, our_runs)
+    assert all(t.sent == n for t in bare_runs + our_runs), (bare_runs, our_runs)
     bare = max(bare_runs, key=lambda t: t.rate)
     ours = max(our_runs, key=lambda t: t.rate)
     ratio = ours.rate / bare.rate
     emit(
         Row(
-            f"2 limits off: fan-out, {_count(count)} ({run.kind})",
+            f"2 limits off: fan-out, {count(n)} ({run.kind})",
             f"{ours.rate:,.0f} msg/s ({ours.seconds:.1f} s)",
             f"{bare.rate:,.0f} msg/s bare ({bare.seconds:.1f} s)",
             f"{ratio:.3f}",
@@ -442,7 +263,7 @@ async def figure_fanout(run: Run, count: int) -> None:
         run.rows,
     )
     turns = ", ".join(f"{b.rate:,.0f}/{o.rate:,.0f}" for b, o in zip(bare_runs, our_runs, strict=True))
-    print(f"  (2: best of {run.repeat} turns; bare/outbox msg/s in each turn: {turns})", flush=True)
+    note("2", f"best of {run.repeat} turns; bare/outbox msg/s in each turn: {turns}")
 
 
 def _status_kb(field_name: str) -> int:
@@ -533,20 +354,21 @@ async def limiter_bookkeeping_mb(count: int) -> float:
         tracemalloc.stop()
 
 
-async def figure_memory(run: Run, count: int) -> None:
+async def figure_memory(run: Run) -> None:
     """3: a large broadcast grows the delivering process's peak RSS by ≤ 60 MB. Each side runs in a
     fresh child process; the emulator in another one."""
+    n = size(run, "memory")
     database = await create_database(run.kind, run.workdir, "memory")
     with EmulatorProcess(enforce_limits=False) as emulator:
-        await prepare(database, emulator, count)
-        bare = run_memory_child("bare", database, emulator.base_url, count, run.concurrency)
-        ours = run_memory_child("outbox", database, emulator.base_url, count, run.concurrency)
+        await prepare(database, emulator, n)
+        bare = run_memory_child("bare", database, emulator.base_url, n, run.concurrency)
+        ours = run_memory_child("outbox", database, emulator.base_url, n, run.concurrency)
     await drop_database(database)
-    assert bare["sent"] == count and ours["sent"] == count, (bare, ours)
+    assert bare["sent"] == n and ours["sent"] == n, (bare, ours)
     how = "VmHWM" if ours["reset"] else "VmHWM, peak NOT reset"
     emit(
         Row(
-            f"3 memory: peak RSS growth, {_count(count)} ({run.kind})",
+            f"3 memory: peak RSS growth, {count(n)} ({run.kind})",
             f"{ours['growth_mb']:.1f} MB ({ours['start_mb']:.0f}->{ours['peak_mb']:.0f})",
             f"{bare['growth_mb']:.1f} MB bare ({bare['start_mb']:.0f}->{bare['peak_mb']:.0f})",
             f"{ours['growth_mb'] / bare['growth_mb']:.1f}" if bare["growth_mb"] >= 0.1 else "-",
@@ -555,66 +377,19 @@ async def figure_memory(run: Run, count: int) -> None:
         ),
         run.rows,
     )
-    print(
-        f"  (3: of which RateLimiter's per-chat dict: {await limiter_bookkeeping_mb(count):.1f} MB "
-        f"(tracemalloc, same {_count(count)} chats); rates meanwhile: outbox "
-        f"{ours['sent'] / ours['seconds']:,.0f} msg/s, bare {bare['sent'] / bare['seconds']:,.0f} msg/s)",
-        flush=True,
+    note(
+        "3",
+        f"of which RateLimiter's per-chat dict: {await limiter_bookkeeping_mb(n):.1f} MB "
+        f"(tracemalloc, same {count(n)} chats); rates meanwhile: outbox "
+        f"{ours['sent'] / ours['seconds']:,.0f} msg/s, bare {bare['sent'] / bare['seconds']:,.0f} msg/s",
     )
 
 
-FIGURES = {"1": ("limited", figure_limited), "2": ("fanout", figure_fanout), "3": ("memory", figure_memory)}
-
-
-# --------------------------------------------------------------------------------------------- main
-
-
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--quick", action="store_true", help="scale the champion counts down 10x")
-    parser.add_argument("--only", default="1,2,3", help="figures to run, e.g. 2 or 1,3 (default: all)")
-    parser.add_argument("--concurrency", type=int, default=32, help="sends in flight (default 32)")
-    parser.add_argument(
-        "--repeat", type=int, default=3, help="turns each side takes in figure 2; best counts (default 3)"
-    )
-    parser.add_argument(
-        "--db",
-        choices=("sqlite", "postgresql", "all"),
-        default="sqlite",
-        help="database(s) to run on; postgresql uses TEST_DATABASE_URL with a private schema",
-    )
-    return parser.parse_args(argv)
+FIGURES = {"1": Figure(figure_limited), "2": Figure(figure_fanout), "3": Figure(figure_memory)}
 
 
 async def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    counts = QUICK if args.quick else FULL
-    kinds = ["sqlite", "postgresql"] if args.db == "all" else [args.db]
-    if "postgresql" in kinds and not os.environ.get("TEST_DATABASE_URL"):
-        if args.db == "postgresql":
-            print("TEST_DATABASE_URL is not set", file=sys.stderr)
-            return 2
-        print("TEST_DATABASE_URL is not set: PostgreSQL skipped", flush=True)
-        kinds = ["sqlite"]
-    chosen = [FIGURES[key.strip()] for key in args.only.split(",") if key.strip()]
-    load = os.getloadavg()
-    print(
-        f"broadcast benchmarks: python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
-        f"load {load[0]:.2f}, concurrency {args.concurrency}, emulator in its own process",
-        flush=True,
-    )
-    if args.quick:
-        scaled = " / ".join(f"{QUICK[k]:,} instead of {FULL[k]:,}" for k in FULL)
-        print(f"QUICK MODE: champion counts SCALED DOWN ({scaled}); a smoke run only", flush=True)
-    print(Row.header(), flush=True)
-    rows: list[Row] = []
-    with tempfile.TemporaryDirectory(prefix="champbot-bench-") as workdir:
-        for kind in kinds:
-            for key, figure in chosen:
-                await figure(Run(kind, args.concurrency, args.repeat, Path(workdir), rows), counts[key])
-    return 0 if all(row.ok for row in rows) else 1
+    return await run_figures("broadcast benchmarks", FIGURES, argv, __doc__)
 
 
 if __name__ == "__main__":

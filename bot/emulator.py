@@ -15,8 +15,9 @@ import itertools
 import json
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import ClientSession, web
 
@@ -35,6 +36,10 @@ _SEND_METHODS = {
     "editmessagereplymarkup",
     "setmycommands",
 }
+
+
+Event = Literal["push", "message", "edit", "answer"]
+Listener = Callable[[Event, int], None]  # told of each update pushed and each reply, with the chat id
 
 
 class ApiError(Exception):
@@ -136,6 +141,9 @@ class Emulator:
         self._runner: web.AppRunner | None = None
         self._closing = False
         self.base_url = ""
+        self.listener: Listener | None = None  # benchmarks time updates and replies per chat with it
+        self._webhook_session: ClientSession | None = None  # one connection pool for webhook posts
+        self._posting: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------------ server
 
@@ -163,6 +171,9 @@ class Emulator:
         for chat_id in list(self.holds):
             self.release(chat_id)
         self.release_polls()
+        if self._webhook_session is not None:
+            await self._webhook_session.close()
+            self._webhook_session = None
         if self._runner:
             await self._runner.cleanup()
             self._runner = None
@@ -341,6 +352,7 @@ class Emulator:
         chat_id = int(query_id.split(":", 1)[0])
         if params.get("text"):
             self._record(chat_id, {"from_bot": True, "notice": str(params["text"])})
+        self._tell("answer", chat_id)
         return True
 
     def _bot_says(self, chat_id: int, content: dict[str, Any], markup: Any) -> dict[str, Any]:
@@ -354,6 +366,7 @@ class Emulator:
         }
         self._set_markup(message, markup)
         self._record(chat_id, message)
+        self._tell("message", chat_id)
         self.messages_sent += 1
         self._sent_event.set()
         self._sent_event = asyncio.Event()
@@ -375,6 +388,7 @@ class Emulator:
     def _edited(self, chat_id: int, message: dict[str, Any]) -> dict[str, Any]:
         message["edited"] = True
         self.chats[chat_id].touch()
+        self._tell("edit", chat_id)
         return self._as_api(chat_id, message)
 
     @staticmethod
@@ -391,6 +405,10 @@ class Emulator:
         if message.get("edited"):
             api["edit_date"] = int(time.time())
         return api
+
+    def _tell(self, event: Event, chat_id: int) -> None:
+        if self.listener is not None:
+            self.listener(event, chat_id)
 
     def _record(self, chat_id: int, message: dict[str, Any]) -> None:
         chat = self.chats[chat_id]
@@ -426,8 +444,8 @@ class Emulator:
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
         self._record(chat.id, {**message, "from_bot": False})
         if chat.type == "channel":
-            return self._push({"channel_post": {**message, "chat": chat.as_api()}})
-        return self._push({"message": {**message, "chat": chat.as_api(user), "from": user.as_api()}})
+            return self._push(chat.id, {"channel_post": {**message, "chat": chat.as_api()}})
+        return self._push(chat.id, {"message": {**message, "chat": chat.as_api(user), "from": user.as_api()}})
 
     def send_photo(self, user_id: int, caption: str | None = None) -> int:
         """The user sends a photo in their private chat."""
@@ -441,7 +459,7 @@ class Emulator:
             message["caption"] = caption
         self._record(user_id, {**message, "from_bot": False, "text": "[photo]"})
         return self._push(
-            {"message": {**message, "chat": self.chats[user_id].as_api(user), "from": user.as_api()}}
+            user_id, {"message": {**message, "chat": self.chats[user_id].as_api(user), "from": user.as_api()}}
         )
 
     def edit(self, user_id: int, message_id: int, text: str) -> int:
@@ -454,7 +472,8 @@ class Emulator:
             "text": text,
         }
         return self._push(
-            {"edited_message": {**message, "chat": self.chats[user_id].as_api(user), "from": user.as_api()}}
+            user_id,
+            {"edited_message": {**message, "chat": self.chats[user_id].as_api(user), "from": user.as_api()}},
         )
 
     def press(self, user_id: int, message_id: int, data: str) -> int:
@@ -470,13 +489,16 @@ class Emulator:
         }
         if message is not None:
             query["message"] = self._as_api(user_id, message)
-        return self._push({"callback_query": query})
+        return self._push(user_id, {"callback_query": query})
 
-    def _push(self, update: dict[str, Any]) -> int:
+    def _push(self, chat_id: int, update: dict[str, Any]) -> int:
         update_id = next(self._update_ids)
         update = {"update_id": update_id, **update}
+        self._tell("push", chat_id)
         if self.webhook:
-            asyncio.get_running_loop().create_task(self._post_webhook(update))
+            task = asyncio.get_running_loop().create_task(self._post_webhook(update))
+            self._posting.add(task)
+            task.add_done_callback(self._posting.discard)
         else:
             self._updates.append(update)
             self.release_polls()
@@ -486,8 +508,10 @@ class Emulator:
         assert self.webhook
         url, secret = self.webhook
         headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
-        async with ClientSession() as session:
-            await session.post(url, json=update, headers=headers)
+        if self._webhook_session is None:
+            self._webhook_session = ClientSession()
+        async with self._webhook_session.post(url, json=update, headers=headers):
+            pass
 
     async def wait_for_change(self, chat_id: int, timeout: float) -> bool:
         """Wait until something happens in a chat; False on timeout or when the emulator is stopping."""

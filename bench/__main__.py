@@ -1,0 +1,14 @@
+"""Run every benchmark (`bench/run`): each module's figures in turn, then one table of them all."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from bench import broadcast, handling, idle
+from bench.common import run_figures
+
+FIGURES = {**broadcast.FIGURES, **handling.FIGURES, **idle.FIGURES}
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(run_figures("benchmarks", FIGURES, None, __doc__)))
