@@ -5,40 +5,44 @@ the baseline beside it is a primary-key lookup of one champion in the same datab
 query's plan is checked for a full scan of the report table (and printed with `--plans`), since an
 index that stopped being used would pass on small data and fail on real data.
 
-Run:         .venv/bin/python -m bench.data_scale             (fills the database first: a few minutes)
-Smoke run:   .venv/bin/python -m bench.data_scale --quick     (10,000 champions, 100,000 reports)
-PostgreSQL:  TEST_DATABASE_URL=... .venv/bin/python -m bench.data_scale --db postgresql
+Run:         bench/run --only 8              (fills the database first: about a minute)
+Smoke run:   bench/run --only 8 --quick      (10,000 champions, 100,000 reports)
+PostgreSQL:  TEST_DATABASE_URL=... bench/run --only 8 --db postgresql
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import os
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from sqlalchemy import Select, func, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from sqlalchemy import Select, func, select, text  # noqa: E402
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession  # noqa: E402
-
-from bench.broadcast import Database, Row, add_champions, create_database, drop_database, emit  # noqa: E402
-from storage import audience, directory, reports  # noqa: E402
-from storage.audience import Audience  # noqa: E402
-from storage.db import make_sessions  # noqa: E402
-from storage.models import Champion, Report, utcnow  # noqa: E402
-from storage.report_topics import load_topics  # noqa: E402
-from storage.reports import Filters  # noqa: E402
+from bench.common import (
+    Database,
+    Figure,
+    Row,
+    Run,
+    add_champions,
+    count,
+    create_database,
+    drop_database,
+    emit,
+    note,
+    run_figures,
+)
+from storage import audience, directory, reports
+from storage.audience import Audience
+from storage.db import make_sessions
+from storage.models import Champion, Report, utcnow
+from storage.report_topics import load_topics
+from storage.reports import Filters
 
 FULL = {"champions": 100_000, "reports": 1_000_000}
 QUICK = {"champions": 10_000, "reports": 100_000}
@@ -101,7 +105,7 @@ async def fill(engine: AsyncEngine, champions: int, count: int) -> None:
         sql = f"{prefix}INSERT INTO report ({', '.join(names)}) SELECT {', '.join(values)} FROM {source}"
         async with sessions.begin() as session:
             await session.execute(text(sql), {"now": now if postgres else now.strftime("%Y-%m-%d %H:%M:%S")})
-        print(f"  … {stop:,} of {count:,} reports", flush=True)
+        note("8", f"… {stop:,} of {count:,} reports")
     async with engine.begin() as connection:
         await connection.execute(text("ANALYZE"))
 
@@ -180,10 +184,10 @@ async def timed(session: AsyncSession, run: Callable[[AsyncSession], Awaitable[A
 
 async def plan(session: AsyncSession, statement: Select[Any]) -> list[str]:
     """The database's plan for a statement, one line per step."""
-    dialect = session.bind.dialect
+    connection = await session.connection()
+    dialect = connection.dialect
     compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
     explain = "EXPLAIN QUERY PLAN " if dialect.name == "sqlite" else "EXPLAIN "
-    connection = await session.connection()
     parameters = tuple(compiled.params[name] for name in compiled.positiontup or ())
     result = await connection.exec_driver_sql(explain + str(compiled), parameters)
     return [str(row[-1]) for row in result]
@@ -199,15 +203,19 @@ def full_scan(lines: list[str]) -> bool:
     return False
 
 
-async def measure(
-    kind: str, workdir: Path, counts: dict[str, int], rows: list[Row], show_plans: bool
-) -> None:
-    database: Database = await create_database(kind, workdir, "data")
+async def figure_data(run: Run) -> None:
+    """8: each hot query's median time and plan on a database filled to full size."""
+    counts = QUICK if run.quick else FULL
+    database: Database = await create_database(run.kind, run.workdir, "data")
     engine = database.engine()
     try:
         started = time.perf_counter()
         await fill(engine, counts["champions"], counts["reports"])
-        print(f"  ({kind}: filled in {time.perf_counter() - started:.0f} s)", flush=True)
+        note(
+            "8",
+            f"{run.kind}: {count(counts['champions'])} champions and {count(counts['reports'])} "
+            f"reports filled in {time.perf_counter() - started:.0f} s",
+        )
         sessions = make_sessions(engine)
         async with sessions() as session:
             first = int(await session.scalar(select(func.min(Champion.id))) or 0)
@@ -216,53 +224,29 @@ async def measure(
                 ms = await timed(session, query.run)
                 plans = [await plan(session, statement) for statement in query.statements]
                 scans = any(full_scan(lines) for lines in plans)
-                if show_plans or scans:
-                    for lines in plans:
-                        print(f"    plan [{query.name}]: " + " | ".join(lines), flush=True)
+                for lines in plans:
+                    note("8", f"plan [{query.name}]: " + " | ".join(line.strip() for line in lines))
                 emit(
                     Row(
-                        f"{kind}: {query.name}"[:48],
+                        f"8 {run.kind}: {query.name}"[:48],
                         f"{ms:.1f} ms" + (" FULL SCAN" if scans else ""),
-                        f"{baseline:.2f} ms (PK lookup)",
-                        f"{ms / baseline:.0f}x",
+                        f"{baseline:.2f} ms PK lookup",
+                        f"{ms / baseline:.1f}",
                         f"< {LIMIT_MS:.0f} ms, no report scan",
                         ms < LIMIT_MS and not scans,
                     ),
-                    rows,
+                    run.rows,
                 )
     finally:
         await engine.dispose()
         await drop_database(database)
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--quick", action="store_true", help="10x fewer champions and reports")
-    parser.add_argument("--plans", action="store_true", help="print every query's plan")
-    parser.add_argument("--db", choices=("sqlite", "postgresql", "all"), default="sqlite")
-    return parser.parse_args(argv)
+FIGURES = {"8": Figure(figure_data)}
 
 
 async def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    counts = QUICK if args.quick else FULL
-    kinds = ["sqlite", "postgresql"] if args.db == "all" else [args.db]
-    if "postgresql" in kinds and not os.environ.get("TEST_DATABASE_URL"):
-        print("TEST_DATABASE_URL is not set: PostgreSQL skipped", flush=True)
-        kinds = [k for k in kinds if k != "postgresql"]
-    print(
-        f"data-scale benchmarks: {counts['champions']:,} champions, {counts['reports']:,} reports"
-        + (" (QUICK MODE: 10x smaller)" if args.quick else ""),
-        flush=True,
-    )
-    print(Row.header(), flush=True)
-    rows: list[Row] = []
-    with tempfile.TemporaryDirectory(prefix="champbot-bench-") as workdir:
-        for kind in kinds:
-            await measure(kind, Path(workdir), counts, rows, args.plans)
-    return 0 if all(row.ok for row in rows) else 1
+    return await run_figures("data-scale benchmark", FIGURES, argv, __doc__)
 
 
 if __name__ == "__main__":

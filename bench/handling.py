@@ -201,7 +201,7 @@ class Driver:
             pending = self._pending(chat_id, "message")
             self.emulator.send(chat_id, step.text)
             return pending
-        message = next(
+        message: dict[str, Any] = next(
             (m for m in reversed(self.emulator.history(chat_id)) if m.get("from_bot") and "message_id" in m),
             {},
         )
@@ -357,7 +357,7 @@ def _champbot(overrides: dict[str, Any], database: Database, mode: str, capped: 
     updates rather than that cap, which alone would hold replies to 30 a second."""
     logging.basicConfig(level=logging.WARNING)
     if not capped:
-        app.AIORateLimiter = functools.partial(AIORateLimiter, overall_max_rate=0)  # type: ignore[misc]
+        app.AIORateLimiter = functools.partial(AIORateLimiter, overall_max_rate=0)  # type: ignore[misc,assignment]
     asyncio.run(_champbot_main(overrides, database, mode))
 
 
