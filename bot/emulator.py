@@ -462,6 +462,18 @@ class Emulator:
             user_id, {"message": {**message, "chat": self.chats[user_id].as_api(user), "from": user.as_api()}}
         )
 
+    def send_voice(self, user_id: int, chat_id: int | None = None) -> int:
+        """The user sends a voice note in their private chat or a group."""
+        user = self.users[user_id]
+        chat = self.chats[chat_id if chat_id is not None else user_id]
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "voice": {"file_id": "voice-1", "file_unique_id": "voice-1", "duration": 5},
+        }
+        self._record(chat.id, {**message, "from_bot": False, "text": "[voice]"})
+        return self._push({"message": {**message, "chat": chat.as_api(user), "from": user.as_api()}})
+
     def edit(self, user_id: int, message_id: int, text: str) -> int:
         """The user edits a message they sent earlier."""
         user = self.users[user_id]

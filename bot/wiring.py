@@ -17,7 +17,7 @@ from telegram.ext import (
 )
 
 from bot.delivery import schedule_tick
-from handlers import admin, broadcast, errors, fallback, gate, learn, onboarding, settings
+from handlers import admin, broadcast, errors, fallback, gate, learn, onboarding, report, settings
 from handlers.common import stale_button
 
 COMMANDS = {
@@ -40,6 +40,8 @@ COMMANDS = {
     "stats": learn.show_stats,
     "broadcast": broadcast.start,
     "campaigns": broadcast.list_campaigns,
+    "report": report.start,
+    "myreports": report.my_reports,
 }
 
 BUTTONS = {
@@ -68,6 +70,10 @@ BUTTONS = {
     r"^bc:[a-z]{1,12}(:[A-Za-z0-9_-]{1,40})?$": broadcast.button,
     r"^answer:\d{1,18}:(shared|question|concern)$": broadcast.answer_back,
     r"^camp:\d{1,9}:(pause|resume|cancel)$": broadcast.campaign_button,
+    r"^rep:start$": report.start,
+    r"^rep:(stop|back|keep|ok|t:[a-z0-9-]{1,40}|k:[a-z]{1,8}|p:[a-z]{1,4}|a:\d{1,9}|more:\d{1,2}"
+    r"|anon:(yes|no))$": report.button,
+    r"^myr:\d{1,6}$": report.my_reports,
 }
 WEEKLY_CHECK_SECONDS = 60
 SCHEDULE_CHECK_SECONDS = 10

@@ -98,11 +98,21 @@ async def require_coordinator(update: Update, context: Context) -> Champion | No
     return None
 
 
+def main_menu(t: Translator) -> InlineKeyboardMarkup:
+    """The member's main menu, shown on the welcome: report, learn, follow their reports."""
+    _ = t.gettext
+    return buttons(
+        [(_("Report what I heard"), "rep:start"), (_("Learn"), "learn:topics"), (_("My reports"), "myr:0")]
+    )
+
+
 def help_text(context: Context) -> str:
     """What the bot can do for this person, with the medical-advice signpost."""
     _ = context.t.gettext
     lines = [
         _("Here is what I can do:"),
+        _("/report – tell us what you heard in your community"),
+        _("/myreports – your reports and the answers"),
         _("/learn – short lessons and quizzes"),
         _("/progress – what you have learned so far"),
         _("/weekly – a snippet every week"),

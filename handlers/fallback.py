@@ -8,11 +8,16 @@ from bot.context import Context
 from handlers.broadcast import media_during_broadcast, text_during_broadcast
 from handlers.common import reply
 from handlers.onboarding import text_during_join
+from handlers.report import media_during_report, text_during_report
 
 
 async def text(update: Update, context: Context) -> None:
     """Route free text to the step waiting for it, or explain what the bot understands."""
-    if await text_during_join(update, context) or await text_during_broadcast(update, context):
+    if (
+        await text_during_join(update, context)
+        or await text_during_broadcast(update, context)
+        or await text_during_report(update, context)
+    ):
         return
     _ = context.t.gettext
     if context.champion is None:
@@ -28,7 +33,7 @@ async def unknown_command(update: Update, context: Context) -> None:
 
 async def other_message(update: Update, context: Context) -> None:
     """Photos, stickers, voice notes and the like where none is expected."""
-    if await media_during_broadcast(update, context):
+    if await media_during_broadcast(update, context) or await media_during_report(update, context):
         return
     _ = context.t.gettext
     if context.state is not None and context.state.step == "join:name":

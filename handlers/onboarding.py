@@ -20,6 +20,7 @@ from handlers.common import (
     help_text,
     isolate,
     language_buttons,
+    main_menu,
     reply,
     save_step,
     stale_button,
@@ -36,7 +37,11 @@ async def start(update: Update, context: Context) -> None:
     _ = context.t.gettext
     champion = context.champion
     if champion is not None and champion.status in {Status.ACTIVE, Status.PAUSED}:
-        await reply(update, _("Welcome back, {name}!").format(name=isolate(champion.display_name)))
+        await reply(
+            update,
+            _("Welcome back, {name}!").format(name=isolate(champion.display_name)),
+            main_menu(context.t),
+        )
         await reply(update, help_text(context))
         return
     if champion is not None and champion.status == Status.PENDING:
@@ -267,6 +272,7 @@ async def finish(update: Update, context: Context) -> None:
             _("You're all set, {name}! Thank you for being a community champion.").format(
                 name=isolate(data["name"])
             ),
+            main_menu(context.t),
         )
         await reply(update, help_text(context))
         return

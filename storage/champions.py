@@ -6,12 +6,14 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import reports
 from storage.models import (
     Champion,
     ConversationState,
     Delivery,
     Invite,
     Network,
+    Report,
     Response,
     Role,
     SnippetProgress,
@@ -157,6 +159,10 @@ async def personal_data(session: AsyncSession, champion: Champion) -> dict[str, 
             .where(Delivery.champion_id == champion.id)
         )
     )
+    sent = list(
+        await session.scalars(select(Report).where(Report.champion_id == champion.id).order_by(Report.id))
+    )
+    replies = await reports.replies_to(session, [report.id for report in sent])
     return {
         "telegram_id": champion.telegram_id,
         "display_name": champion.display_name,
@@ -204,6 +210,26 @@ async def personal_data(session: AsyncSession, champion: Champion) -> dict[str, 
             }
             for delivery in deliveries
         ],
+        "reports": [
+            {
+                "reference": reports.reference(report.id),
+                "topic": report.topic,
+                "kind": report.kind,
+                "text": report.text,
+                "media": report.media_kind,
+                "media_file_id": report.media_file_id,
+                "people": report.people,
+                "area": report.area.name if report.area else None,
+                "anonymous": report.anonymous,
+                "status": report.status,
+                "created_at": _iso(report.created_at),
+                "replies": [
+                    {"text": answer.text, "created_at": _iso(answer.created_at)}
+                    for answer in replies[report.id]
+                ],
+            }
+            for report in sent
+        ],
         "invites_created": [
             {"code": invite.code, "uses": invite.uses, "expires_at": _iso(invite.expires_at)}
             for invite in invites
@@ -212,8 +238,8 @@ async def personal_data(session: AsyncSession, champion: Champion) -> dict[str, 
 
 
 async def erase(session: AsyncSession, champion: Champion) -> None:
-    """Delete the champion and their conversation (progress and schedules go with them, by
-    cascade); invites they made lose their name."""
+    """Delete the champion and their conversation (progress, schedules, reports and the replies to
+    them go with them, by cascade); invites they made lose their name."""
     await session.execute(update(Invite).where(Invite.created_by == champion.id).values(created_by=None))
     await session.execute(delete(ConversationState).where(ConversationState.chat_id == champion.telegram_id))
     await session.execute(delete(Champion).where(Champion.id == champion.id))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Iterator
 from pathlib import Path
@@ -19,8 +20,9 @@ from telegram.ext import Application, BaseUpdateProcessor
 from bot.app import build_application
 from bot.channels import start
 from bot.emulator import Emulator
-from bot.i18n import compile_catalogs
+from bot.i18n import compile_catalogs, translator
 from bot.settings import Settings, load_settings
+from handlers.report_labels import KIND_LABELS, PEOPLE_LABELS
 from storage import champions, directory
 from storage.db import downgrade, make_engine, make_sessions, upgrade
 from storage.models import Base
@@ -261,3 +263,30 @@ async def join(
 async def make_coordinator(bot: BotHarness, person: Person) -> None:
     async with bot.sessions.begin() as session:
         await champions.make_coordinator(session, person.id, person.name, "en")
+
+
+async def send_report(
+    person: Person,
+    text: str = "People say the clinic is too far to walk to.",
+    *,
+    topic: str = "vaccinations",
+    kind: str = "barrier",
+    people: str = "few",
+    anonymous: bool = True,
+    language: str = "en",
+) -> str:
+    """Make a report through the chat as a joined champion whose language is `language`, in their
+    own area, and return its reference (e.g. "R-1001"). `topic`, `kind` and `people` are ids."""
+    _ = translator(language).gettext
+    topics = person.bot.application.bot_data.topics
+    await person.send("/report")
+    await person.press(next(t for t in topics if t.id == topic).label(language))
+    await person.press(_(KIND_LABELS[kind]))
+    await person.send(text)
+    await person.press(_(PEOPLE_LABELS[people]))
+    await person.press(person.buttons()[0])  # their own area comes first
+    await person.press(_("Stay anonymous") if anonymous else _("Share my name"))
+    said = await person.press(_("Confirm"))
+    found = re.search(r"R-\d+", said[-1])
+    assert found, said
+    return found.group()
