@@ -17,7 +17,19 @@ from telegram.ext import (
 )
 
 from bot.delivery import schedule_tick
-from handlers import admin, broadcast, errors, fallback, gate, learn, onboarding, settings
+from handlers import (
+    admin,
+    broadcast,
+    digest,
+    errors,
+    export,
+    fallback,
+    gate,
+    learn,
+    onboarding,
+    settings,
+    stats,
+)
 from handlers.common import stale_button
 
 COMMANDS = {
@@ -37,7 +49,8 @@ COMMANDS = {
     "weekly": learn.ask_weekly,
     "invite": admin.ask_invite,
     "pending": admin.list_pending,
-    "stats": learn.show_stats,
+    "stats": stats.show_stats,
+    "export": export.ask_format,
     "broadcast": broadcast.start,
     "campaigns": broadcast.list_campaigns,
 }
@@ -68,8 +81,11 @@ BUTTONS = {
     r"^bc:[a-z]{1,12}(:[A-Za-z0-9_-]{1,40})?$": broadcast.button,
     r"^answer:\d{1,18}:(shared|question|concern)$": broadcast.answer_back,
     r"^camp:\d{1,9}:(pause|resume|cancel)$": broadcast.campaign_button,
+    r"^stats:(week|month|30d)$": stats.choose_period,
+    r"^exp:(csv|xlsx)$": export.choose_format,
 }
 WEEKLY_CHECK_SECONDS = 60
+DIGEST_CHECK_SECONDS = 60
 SCHEDULE_CHECK_SECONDS = 10
 
 
@@ -91,4 +107,7 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     )
     application.job_queue.run_repeating(
         learn.weekly_job, interval=WEEKLY_CHECK_SECONDS, first=WEEKLY_CHECK_SECONDS
+    )
+    application.job_queue.run_repeating(
+        digest.digest_job, interval=DIGEST_CHECK_SECONDS, first=DIGEST_CHECK_SECONDS
     )
