@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -609,3 +610,102 @@ def campaign_cancel(name: str, yes: bool) -> None:
         return await campaigns.cancel_campaign(session, await campaigns.find_campaign(session, name))
 
     click.echo(f"Campaign {name!r} is cancelled; {_campaign_work(go)} message(s) will not be sent.")
+
+
+@main.group()
+def export() -> None:
+    """Export data as files (CSV or XLSX)."""
+
+
+EXPORT_PROGRESS_EVERY = 100_000
+
+
+@export.command("insights")
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True, help="File type."
+)
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="File to write (default for csv: standard output; required for xlsx).",
+)
+@click.option("--topic", help="Only this topic id (see content/report_topics.yaml).")
+@click.option("--kind", help="Only this kind: barrier, works, question, misinfo, idea or success.")
+@click.option("--area", help="Only reports from the area with this name.")
+@click.option("--status", help="Only reports with this status: new, seen or acted.")
+@click.option(
+    "--since", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD", help="First day to include (UTC)."
+)
+@click.option(
+    "--until", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD", help="Last day to include (UTC)."
+)
+def export_insights(
+    fmt: str,
+    output: Path | None,
+    topic: str | None,
+    kind: str | None,
+    area: str | None,
+    status: str | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> None:
+    """Export champions' reports as CSV or XLSX, one row per report, oldest first.
+
+    Anonymous reports carry no name, and no column identifies a champion by id. Progress goes to
+    standard error every 100,000 reports.
+    """
+    import sys
+    from datetime import UTC, timedelta
+
+    from storage import directory, insight_export
+    from storage.report_topics import TopicsError, load_topics
+    from storage.reports import KINDS, STATUSES, Filters
+
+    try:
+        topics = load_topics(languages=tuple(LANGUAGES))
+    except TopicsError as exc:
+        raise click.ClickException(f"content/report_topics.yaml: {exc}") from None
+    for name, value, known in (
+        ("--topic", topic, [t.id for t in topics]),
+        ("--kind", kind, KINDS),
+        ("--status", status, STATUSES),
+    ):
+        if value is not None and value not in known:
+            raise click.ClickException(f"{name} {value!r} is not known; use one of: {', '.join(known)}")
+    if fmt == "xlsx" and output is None:
+        raise click.ClickException("--output is required for xlsx (it is not text to print)")
+    if since and until and until < since:
+        raise click.ClickException("--until is before --since")
+
+    def progress(count: int) -> None:
+        if count % EXPORT_PROGRESS_EVERY == 0:
+            click.echo(f"{count:,} reports written…", err=True)
+
+    async def go(sessions: async_sessionmaker[AsyncSession]) -> int:
+        async with sessions() as session:
+            area_id = None
+            if area is not None:
+                found = next((a for a in await directory.list_areas(session) if a.name == area), None)
+                if found is None:
+                    raise click.ClickException(f"--area {area!r}: no area with that name")
+                area_id = found.id
+            filters = Filters(
+                topic=topic,
+                kind=kind,
+                area_id=area_id,
+                status=status,
+                since=since.replace(tzinfo=UTC) if since else None,
+                until=until.replace(tzinfo=UTC) + timedelta(days=1) if until else None,
+            )
+            if fmt == "xlsx":
+                assert output is not None
+                return await insight_export.write_xlsx(session, filters, topics, output, progress)
+            if output is None:
+                count = await insight_export.write_csv(session, filters, topics, sys.stdout.buffer, progress)
+                sys.stdout.flush()
+                return count
+            with output.open("wb") as out:
+                return await insight_export.write_csv(session, filters, topics, out, progress)
+
+    count = _with_sessions(go)
+    click.echo(f"Exported {count:,} report(s){f' to {output}' if output else ''}.", err=True)

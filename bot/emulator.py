@@ -1,8 +1,9 @@
 """A local Telegram Bot API emulator on loopback, for the sandbox and the tests.
 
 It speaks the subset of the Bot API the bot uses (getMe, getUpdates with offset and long-poll
-timeout, setWebhook/deleteWebhook, sendMessage, sendDocument, editMessageText,
-editMessageReplyMarkup, answerCallbackQuery, setMyCommands) and plays the users' side: people send
+timeout, setWebhook/deleteWebhook, sendMessage, sendDocument, sendPhoto (a file id, or an upload
+kept in `files` like a document's), editMessageText, editMessageReplyMarkup, answerCallbackQuery,
+setMyCommands) and plays the users' side: people send
 text, press buttons, edit messages, write in groups. It can be told to fail for a chat (429 with
 retry_after, 403, 400, 5xx) or to hang, and to enforce Telegram's rate limits with 429s.
 """
@@ -320,6 +321,9 @@ class Emulator:
 
     async def _api_sendphoto(self, params: dict[str, Any]) -> dict[str, Any]:
         photo = params.get("photo")
+        if isinstance(photo, tuple):  # uploaded: kept, like a document, under a new file id
+            self.files[f"file-{len(self.files) + 1}"] = photo
+            photo = f"file-{len(self.files)}"
         if not isinstance(photo, str) or not photo:
             raise ApiError(400, "Bad Request: there is no photo in the request")
         content: dict[str, Any] = {

@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     db_retry_seconds: float = Field(
         60.0, ge=0, description="How long an update waits for the database to come back before it fails."
     )
+    digest_weekday: int = Field(
+        0, ge=0, le=6, description="Day the weekly digest goes to coordinators (0 = Monday)."
+    )
+    digest_hour: int = Field(9, ge=0, le=23, description="Hour of that day it goes, Europe/London time.")
     webhook_url: str | None = Field(None, description="Public HTTPS URL Telegram posts updates to.")
     webhook_port: int = Field(8443, ge=1, le=65535, description="Local port the webhook listens on.")
     webhook_secret: SecretStr | None = Field(

@@ -17,7 +17,20 @@ from telegram.ext import (
 )
 
 from bot.delivery import schedule_tick
-from handlers import admin, broadcast, errors, fallback, gate, learn, onboarding, report, settings
+from handlers import (
+    admin,
+    broadcast,
+    digest,
+    errors,
+    export,
+    fallback,
+    gate,
+    learn,
+    onboarding,
+    report,
+    settings,
+    stats,
+)
 from handlers.common import stale_button
 
 COMMANDS = {
@@ -37,7 +50,8 @@ COMMANDS = {
     "weekly": learn.ask_weekly,
     "invite": admin.ask_invite,
     "pending": admin.list_pending,
-    "stats": learn.show_stats,
+    "stats": stats.show_stats,
+    "export": export.ask_format,
     "broadcast": broadcast.start,
     "campaigns": broadcast.list_campaigns,
     "report": report.start,
@@ -74,8 +88,11 @@ BUTTONS = {
     r"^rep:(stop|back|keep|ok|t:[a-z0-9-]{1,40}|k:[a-z]{1,8}|p:[a-z]{1,4}|a:\d{1,9}|more:\d{1,2}"
     r"|anon:(yes|no))$": report.button,
     r"^myr:\d{1,6}$": report.my_reports,
+    r"^stats:(week|month|30d)$": stats.choose_period,
+    r"^exp:(csv|xlsx)$": export.choose_format,
 }
 WEEKLY_CHECK_SECONDS = 60
+DIGEST_CHECK_SECONDS = 60
 SCHEDULE_CHECK_SECONDS = 10
 
 
@@ -97,4 +114,7 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     )
     application.job_queue.run_repeating(
         learn.weekly_job, interval=WEEKLY_CHECK_SECONDS, first=WEEKLY_CHECK_SECONDS
+    )
+    application.job_queue.run_repeating(
+        digest.digest_job, interval=DIGEST_CHECK_SECONDS, first=DIGEST_CHECK_SECONDS
     )

@@ -134,6 +134,7 @@ def help_text(context: Context) -> str:
             _("/invite [network] – make an invite link"),
             _("/pending – approve people waiting to join"),
             _("/stats – figures for your programme"),
+            _("/export – reports as a spreadsheet (CSV or Excel)"),
             _("/broadcast – send a message to champions"),
             _("/campaigns – pause, resume or cancel campaigns"),
         ]

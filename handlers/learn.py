@@ -1,4 +1,4 @@
-"""Learn: topics with progress → snippet → next or quiz; /progress; the weekly snippet; /stats."""
+"""Learn: topics with progress → snippet → next or quiz; /progress; the weekly snippet."""
 
 from __future__ import annotations
 
@@ -12,12 +12,10 @@ from telegram.error import Forbidden, TelegramError
 
 from bot.context import Context
 from bot.i18n import N_, Translator, translator
-from handlers.broadcast import reach_lines
 from handlers.common import (
     answer_and_clear,
     buttons,
     reply,
-    require_coordinator,
     require_member,
     signpost,
     stale_button,
@@ -338,35 +336,6 @@ async def send_due_snippets(bot: Bot, context: Context, now: datetime) -> int:
             await learning.mark_read(session, champion.id, snippet_id)
         sent += 1
     return sent
-
-
-async def show_stats(update: Update, context: Context) -> None:
-    """Coordinators: learning completion per topic and per area."""
-    if await require_coordinator(update, context) is None:
-        return
-    t = context.t
-    async with context.db() as session:
-        members, topics, areas = await learning.completion(session, context.library)
-    lines = [
-        t.ngettext("Learning, {count} member:", "Learning, {count} members:", members).format(count=members)
-    ]
-    for figures in topics:
-        lines.append(
-            t.gettext("{topic}: {read} read, {right} of quiz answers right").format(
-                topic=topic_title(t, figures.topic),
-                read=t.percent(figures.read, figures.possible),
-                right=t.percent(figures.right, figures.answered),
-            )
-        )
-    lines += ["", t.gettext("By area:")]
-    for area in areas:
-        lines.append(
-            t.gettext("{area}: {read} read").format(
-                area=area.area or t.gettext("No area given"), read=t.percent(area.read, area.possible)
-            )
-        )
-    lines += ["", *await reach_lines(context)]
-    await reply(update, "\n".join(lines))
 
 
 def _following(library: Library, snippet: Snippet) -> str | None:

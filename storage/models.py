@@ -302,3 +302,11 @@ class ReportReply(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # When the champion was told; None until then.
     notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+
+
+class JobRun(Base):
+    """When a scheduled job last ran, so a restart or a second worker never runs it twice for one slot."""
+
+    __tablename__ = "job_run"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -46,7 +46,9 @@ async def test_find_filters_newest_first_and_counts(sessions: async_sessionmaker
             report = await reports.create(
                 session,
                 champion,
-                Draft(topic="housing" if day % 2 else "other", kind="barrier", people="few", text=f"day {day}"),
+                Draft(
+                    topic="housing" if day % 2 else "other", kind="barrier", people="few", text=f"day {day}"
+                ),
             )
             report.created_at = start + timedelta(days=day)
     async with sessions() as session:
@@ -65,7 +67,9 @@ async def test_a_report_needs_something_heard(sessions: async_sessionmaker[Async
         with pytest.raises(ValueError):
             await reports.create(session, champion, Draft(topic="other", kind="idea", people="one"))
         with pytest.raises(ValueError):
-            await reports.create(session, champion, Draft(topic="other", kind="rumour", people="one", text="x"))
+            await reports.create(
+                session, champion, Draft(topic="other", kind="rumour", people="one", text="x")
+            )
 
 
 async def test_replies_reach_existing_reports_and_are_taken_once(
@@ -77,7 +81,9 @@ async def test_replies_reach_existing_reports_and_are_taken_once(
             session, champion, Draft(topic="other", kind="question", people="one", text="Is it safe?")
         )
     async with sessions.begin() as session:
-        assert await reports.reply(session, [report.id, report.id + 999], "We asked the GP.", None, False) == 1
+        assert (
+            await reports.reply(session, [report.id, report.id + 999], "We asked the GP.", None, False) == 1
+        )
     async with sessions.begin() as session:
         taken = await reports.take_unsent_replies(session)
         assert [(n.telegram_id, n.language, n.report_text) for n in taken] == [(3, "ur", "Is it safe?")]

@@ -1,0 +1,189 @@
+"""Figures about reports for /stats, the weekly digest and exports: GROUP BY counts over the indexed
+columns and exports read in batches by id, so a million reports never sit in memory at once.
+
+Periods are UTC bounds, `since` included and `until` excluded. Nothing here returns who sent an
+anonymous report: an export row carries a name only when the champion chose to share it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Select, case, distinct, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Area, Champion, Report, ReportReply, Role, Status
+from storage.reports import Filters
+
+EXPORT_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Reports in one period by topic id, kind and area name (None: no area given)."""
+
+    total: int
+    by_topic: dict[str, int]
+    by_kind: dict[str, int]
+    by_area: dict[str | None, int]
+
+
+@dataclass(frozen=True)
+class Figures:
+    """A period's counts, the previous period's of equal length (for the trend), and champions."""
+
+    current: Counts
+    previous: Counts
+    active_champions: int
+    reporters: int  # champions who sent at least one report in the period
+
+
+async def _grouped(session: AsyncSession, column: Any, since: datetime, until: datetime) -> dict[Any, int]:
+    query = (
+        select(column, func.count(Report.id))
+        .select_from(Report)
+        .where(Report.created_at >= since, Report.created_at < until)
+        .group_by(column)
+    )
+    if column is Area.name:
+        query = query.outerjoin(Area, Area.id == Report.area_id)
+    return {key: int(count) for key, count in (await session.execute(query)).all()}
+
+
+async def counts(session: AsyncSession, since: datetime, until: datetime) -> Counts:
+    """Reports created in [since, until) by topic, kind and area."""
+    by_topic = await _grouped(session, Report.topic, since, until)
+    return Counts(
+        total=sum(by_topic.values()),
+        by_topic=by_topic,
+        by_kind=await _grouped(session, Report.kind, since, until),
+        by_area=await _grouped(session, Area.name, since, until),
+    )
+
+
+async def figures(session: AsyncSession, since: datetime, until: datetime) -> Figures:
+    """The /stats figures for [since, until), with the period of equal length just before it."""
+    active = await session.scalar(
+        select(func.count(Champion.id)).where(
+            Champion.role == Role.CHAMPION, Champion.status == Status.ACTIVE
+        )
+    )
+    reporters = await session.scalar(
+        select(func.count(distinct(Report.champion_id))).where(
+            Report.created_at >= since, Report.created_at < until
+        )
+    )
+    return Figures(
+        current=await counts(session, since, until),
+        previous=await counts(session, since - (until - since), since),
+        active_champions=int(active or 0),
+        reporters=int(reporters or 0),
+    )
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A report nobody has reviewed yet, as the digest lists it: no name."""
+
+    id: int
+    topic: str
+    text: str | None
+    media_kind: str | None
+
+
+@dataclass(frozen=True)
+class Digest:
+    """The weekly digest's figures: last week's counts, and the reports waiting for review."""
+
+    week: Counts
+    waiting: int
+    newest: list[Waiting]
+
+
+async def digest(session: AsyncSession, since: datetime, until: datetime, newest: int = 5) -> Digest:
+    """Counts for [since, until), how many reports are still new, and the `newest` of those."""
+    waiting = await session.scalar(select(func.count(Report.id)).where(Report.status == "new"))
+    rows = await session.execute(
+        select(Report.id, Report.topic, Report.text, Report.media_kind)
+        .where(Report.status == "new")
+        .order_by(Report.created_at.desc(), Report.id.desc())
+        .limit(newest)
+    )
+    return Digest(
+        week=await counts(session, since, until),
+        waiting=int(waiting or 0),
+        newest=[Waiting(*row) for row in rows.all()],
+    )
+
+
+@dataclass(frozen=True)
+class ExportRow:
+    """One report as an export shows it. `champion_name` is None for an anonymous report."""
+
+    id: int
+    created_at: datetime
+    topic: str
+    kind: str
+    people: str
+    area: str | None
+    status: str
+    language: str
+    text: str | None
+    media_kind: str | None
+    media_file_id: str | None
+    champion_name: str | None
+    replies: list[str]
+
+
+async def count_matching(session: AsyncSession, filters: Filters) -> int:
+    """How many reports match the filters."""
+    return int(await session.scalar(filters.apply(select(func.count(Report.id)))) or 0)
+
+
+async def export_rows(
+    session: AsyncSession, filters: Filters, batch: int = EXPORT_BATCH
+) -> AsyncIterator[ExportRow]:
+    """Every report matching the filters, oldest first, read `batch` at a time by id (keyset), each
+    with its replies. The name is chosen in SQL, so an anonymous reporter's never leaves the database."""
+    # Only a report whose champion chose "share my name" shows it; `anonymous` is never NULL.
+    name = case((Report.anonymous.is_(False), Champion.display_name), else_=None)
+    # Cast: Filters.apply is typed for one-entity selects; it only adds WHERE clauses.
+    columns = cast(
+        "Select[Any]",
+        select(
+            Report.id,
+            Report.created_at,
+            Report.topic,
+            Report.kind,
+            Report.people,
+            Area.name.label("area"),
+            Report.status,
+            Report.language,
+            Report.text,
+            Report.media_kind,
+            Report.media_file_id,
+            name.label("champion_name"),
+        )
+        .join(Champion, Champion.id == Report.champion_id)
+        .outerjoin(Area, Area.id == Report.area_id),
+    )
+    query = filters.apply(columns).order_by(Report.id)
+    last = 0
+    while True:
+        rows = (await session.execute(query.where(Report.id > last).limit(batch))).all()
+        if not rows:
+            return
+        ids = [row[0] for row in rows]
+        replies: dict[int, list[str]] = {}
+        for report_id, text in await session.execute(
+            select(ReportReply.report_id, ReportReply.text)
+            .where(ReportReply.report_id.in_(ids))
+            .order_by(ReportReply.id)
+        ):
+            replies.setdefault(report_id, []).append(text)
+        for row in rows:
+            yield ExportRow(**row._asdict(), replies=replies.get(row.id, []))
+        last = ids[-1]
