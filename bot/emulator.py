@@ -476,7 +476,7 @@ class Emulator:
             "voice": {"file_id": "voice-1", "file_unique_id": "voice-1", "duration": 5},
         }
         self._record(chat.id, {**message, "from_bot": False, "text": "[voice]"})
-        return self._push({"message": {**message, "chat": chat.as_api(user), "from": user.as_api()}})
+        return self._push(chat.id, {"message": {**message, "chat": chat.as_api(user), "from": user.as_api()}})
 
     def edit(self, user_id: int, message_id: int, text: str) -> int:
         """The user edits a message they sent earlier."""
