@@ -13,6 +13,7 @@ from bot import wiring
 from bot.context import Context, Services
 from bot.flood import FloodGate
 from bot.i18n import LANGUAGES, N_, translator
+from bot.leader import Leader
 from bot.settings import Settings, SettingsError
 from storage.content import Library, load_library
 from storage.report_topics import Topic, TopicsError, load_topics
@@ -53,6 +54,7 @@ def build_application(
         .base_file_url(f"{settings.api_base_url}/file/bot")
         .context_types(ContextTypes(context=Context, bot_data=Services))
         .rate_limiter(AIORateLimiter(max_retries=3))
+        .post_shutdown(_give_up_leading)
     )
     if update_processor is not None:
         builder = builder.concurrent_updates(update_processor)
@@ -62,8 +64,15 @@ def build_application(
     application.bot_data.library = load_content()
     application.bot_data.topics = load_report_topics()
     application.bot_data.flood = FloodGate(settings.flood_burst, settings.flood_rate)
+    application.bot_data.leader = Leader(sessions.kw["bind"])
     wiring.register(application)
     return application
+
+
+async def _give_up_leading(application: Application) -> None:  # type: ignore[type-arg]
+    """Let another process run the scheduled jobs at once rather than after this one is gone."""
+    if application.bot_data.leader is not None:
+        await application.bot_data.leader.close()
 
 
 def load_content() -> Library:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram.ext import Application, CallbackContext, ExtBot
@@ -14,6 +15,9 @@ from storage.content import Library
 from storage.models import Champion, ConversationState
 from storage.report_topics import Topic
 
+if TYPE_CHECKING:
+    from bot.leader import Leader
+
 
 @dataclass
 class Services:
@@ -24,6 +28,7 @@ class Services:
     library: Library = field(default_factory=Library)
     topics: list[Topic] = field(default_factory=list)
     flood: FloodGate = field(default_factory=lambda: FloodGate(burst=1, rate=0))
+    leader: Leader | None = None  # decides whether this process runs the scheduled jobs
 
 
 class Context(CallbackContext[ExtBot[None], dict[object, object], dict[object, object], Services]):

@@ -17,6 +17,7 @@ from telegram.ext import (
 )
 
 from bot.delivery import schedule_tick
+from bot.leader import when_leading
 from handlers import (
     admin,
     broadcast,
@@ -91,9 +92,12 @@ BUTTONS = {
     r"^stats:(week|month|30d)$": stats.choose_period,
     r"^exp:(csv|xlsx)$": export.choose_format,
 }
-WEEKLY_CHECK_SECONDS = 60
-DIGEST_CHECK_SECONDS = 60
-SCHEDULE_CHECK_SECONDS = 10
+# Scheduled jobs and how often each looks for work, in seconds; only the leading process runs them.
+JOBS = {
+    schedule_tick: 10,
+    learn.weekly_job: 60,
+    digest.digest_job: 60,
+}
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]
@@ -109,12 +113,5 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(MessageHandler(filters.ALL, fallback.other_message))
     application.add_error_handler(errors.on_error)
     assert application.job_queue is not None
-    application.job_queue.run_repeating(
-        schedule_tick, interval=SCHEDULE_CHECK_SECONDS, first=SCHEDULE_CHECK_SECONDS
-    )
-    application.job_queue.run_repeating(
-        learn.weekly_job, interval=WEEKLY_CHECK_SECONDS, first=WEEKLY_CHECK_SECONDS
-    )
-    application.job_queue.run_repeating(
-        digest.digest_job, interval=DIGEST_CHECK_SECONDS, first=DIGEST_CHECK_SECONDS
-    )
+    for job, seconds in JOBS.items():
+        application.job_queue.run_repeating(when_leading(job), interval=seconds, first=seconds)

@@ -223,6 +223,7 @@ def bot_settings(
         "api_base_url": emulator.base_url,
         "database_url": database_url,
         "data_dir": tmp_path,
+        "flood_rate": 0,  # tests type faster than people: flood control is tested on its own
         **overrides,
     }
 

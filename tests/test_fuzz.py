@@ -236,7 +236,6 @@ async def assert_still_valid(bot: BotHarness, person: Person) -> None:
         assert await person.send("/start") == [t.gettext("Welcome! Please choose your language.")]
 
 
-@pytest.mark.bot_settings(flood_burst=100_000)  # a machine, not a person, is typing here
 @settings(
     max_examples=40,
     deadline=None,
