@@ -1,7 +1,7 @@
 """A local Telegram Bot API emulator on loopback, for the sandbox and the tests.
 
 It speaks the subset of the Bot API the bot uses (getMe, getUpdates with offset and long-poll
-timeout, setWebhook/deleteWebhook, sendMessage, sendDocument, editMessageText,
+timeout, setWebhook/deleteWebhook, sendMessage, sendDocument, sendPhoto, sendVoice, editMessageText,
 editMessageReplyMarkup, answerCallbackQuery, setMyCommands) and plays the users' side: people send
 text, press buttons, edit messages, write in groups. It can be told to fail for a chat (429 with
 retry_after, 403, 400, 5xx) and to enforce Telegram's rate limits with 429s.
@@ -29,6 +29,7 @@ _JSON_FIELDS = {"reply_markup", "commands", "scope", "allowed_updates", "entitie
 _INT_FIELDS = {"chat_id", "message_id", "offset", "limit", "timeout", "user_id"}
 _SEND_METHODS = {
     "sendphoto",
+    "sendvoice",
     "sendmessage",
     "senddocument",
     "editmessagetext",
@@ -290,6 +291,15 @@ class Emulator:
         content: dict[str, Any] = {
             "photo": [{"file_id": photo, "file_unique_id": photo, "width": 90, "height": 90}]
         }
+        if params.get("caption"):
+            content["caption"] = str(params["caption"])
+        return self._bot_says(int(params["chat_id"]), content, params.get("reply_markup"))
+
+    async def _api_sendvoice(self, params: dict[str, Any]) -> dict[str, Any]:
+        voice = params.get("voice")
+        if not isinstance(voice, str) or not voice:
+            raise ApiError(400, "Bad Request: there is no voice in the request")
+        content: dict[str, Any] = {"voice": {"file_id": voice, "file_unique_id": voice, "duration": 1}}
         if params.get("caption"):
             content["caption"] = str(params["caption"])
         return self._bot_says(int(params["chat_id"]), content, params.get("reply_markup"))

@@ -17,7 +17,7 @@ from telegram.ext import (
 )
 
 from bot.delivery import schedule_tick
-from handlers import admin, broadcast, errors, fallback, gate, learn, onboarding, settings
+from handlers import admin, broadcast, errors, fallback, gate, insights, learn, onboarding, settings
 from handlers.common import stale_button
 
 COMMANDS = {
@@ -40,6 +40,7 @@ COMMANDS = {
     "stats": learn.show_stats,
     "broadcast": broadcast.start,
     "campaigns": broadcast.list_campaigns,
+    "insights": insights.start,
 }
 
 BUTTONS = {
@@ -68,6 +69,11 @@ BUTTONS = {
     r"^bc:[a-z]{1,12}(:[A-Za-z0-9_-]{1,40})?$": broadcast.button,
     r"^answer:\d{1,18}:(shared|question|concern)$": broadcast.answer_back,
     r"^camp:\d{1,9}:(pause|resume|cancel)$": broadcast.campaign_button,
+    r"^ins:(flt|clr|theme|ok|no|back|exp|done|pg:\d{1,6})$": insights.button,
+    r"^ins:(open|resp):\d{1,18}$": insights.button,
+    r"^ins:mark:\d{1,18}:(acted|new)$": insights.button,
+    r"^ins:f:(topic|kind|area|status|date)(:\d{1,3})?$": insights.button,
+    r"^ins:fv:(topic|kind|area|status|date):(\*|[a-z0-9-]{1,40})$": insights.button,
 }
 WEEKLY_CHECK_SECONDS = 60
 SCHEDULE_CHECK_SECONDS = 10
@@ -91,4 +97,10 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     )
     application.job_queue.run_repeating(
         learn.weekly_job, interval=WEEKLY_CHECK_SECONDS, first=WEEKLY_CHECK_SECONDS
+    )
+    application.job_queue.run_repeating(
+        insights.replies_job,
+        interval=insights.REPLIES_CHECK_SECONDS,
+        first=insights.REPLIES_CHECK_SECONDS,
+        name="report-replies",
     )

@@ -126,6 +126,7 @@ def help_text(context: Context) -> str:
             _("/stats – figures for your programme"),
             _("/broadcast – send a message to champions"),
             _("/campaigns – pause, resume or cancel campaigns"),
+            _("/insights – review what champions heard and respond"),
         ]
     lines += ["", signpost(context.t)]
     return "\n".join(lines)

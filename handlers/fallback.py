@@ -7,12 +7,17 @@ from telegram import Update
 from bot.context import Context
 from handlers.broadcast import media_during_broadcast, text_during_broadcast
 from handlers.common import reply
+from handlers.insights import media_during_insights, text_during_insights
 from handlers.onboarding import text_during_join
 
 
 async def text(update: Update, context: Context) -> None:
     """Route free text to the step waiting for it, or explain what the bot understands."""
-    if await text_during_join(update, context) or await text_during_broadcast(update, context):
+    if (
+        await text_during_join(update, context)
+        or await text_during_broadcast(update, context)
+        or await text_during_insights(update, context)
+    ):
         return
     _ = context.t.gettext
     if context.champion is None:
@@ -28,7 +33,7 @@ async def unknown_command(update: Update, context: Context) -> None:
 
 async def other_message(update: Update, context: Context) -> None:
     """Photos, stickers, voice notes and the like where none is expected."""
-    if await media_during_broadcast(update, context):
+    if await media_during_broadcast(update, context) or await media_during_insights(update, context):
         return
     _ = context.t.gettext
     if context.state is not None and context.state.step == "join:name":
