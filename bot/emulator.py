@@ -2,8 +2,8 @@
 
 It speaks the subset of the Bot API the bot uses (getMe, getUpdates with offset and long-poll
 timeout, setWebhook/deleteWebhook, sendMessage, sendDocument, sendPhoto (a file id, or an upload
-kept in `files` like a document's), editMessageText, editMessageReplyMarkup, answerCallbackQuery,
-setMyCommands) and plays the users' side: people send
+kept in `files` like a document's), sendVoice, editMessageText, editMessageReplyMarkup,
+answerCallbackQuery, setMyCommands) and plays the users' side: people send
 text, press buttons, edit messages, write in groups. It can be told to fail for a chat (429 with
 retry_after, 403, 400, 5xx) or to hang, and to enforce Telegram's rate limits with 429s.
 """
@@ -31,6 +31,7 @@ _JSON_FIELDS = {"reply_markup", "commands", "scope", "allowed_updates", "entitie
 _INT_FIELDS = {"chat_id", "message_id", "offset", "limit", "timeout", "user_id"}
 _SEND_METHODS = {
     "sendphoto",
+    "sendvoice",
     "sendmessage",
     "senddocument",
     "editmessagetext",
@@ -329,6 +330,15 @@ class Emulator:
         content: dict[str, Any] = {
             "photo": [{"file_id": photo, "file_unique_id": photo, "width": 90, "height": 90}]
         }
+        if params.get("caption"):
+            content["caption"] = str(params["caption"])
+        return self._bot_says(int(params["chat_id"]), content, params.get("reply_markup"))
+
+    async def _api_sendvoice(self, params: dict[str, Any]) -> dict[str, Any]:
+        voice = params.get("voice")
+        if not isinstance(voice, str) or not voice:
+            raise ApiError(400, "Bad Request: there is no voice in the request")
+        content: dict[str, Any] = {"voice": {"file_id": voice, "file_unique_id": voice, "duration": 1}}
         if params.get("caption"):
             content["caption"] = str(params["caption"])
         return self._bot_says(int(params["chat_id"]), content, params.get("reply_markup"))

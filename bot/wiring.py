@@ -26,6 +26,7 @@ from handlers import (
     export,
     fallback,
     gate,
+    insights,
     learn,
     onboarding,
     report,
@@ -57,6 +58,7 @@ COMMANDS = {
     "campaigns": broadcast.list_campaigns,
     "report": report.start,
     "myreports": report.my_reports,
+    "insights": insights.start,
 }
 
 BUTTONS = {
@@ -85,6 +87,11 @@ BUTTONS = {
     r"^bc:[a-z]{1,12}(:[A-Za-z0-9_-]{1,40})?$": broadcast.button,
     r"^answer:\d{1,18}:(shared|question|concern)$": broadcast.answer_back,
     r"^camp:\d{1,9}:(pause|resume|cancel)$": broadcast.campaign_button,
+    r"^ins:(flt|clr|theme|ok|no|back|exp|done|pg:\d{1,6})$": insights.button,
+    r"^ins:(open|resp):\d{1,18}$": insights.button,
+    r"^ins:mark:\d{1,18}:(acted|new)$": insights.button,
+    r"^ins:f:(topic|kind|area|status|date)(:\d{1,3})?$": insights.button,
+    r"^ins:fv:(topic|kind|area|status|date):(\*|[a-z0-9-]{1,40})$": insights.button,
     r"^rep:start$": report.start,
     r"^rep:(stop|back|keep|ok|t:[a-z0-9-]{1,40}|k:[a-z]{1,8}|p:[a-z]{1,4}|a:\d{1,9}|more:\d{1,2}"
     r"|anon:(yes|no))$": report.button,
@@ -97,6 +104,7 @@ JOBS = {
     schedule_tick: 10,
     learn.weekly_job: 60,
     digest.digest_job: 60,
+    insights.replies_job: insights.REPLIES_CHECK_SECONDS,
 }
 
 

@@ -137,6 +137,7 @@ def help_text(context: Context) -> str:
             _("/export – reports as a spreadsheet (CSV or Excel)"),
             _("/broadcast – send a message to champions"),
             _("/campaigns – pause, resume or cancel campaigns"),
+            _("/insights – review what champions heard and respond"),
         ]
     lines += ["", signpost(context.t)]
     return "\n".join(lines)

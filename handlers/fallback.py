@@ -7,6 +7,7 @@ from telegram import Update
 from bot.context import Context
 from handlers.broadcast import media_during_broadcast, text_during_broadcast
 from handlers.common import reply
+from handlers.insights import media_during_insights, text_during_insights
 from handlers.onboarding import text_during_join
 from handlers.report import media_during_report, text_during_report
 
@@ -17,6 +18,7 @@ async def text(update: Update, context: Context) -> None:
         await text_during_join(update, context)
         or await text_during_broadcast(update, context)
         or await text_during_report(update, context)
+        or await text_during_insights(update, context)
     ):
         return
     _ = context.t.gettext
@@ -33,7 +35,11 @@ async def unknown_command(update: Update, context: Context) -> None:
 
 async def other_message(update: Update, context: Context) -> None:
     """Photos, stickers, voice notes and the like where none is expected."""
-    if await media_during_broadcast(update, context) or await media_during_report(update, context):
+    if (
+        await media_during_broadcast(update, context)
+        or await media_during_report(update, context)
+        or await media_during_insights(update, context)
+    ):
         return
     _ = context.t.gettext
     if context.state is not None and context.state.step == "join:name":

@@ -200,6 +200,25 @@ async def matching_ids(session: AsyncSession, filters: Filters, limit: int = 10_
     return list(await session.scalars(query))
 
 
+async def reporter_count(session: AsyncSession, report_ids: Sequence[int]) -> int:
+    """How many different champions sent these reports (whom a theme reply reaches)."""
+    query = select(func.count(func.distinct(Report.champion_id))).where(Report.id.in_(report_ids))
+    return int(await session.scalar(query) or 0)
+
+
+async def reporter_language(session: AsyncSession, report_id: int) -> str | None:
+    """The language the champion who sent a report reads now; None if the report is gone."""
+    query = select(Champion.language).join(Report, Report.champion_id == Champion.id)
+    return await session.scalar(query.where(Report.id == report_id))
+
+
+async def shown_name(session: AsyncSession, report: Report) -> str | None:
+    """The reporter's name as a coordinator may see it: None unless they chose to share it."""
+    if report.anonymous:
+        return None
+    return await session.scalar(select(Champion.display_name).where(Champion.id == report.champion_id))
+
+
 @dataclass(frozen=True)
 class Notice:
     """A reply a champion has not been told about yet."""
@@ -210,6 +229,7 @@ class Notice:
     language: str
     report_text: str | None
     reply_text: str
+    media_kind: str | None = None  # what the report carried, for the "You said" excerpt
 
 
 async def take_unsent_replies(session: AsyncSession, limit: int = 100) -> list[Notice]:
@@ -242,6 +262,7 @@ async def take_unsent_replies(session: AsyncSession, limit: int = 100) -> list[N
                     champion.language,
                     report.text,
                     reply_row.text,
+                    report.media_kind,
                 )
             )
     return taken

@@ -1,0 +1,638 @@
+"""The coordinator's /insights: review what champions heard, filter it, and answer ("you said, we did").
+
+/insights lists reports newest first, five to a page, with filters (topic, kind, area, status, dates)
+kept in the chat's conversation state (steps `ins:*`, data["filters"]), so a restart or /export finds
+them. Opening a report shows it whole (the reporter's name only if they chose to share it) and marks
+it seen. A response goes to one report or to every report the filters match; it is stored first and
+the champions are told by `send_replies`, right after the confirm and from a repeating job, so a crash
+between storing and sending loses nothing. A theme reply sends one message per report, each with its
+own reference and excerpt. The coordinator role is checked on every command, button and message.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import Forbidden, TelegramError
+
+from bot.context import Context
+from bot.delivery import RateLimiter
+from bot.i18n import N_, Translator, translator
+from handlers.common import (
+    answer_and_clear,
+    buttons,
+    clear_step,
+    isolate,
+    reply,
+    require_coordinator,
+    save_step,
+    stale_button,
+)
+from handlers.report_labels import KIND_LABELS, MEDIA_LABELS, STATUS_LABELS, describe, topic_label
+from storage import champions, conversation, directory, reports
+from storage.models import Champion, Report, Status, utcnow
+from storage.reports import Filters
+
+log = logging.getLogger(__name__)
+
+# Steps of the flow, kept in the conversation state with data["filters"] and data["offset"].
+LIST = "ins:list"  # browsing: the list, the filter menus, one report
+RESPOND = "ins:respond"  # typing a response (data["report"], or data["theme"] for all matching)
+CONFIRM = "ins:confirm"  # the response typed (data["text"]), waiting for Confirm
+
+PAGE = 5  # reports per list message: with paging and actions, at most 10 buttons
+OPTIONS_PAGE = 8  # filter choices per message, leaving room for More and Back
+EXCERPT = 60  # characters of a report on the list
+SAID = 100  # characters of their report quoted back to a champion
+RESPONSE_MAX = 1000  # a response is read on a phone; the quoted report and labels go around it
+REPLIES_CHECK_SECONDS = 10
+
+PERIODS = {
+    "7d": N_("Last 7 days"),
+    "30d": N_("Last 30 days"),
+    "month": N_("This month"),
+    "all": N_("All time"),
+}
+FIELDS = {
+    "topic": N_("Topic"),
+    "kind": N_("Kind"),
+    "area": N_("Area"),
+    "status": N_("Status"),
+    "date": N_("Dates"),
+}
+QUESTIONS = {
+    "topic": N_("Which topic?"),
+    "kind": N_("Which kind of report?"),
+    "area": N_("Which area?"),
+    "status": N_("Which status?"),
+    "date": N_("Which dates?"),
+}
+ANY = "*"
+GONE = N_("That report no longer exists (the champion may have deleted their data).")
+
+
+# ------------------------------------------------------------------ the list
+
+
+async def start(update: Update, context: Context) -> None:
+    """/insights: the newest reports, five at a time, with filters (coordinators only)."""
+    if await require_coordinator(update, context) is None:
+        return
+    await _show_list(update, context, {"filters": {}, "offset": 0})
+
+
+def _filters(data: dict[str, Any]) -> Filters:
+    return Filters.from_dict(data.get("filters") or {})
+
+
+def _zone(champion: Champion | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(champion.timezone if champion else "Europe/London")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("Europe/London")
+
+
+def period_bounds(period: str, zone: ZoneInfo, now: datetime) -> datetime | None:
+    """The UTC start of a period of whole local days ending today, in the coordinator's time zone
+    (None for all time): the last 7 or 30 days include today, this month starts on the 1st."""
+    midnight = now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    starts = {
+        "7d": midnight - timedelta(days=6),
+        "30d": midnight - timedelta(days=29),
+        "month": midnight.replace(day=1),
+    }
+    start = starts.get(period)
+    return start.astimezone(UTC) if start else None
+
+
+def excerpt(t: Translator, text: str | None, media_kind: str | None, limit: int) -> str:
+    """The start of a report on one line, its photo or voice note named."""
+    said = " ".join((text or "").split())
+    if media_kind:
+        said = f"{t.gettext(MEDIA_LABELS[media_kind])} {said}".strip()
+    return said if len(said) <= limit else said[: limit - 1].rstrip() + "…"
+
+
+def _filter_labels(context: Context, data: dict[str, Any], areas: dict[int, str]) -> list[str]:
+    """The filters that are on, as "Topic: Vaccinations" and so on."""
+    t = context.t
+    _ = t.gettext
+    filters = _filters(data)
+    labels = []
+    if filters.topic:
+        labels.append(
+            _("Topic: {topic}").format(topic=topic_label(context.topics, filters.topic, t.language))
+        )
+    if filters.kind:
+        labels.append(_("Kind: {kind}").format(kind=_(KIND_LABELS[filters.kind])))
+    if filters.area_id is not None:
+        labels.append(_("Area: {area}").format(area=areas.get(filters.area_id, "–")))
+    if filters.status:
+        labels.append(_("Status: {status}").format(status=_(STATUS_LABELS[filters.status])))
+    if data.get("period") in PERIODS:
+        labels.append(_("Dates: {period}").format(period=_(PERIODS[data["period"]])))
+    return labels
+
+
+def _line(context: Context, report: Report) -> str:
+    t = context.t
+    _ = t.gettext
+    parts = [
+        reports.reference(report.id),
+        t.datetime(report.created_at, _zone(context.champion).key),
+        topic_label(context.topics, report.topic, t.language),
+        _(KIND_LABELS[report.kind]),
+        _(STATUS_LABELS[report.status]),
+    ]
+    said = excerpt(t, report.text, report.media_kind, EXCERPT)
+    return " · ".join(parts) + "\n“" + isolate(said) + "”"
+
+
+async def _show_list(update: Update, context: Context, data: dict[str, Any]) -> None:
+    """Save the browsing step and send one page of the reports the filters match."""
+    t = context.t
+    _ = t.gettext
+    for key in ("report", "text", "theme", "ids"):
+        data.pop(key, None)
+    filters = _filters(data)
+    offset = max(0, int(data.get("offset", 0)))
+    async with context.db() as session:
+        rows, total = await reports.find(session, filters, offset, PAGE)
+        if not rows and offset:  # fewer match than when the page was chosen: back to the start
+            offset = 0
+            rows, total = await reports.find(session, filters, offset, PAGE)
+        areas = {area.id: area.name for area in await directory.list_areas(session)}
+    data["offset"] = offset
+    await save_step(update, context, LIST, data)
+    count = t.ngettext("{count} report", "{count} reports", total).format(count=t.number(total))
+    lines = [" · ".join([count, *_filter_labels(context, data, areas)])]
+    if rows and total > PAGE:
+        lines.append(
+            _("Newest first, {first}–{last}").format(
+                first=t.number(offset + 1), last=t.number(offset + len(rows))
+            )
+        )
+    for report in rows:
+        lines += ["", _line(context, report)]
+    if not rows:
+        lines += ["", _("No reports match these filters.") if filters != Filters() else _("No reports yet.")]
+    keys = [InlineKeyboardButton(reports.reference(r.id), callback_data=f"ins:open:{r.id}") for r in rows]
+    rows_of_keys = [keys] if keys else []
+    paging = []
+    if offset:
+        paging.append(InlineKeyboardButton(_("Newer"), callback_data=f"ins:pg:{max(0, offset - PAGE)}"))
+    if offset + PAGE < total:
+        paging.append(InlineKeyboardButton(_("Older"), callback_data=f"ins:pg:{offset + PAGE}"))
+    if paging:
+        rows_of_keys.append(paging)
+    actions = [InlineKeyboardButton(_("Filter"), callback_data="ins:flt")]
+    if rows:
+        actions.append(InlineKeyboardButton(_("Respond to all"), callback_data="ins:theme"))
+        actions.append(InlineKeyboardButton(_("Export"), callback_data="ins:exp"))
+    if len(keys) + len(paging) + len(actions) < 10:  # at most 10 choices (WhatsApp); /cancel also ends
+        actions.append(InlineKeyboardButton(_("Done"), callback_data="ins:done"))
+    rows_of_keys.append(actions)
+    await reply(update, "\n".join(lines), InlineKeyboardMarkup(rows_of_keys))
+
+
+# ------------------------------------------------------------------ buttons
+
+
+async def button(update: Update, context: Context) -> None:
+    """Any `ins:` button: page, filter, open, mark, respond, confirm, export, done."""
+    query = update.callback_query
+    assert query and query.data
+    if await require_coordinator(update, context) is None:
+        return
+    state = context.state
+    if state is None or not state.step.startswith("ins:"):
+        await stale_button(update, context)
+        return
+    data = dict(state.data)
+    action, *args = query.data.split(":")[1:]
+    if action == "ok":
+        await _confirm(update, context, data)
+    elif action == "mark":
+        await _mark(update, context, int(args[0]), args[1])
+    elif action == "fv":
+        await _set_filter(update, context, data, args[0], args[1])
+    elif action == "exp":
+        from handlers.export import export_reports  # written separately; imported when pressed
+
+        await export_reports(update, context, _filters(data))
+    else:
+        await answer_and_clear(update)
+        if action == "pg":
+            data["offset"] = int(args[0])
+            await _show_list(update, context, data)
+        elif action in ("back", "no"):
+            if action == "no":
+                await reply(update, context.t.gettext("Nothing was sent."))
+            await _show_list(update, context, data)
+        elif action == "flt":
+            await _ask_filter(update, context, data)
+        elif action == "f":
+            await _ask_options(update, context, data, args[0], int(args[1]) if len(args) > 1 else 0)
+        elif action == "clr":
+            data["filters"], data["offset"] = {}, 0
+            data.pop("period", None)
+            await _show_list(update, context, data)
+        elif action == "open":
+            await _open(update, context, data, int(args[0]))
+        elif action == "resp":
+            await _ask_response(update, context, data, int(args[0]))
+        elif action == "theme":
+            await _ask_theme_response(update, context, data)
+        elif action == "done":
+            await clear_step(update, context)
+            await reply(update, context.t.gettext("Closed. Send /insights to look again."))
+
+
+# ------------------------------------------------------------------ filters
+
+
+async def _ask_filter(update: Update, context: Context, data: dict[str, Any]) -> None:
+    _ = context.t.gettext
+    current = _filters(data)
+    on = {
+        "topic": current.topic is not None,
+        "kind": current.kind is not None,
+        "area": current.area_id is not None,
+        "status": current.status is not None,
+        "date": data.get("period") in PERIODS,
+    }
+    choices = [(("✓ " if on[field] else "") + _(label), f"ins:f:{field}") for field, label in FIELDS.items()]
+    choices += [(_("Clear filters"), "ins:clr"), (_("Back to list"), "ins:back")]
+    await reply(update, _("Filter the reports by:"), buttons(choices, columns=2))
+
+
+async def _options(context: Context, field: str) -> list[tuple[str, str]]:
+    """The choices for one filter as (label, value); "Any" first, except for dates."""
+    _ = context.t.gettext
+    if field == "date":
+        return [(_(label), period) for period, label in PERIODS.items()]
+    if field == "topic":
+        options = [(topic.label(context.t.language), topic.id) for topic in context.topics]
+    elif field == "kind":
+        options = [(_(label), kind) for kind, label in KIND_LABELS.items()]
+    elif field == "status":
+        options = [(_(label), status) for status, label in STATUS_LABELS.items()]
+    else:
+        async with context.db() as session:
+            options = [(area.name, str(area.id)) for area in await directory.list_areas(session)]
+    return [(_("Any"), ANY), *options]
+
+
+def _current(data: dict[str, Any], field: str) -> str:
+    if field == "date":
+        return str(data.get("period", "all"))
+    value = getattr(_filters(data), "area_id" if field == "area" else field)
+    return ANY if value is None else str(value)
+
+
+async def _ask_options(update: Update, context: Context, data: dict[str, Any], field: str, page: int) -> None:
+    """One page of a filter's choices, the current one ticked, with More and Back."""
+    _ = context.t.gettext
+    options = await _options(context, field)
+    page = max(0, min(page, (len(options) - 1) // OPTIONS_PAGE))
+    current = _current(data, field)
+    choices = [
+        (("✓ " if value == current else "") + label, f"ins:fv:{field}:{value}")
+        for label, value in options[page * OPTIONS_PAGE : (page + 1) * OPTIONS_PAGE]
+    ]
+    if len(options) > (page + 1) * OPTIONS_PAGE:
+        choices.append((_("More"), f"ins:f:{field}:{page + 1}"))
+    choices.append((_("Back"), "ins:flt"))
+    await reply(update, _(QUESTIONS[field]), buttons(choices, columns=2))
+
+
+async def _set_filter(update: Update, context: Context, data: dict[str, Any], field: str, value: str) -> None:
+    """Apply a filter choice, checking it is (still) offered, and show the list from its start."""
+    if value not in {v for _label, v in await _options(context, field)}:
+        await stale_button(update, context)
+        return
+    await answer_and_clear(update)
+    filters = _filters(data)
+    chosen = None if value == ANY else value
+    if field == "date":
+        since = period_bounds(value, _zone(context.champion), utcnow())
+        filters = dataclasses.replace(filters, since=since, until=None)
+        data["period"] = value
+        if since is None:
+            data.pop("period")
+    elif field == "area":
+        filters = dataclasses.replace(filters, area_id=int(chosen) if chosen else None)
+    elif field == "topic":
+        filters = dataclasses.replace(filters, topic=chosen)
+    elif field == "kind":
+        filters = dataclasses.replace(filters, kind=chosen)
+    else:
+        filters = dataclasses.replace(filters, status=chosen)
+    data["filters"], data["offset"] = filters.to_dict(), 0
+    await _show_list(update, context, data)
+
+
+# -------------------------------------------------------------- one report
+
+
+async def _report_view(context: Context, report_id: int) -> tuple[str, InlineKeyboardMarkup] | None:
+    """A report whole, with its replies and the actions on it; None if it no longer exists."""
+    t = context.t
+    _ = t.gettext
+    async with context.db() as session:
+        report = await reports.get(session, report_id)
+        if report is None:
+            return None
+        name = await reports.shown_name(session, report)
+        replies = (await reports.replies_to(session, [report_id]))[report_id]
+    reference = reports.reference(report.id)
+    lines = [
+        _("Report {reference} · {status}").format(
+            reference=reference, status=_(STATUS_LABELS[report.status])
+        ),
+        describe(
+            t,
+            context.topics,
+            topic=report.topic,
+            kind=report.kind,
+            people=report.people,
+            text=isolate(report.text) if report.text else None,
+            media_kind=report.media_kind,
+            area=report.area.name if report.area else None,
+            name=isolate(name) if name else None,
+            created_at=report.created_at,
+        ),
+    ]
+    if replies:
+        lines += ["", _("Replies so far:")]
+        zone = _zone(context.champion).key
+        lines += [f"• {t.datetime(r.created_at, zone)}: {isolate(r.text)}" for r in replies]
+    choices = []
+    if report.status != "acted":
+        choices.append((_("Mark acted on"), f"ins:mark:{report.id}:acted"))
+    if report.status != "new":
+        choices.append((_("Mark new"), f"ins:mark:{report.id}:new"))
+    choices += [(_("Respond"), f"ins:resp:{report.id}"), (_("Back to list"), "ins:back")]
+    return "\n".join(lines), buttons(choices, columns=2)
+
+
+async def _open(update: Update, context: Context, data: dict[str, Any], report_id: int) -> None:
+    """Show a report whole, its photo or voice note first, and mark it seen if it was new."""
+    assert update.effective_chat
+    async with context.db.begin() as session:
+        report = await reports.get(session, report_id)
+        if report is not None:
+            await reports.mark_seen(session, [report_id])
+    view = await _report_view(context, report_id)
+    if report is None or view is None:
+        await reply(
+            update, context.t.gettext(GONE), buttons([(context.t.gettext("Back to list"), "ins:back")])
+        )
+        return
+    chat, caption = update.effective_chat, reports.reference(report.id)
+    if report.media_kind == "photo" and report.media_file_id:
+        await chat.send_photo(report.media_file_id, caption=caption)
+    elif report.media_kind == "voice" and report.media_file_id:
+        await chat.send_voice(report.media_file_id, caption=caption)
+    data["report"] = report_id
+    await save_step(update, context, LIST, data)
+    await reply(update, *view)
+
+
+async def _mark(update: Update, context: Context, report_id: int, status: str) -> None:
+    """Mark a report acted on or new, and show the change on its message."""
+    query = update.callback_query
+    assert query
+    _ = context.t.gettext
+    async with context.db.begin() as session:
+        found = await reports.set_status(session, report_id, status)
+    view = await _report_view(context, report_id) if found else None
+    if view is None:
+        await query.answer(_(GONE), show_alert=True)
+        return
+    await query.answer(_("Marked acted on.") if status == "acted" else _("Marked new."))
+    await query.edit_message_text(view[0], reply_markup=view[1])
+
+
+# ---------------------------------------------------------------- responses
+
+
+async def _ask_response(update: Update, context: Context, data: dict[str, Any], report_id: int) -> None:
+    _ = context.t.gettext
+    async with context.db() as session:
+        report = await reports.get(session, report_id)
+    if report is None:
+        await reply(update, _(GONE), buttons([(_("Back to list"), "ins:back")]))
+        return
+    data["report"] = report_id
+    data.pop("theme", None)
+    await save_step(update, context, RESPOND, data)
+    await reply(
+        update,
+        _("Type your response to {reference}: what was done, or what the champion should know.").format(
+            reference=reports.reference(report_id)
+        ),
+        buttons([(_("Back to list"), "ins:back")]),
+    )
+
+
+async def _ask_theme_response(update: Update, context: Context, data: dict[str, Any]) -> None:
+    t = context.t
+    async with context.db() as session:
+        count = len(await reports.matching_ids(session, _filters(data)))
+    if not count:
+        await reply(update, t.gettext("No reports match these filters."))
+        await _show_list(update, context, data)
+        return
+    data["theme"] = True
+    data.pop("report", None)
+    await save_step(update, context, RESPOND, data)
+    await reply(
+        update,
+        t.ngettext(
+            "Type one response for the {count} report these filters match. "
+            "Its champion gets it with the report's reference.",
+            "Type one response for the {count} reports these filters match. "
+            "Each champion gets it with their own report's reference.",
+            count,
+        ).format(count=t.number(count)),
+        buttons([(t.gettext("Back to list"), "ins:back")]),
+    )
+
+
+async def text_during_insights(update: Update, context: Context) -> bool:
+    """A typed response (or a corrected one at the confirm step); False if no response is awaited."""
+    state = context.state
+    if state is None or state.step not in (RESPOND, CONFIRM):
+        return False
+    if await require_coordinator(update, context) is None:
+        await clear_step(update, context)  # no longer a coordinator: the half-typed response goes
+        return True
+    await _receive_response(update, context, dict(state.data))
+    return True
+
+
+async def media_during_insights(update: Update, context: Context) -> bool:
+    """A photo, voice note or the like while a response is awaited: ask for text."""
+    state = context.state
+    if state is None or state.step not in (RESPOND, CONFIRM):
+        return False
+    if await require_coordinator(update, context) is not None:
+        await reply(update, context.t.gettext("Please type your response as text."))
+    return True
+
+
+def you_said(t: Translator, report_id: int, text: str | None, media_kind: str | None, response: str) -> str:
+    """What a champion receives about one of their reports, in their language."""
+    said = t.gettext("You said ({reference}): “{said}”\nWe did: {response}").format(
+        reference=reports.reference(report_id),
+        said=isolate(excerpt(t, text, media_kind, SAID)),
+        response=isolate(response),
+    )
+    return said + "\n\n" + t.gettext("Thank you for telling us what you heard.")
+
+
+async def _receive_response(update: Update, context: Context, data: dict[str, Any]) -> None:
+    """Check the typed response, then show exactly what will be sent and ask to confirm."""
+    assert update.message
+    t = context.t
+    _ = t.gettext
+    text = (update.message.text or "").strip()
+    if not text:
+        await reply(update, _("The response is empty. Please type what was done."))
+        return
+    if len(text) > RESPONSE_MAX:
+        await reply(
+            update,
+            t.ngettext(
+                "That is too long. Please keep it to at most {count} character.",
+                "That is too long. Please keep it to at most {count} characters.",
+                RESPONSE_MAX,
+            ).format(count=t.number(RESPONSE_MAX)),
+        )
+        return
+    async with context.db() as session:
+        ids = (
+            await reports.matching_ids(session, _filters(data))
+            if data.get("theme")
+            else [int(data["report"])]
+        )
+        sample = await reports.get(session, ids[0]) if ids else None
+        language = await reports.reporter_language(session, ids[0]) if ids else None
+        champions_count = await reports.reporter_count(session, ids)
+    if sample is None or language is None:
+        await reply(update, _(GONE) if not data.get("theme") else _("No reports match these filters."))
+        await _show_list(update, context, data)
+        return
+    preview = you_said(translator(language), sample.id, sample.text, sample.media_kind, text)
+    if data.get("theme"):
+        heading = t.ngettext(
+            "This goes to {champions} champion ({reports}). Each gets it in their language with their "
+            "own report's reference, like this:",
+            "This goes to {champions} champions ({reports}). Each gets it in their language with their "
+            "own report's reference, like this:",
+            champions_count,
+        ).format(
+            champions=t.number(champions_count),
+            reports=t.ngettext("{count} report", "{count} reports", len(ids)).format(
+                count=t.number(len(ids))
+            ),
+        )
+        data["ids"] = ids
+    else:
+        heading = _("{reference} will be marked acted on, and its champion will get this message:").format(
+            reference=reports.reference(sample.id)
+        )
+    data["text"] = text
+    await save_step(update, context, CONFIRM, data)
+    await reply(
+        update,
+        heading + "\n\n" + preview,
+        buttons([(_("Confirm"), "ins:ok"), (_("Cancel"), "ins:no")]),
+    )
+
+
+async def _confirm(update: Update, context: Context, data: dict[str, Any]) -> None:
+    """Store the response (once, however often Confirm is pressed) and start telling the champions."""
+    assert update.effective_chat and context.champion
+    t = context.t
+    chat_id = update.effective_chat.id
+    async with context.db.begin() as session:
+        confirmed = await conversation.leave_step(session, chat_id, CONFIRM)
+        if confirmed:
+            theme = bool(data.get("theme"))
+            ids = [int(i) for i in data["ids"]] if theme else [int(data["report"])]
+            reached = await reports.reply(session, ids, data["text"], context.champion.id, theme=theme)
+            kept: dict[str, Any] = {key: data[key] for key in ("filters", "offset", "period") if key in data}
+            await conversation.set_state(session, chat_id, LIST, kept)
+    if not confirmed:
+        await stale_button(update, context)
+        return
+    await answer_and_clear(update)
+    after = buttons([(t.gettext("Back to list"), "ins:back"), (t.gettext("Done"), "ins:done")])
+    if not reached:
+        await reply(update, t.gettext("{gone} Nothing was sent.").format(gone=t.gettext(GONE)), after)
+        return
+    context.application.create_task(send_replies(context.bot, context.db), update=update)
+    if theme:
+        text = t.ngettext(
+            "Sent. {count} report is marked acted on, and its champion is being told.",
+            "Sent. {count} reports are marked acted on, and their champions are being told.",
+            reached,
+        ).format(count=t.number(reached))
+    else:
+        text = t.gettext("Sent. {reference} is marked acted on, and its champion is being told.").format(
+            reference=reports.reference(ids[0])
+        )
+    await reply(update, text, after)
+
+
+# ------------------------------------------------------- telling champions
+
+
+async def send_replies(
+    bot: Bot, sessions: async_sessionmaker[AsyncSession], limiter: RateLimiter | None = None
+) -> int:
+    """Tell each champion about replies to their reports not yet sent, in their language, paced
+    within Telegram's limits; return how many messages arrived. Each reply is claimed before it is
+    sent, so two senders (the confirm and the job) never send one twice."""
+    limiter = limiter or RateLimiter()
+    sent = 0
+    while True:
+        async with sessions.begin() as session:
+            notices = await reports.take_unsent_replies(session)
+        if not notices:
+            return sent
+        for notice in notices:
+            text = you_said(
+                translator(notice.language),
+                notice.report_id,
+                notice.report_text,
+                notice.media_kind,
+                notice.reply_text,
+            )
+            await limiter.wait(notice.telegram_id)
+            try:
+                await bot.send_message(notice.telegram_id, text)
+            except Forbidden:
+                async with sessions.begin() as session:
+                    champion = await champions.by_telegram_id(session, notice.telegram_id)
+                    if champion is not None:
+                        await champions.set_status(session, champion.id, Status.UNREACHABLE)
+            except TelegramError as exc:
+                log.warning(
+                    "Reply %s to report %s was not delivered: %s", notice.reply_id, notice.report_id, exc
+                )
+            else:
+                sent += 1
+
+
+async def replies_job(context: Context) -> None:
+    """Job: tell champions about any reply still unsent (after a crash or a restart)."""
+    await send_replies(context.bot, context.db)

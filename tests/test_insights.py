@@ -1,0 +1,466 @@
+"""The coordinator's /insights: the list and its paging, each filter, opening a report (seen, media),
+marking it, responding to one report or to a theme ("you said, we did") in the champion's language,
+a report deleted mid-flow, a double confirm, a restart, champions refused, and anonymity."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from bot.i18n import Translator, translator
+from handlers.insights import period_bounds, send_replies
+from storage import champions, reports
+from storage.models import Area, Report, ReportReply, Status, utcnow
+from tests.conftest import REPLY_TIMEOUT, BotHarness, Person, join, make_coordinator, texts
+
+ONLY = ["Sorry, only coordinators can do that."]
+INACTIVE = ["This button is no longer active."]
+GONE = "That report no longer exists (the champion may have deleted their data)."
+T0 = datetime(2025, 3, 3, 10, 0, tzinfo=UTC)
+EN = translator("en")
+AR = translator("ar")
+
+
+async def pair(bot: BotHarness, first_id: int) -> tuple[Person, Person]:
+    """A coordinator and one English-speaking champion."""
+    sam = bot.person(first_id, "Sam")
+    await make_coordinator(bot, sam)
+    ana = bot.person(first_id + 1, "Ana")
+    await join(ana)
+    return sam, ana
+
+
+async def add_report(
+    bot: BotHarness,
+    person: Person,
+    text: str | None = "Nobody knows where the clinic is",
+    *,
+    topic: str = "vaccinations",
+    kind: str = "barrier",
+    area: str | None = "Northfield",
+    anonymous: bool = True,
+    status: str = "new",
+    when: datetime = T0,
+    media: tuple[str, str] | None = None,
+) -> int:
+    """Store a report as if `person` had sent it through /report; return its id."""
+    async with bot.sessions.begin() as session:
+        champion = await champions.by_telegram_id(session, person.id)
+        assert champion is not None
+        area_id = await session.scalar(select(Area.id).where(Area.name == area)) if area else None
+        draft = reports.Draft(
+            topic=topic,
+            kind=kind,
+            people="few",
+            text=text,
+            media_kind=media[0] if media else None,
+            media_file_id=media[1] if media else None,
+            area_id=area_id,
+            anonymous=anonymous,
+        )
+        report = await reports.create(session, champion, draft)
+        report.created_at = when
+        report.status = status
+        return report.id
+
+
+async def report_row(bot: BotHarness, report_id: int) -> Report | None:
+    async with bot.sessions() as session:
+        return await session.get(Report, report_id)
+
+
+async def replies(bot: BotHarness) -> list[ReportReply]:
+    async with bot.sessions() as session:
+        return list(await session.scalars(select(ReportReply).order_by(ReportReply.id)))
+
+
+async def received(person: Person, before: int, count: int) -> list[str]:
+    """Wait until the bot has sent `count` messages to this person since `before`; return them all."""
+    while len(new := [m for m in person.history[before:] if m.get("from_bot")]) < count:
+        assert await person.bot.emulator.wait_for_change(person.id, REPLY_TIMEOUT), "nothing arrived"
+    return texts(new)
+
+
+async def send_photo(person: Person) -> list[str]:
+    before = len(person.history)
+    await person.bot.processed(person.bot.emulator.send_photo(person.id))
+    return texts([m for m in person.history[before + 1 :] if m.get("from_bot")])
+
+
+def you_said(t: Translator, report_id: int, said: str, response: str) -> str:
+    """What the champion should get, written out from the catalog's message (isolates removed)."""
+    text = t.gettext("You said ({reference}): “{said}”\nWe did: {response}").format(
+        reference=reports.reference(report_id), said=said, response=response
+    )
+    return text + "\n\n" + t.gettext("Thank you for telling us what you heard.")
+
+
+async def test_the_list_pages_newest_first_without_names(bot: BotHarness, places: None) -> None:
+    sam, ana = await pair(bot, 6001)
+    ids = [await add_report(bot, ana, f"Heard thing {n}", when=T0 + timedelta(hours=n)) for n in range(11)]
+    refs = [reports.reference(i) for i in ids]
+    (text,) = await sam.send("/insights")
+    assert text.startswith("11 reports\nNewest first, 1–5\n\n")
+    newest = T0 + timedelta(hours=10)
+    assert f"{refs[10]} · {EN.datetime(newest)} · Vaccinations · A barrier · new\n“Heard thing 10”" in text
+    assert "Ana" not in text
+    assert sam.buttons() == [*refs[10:5:-1], "Older", "Filter", "Respond to all", "Export", "Done"]
+    (text,) = await sam.press("Older")
+    assert text.startswith("11 reports\nNewest first, 6–10\n\n") and "Heard thing 5" in text
+    # Ten choices at most: the middle page has no room for Done (/cancel still ends it).
+    assert sam.buttons() == [*refs[5:0:-1], "Newer", "Older", "Filter", "Respond to all", "Export"]
+    (text,) = await sam.press("Older")
+    assert text.startswith("11 reports\nNewest first, 11–11\n\n")
+    assert sam.buttons() == [refs[0], "Newer", "Filter", "Respond to all", "Export", "Done"]
+    await sam.press("Newer")
+    assert sam.buttons()[0] == refs[5]
+    await sam.press("Newer")
+    assert sam.buttons()[0] == refs[10]
+    assert await sam.press("Done") == ["Closed. Send /insights to look again."]
+    (help_text,) = await sam.send("/help")
+    assert "/insights – review what champions heard and respond" in help_text
+
+
+async def test_filters_one_at_a_time_and_together_in_arabic(bot: BotHarness, places: None) -> None:
+    layla = bot.person(6101, "ليلى", "ar")
+    await join(layla, "العربية")
+    await make_coordinator(bot, layla)
+    ana = bot.person(6102, "Ana")
+    await join(ana)
+    now = utcnow()
+    vaccine_new = await add_report(bot, ana, "v1", when=now - timedelta(days=2))
+    vaccine_seen = await add_report(
+        bot, ana, "v2", kind="idea", area="Riverside", status="seen", when=now - timedelta(days=20)
+    )
+    mental_new = await add_report(
+        bot, ana, "m1", topic="mental-health", area="Riverside", when=now - timedelta(days=2, hours=1)
+    )
+    mental_acted = await add_report(
+        bot, ana, "m2", topic="mental-health", kind="question", status="acted", when=now - timedelta(days=60)
+    )
+    _ = AR.gettext
+
+    def shown() -> list[str]:
+        return [label for label in layla.buttons() if label.startswith("R-")]
+
+    def heading(count: int, *labels: str) -> str:
+        return " · ".join(
+            [AR.ngettext("{count} report", "{count} reports", count).format(count=count), *labels]
+        )
+
+    (text,) = await layla.send("/insights")
+    assert text.split("\n")[0] == heading(4)
+    assert await layla.press(_("Filter")) == [_("Filter the reports by:")]
+    assert layla.buttons() == [_(f) for f in ("Topic", "Kind", "Area", "Status", "Dates")] + [
+        _("Clear filters"),
+        _("Back to list"),
+    ]
+    assert await layla.press(_("Topic")) == [_("Which topic?")]
+    assert layla.buttons()[:3] == ["✓ " + _("Any"), "Vaccinations", "Cancer screening"]
+    assert layla.buttons()[-2:] == [_("More"), _("Back")]  # nine topics and Any: two pages
+    (text,) = await layla.press("Vaccinations")
+    topic = _("Topic: {topic}").format(topic="Vaccinations")
+    assert text.split("\n")[0] == heading(2, topic)
+    assert shown() == [reports.reference(vaccine_new), reports.reference(vaccine_seen)]
+
+    await layla.press(_("Filter"))
+    assert layla.buttons()[0] == "✓ " + _("Topic")
+    await layla.press(_("Status"))
+    (text,) = await layla.press(_("new"))
+    assert text.split("\n")[0] == heading(1, topic, _("Status: {status}").format(status=_("new")))
+    assert shown() == [reports.reference(vaccine_new)]
+
+    await layla.press(_("Filter"))
+    (text,) = await layla.press(_("Clear filters"))
+    assert text.split("\n")[0] == heading(4)
+
+    await layla.press(_("Filter"))
+    await layla.press(_("Kind"))
+    (text,) = await layla.press(_("A barrier"))
+    kind = _("Kind: {kind}").format(kind=_("A barrier"))
+    assert text.split("\n")[0] == heading(2, kind)
+    await layla.press(_("Filter"))
+    await layla.press(_("Area"))
+    assert layla.buttons() == ["✓ " + _("Any"), "Northfield", "Riverside", _("Back")]
+    (text,) = await layla.press("Riverside")
+    assert text.split("\n")[0] == heading(1, kind, _("Area: {area}").format(area="Riverside"))
+    assert shown() == [reports.reference(mental_new)]
+
+    await layla.press(_("Filter"))
+    await layla.press(_("Clear filters"))
+    await layla.press(_("Filter"))
+    await layla.press(_("Dates"))
+    (text,) = await layla.press(_("Last 7 days"))
+    assert text.split("\n")[0] == heading(2, _("Dates: {period}").format(period=_("Last 7 days")))
+    assert shown() == [reports.reference(vaccine_new), reports.reference(mental_new)]
+    await layla.press(_("Filter"))
+    await layla.press(_("Dates"))
+    await layla.press(_("Last 30 days"))
+    assert len(shown()) == 3 and reports.reference(mental_acted) not in shown()
+    await layla.press(_("Filter"))
+    await layla.press(_("Dates"))
+    (text,) = await layla.press(_("All time"))
+    assert text.split("\n")[0] == heading(4)
+
+    # A choice that is not offered (forged, or a topic since removed) does nothing.
+    await layla.press(_("Filter"))
+    message = layla.history[-1]
+    assert await layla.press_data(message["message_id"], "ins:fv:topic:nope") == [_(INACTIVE[0])]
+    assert await layla.press_data(message["message_id"], "ins:fv:area:99999") == [_(INACTIVE[0])]
+
+
+def test_date_ranges_are_whole_days_in_the_coordinators_time_zone() -> None:
+    karachi = ZoneInfo("Asia/Karachi")  # UTC+5: 20:00 UTC on 1 March is already 2 March there
+    now = datetime(2025, 3, 1, 20, 0, tzinfo=UTC)
+    assert period_bounds("month", karachi, now) == datetime(2025, 2, 28, 19, 0, tzinfo=UTC)
+    assert period_bounds("7d", karachi, now) == datetime(2025, 2, 23, 19, 0, tzinfo=UTC)
+    assert period_bounds("all", karachi, now) is None
+    london = ZoneInfo("Europe/London")  # summer time began on 30 March 2025
+    now = datetime(2025, 4, 2, 12, 0, tzinfo=UTC)
+    assert period_bounds("month", london, now) == datetime(2025, 3, 31, 23, 0, tzinfo=UTC)
+    assert period_bounds("7d", london, now) == datetime(2025, 3, 27, 0, 0, tzinfo=UTC)
+    assert period_bounds("30d", london, now) == datetime(2025, 3, 4, 0, 0, tzinfo=UTC)
+
+
+async def test_open_a_report_marks_it_seen_and_shows_its_media(bot: BotHarness, places: None) -> None:
+    sam, ana = await pair(bot, 6201)
+    voice = await add_report(bot, ana, None, media=("voice", "voice-xyz"), when=T0)
+    photo = await add_report(
+        bot, ana, "Queue outside the pharmacy", media=("photo", "photo-abc"), when=T0 + timedelta(hours=1)
+    )
+    await sam.send("/insights")
+    reference = reports.reference(voice)
+    assert await sam.press(reference) == [
+        reference,  # the voice note, by its file id, captioned with the reference
+        f"Report {reference} · seen\nTopic: Vaccinations\nKind: A barrier\nWhat was heard: [voice note]\n"
+        f"How many people: A few people\nArea: Northfield\nSent: {EN.datetime(T0)}",
+    ]
+    assert sam.history[-2]["voice"]["file_id"] == "voice-xyz"
+    row = await report_row(bot, voice)
+    assert row and row.status == "seen"
+    assert sam.buttons() == ["Mark acted on", "Mark new", "Respond", "Back to list"]
+    view = sam.history[-1]
+    assert await sam.press("Mark acted on") == ["Marked acted on."]
+    assert view["text"].startswith(f"Report {reference} · acted on\n")
+    assert sam.buttons() == ["Mark new", "Respond", "Back to list"]
+    row = await report_row(bot, voice)
+    assert row and row.status == "acted"
+    assert await sam.press("Mark new") == ["Marked new."]
+    row = await report_row(bot, voice)
+    assert row and row.status == "new"
+
+    (text,) = await sam.press("Back to list")
+    assert text.startswith("2 reports\n")
+    said = await sam.press(reports.reference(photo))
+    assert said[0] == reports.reference(photo)
+    assert sam.history[-2]["photo"][0]["file_id"] == "photo-abc"
+    assert "What was heard: [photo] Queue outside the pharmacy" in said[1]
+
+
+async def test_respond_to_one_report_in_the_champions_language(bot: BotHarness, places: None) -> None:
+    sam = bot.person(6301, "Sam")
+    await make_coordinator(bot, sam)
+    zahra = bot.person(6302, "Zahra", "ar")
+    await join(zahra, "العربية")
+    heard = "الناس لا يعرفون مكان العيادة"
+    report_id = await add_report(bot, zahra, heard)
+    reference = reports.reference(report_id)
+    await sam.send("/insights")
+    await sam.press(reference)
+    assert await sam.press("Respond") == [
+        f"Type your response to {reference}: what was done, or what the champion should know."
+    ]
+    assert await sam.send("   ") == ["The response is empty. Please type what was done."]
+    assert await sam.send("x" * 1001) == ["That is too long. Please keep it to at most 1,000 characters."]
+    assert await send_photo(sam) == ["Please type your response as text."]
+    response = "We put up signs in three languages."
+    expected = you_said(AR, report_id, heard, response)
+    assert await sam.send(response) == [
+        f"{reference} will be marked acted on, and its champion will get this message:\n\n{expected}"
+    ]
+    assert sam.buttons() == ["Confirm", "Cancel"]
+    confirm, _data = sam.find_button("Confirm")
+    before = len(zahra.history)
+    assert await sam.press("Confirm") == [
+        f"Sent. {reference} is marked acted on, and its champion is being told."
+    ]
+    assert await received(zahra, before, 1) == [expected]
+    # Confirm pressed again (an old copy of the button): nothing is stored or sent twice.
+    assert await sam.press_data(confirm["message_id"], "ins:ok") == INACTIVE
+    assert await send_replies(bot.application.bot, bot.sessions) == 0
+    assert len([m for m in zahra.history[before:] if m.get("from_bot")]) == 1
+    (stored,) = await replies(bot)
+    async with bot.sessions() as session:
+        coordinator = await champions.by_telegram_id(session, sam.id)
+    assert coordinator and stored.coordinator_id == coordinator.id
+    assert stored.text == response and stored.theme is False and stored.notified_at is not None
+    row = await report_row(bot, report_id)
+    assert row and row.status == "acted"
+
+    await sam.press("Back to list")
+    (view,) = await sam.press(reference)
+    assert view.endswith(f"Replies so far:\n• {EN.datetime(stored.created_at)}: {response}")
+
+
+async def test_respond_to_a_theme_tells_every_matching_champion(bot: BotHarness, places: None) -> None:
+    sam, ana = await pair(bot, 6401)
+    zahra = bot.person(6403, "Zahra", "ar")
+    await join(zahra, "العربية")
+    omar = bot.person(6404, "Omar")
+    await join(omar)
+    ana_first = await add_report(bot, ana, "Too far to the clinic", when=T0)
+    ana_second = await add_report(bot, ana, "No evening slots", when=T0 + timedelta(hours=1))
+    zahra_report = await add_report(bot, zahra, "لا مواعيد مسائية", when=T0 + timedelta(hours=2))
+    omar_report = await add_report(
+        bot, omar, "Long waits", topic="mental-health", when=T0 + timedelta(hours=3)
+    )
+    await sam.send("/insights")
+    await sam.press("Filter")
+    await sam.press("Topic")
+    await sam.press("Vaccinations")
+    assert await sam.press("Respond to all") == [
+        "Type one response for the 3 reports these filters match. "
+        "Each champion gets it with their own report's reference."
+    ]
+    response = "The clinic now opens until 8pm on Thursdays."
+    (confirm,) = await sam.send(response)
+    assert confirm == (
+        "This goes to 2 champions (3 reports). Each gets it in their language with their own report's "
+        "reference, like this:\n\n" + you_said(AR, zahra_report, "لا مواعيد مسائية", response)
+    )
+    before = {person.id: len(person.history) for person in (ana, zahra, omar)}
+    assert await sam.press("Confirm") == [
+        "Sent. 3 reports are marked acted on, and their champions are being told."
+    ]
+    assert sorted(await received(ana, before[ana.id], 2)) == sorted(
+        [
+            you_said(EN, ana_first, "Too far to the clinic", response),
+            you_said(EN, ana_second, "No evening slots", response),
+        ]
+    )
+    assert await received(zahra, before[zahra.id], 1) == [
+        you_said(AR, zahra_report, "لا مواعيد مسائية", response)
+    ]
+    assert await send_replies(bot.application.bot, bot.sessions) == 0
+    assert [m for m in omar.history[before[omar.id] :] if m.get("from_bot")] == []
+    stored = await replies(bot)
+    assert sorted(r.report_id for r in stored) == sorted([ana_first, ana_second, zahra_report])
+    assert all(r.theme for r in stored)
+    row = await report_row(bot, omar_report)
+    assert row and row.status == "new"
+
+
+async def test_responding_to_a_report_deleted_meanwhile(bot: BotHarness, places: None) -> None:
+    sam, ana = await pair(bot, 6501)
+    report_id = await add_report(bot, ana)
+    reference = reports.reference(report_id)
+    await sam.send("/insights")
+    await sam.press(reference)
+    view = sam.history[-1]
+    await sam.press("Respond")
+    await sam.send("We talked to the practice.")
+    await ana.send("/deleteme")
+    await ana.press("Yes, delete everything")
+    assert await report_row(bot, report_id) is None
+    assert await sam.press("Confirm") == [f"{GONE} Nothing was sent."]
+    assert await replies(bot) == []
+    assert sam.buttons() == ["Back to list", "Done"]
+    # Old buttons on the deleted report say so too.
+    assert await sam.press_data(view["message_id"], f"ins:mark:{report_id}:acted") == [GONE]
+    assert await sam.press_data(view["message_id"], f"ins:open:{report_id}") == [GONE]
+    assert await sam.press_data(view["message_id"], f"ins:resp:{report_id}") == [GONE]
+
+
+async def test_a_restart_loses_neither_the_flow_nor_an_unsent_reply(bot: BotHarness, places: None) -> None:
+    sam, ana = await pair(bot, 6601)
+    first = await add_report(bot, ana, "First thing", when=T0)
+    second = await add_report(bot, ana, "Second thing", when=T0 + timedelta(hours=1))
+    await sam.send("/insights")
+    await sam.press(reports.reference(first))
+    await sam.press("Respond")
+    await sam.send("Answered after a restart.")
+    await bot.restart()  # mid-flow: the confirm screen is still there to press
+    before = len(ana.history)
+    assert await sam.press("Confirm") == [
+        f"Sent. {reports.reference(first)} is marked acted on, and its champion is being told."
+    ]
+    assert await received(ana, before, 1) == [you_said(EN, first, "First thing", "Answered after a restart.")]
+
+    # A reply stored just before the bot stopped, never sent: the job sends it after the restart.
+    await bot.stop()
+    async with bot.sessions.begin() as session:
+        await reports.reply(session, [second], "Stored, then the bot stopped.", None, theme=False)
+    await bot.restart()
+    before = len(ana.history)
+    assert bot.application.job_queue
+    (job,) = bot.application.job_queue.get_jobs_by_name("report-replies")
+    await job.run(bot.application)
+    assert await received(ana, before, 1) == [
+        you_said(EN, second, "Second thing", "Stored, then the bot stopped.")
+    ]
+
+    # A champion who blocked the bot is marked unreachable; nothing is retried for ever.
+    async with bot.sessions.begin() as session:
+        await reports.reply(session, [second], "One more thing.", None, theme=False)
+    bot.emulator.fail(ana.id, 403)
+    assert await send_replies(bot.application.bot, bot.sessions) == 0
+    async with bot.sessions() as session:
+        champion = await champions.by_telegram_id(session, ana.id)
+    assert champion and champion.status == Status.UNREACHABLE
+    assert await send_replies(bot.application.bot, bot.sessions) == 0
+
+
+async def test_champions_are_refused_and_see_nothing(bot: BotHarness, places: None) -> None:
+    sam, ana = await pair(bot, 6701)
+    report_id = await add_report(bot, ana, "Something private")
+    assert await ana.send("/insights") == ONLY
+    message_id = ana.history[-1]["message_id"]
+    for data in (f"ins:open:{report_id}", "ins:ok", "ins:fv:topic:vaccinations", "ins:exp", "ins:theme"):
+        assert await ana.press_data(message_id, data) == ONLY
+    assert await ana.press_data(message_id, "ins:open:abc") == INACTIVE  # not even a valid button
+    assert all("Something private" not in text for text in texts(ana.history))
+    # A coordinator outside the flow, or opening a report that never existed.
+    await sam.send("/help")
+    assert await sam.press_data(sam.history[-1]["message_id"], f"ins:open:{report_id}") == INACTIVE
+    await sam.send("/insights")
+    assert await sam.press_data(sam.history[-1]["message_id"], "ins:open:999999") == [GONE]
+    # A coordinator who loses the role mid-response: the typed text goes nowhere.
+    await sam.press("Back to list")
+    await sam.press(reports.reference(report_id))
+    await sam.press("Respond")
+    async with bot.sessions.begin() as session:
+        await champions.remove_coordinator(session, sam.id)
+    assert await sam.send("A response") == ONLY
+    assert await replies(bot) == []
+
+
+async def test_an_anonymous_reporter_is_never_shown_to_the_coordinator(bot: BotHarness, places: None) -> None:
+    sam = bot.person(6801, "Sam")
+    await make_coordinator(bot, sam)
+    zahra = bot.person(987654321, "Zahra Secret")
+    await join(zahra)
+    omar = bot.person(6802, "Omar Named")
+    await join(omar)
+    secret = await add_report(bot, zahra, "Heard at the mosque", when=T0)
+    named = await add_report(bot, omar, "Heard at the market", anonymous=False, when=T0 + timedelta(hours=1))
+    await sam.send("/insights")
+    await sam.press(reports.reference(secret))
+    await sam.press("Respond")
+    await sam.send("Thanks, we shared it with the imam.")
+    await sam.press("Confirm")
+    await sam.press("Back to list")
+    (opened,) = await sam.press(reports.reference(named))
+    assert opened.endswith(f"From: Omar Named\nSent: {EN.datetime(T0 + timedelta(hours=1))}")
+    await sam.press("Back to list")
+    await sam.press("Respond to all")
+    await sam.send("Thank you all.")
+    await sam.press("Confirm")
+    await sam.send("/insights")
+    await sam.press(reports.reference(secret))
+    await received(zahra, 0, 1)
+    everything = json.dumps(sam.history, ensure_ascii=False)
+    assert "Zahra" not in everything and "Secret" not in everything and "987654321" not in everything
+    assert "Omar Named" in everything and "Heard at the mosque" in everything
