@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select, text
+from sqlalchemy import Select, distinct, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bench.common import (
@@ -37,7 +37,7 @@ from bench.common import (
     note,
     run_figures,
 )
-from storage import audience, directory, reports
+from storage import audience, directory, insight_figures, reports
 from storage.audience import Audience
 from storage.db import make_sessions
 from storage.models import Champion, Report, utcnow
@@ -59,7 +59,7 @@ class Query:
 
     name: str
     run: Callable[[AsyncSession], Awaitable[Any]]
-    statements: list[Select[Any]]
+    statements: list[Any]  # Select statements of any shape
 
 
 async def fill(engine: AsyncEngine, champions: int, count: int) -> None:
@@ -124,7 +124,8 @@ def _case(expression: str, values: list[str]) -> str:
 
 def queries(first_champion: int) -> list[Query]:
     """The coordinator's and champion's hot paths, as the handlers run them."""
-    month = utcnow() - timedelta(days=30)
+    now = utcnow()
+    month = now - timedelta(days=30)
 
     def page(filters: Filters, offset: int = 0) -> Query:
         query = filters.apply(select(Report)).order_by(Report.created_at.desc(), Report.id.desc())
@@ -139,6 +140,7 @@ def queries(first_champion: int) -> list[Query]:
                 select(func.count()).select_from(
                     filters.apply(select(Report.id))
                     .order_by(Report.created_at.desc())
+                    .offset(offset)
                     .limit(reports.COUNT_CAP + 1)
                     .subquery()
                 ),
@@ -159,6 +161,18 @@ def queries(first_champion: int) -> list[Query]:
         page(Filters(status="new", area_id=99)),  # nothing matches: must not read every report
         page(Filters(kind="misinfo", since=month)),
         page(Filters(topic="vaccinations"), offset=500),
+        Query(
+            "/stats last 30 days, with the 30 before",
+            lambda s: insight_figures.figures(s, month, now),
+            [
+                select(Report.topic, func.count(Report.id))
+                .where(Report.created_at >= month, Report.created_at < now)
+                .group_by(Report.topic),
+                select(func.count(distinct(Report.champion_id))).where(
+                    Report.created_at >= month, Report.created_at < now
+                ),
+            ],
+        ),
         Query(
             "/myreports page",
             lambda s: reports.of_champion(s, first_champion + 7),

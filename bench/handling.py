@@ -116,6 +116,17 @@ SESSIONS: tuple[tuple[Step, ...], ...] = (
     (Text("/quiet"), Press("quiet:s:"), Press("quiet:e:")),
     (Text("/language"), Press("lang:")),
     (Text("/weekly"), Press("weekly:change", optional=True), Press("weekly:d:"), Press("weekly:h:")),
+    (
+        Text("/report"),
+        Press("rep:t:"),
+        Press("rep:k:"),
+        Text("People at the mosque say the flu jab gives you flu"),
+        Press("rep:p:"),
+        Press("rep:a:"),
+        Press("rep:anon:"),
+        Press("rep:ok"),
+    ),
+    (Text("/myreports"),),
 )
 
 

@@ -54,7 +54,6 @@ def build_application(
         .base_file_url(f"{settings.api_base_url}/file/bot")
         .context_types(ContextTypes(context=Context, bot_data=Services))
         .rate_limiter(AIORateLimiter(max_retries=3))
-        .post_shutdown(_give_up_leading)
     )
     if update_processor is not None:
         builder = builder.concurrent_updates(update_processor)
@@ -69,8 +68,10 @@ def build_application(
     return application
 
 
-async def _give_up_leading(application: Application) -> None:  # type: ignore[type-arg]
-    """Let another process run the scheduled jobs at once rather than after this one is gone."""
+async def shutdown(application: Application) -> None:  # type: ignore[type-arg]
+    """Shut the application down and give up leading, so another process runs the scheduled jobs
+    at once rather than after this one is gone."""
+    await application.shutdown()
     if application.bot_data.leader is not None:
         await application.bot_data.leader.close()
 

@@ -18,7 +18,7 @@ from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application
 from telegram.request import HTTPXRequest
 
-from bot.app import SANDBOX_TOKEN, register_commands
+from bot.app import SANDBOX_TOKEN, register_commands, shutdown
 from bot.delivery import DeliveryWorker, RateLimiter, WorkerOptions
 from bot.i18n import compile_catalogs
 from bot.settings import Settings, SettingsError
@@ -115,7 +115,7 @@ async def serve_polling(application: Application, stop: asyncio.Event) -> None: 
         await delivering
     finally:
         await _stop_delivery(delivering)
-        await application.shutdown()
+        await shutdown(application)
 
 
 async def poll(application: Application, stop: asyncio.Event) -> None:  # type: ignore[type-arg]
@@ -199,7 +199,7 @@ async def serve_webhook(
         await delivering
     finally:
         await _stop_delivery(delivering)
-        await application.shutdown()
+        await shutdown(application)
 
 
 def _start_delivery(application: Application, stop: asyncio.Event) -> asyncio.Task[None]:  # type: ignore[type-arg]

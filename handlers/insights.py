@@ -34,6 +34,7 @@ from handlers.common import (
     save_step,
     stale_button,
 )
+from handlers.export import ask_format
 from handlers.report_labels import KIND_LABELS, MEDIA_LABELS, STATUS_LABELS, describe, topic_label
 from storage import champions, conversation, directory, reports
 from storage.models import Champion, Report, Status, utcnow
@@ -170,7 +171,10 @@ async def _show_list(update: Update, context: Context, data: dict[str, Any]) -> 
         areas = {area.id: area.name for area in await directory.list_areas(session)}
     data["offset"] = offset
     await save_step(update, context, LIST, data)
-    count = t.ngettext("{count} report", "{count} reports", total).format(count=t.number(total))
+    if total > reports.COUNT_CAP:  # counting further would cost more than the page
+        count = t.gettext("More than {count} reports").format(count=t.number(reports.COUNT_CAP))
+    else:
+        count = t.ngettext("{count} report", "{count} reports", total).format(count=t.number(total))
     lines = [" · ".join([count, *_filter_labels(context, data, areas)])]
     if rows and total > PAGE:
         lines.append(
@@ -223,9 +227,8 @@ async def button(update: Update, context: Context) -> None:
     elif action == "fv":
         await _set_filter(update, context, data, args[0], args[1])
     elif action == "exp":
-        from handlers.export import export_reports  # written separately; imported when pressed
-
-        await export_reports(update, context, _filters(data))
+        await query.answer()
+        await ask_format(update, context)  # exports what this list's filters show
     else:
         await answer_and_clear(update)
         if action == "pg":

@@ -124,15 +124,15 @@ async def get(session: AsyncSession, report_id: int) -> Report | None:
 async def find(
     session: AsyncSession, filters: Filters, offset: int = 0, limit: int = 5
 ) -> tuple[list[Report], int]:
-    """A page of reports matching the filters, newest first, and how many match, counted up to
-    COUNT_CAP + 1 only (more than COUNT_CAP reads "more than 1,000"): counting a million rows
-    would cost more than the page itself."""
+    """A page of reports matching the filters, newest first, and how many match. Counting stops
+    COUNT_CAP + 1 past the page's start (a total over COUNT_CAP reads "more than 1,000"), since
+    counting a million rows would cost more than the page itself."""
     page = filters.apply(select(Report)).order_by(Report.created_at.desc(), Report.id.desc())
     newest = filters.apply(select(Report.id)).order_by(Report.created_at.desc())
-    capped = newest.limit(COUNT_CAP + 1).subquery()  # ordered, so it walks the page's index
+    capped = newest.offset(offset).limit(COUNT_CAP + 1).subquery()  # ordered: walks the page's index
     total = await session.scalar(select(func.count()).select_from(capped))
     rows = await session.scalars(page.offset(offset).limit(limit))
-    return list(rows), int(total or 0)
+    return list(rows), offset + int(total or 0)
 
 
 async def of_champion(

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Update
 from telegram.ext import Application, BaseUpdateProcessor
 
-from bot.app import build_application
+from bot.app import build_application, shutdown
 from bot.channels import start
 from bot.emulator import Emulator
 from bot.i18n import compile_catalogs, translator
@@ -196,7 +196,7 @@ class BotHarness:
         self.emulator.release_polls()
         await stopping
         await self.application.stop()
-        await self.application.shutdown()
+        await shutdown(self.application)
 
     async def restart(self) -> None:
         """Stop, then start a new Application on the same database, as a new process would."""

@@ -14,7 +14,7 @@ from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.app import build_application
+from bot.app import build_application, shutdown
 from bot.channels import serve_webhook, start
 from bot.emulator import Emulator
 from bot.i18n import LANGUAGES, translator
@@ -118,7 +118,7 @@ async def test_a_failing_command_menu_does_not_stop_the_bot(
     )
     await start(application)
     await application.stop()
-    await application.shutdown()
+    await shutdown(application)
     emulator.clear_fault(0)
     assert emulator.commands == {}
     assert "Could not register the en command menu" in caplog.text

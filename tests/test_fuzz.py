@@ -26,7 +26,7 @@ from tests.conftest import BotHarness, Person, join
 
 Setup = Callable[[BotHarness, Person], Awaitable[None]]
 FLUFF = 12  # shorter English fragments ("Done", "Back") may be a person's own words echoed back
-STEP_PREFIXES = ("join:", "bc:", "erase:", "ans:")  # a new flow's steps add their prefix here
+STEP_PREFIXES = ("join:", "bc:", "erase:", "ans:", "rep:")  # a new flow's steps add their prefix here
 PRESS = "<press the first button>"
 APOLOGY = "Sorry, something went wrong on our side. Please try again, or send /help."
 
@@ -85,6 +85,16 @@ async def learning(bot: BotHarness, person: Person) -> None:
     await press_first(person)  # its first snippet
 
 
+async def reporting(bot: BotHarness, person: Person, *answers: str) -> None:
+    """Join, start /report, then give `answers` in turn: PRESS for the first button, or text."""
+    await member(bot, person, "/report")
+    for answer in answers:
+        if answer == PRESS:
+            await press_first(person)
+        else:
+            await person.send(answer)
+
+
 @dataclass(frozen=True)
 class Step:
     name: str
@@ -104,6 +114,10 @@ STEPS = [
     Step("language", lambda bot, p: member(bot, p, "/language")),
     Step("learn", learning),
     Step("erase:confirm", lambda bot, p: member(bot, p, "/deleteme")),
+    Step("rep:topic", reporting),
+    Step("rep:heard", lambda bot, p: reporting(bot, p, PRESS, PRESS)),
+    Step("rep:area", lambda bot, p: reporting(bot, p, PRESS, PRESS, "Clinic closed", PRESS)),
+    Step("rep:review", lambda bot, p: reporting(bot, p, PRESS, PRESS, "Clinic closed", PRESS, PRESS, PRESS)),
     Step("bc:text", coordinator),
     Step("bc:audience", lambda bot, p: coordinator(bot, p, "bc:area")),
     Step("bc:size", lambda bot, p: coordinator(bot, p, "bc:all")),

@@ -426,7 +426,7 @@ async def test_weekly_digest_goes_once_to_each_coordinator_in_their_language(
     bot: BotHarness, places: None
 ) -> None:
     assert bot.application.job_queue
-    assert digest_job in [job.callback for job in bot.application.job_queue.jobs()]
+    assert digest_job.__name__ in [job.name for job in bot.application.job_queue.jobs()]
     sam = bot.person(3300, "Sam")
     await make_coordinator(bot, sam)
     layla = bot.person(3301, "Layla", "ar")

@@ -174,7 +174,7 @@ def test_weekly_times_follow_the_timezone_through_clock_changes() -> None:
 
 async def test_weekly_snippet_is_sent_when_due_once_a_week(bot: BotHarness, places: None) -> None:
     assert bot.application.job_queue
-    assert weekly_job in [job.callback for job in bot.application.job_queue.jobs()]
+    assert weekly_job.__name__ in [job.name for job in bot.application.job_queue.jobs()]
     ana = bot.person(806, "Ana")
     await join(ana)
     await ana.send("/weekly")

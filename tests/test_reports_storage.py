@@ -57,6 +57,10 @@ async def test_find_filters_newest_first_and_counts(sessions: async_sessionmaker
         assert [r.text for r in page] == ["day 5", "day 3"]
         page, total = await reports.find(session, Filters(since=start + timedelta(days=4)))
         assert (total, [r.text for r in page]) == (2, ["day 5", "day 4"])
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(reports, "COUNT_CAP", 2)  # counting stops 3 past the page's start
+            assert (await reports.find(session, Filters(), offset=0, limit=1))[1] == 3
+            assert (await reports.find(session, Filters(), offset=2, limit=1))[1] == 5
         mine, count = await reports.of_champion(session, champion.id, offset=4, limit=5)
         assert count == 6 and [r.text for r in mine] == ["day 1", "day 0"]
 
