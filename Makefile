@@ -24,7 +24,7 @@ i18n: $(BIN)/champbot
 		-k _ -k N_ -k gettext -k ngettext:1,2 -o locales/messages.pot bot handlers storage
 	for lang in $(LANGS); do \
 		if [ -f locales/$$lang/LC_MESSAGES/messages.po ]; then \
-			$(BIN)/pybabel update --no-wrap --no-fuzzy-matching -i locales/messages.pot -d locales -l $$lang; \
+			$(BIN)/pybabel update --no-wrap --no-fuzzy-matching --ignore-obsolete -i locales/messages.pot -d locales -l $$lang; \
 		else \
 			$(BIN)/pybabel init --no-wrap -i locales/messages.pot -d locales -l $$lang; \
 		fi; \

@@ -137,7 +137,8 @@ def _filter_labels(context: Context, data: dict[str, Any], areas: dict[int, str]
     if filters.status:
         labels.append(_("Status: {status}").format(status=_(STATUS_LABELS[filters.status])))
     if data.get("period") in PERIODS:
-        labels.append(_("Dates: {period}").format(period=_(PERIODS[data["period"]])))
+        period = PERIODS[data["period"]]
+        labels.append(_("Dates: {period}").format(period=_(period)))
     return labels
 
 

@@ -1,5 +1,6 @@
 """The sandbox chat page in real headless Chromium: join as a champion, make an invite as the
-coordinator, and check each person keeps a chat of their own."""
+coordinator, check each person keeps a chat of their own, and go round the loop from a champion's
+report to the coordinator's response."""
 
 from __future__ import annotations
 
@@ -149,6 +150,29 @@ async def test_chat_as_a_champion_and_the_coordinator(sandbox_url: str, tmp_path
             download = await download_info.value
             assert download.suggested_filename == "my-data.json"
             assert "Alex" in Path(await download.path()).read_text(encoding="utf-8")
+
+            # The whole loop: Alex reports what he heard, Sam answers, Alex is told.
+            await send(page, "/report")
+            await press(page, "Vaccinations")
+            await press(page, "Misinformation heard")
+            await send(page, "People at the market say the flu jab gives you flu")
+            await press(page, "A few people")
+            await press(page, "Mine: Riverside")
+            await press(page, "Stay anonymous")
+            await press(page, "Confirm")
+            await expect(bot_message(page, "Your report is saved as")).to_contain_text("R-1001")
+            await page.get_by_test_id(f"person-{SAM}").click()
+            await send(page, "/insights")
+            await press(page, "R-1001")
+            await expect(bot_message(page, "the flu jab gives you flu")).to_be_visible()
+            await expect(page.locator(".msg.bot", has_text="Alex")).to_have_count(0)  # anonymous
+            await press(page, "Respond")
+            await send(page, "A nurse will answer questions at the market on Saturday.")
+            await press(page, "Confirm")
+            await alex_button.click()
+            await expect(bot_message(page, "A nurse will answer questions")).to_contain_text("We did:")
+            await send(page, "/myreports")
+            await expect(bot_message(page, "R-1001")).to_contain_text("acted on")
 
             await page.screenshot(path=tmp_path / "sandbox.png")
             await context.close()
