@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot, Chat, InlineKeyboardMarkup, Message, Update
@@ -28,6 +28,7 @@ from bot.i18n import LANGUAGES, N_, Translator, translator
 from handlers.common import (
     answer_and_clear,
     buttons,
+    champion_zone,
     clear_step,
     isolate,
     reply,
@@ -39,7 +40,7 @@ from handlers.onboarding import clean_name
 from storage import audience as audiences
 from storage import campaigns, champions, conversation, directory, outbox, responses
 from storage.audience import Audience
-from storage.models import Champion, Role, utcnow
+from storage.models import Role, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -545,19 +546,12 @@ async def _send_preview(chat: Chat, data: dict[str, Any], code: str) -> Message:
 # --------------------------------------------------------------- schedule
 
 
-def _zone(champion: Champion | None) -> ZoneInfo:
-    try:
-        return ZoneInfo(champion.timezone if champion else "Europe/London")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("Europe/London")
-
-
 def _timezone_name(context: Context) -> str:
-    return _zone(context.champion).key
+    return champion_zone(context.champion).key
 
 
 def _example_time(context: Context) -> str:
-    tomorrow = datetime.now(_zone(context.champion)) + timedelta(days=1)
+    tomorrow = datetime.now(champion_zone(context.champion)) + timedelta(days=1)
     return tomorrow.replace(hour=9, minute=30).strftime(DATE_FORMAT)
 
 
@@ -573,7 +567,7 @@ def parse_local_time(text: str, zone: ZoneInfo) -> datetime | None:
 async def _receive_when(update: Update, context: Context, data: dict[str, Any]) -> None:
     """Take the date and time to send at, refusing other forms and times gone by."""
     _ = context.t.gettext
-    send_at = parse_local_time(_typed(update), _zone(context.champion))
+    send_at = parse_local_time(_typed(update), champion_zone(context.champion))
     now = utcnow()
     if send_at is None:
         await reply(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
@@ -13,6 +14,17 @@ from storage import conversation
 from storage.models import Champion, Status
 
 MEMBER_STATUSES = {Status.ACTIVE, Status.PAUSED}
+
+
+DEFAULT_TIMEZONE = "Europe/London"
+
+
+def champion_zone(champion: Champion | None) -> ZoneInfo:
+    """The person's time zone, or London's if theirs is unknown or not a real zone."""
+    try:
+        return ZoneInfo(champion.timezone if champion else DEFAULT_TIMEZONE)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(DEFAULT_TIMEZONE)
 
 
 def isolate(text: str | None) -> str:

@@ -14,9 +14,8 @@ from telegram import Update
 
 from bot.context import Context
 from bot.i18n import N_, Translator
-from handlers.common import answer_and_clear, buttons, isolate, reply, require_coordinator
+from handlers.common import answer_and_clear, buttons, champion_zone, isolate, reply, require_coordinator
 from handlers.report_labels import KIND_LABELS, STATUS_LABELS, topic_label
-from handlers.stats import coordinator_timezone
 from storage import insight_export, insight_figures
 from storage.models import Area, utcnow
 from storage.report_topics import Topic
@@ -31,13 +30,10 @@ async def ask_format(update: Update, context: Context) -> None:
     if await require_coordinator(update, context) is None:
         return
     t = context.t
-    filters = current_filters(context)
-    async with context.db() as session:
-        count = await insight_figures.count_matching(session, filters)
-        chosen = await describe_filters(session, t, context.topics, filters, coordinator_timezone(context))
-    if not count:
-        await reply(update, t.gettext("There are no reports to export ({filters}).").format(filters=chosen))
+    matching = await _matching(update, context, current_filters(context))
+    if matching is None:
         return
+    count, chosen = matching
     question = t.ngettext(
         "Export {count} report ({filters}) as a file. Which format?",
         "Export {count} reports ({filters}) as a file. Which format?",
@@ -57,6 +53,21 @@ async def choose_format(update: Update, context: Context) -> None:
     await export_reports(update, context, current_filters(context), query.data.removeprefix("exp:"))
 
 
+async def _matching(update: Update, context: Context, filters: Filters) -> tuple[int, str] | None:
+    """How many reports match the filters and how the filters read; None, once the coordinator is
+    told, when nothing matches."""
+    t = context.t
+    async with context.db() as session:
+        count = await insight_figures.count_matching(session, filters)
+        chosen = await describe_filters(
+            session, t, context.topics, filters, champion_zone(context.champion).key
+        )
+    if not count:
+        await reply(update, t.gettext("There are no reports to export ({filters}).").format(filters=chosen))
+        return None
+    return count, chosen
+
+
 def current_filters(context: Context) -> Filters:
     """The filters chosen in /insights while this chat is in that flow; otherwise none (everything)."""
     state = context.state
@@ -70,12 +81,10 @@ async def export_reports(update: Update, context: Context, filters: Filters, fmt
     how many and which filters; say so instead when none match. The caller checks the role."""
     assert update.effective_chat and fmt in insight_export.FORMATS
     t = context.t
-    async with context.db() as session:
-        count = await insight_figures.count_matching(session, filters)
-        chosen = await describe_filters(session, t, context.topics, filters, coordinator_timezone(context))
-    if not count:
-        await reply(update, t.gettext("There are no reports to export ({filters}).").format(filters=chosen))
+    matching = await _matching(update, context, filters)
+    if matching is None:
         return
+    count, chosen = matching
     # A temporary folder, removed once sent: the file holds what champions said, so no copy stays.
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"reports-{utcnow():%Y-%m-%d}.{fmt}"

@@ -15,7 +15,7 @@ import dataclasses
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -27,6 +27,7 @@ from bot.i18n import N_, Translator, translator
 from handlers.common import (
     answer_and_clear,
     buttons,
+    champion_zone,
     clear_step,
     isolate,
     reply,
@@ -37,7 +38,7 @@ from handlers.common import (
 from handlers.export import ask_format
 from handlers.report_labels import KIND_LABELS, MEDIA_LABELS, STATUS_LABELS, describe, topic_label
 from storage import champions, conversation, directory, reports
-from storage.models import Champion, Report, Status, utcnow
+from storage.models import Report, Status, utcnow
 from storage.reports import Filters
 
 log = logging.getLogger(__name__)
@@ -92,13 +93,6 @@ def _filters(data: dict[str, Any]) -> Filters:
     return Filters.from_dict(data.get("filters") or {})
 
 
-def _zone(champion: Champion | None) -> ZoneInfo:
-    try:
-        return ZoneInfo(champion.timezone if champion else "Europe/London")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("Europe/London")
-
-
 def period_bounds(period: str, zone: ZoneInfo, now: datetime) -> datetime | None:
     """The UTC start of a period of whole local days ending today, in the coordinator's time zone
     (None for all time): the last 7 or 30 days include today, this month starts on the 1st."""
@@ -147,7 +141,7 @@ def _line(context: Context, report: Report) -> str:
     _ = t.gettext
     parts = [
         reports.reference(report.id),
-        t.datetime(report.created_at, _zone(context.champion).key),
+        t.datetime(report.created_at, champion_zone(context.champion).key),
         topic_label(context.topics, report.topic, t.language),
         _(KIND_LABELS[report.kind]),
         _(STATUS_LABELS[report.status]),
@@ -325,7 +319,7 @@ async def _set_filter(update: Update, context: Context, data: dict[str, Any], fi
     filters = _filters(data)
     chosen = None if value == ANY else value
     if field == "date":
-        since = period_bounds(value, _zone(context.champion), utcnow())
+        since = period_bounds(value, champion_zone(context.champion), utcnow())
         filters = dataclasses.replace(filters, since=since, until=None)
         data["period"] = value
         if since is None:
@@ -375,7 +369,7 @@ async def _report_view(context: Context, report_id: int) -> tuple[str, InlineKey
     ]
     if replies:
         lines += ["", _("Replies so far:")]
-        zone = _zone(context.champion).key
+        zone = champion_zone(context.champion).key
         lines += [f"• {t.datetime(r.created_at, zone)}: {isolate(r.text)}" for r in replies]
     choices = []
     if report.status != "acted":

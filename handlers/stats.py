@@ -9,14 +9,14 @@ import io
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardMarkup, Update
 
 from bot.context import Context
 from bot.i18n import N_, Translator, translator
 from handlers.broadcast import reach_lines
-from handlers.common import answer_and_clear, buttons, isolate, reply, require_coordinator
+from handlers.common import answer_and_clear, buttons, champion_zone, isolate, reply, require_coordinator
 from handlers.learn import topic_title
 from handlers.report_labels import KIND_LABELS, topic_label
 from storage import insight_figures, learning
@@ -99,20 +99,10 @@ def period_bounds(period: str, now: datetime, timezone: str) -> tuple[datetime, 
     return start.astimezone(UTC), now
 
 
-def coordinator_timezone(context: Context) -> str:
-    """The coordinator's time zone, or London's if theirs is unknown."""
-    zone = context.champion.timezone if context.champion else "Europe/London"
-    try:
-        ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        return "Europe/London"
-    return zone
-
-
 async def show_reports(update: Update, context: Context, period: str) -> None:
     """Send a period's report figures with the period buttons, then the chart if there is anything
     to draw."""
-    since, until = period_bounds(period, utcnow(), coordinator_timezone(context))
+    since, until = period_bounds(period, utcnow(), champion_zone(context.champion).key)
     async with context.db() as session:
         figures = await insight_figures.figures(session, since, until)
     t = context.t
