@@ -29,8 +29,9 @@ class TopicsError(ValueError):
     """The topics file is missing or wrong; the message says where."""
 
 
-def load_topics(path: Path | None = None, languages: tuple[str, ...] = (SOURCE_LANGUAGE,)) -> list[Topic]:
-    """Read and check the topics file; raise TopicsError naming the entry and its problem."""
+def load_topics(path: Path | None = None, languages: tuple[str, ...] | None = None) -> list[Topic]:
+    """Read and check the topics file; raise TopicsError naming the entry and its problem. With
+    `languages`, a label in any other language is a problem too."""
     path = path or TOPICS_FILE
     try:
         entries = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -50,7 +51,7 @@ def load_topics(path: Path | None = None, languages: tuple[str, ...] = (SOURCE_L
     return topics
 
 
-def _topic(entry: object, where: str, languages: tuple[str, ...]) -> Topic:
+def _topic(entry: object, where: str, languages: tuple[str, ...] | None) -> Topic:
     if not isinstance(entry, dict):
         raise TopicsError(f"{where}: expected id, core20plus5 and label")
     topic_id = entry.get("id")
@@ -60,7 +61,7 @@ def _topic(entry: object, where: str, languages: tuple[str, ...]) -> Topic:
     if not isinstance(labels, dict) or not isinstance(labels.get(SOURCE_LANGUAGE), str):
         raise TopicsError(f"{where} ({topic_id}): label needs at least an English (en) name")
     for language, label in labels.items():
-        if language not in languages:
+        if languages is not None and language not in languages:
             raise TopicsError(f"{where} ({topic_id}): {language!r} is not a shipped language")
         if not isinstance(label, str) or not label.strip() or len(label) > LABEL_MAX:
             raise TopicsError(f"{where} ({topic_id}): the {language} name must be 1-{LABEL_MAX} characters")
