@@ -8,6 +8,7 @@ means one machine and one bot process, which always leads.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -29,11 +30,16 @@ class Leader:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._connection: AsyncConnection | None = None
+        self._checking = asyncio.Lock()  # jobs fall due together; one connection takes one query
 
     async def leads(self) -> bool:
         """True if this process holds the lock, taking it if no other process does."""
         if self._engine.dialect.name != "postgresql":
             return True
+        async with self._checking:
+            return await self._check()
+
+    async def _check(self) -> bool:
         if self._connection is not None:
             try:
                 await self._connection.execute(text("SELECT 1"))

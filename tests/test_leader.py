@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from bot.leader import Leader
 from storage.db import make_engine
 
@@ -16,6 +18,8 @@ async def test_one_process_leads_and_another_takes_over_when_it_goes(database_ur
             return
         assert not await second.leads()
         assert await first.leads()  # still holding it
+        # Jobs that fall due together ask at once: the one connection must not be used twice.
+        assert await asyncio.gather(*(first.leads() for _ in range(4))) == [True] * 4
         await first.close()  # as when its process stops or dies
         assert await second.leads()
         assert not await first.leads()
