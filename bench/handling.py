@@ -117,6 +117,7 @@ SESSIONS: tuple[tuple[Step, ...], ...] = (
     (Text("/language"), Press("lang:")),
     (Text("/weekly"), Press("weekly:change", optional=True), Press("weekly:d:"), Press("weekly:h:")),
     (
+        Text("/cancel"),  # a run may start where the last left a report half-made
         Text("/report"),
         Press("rep:t:"),
         Press("rep:k:"),
