@@ -40,8 +40,9 @@ def _migrate_fresh(url: str) -> None:
     asyncio.run(run())
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _catalogs() -> None:
+def pytest_configure(config: pytest.Config) -> None:
+    """Compile the catalogs before test modules are imported: a module-level `translator("ar")`
+    made earlier would keep English for the whole run."""
     compile_catalogs()
 
 
