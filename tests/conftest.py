@@ -4,6 +4,7 @@ Bot API emulator, and the real Application polling it, driven as people in a dia
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import re
 from collections import defaultdict
@@ -12,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import ClientSession
+from aiohttp.test_utils import TestServer
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Update
@@ -22,6 +25,7 @@ from bot.channels import start
 from bot.emulator import Emulator
 from bot.i18n import compile_catalogs, translator
 from bot.settings import Settings, load_settings
+from bot.webhook import SECRET_HEADER, webhook_app
 from handlers.report_labels import KIND_LABELS, PEOPLE_LABELS
 from storage import champions, directory
 from storage.db import downgrade, make_engine, make_sessions, upgrade
@@ -292,3 +296,43 @@ async def send_report(
     found = re.search(r"R-\d+", said[-1])
     assert found, said
     return found.group()
+
+
+WEBHOOK_SECRET = "s3cret-token_for-tests"
+
+
+@pytest.fixture
+async def webhook(
+    emulator: Emulator, sessions: async_sessionmaker[AsyncSession], database_url: str
+) -> AsyncIterator[str]:
+    """The bot served by its webhook app, with the emulator posting updates to it; its URL."""
+    settings = load_settings(api_base_url=emulator.base_url, database_url=database_url)
+    application = build_application(settings, sessions)
+    async with application:
+        await application.start()
+        server = TestServer(webhook_app(application, WEBHOOK_SECRET, "/telegram"))
+        await server.start_server()
+        url = str(server.make_url("/telegram"))
+        await application.bot.set_webhook(url, secret_token=WEBHOOK_SECRET)
+        yield url
+        await server.close()
+        await application.stop()
+
+
+async def post(
+    url: str, body: bytes | str, secret: str | None = WEBHOOK_SECRET, *, chunked: bool = False
+) -> int:
+    """POST a body to a webhook as Telegram would (with the secret header unless None); the status.
+    `chunked` sends it without a Content-Length."""
+    data = body.encode() if isinstance(body, str) else body
+    headers = {"Content-Type": "application/json"}
+    if secret is not None:
+        headers[SECRET_HEADER] = secret
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for offset in range(0, len(data), 64 * 1024):
+            yield data[offset : offset + 64 * 1024]
+
+    sent: Any = chunks() if chunked else io.BytesIO(data)
+    async with ClientSession() as client, client.post(url, data=sent, headers=headers) as response:
+        return response.status

@@ -4,14 +4,10 @@ the command menu is registered per language; a restart mid-flow loses nothing; B
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 import socket
-from collections.abc import AsyncIterator
 
 import pytest
-from aiohttp import ClientSession
-from aiohttp.test_utils import TestServer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import build_application, shutdown
@@ -19,38 +15,9 @@ from bot.channels import serve_webhook, start
 from bot.emulator import Emulator
 from bot.i18n import LANGUAGES, translator
 from bot.settings import load_settings
-from bot.webhook import SECRET_HEADER, webhook_app
 from storage import champions
-from tests.conftest import BotHarness
-
-SECRET = "s3cret-token_for-tests"
-
-
-@pytest.fixture
-async def webhook(
-    emulator: Emulator, sessions: async_sessionmaker[AsyncSession], database_url: str
-) -> AsyncIterator[str]:
-    """The bot served by its webhook app, with the emulator posting updates to it."""
-    settings = load_settings(api_base_url=emulator.base_url, database_url=database_url)
-    application = build_application(settings, sessions)
-    async with application:
-        await application.start()
-        server = TestServer(webhook_app(application, SECRET, "/telegram"))
-        await server.start_server()
-        url = str(server.make_url("/telegram"))
-        await application.bot.set_webhook(url, secret_token=SECRET)
-        yield url
-        await server.close()
-        await application.stop()
-
-
-async def post(url: str, body: bytes | str, secret: str | None = SECRET) -> int:
-    headers = {"Content-Type": "application/json"}
-    if secret is not None:
-        headers[SECRET_HEADER] = secret
-    data = io.BytesIO(body.encode() if isinstance(body, str) else body)
-    async with ClientSession() as client, client.post(url, data=data, headers=headers) as response:
-        return response.status
+from tests.conftest import WEBHOOK_SECRET as SECRET
+from tests.conftest import BotHarness, post
 
 
 def update_json(user_id: int, text: str, update_id: int = 1) -> str:

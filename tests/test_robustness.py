@@ -5,7 +5,6 @@ the database is away are handled once it is back."""
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -13,28 +12,25 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import ClientSession
-from aiohttp.test_utils import TestServer
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.app import build_application
 from bot.emulator import Emulator
 from bot.flood import FloodGate, Verdict
 from bot.i18n import translator
 from bot.settings import load_settings
-from bot.webhook import MAX_BODY, SECRET_HEADER, webhook_app
+from bot.webhook import MAX_BODY
 from handlers import gate
 from storage import outbox
 from storage.audience import Audience
 from storage.db import make_engine, make_sessions
 from storage.models import Base, Broadcast, Campaign, Champion, Status, utcnow
-from tests.conftest import BotHarness, Person, join, make_coordinator
+from tests.conftest import WEBHOOK_SECRET as SECRET
+from tests.conftest import BotHarness, Person, join, make_coordinator, post
 
 SLOW_DOWN = "You're sending messages very fast. Please wait a moment and try again."
 ONLY = ["Sorry, only coordinators can do that."]
-SECRET = "robust-secret_token"
 
 
 async def snapshot(sessions: async_sessionmaker[AsyncSession]) -> dict[str, list[str]]:
@@ -161,36 +157,6 @@ async def test_a_champion_replaying_a_coordinators_live_buttons_is_refused_and_c
 
 
 # ------------------------------------------------------------------- webhook
-
-
-@pytest.fixture
-async def webhook(
-    emulator: Emulator, sessions: async_sessionmaker[AsyncSession], database_url: str
-) -> AsyncIterator[str]:
-    """The bot behind its webhook app; returns the URL to post updates to."""
-    settings = load_settings(api_base_url=emulator.base_url, database_url=database_url)
-    application = build_application(settings, sessions)
-    async with application:
-        await application.start()
-        server = TestServer(webhook_app(application, SECRET, "/telegram"))
-        await server.start_server()
-        yield str(server.make_url("/telegram"))
-        await server.close()
-        await application.stop()
-
-
-async def post(url: str, body: bytes, secret: str | None, *, chunked: bool = False) -> int:
-    headers = {"Content-Type": "application/json"}
-    if secret is not None:
-        headers[SECRET_HEADER] = secret
-
-    async def chunks() -> AsyncIterator[bytes]:
-        for start in range(0, len(body), 64 * 1024):
-            yield body[start : start + 64 * 1024]
-
-    data: Any = chunks() if chunked else io.BytesIO(body)
-    async with ClientSession() as client, client.post(url, data=data, headers=headers) as response:
-        return response.status
 
 
 def start_update(user_id: int) -> dict[str, Any]:
