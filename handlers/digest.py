@@ -14,8 +14,7 @@ from telegram.error import TelegramError
 
 from bot.context import Context
 from bot.i18n import Translator, translator
-from handlers.common import isolate
-from handlers.report_labels import KIND_LABELS, MEDIA_LABELS, topic_label
+from handlers.report_labels import KIND_LABELS, excerpt, topic_label
 from storage import champions, insight_figures, job_runs
 from storage.insight_figures import Digest
 from storage.models import utcnow
@@ -107,15 +106,8 @@ def digest_text(t: Translator, topics: list[Topic], figures: Digest, slot: datet
     )
     for report in figures.newest:
         topic = topic_label(topics, report.topic, t.language)
-        lines.append(f"{reference(report.id)} · {topic} · {_excerpt(t, report)}")
+        lines.append(
+            f"{reference(report.id)} · {topic} · {excerpt(t, report.text, report.media_kind, EXCERPT)}"
+        )
     lines += ["", _("Open /insights to review them.")]
     return "\n".join(lines)
-
-
-def _excerpt(t: Translator, report: insight_figures.Waiting) -> str:
-    text = " ".join((report.text or "").split())
-    if len(text) > EXCERPT:
-        text = text[: EXCERPT - 1] + "…"
-    if report.media_kind:
-        text = f"{t.gettext(MEDIA_LABELS[report.media_kind])} {text}".strip()
-    return isolate(text)

@@ -36,7 +36,7 @@ from handlers.common import (
     stale_button,
 )
 from handlers.export import ask_format
-from handlers.report_labels import KIND_LABELS, MEDIA_LABELS, STATUS_LABELS, describe, topic_label
+from handlers.report_labels import KIND_LABELS, STATUS_LABELS, describe, excerpt, topic_label
 from storage import champions, conversation, directory, reports
 from storage.models import Report, Status, utcnow
 from storage.reports import Filters
@@ -106,14 +106,6 @@ def period_bounds(period: str, zone: ZoneInfo, now: datetime) -> datetime | None
     return start.astimezone(UTC) if start else None
 
 
-def excerpt(t: Translator, text: str | None, media_kind: str | None, limit: int) -> str:
-    """The start of a report on one line, its photo or voice note named."""
-    said = " ".join((text or "").split())
-    if media_kind:
-        said = f"{t.gettext(MEDIA_LABELS[media_kind])} {said}".strip()
-    return said if len(said) <= limit else said[: limit - 1].rstrip() + "…"
-
-
 def _filter_labels(context: Context, data: dict[str, Any], areas: dict[int, str]) -> list[str]:
     """The filters that are on, as "Topic: Vaccinations" and so on."""
     t = context.t
@@ -146,8 +138,7 @@ def _line(context: Context, report: Report) -> str:
         _(KIND_LABELS[report.kind]),
         _(STATUS_LABELS[report.status]),
     ]
-    said = excerpt(t, report.text, report.media_kind, EXCERPT)
-    return " · ".join(parts) + "\n“" + isolate(said) + "”"
+    return " · ".join(parts) + "\n“" + excerpt(t, report.text, report.media_kind, EXCERPT) + "”"
 
 
 async def _show_list(update: Update, context: Context, data: dict[str, Any]) -> None:
@@ -490,7 +481,7 @@ def you_said(t: Translator, report_id: int, text: str | None, media_kind: str | 
     """What a champion receives about one of their reports, in their language."""
     said = t.gettext("You said ({reference}): “{said}”\nWe did: {response}").format(
         reference=reports.reference(report_id),
-        said=isolate(excerpt(t, text, media_kind, SAID)),
+        said=excerpt(t, text, media_kind, SAID),
         response=isolate(response),
     )
     return said + "\n\n" + t.gettext("Thank you for telling us what you heard.")

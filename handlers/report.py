@@ -26,10 +26,10 @@ from handlers.common import (
 )
 from handlers.report_labels import (
     KIND_LABELS,
-    MEDIA_LABELS,
     PEOPLE_LABELS,
     STATUS_LABELS,
     describe,
+    excerpt,
     topic_label,
 )
 from storage import conversation, directory, reports
@@ -415,10 +415,10 @@ async def my_reports(update: Update, context: Context) -> None:
             f"{isolate(reports.reference(row.id))} · {t.datetime(row.created_at, champion.timezone)}",
             f"{topic_label(context.topics, row.topic, t.language)} · {_(KIND_LABELS[row.kind])}",
             _("Status: {status}").format(status=_(STATUS_LABELS[row.status])),
-            _excerpt(context, row.text, row.media_kind, EXCERPT),
+            excerpt(context.t, row.text, row.media_kind, EXCERPT),
         ]
         lines += [
-            _("Reply: {text}").format(text=_excerpt(context, answer.text, None, REPLY_EXCERPT))
+            _("Reply: {text}").format(text=excerpt(context.t, answer.text, None, REPLY_EXCERPT))
             for answer in replies[row.id][-REPLIES_SHOWN:]
         ]
         blocks.append("\n".join(lines))
@@ -428,12 +428,3 @@ async def my_reports(update: Update, context: Context) -> None:
     if offset + len(rows) < total:
         choices.append((_("Older"), f"myr:{offset + MY_PAGE}"))
     await reply(update, "\n\n".join(blocks), buttons(choices, 2) if choices else None)
-
-
-def _excerpt(context: Context, text: str | None, media_kind: str | None, limit: int) -> str:
-    """The start of what was written, isolated, after the media label if any."""
-    words = " ".join((text or "").split())
-    if len(words) > limit:
-        words = words[: limit - 1].rstrip() + "…"
-    label = context.t.gettext(MEDIA_LABELS[media_kind]) + " " if media_kind else ""
-    return (label + (isolate(words) if words else "")).strip()

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.i18n import N_, Translator
+from handlers.common import isolate
 from storage.report_topics import Topic
 
 KIND_LABELS = {
@@ -31,6 +32,17 @@ MEDIA_LABELS = {
     "voice": N_("[voice note]"),
     "photo": N_("[photo]"),
 }
+
+
+def excerpt(t: Translator, text: str | None, media_kind: str | None, limit: int) -> str:
+    """The start of what a report says, on one line, cut to `limit` characters, after the name of
+    its photo or voice note if it has one; isolated, since a champion typed it."""
+    said = " ".join((text or "").split())
+    if len(said) > limit:
+        said = said[: limit - 1].rstrip() + "…"
+    if media_kind:
+        said = f"{t.gettext(MEDIA_LABELS[media_kind])} {said}".strip()
+    return isolate(said)
 
 
 def topic_label(topics: list[Topic], topic_id: str, language: str) -> str:
