@@ -90,7 +90,7 @@ async def _emulator_main(conn: mp.connection.Connection, enforce_limits: bool, c
 
     async def users(start: int, n: int) -> int:
         for telegram_id in range(start, start + n):
-            emulator.add_user(telegram_id, f"C{telegram_id}", "en")
+            emulator.add_user(telegram_id, f"C{telegram_id}", "en", started=True)
         return n
 
     async def stats() -> dict[str, int]:

@@ -60,6 +60,7 @@ class ApiError(Exception):
         return body
 
 
+NOT_STARTED = "Forbidden: bot can't initiate conversation with a user"
 _FAULTS = {
     429: "Too Many Requests: retry after {retry_after}",
     403: "Forbidden: bot was blocked by the user",
@@ -80,9 +81,14 @@ class Fault:
 
 @dataclass
 class User:
+    """A person; like Telegram, the bot can message them only once they have written to it (pressed
+    Start) and until they block it."""
+
     id: int
     first_name: str
     language_code: str | None = None
+    started: bool = False
+    blocked: bool = False
 
     def as_api(self) -> dict[str, Any]:
         user: dict[str, Any] = {"id": self.id, "is_bot": False, "first_name": self.first_name}
@@ -191,6 +197,7 @@ class Emulator:
             if method in _SEND_METHODS:
                 await self._wait_if_held(int(params.get("chat_id", 0)))
                 self._check_send(int(params.get("chat_id", 0)))
+                self._check_reachable(int(params.get("chat_id", 0)))
             result = await handler(params)
         except ApiError as exc:
             return web.json_response(exc.body(), status=exc.code)
@@ -225,6 +232,14 @@ class Emulator:
             arrived.set()
             await released.wait()
             raise ApiError(502, _FAULTS[502])
+
+    def _check_reachable(self, chat_id: int) -> None:
+        """Telegram's 403s: a user who never wrote to the bot, or who blocked it."""
+        user = self.users.get(chat_id)
+        if user is not None and user.blocked:
+            raise ApiError(403, _FAULTS[403])
+        if user is not None and not user.started:
+            raise ApiError(403, NOT_STARTED)
 
     def _check_send(self, chat_id: int) -> None:
         fault = self.faults.get(chat_id)
@@ -431,11 +446,23 @@ class Emulator:
 
     # --------------------------------------------------------- users' side
 
-    def add_user(self, user_id: int, first_name: str, language_code: str | None = "en") -> User:
-        """A person with a private chat with the bot."""
-        user = User(user_id, first_name, language_code)
+    def add_user(
+        self, user_id: int, first_name: str, language_code: str | None = "en", *, started: bool = False
+    ) -> User:
+        """A person with a private chat with the bot; `started` as if they had already written to it."""
+        user = User(user_id, first_name, language_code, started=started)
         self.users[user_id] = user
         self.chats.setdefault(user_id, Chat(user_id))
+        return user
+
+    def block(self, user_id: int) -> None:
+        """The user blocks the bot: sends to them answer 403 until they write to it again."""
+        self.users[user_id].blocked = True
+
+    def _writes(self, user_id: int) -> User:
+        """The user writes to the bot (a message or a press), which starts or unblocks the chat."""
+        user = self.users[user_id]
+        user.started, user.blocked = True, False
         return user
 
     def add_group(self, chat_id: int, title: str, kind: str = "group") -> Chat:
@@ -446,7 +473,7 @@ class Emulator:
 
     def send(self, user_id: int, text: str, *, chat_id: int | None = None) -> int:
         """The user sends text (or a /command) in their private chat or a group; returns the update id."""
-        user = self.users[user_id]
+        user = self._writes(user_id)
         chat = self.chats[chat_id if chat_id is not None else user_id]
         message: dict[str, Any] = {
             "message_id": next(self._message_ids),
@@ -463,7 +490,7 @@ class Emulator:
 
     def send_photo(self, user_id: int, caption: str | None = None) -> int:
         """The user sends a photo in their private chat."""
-        user = self.users[user_id]
+        user = self._writes(user_id)
         message: dict[str, Any] = {
             "message_id": next(self._message_ids),
             "date": int(time.time()),
@@ -478,7 +505,7 @@ class Emulator:
 
     def send_voice(self, user_id: int, chat_id: int | None = None) -> int:
         """The user sends a voice note in their private chat or a group."""
-        user = self.users[user_id]
+        user = self._writes(user_id)
         chat = self.chats[chat_id if chat_id is not None else user_id]
         message: dict[str, Any] = {
             "message_id": next(self._message_ids),
@@ -490,7 +517,7 @@ class Emulator:
 
     def edit(self, user_id: int, message_id: int, text: str) -> int:
         """The user edits a message they sent earlier."""
-        user = self.users[user_id]
+        user = self._writes(user_id)
         message = {
             "message_id": message_id,
             "date": int(time.time()),
@@ -504,7 +531,7 @@ class Emulator:
 
     def press(self, user_id: int, message_id: int, data: str) -> int:
         """The user presses an inline button (or sends any callback data) on a bot message."""
-        user = self.users[user_id]
+        user = self._writes(user_id)
         chat = self.chats[user_id]
         message = next((m for m in chat.messages if m.get("message_id") == message_id), None)
         query: dict[str, Any] = {

@@ -139,7 +139,7 @@ async def run_sandbox(
     `ready` is set once serving."""
     emulator = Emulator()
     for person in PEOPLE:
-        emulator.add_user(person.id, person.name, person.language_code)
+        emulator.add_user(person.id, person.name, person.language_code, started=True)  # their chats are open
     app = web.Application()
     app.add_routes(sandbox_routes(emulator))
     base_url = await emulator.start(host, port, app)

@@ -6,7 +6,7 @@ from telegram import Update
 
 from bot.context import Context
 from bot.i18n import translator
-from handlers.common import answer_and_clear, buttons, isolate, reply, require_coordinator
+from handlers.common import answer_and_clear, buttons, isolate, reply, require_coordinator, send_to
 from storage import champions, directory, invites
 from storage.models import Champion, Status
 
@@ -118,7 +118,8 @@ async def decide(update: Update, context: Context) -> None:
         if champion is None or champion.status != Status.PENDING:
             champion = None
         elif verdict == "yes":
-            await champions.set_status(session, champion.id, Status.ACTIVE)
+            if not await champions.change_status(session, champion.id, Status.ACTIVE):
+                champion = None  # decided by someone else a moment ago
         else:
             await champions.erase(session, champion)
     if champion is None:
@@ -126,17 +127,20 @@ async def decide(update: Update, context: Context) -> None:
         return
     await query.answer()
     tr = translator(champion.language)
+    name = isolate(champion.display_name)
     if verdict == "yes":
-        await query.edit_message_text(
-            _("{name} can now take part.").format(name=isolate(champion.display_name))
-        )
-        await context.bot.send_message(
-            champion.telegram_id,
+        await query.edit_message_text(_("{name} can now take part.").format(name=name))
+        told = await send_to(
+            context,
+            champion,
             tr.gettext("Good news: you have been approved! Send /help to see what you can do."),
         )
     else:
-        await query.edit_message_text(_("{name} was declined.").format(name=isolate(champion.display_name)))
-        await context.bot.send_message(
-            champion.telegram_id,
+        await query.edit_message_text(_("{name} was declined.").format(name=name))
+        told = await send_to(
+            context,
+            champion,
             tr.gettext("Sorry, a coordinator could not approve your request. We have deleted your details."),
         )
+    if not told:
+        await reply(update, _("We could not tell {name}: they may have blocked the bot.").format(name=name))

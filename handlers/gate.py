@@ -14,7 +14,6 @@ from bot.flood import Verdict
 from bot.i18n import negotiate, translator
 from storage import champions, conversation
 from storage.db import retry_while_away
-from storage.models import Status
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +51,10 @@ async def identify(update: Update, context: Context) -> None:
     async with context.db.begin() as session:
         champion = await champions.by_telegram_id(session, user.id)
         state = await conversation.get_state(session, chat.id)
-        if champion is not None and champion.status == Status.UNREACHABLE:
-            # They are writing to us, so they can be reached again.
-            await champions.set_status(session, champion.id, Status.ACTIVE)
-            champion.status = Status.ACTIVE
+        if champion is not None and champion.unreachable_at is not None:
+            # They are writing to us, so they can be reached again; their status is untouched.
+            await champions.mark_reachable(session, champion.id)
+            champion.unreachable_at = None
     context.champion = champion
     context.state = state
     language = (

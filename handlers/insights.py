@@ -38,7 +38,7 @@ from handlers.common import (
 from handlers.export import ask_format
 from handlers.report_labels import KIND_LABELS, STATUS_LABELS, describe, excerpt, topic_label
 from storage import champions, conversation, directory, reports
-from storage.models import Report, Status, utcnow
+from storage.models import Report, utcnow
 from storage.reports import Filters
 
 log = logging.getLogger(__name__)
@@ -613,7 +613,7 @@ async def send_replies(
                 async with sessions.begin() as session:
                     champion = await champions.by_telegram_id(session, notice.telegram_id)
                     if champion is not None:
-                        await champions.set_status(session, champion.id, Status.UNREACHABLE)
+                        await champions.mark_unreachable(session, [champion.id])
             except TelegramError as exc:
                 log.warning(
                     "Reply %s to report %s was not delivered: %s", notice.reply_id, notice.report_id, exc

@@ -327,7 +327,7 @@ async def send_due_snippets(bot: Bot, context: Context, now: datetime) -> int:
             )
         except Forbidden:
             async with context.db.begin() as session:
-                await champions.set_status(session, champion.id, Status.UNREACHABLE)
+                await champions.mark_unreachable(session, [champion.id])
             continue
         except TelegramError:
             log.exception("Weekly snippet for champion %s failed", row.champion_id)

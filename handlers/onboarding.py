@@ -23,6 +23,7 @@ from handlers.common import (
     main_menu,
     reply,
     save_step,
+    send_to,
     stale_button,
 )
 from storage import champions, conversation, directory, invites
@@ -282,7 +283,7 @@ async def finish(update: Update, context: Context) -> None:
             name=isolate(data["name"])
         ),
     )
-    for coordinator in coordinators:
+    for coordinator in coordinators:  # each one, even when another can't be reached
         await notify_pending(context, coordinator, champion)
 
 
@@ -295,7 +296,7 @@ async def notify_pending(context: Context, coordinator: Champion, champion: Cham
     markup = buttons(
         [(_("Approve"), f"approve:{champion.id}:yes"), (_("Decline"), f"approve:{champion.id}:no")], 2
     )
-    await context.bot.send_message(coordinator.telegram_id, text, reply_markup=markup)
+    await send_to(context, coordinator, text, markup)
 
 
 async def text_during_join(update: Update, context: Context) -> bool:

@@ -181,7 +181,7 @@ async def _change_status(update: Update, context: Context, status: Status) -> No
     champion = context.champion
     if status == Status.STOPPED and champion is not None and champion.status != Status.STOPPED:
         async with context.db.begin() as session:
-            await champions.set_status(session, champion.id, status)
+            await champions.change_status(session, champion.id, status)
         await reply(
             update,
             _(
@@ -201,7 +201,7 @@ async def _change_status(update: Update, context: Context, status: Status) -> No
         await reply(update, already[status])
         return
     async with context.db.begin() as session:
-        await champions.set_status(session, champion.id, status)
+        await champions.change_status(session, champion.id, status)
     done = {
         Status.PAUSED: _("Campaign messages are paused. Send /resume to get them again."),
         Status.ACTIVE: _("Welcome back! You will get campaign messages again."),

@@ -37,7 +37,11 @@ class Audience:
 def members(audience: Audience) -> Select[int]:
     """The ids of the champions in an audience: active and consenting only, never paused, stopped
     or unreachable ones."""
-    query = select(Champion.id).where(Champion.status == Status.ACTIVE, Champion.consent_at.is_not(None))
+    query = select(Champion.id).where(
+        Champion.status == Status.ACTIVE,
+        Champion.consent_at.is_not(None),
+        Champion.unreachable_at.is_(None),
+    )
     if audience.areas:
         query = query.where(Champion.area_id.in_(audience.areas))
     if audience.languages:

@@ -69,11 +69,37 @@ async def finish_joining(
     await session.refresh(champion, ["area", "networks"])
 
 
-async def set_status(session: AsyncSession, champion_id: int, status: Status) -> None:
-    """Change a champion's status."""
-    await session.execute(
-        update(Champion).where(Champion.id == champion_id).values(status=status, updated_at=utcnow())
+# The only ways a status may change after joining: to the status on the left, from those on the
+# right. Joining itself ends in finish_joining (active, or pending approval).
+TRANSITIONS: dict[Status, frozenset[Status]] = {
+    Status.ACTIVE: frozenset({Status.PENDING, Status.PAUSED}),  # approved; resumed
+    Status.PAUSED: frozenset({Status.ACTIVE}),
+    Status.STOPPED: frozenset({Status.JOINING, Status.PENDING, Status.ACTIVE, Status.PAUSED}),
+}
+
+
+async def change_status(session: AsyncSession, champion_id: int, to: Status) -> bool:
+    """Move a champion to `to` if TRANSITIONS allows it from their current status; False if not
+    (checked in the UPDATE itself, so two coordinators deciding at once can't both win)."""
+    result = await session.execute(
+        update(Champion)
+        .where(Champion.id == champion_id, Champion.status.in_(TRANSITIONS[to]))
+        .values(status=to, updated_at=utcnow())
     )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def mark_unreachable(session: AsyncSession, champion_ids: list[int]) -> None:
+    """Note that sends to these champions fail with 403; their status stays as it is."""
+    if champion_ids:
+        await session.execute(
+            update(Champion).where(Champion.id.in_(champion_ids)).values(unreachable_at=utcnow())
+        )
+
+
+async def mark_reachable(session: AsyncSession, champion_id: int) -> None:
+    """They wrote to us, so they can be reached again."""
+    await session.execute(update(Champion).where(Champion.id == champion_id).values(unreachable_at=None))
 
 
 async def set_language(session: AsyncSession, champion_id: int, language: str) -> None:
@@ -119,7 +145,8 @@ async def remove_coordinator(session: AsyncSession, telegram_id: int) -> bool:
 
 
 async def coordinators(session: AsyncSession) -> list[Champion]:
-    """Coordinators who can be messaged."""
+    """Active coordinators, reachable or not: a person-to-person message is always tried, since one
+    who blocked the bot may have unblocked it."""
     return list(
         await session.scalars(
             select(Champion).where(Champion.role == Role.COORDINATOR, Champion.status == Status.ACTIVE)
@@ -177,6 +204,7 @@ async def personal_data(session: AsyncSession, champion: Champion) -> dict[str, 
         "networks": [network.name for network in champion.networks],
         "role": champion.role.value,
         "status": champion.status.value,
+        "unreachable_since": _iso(champion.unreachable_at),
         "consent": {
             "version": champion.consent_version,
             "given_at": _iso(champion.consent_at),

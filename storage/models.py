@@ -69,7 +69,6 @@ class Status(enum.StrEnum):
     ACTIVE = "active"
     PAUSED = "paused"  # no campaign messages for now
     STOPPED = "stopped"  # opted out
-    UNREACHABLE = "unreachable"  # blocked the bot or deactivated
 
 
 def _enum(kind: type[enum.StrEnum], name: str) -> Enum:
@@ -114,6 +113,9 @@ class Champion(Base):
     area_id: Mapped[int | None] = mapped_column(ForeignKey("area.id", ondelete="SET NULL"), index=True)
     role: Mapped[Role] = mapped_column(_enum(Role, "role"), default=Role.CHAMPION)
     status: Mapped[Status] = mapped_column(_enum(Status, "status"), default=Status.JOINING, index=True)
+    # When a send to them last failed with 403 (blocked the bot, never pressed Start, deactivated);
+    # cleared when they write again. Kept apart from the status, which it must never change.
+    unreachable_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     consent_version: Mapped[str | None] = mapped_column(String(16))
     consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     share_consent: Mapped[bool] = mapped_column(default=False)

@@ -15,6 +15,7 @@ from sqlalchemy import Integer, and_, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import lazyload
 
+from storage import champions
 from storage.audience import Audience, members
 from storage.models import Broadcast, Campaign, Champion, Delivery, UTCDateTime, utcnow
 
@@ -212,10 +213,7 @@ async def record(session: AsyncSession, outcomes: Iterable[Outcome], now: dateti
         by_keys.setdefault(tuple(sorted(row)), []).append(row)
     for group in by_keys.values():
         await session.execute(update(Delivery), group)
-    if unreachable:
-        await session.execute(
-            update(Champion).where(Champion.id.in_(unreachable)).values(status="unreachable")
-        )
+    await champions.mark_unreachable(session, unreachable)
 
 
 async def recover(session: AsyncSession, now: datetime, lease: timedelta) -> int:

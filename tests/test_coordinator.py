@@ -89,6 +89,7 @@ async def test_unknown_network_is_explained(bot: BotHarness, places: None) -> No
 async def test_approval_mode_waits_for_a_coordinator(bot: BotHarness, places: None) -> None:
     sam = bot.person(331, "Sam")
     await make_coordinator(bot, sam)
+    await sam.send("/help")  # Telegram lets the bot message only people who have written to it
     zara = bot.person(332, "Zara")
     await zara.send("/start")
     await zara.press("English")
@@ -140,6 +141,7 @@ async def test_a_demoted_coordinator_loses_access_at_once(bot: BotHarness, place
 async def test_a_right_to_left_name_cannot_flip_an_english_message(bot: BotHarness, places: None) -> None:
     sam = bot.person(361, "Sam")
     await make_coordinator(bot, sam)
+    await sam.send("/help")
     huda = bot.person(362, "هدى", "ar")
     await join(huda, language="English")
     assert sam.history[-1]["text"] == "\u2068هدى\u2069 asks to join (area: Northfield)."

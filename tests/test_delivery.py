@@ -49,7 +49,7 @@ async def add_champions(
         for telegram_id in ids:
             values = {"language": "en", "status": Status.ACTIVE, "consent_at": utcnow(), **fields}
             session.add(Champion(telegram_id=telegram_id, display_name=f"C{telegram_id}", **values))
-            emulator.add_user(telegram_id, f"C{telegram_id}")
+            emulator.add_user(telegram_id, f"C{telegram_id}", started=True)
     return ids
 
 
@@ -86,9 +86,10 @@ async def test_audience_never_includes_paused_stopped_unreachable_or_unconsented
 ) -> None:
     await add_champions(sessions, emulator, 2)
     for offset, status in enumerate(
-        (Status.PAUSED, Status.STOPPED, Status.UNREACHABLE, Status.PENDING, Status.JOINING)
+        (Status.PAUSED, Status.STOPPED, Status.PENDING, Status.JOINING)
     ):
         await add_champions(sessions, emulator, 1, start=6000 + offset, status=status)
+    await add_champions(sessions, emulator, 1, start=6050, unreachable_at=utcnow())
     await add_champions(sessions, emulator, 1, start=6100, consent_at=None)
     async with sessions() as session:
         assert await audience.size(session, Audience()) == 2
@@ -164,7 +165,7 @@ async def test_faults_for_some_chats_do_not_hold_up_the_rest(
     async with sessions() as session:
         rows = {d.champion_id: d for d in await session.scalars(select(Delivery))}
         blocked = await session.scalar(select(Champion).where(Champion.telegram_id == ids[1]))
-        assert blocked and blocked.status == Status.UNREACHABLE
+        assert blocked and blocked.status == Status.ACTIVE and blocked.unreachable_at is not None
         errors = sorted(d.error or "" for d in rows.values() if d.state == "failed")
         assert errors == ["Bad Gateway", "Chat not found"]
 

@@ -33,7 +33,7 @@ async def test_get_updates_honours_offset_and_long_poll(emulator: Emulator, bare
 
 
 async def test_messages_keyboards_edits_and_documents(emulator: Emulator, bare_bot: Bot) -> None:
-    emulator.add_user(8, "Ed")
+    emulator.add_user(8, "Ed", started=True)
     markup = InlineKeyboardMarkup([[InlineKeyboardButton("Yes", callback_data="y")]])
     sent = await bare_bot.send_message(8, "Hello", reply_markup=markup)
     assert emulator.history(8)[-1]["reply_markup"] == {
@@ -57,8 +57,8 @@ async def test_messages_keyboards_edits_and_documents(emulator: Emulator, bare_b
 async def test_faults_raise_ptbs_real_errors(
     emulator: Emulator, bare_bot: Bot, code: int, error: type[Exception]
 ) -> None:
-    emulator.add_user(9, "Ed")
-    emulator.add_user(10, "Flo")
+    emulator.add_user(9, "Ed", started=True)
+    emulator.add_user(10, "Flo", started=True)
     emulator.fail(9, code, times=1, retry_after=3)
     with pytest.raises(error) as raised:
         await bare_bot.send_message(9, "hi")
@@ -72,7 +72,7 @@ async def test_faults_raise_ptbs_real_errors(
 async def test_rate_limits_answer_429(emulator: Emulator, bare_bot: Bot) -> None:
     emulator.enforce_limits = True
     for user_id in range(100, 131):
-        emulator.add_user(user_id, "X")
+        emulator.add_user(user_id, "X", started=True)
     await bare_bot.send_message(100, "first")
     with pytest.raises(RetryAfter):  # a second message to the same chat within a second
         await bare_bot.send_message(100, "second")
@@ -92,3 +92,19 @@ async def test_stopping_finishes_every_accepted_update(bot: BotHarness) -> None:
     assert all(person.history[-1]["text"].startswith("Here is what I can do:") for person in people)
     async with Bot("1:t", base_url=f"{bot.emulator.base_url}/bot") as plain:
         assert await plain.get_updates(timeout=0) == ()  # all were acknowledged to the Bot API
+
+
+async def test_users_who_never_wrote_or_blocked_the_bot_answer_403(emulator: Emulator, bare_bot: Bot) -> None:
+    """As Telegram: the bot can't start a chat, and a block holds until the person writes again."""
+    emulator.add_user(11, "Gia")
+    with pytest.raises(Forbidden, match="can't initiate conversation"):
+        await bare_bot.send_message(11, "hello?")
+    emulator.send(11, "/start")
+    await bare_bot.send_message(11, "hello")
+    emulator.block(11)
+    with pytest.raises(Forbidden, match="blocked by the user"):
+        await bare_bot.send_message(11, "still there?")
+    emulator.send(11, "/start")
+    await bare_bot.send_message(11, "welcome back")
+    with pytest.raises(BadRequest, match=r"(?i)chat not found"):
+        await bare_bot.send_message(12345, "nobody")

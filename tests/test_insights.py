@@ -412,7 +412,7 @@ async def test_a_restart_loses_neither_the_flow_nor_an_unsent_reply(bot: BotHarn
     assert await send_replies(bot.application.bot, bot.sessions) == 0
     async with bot.sessions() as session:
         champion = await champions.by_telegram_id(session, ana.id)
-    assert champion and champion.status == Status.UNREACHABLE
+    assert champion and champion.status == Status.ACTIVE and champion.unreachable_at is not None
     assert await send_replies(bot.application.bot, bot.sessions) == 0
 
 
