@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN = $(VENV)/bin
 LANGS = ar bn pl pt ro so ur
 
-.PHONY: sandbox test i18n
+.PHONY: sandbox test lint i18n
 
 $(BIN)/champbot: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,11 @@ sandbox: $(BIN)/champbot
 
 test: $(BIN)/champbot
 	$(BIN)/python -m pytest
+
+# What CI checks before the tests: ruff, and mypy in strict mode on bot/, handlers/ and storage/.
+lint: $(BIN)/champbot
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 # Extract messages, merge them into every language, compile: the one place for pybabel.
 i18n: $(BIN)/champbot

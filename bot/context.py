@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from telegram.ext import Application, CallbackContext, ExtBot
+from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
 from bot.flood import FloodGate
 from bot.i18n import Translator, translator
@@ -34,9 +34,7 @@ class Services:
 class Context(CallbackContext[ExtBot[None], dict[object, object], dict[object, object], Services]):
     """CallbackContext with what the loading step (group -2) found for this update."""
 
-    def __init__(
-        self, application: Application, chat_id: int | None = None, user_id: int | None = None
-    ) -> None:
+    def __init__(self, application: App, chat_id: int | None = None, user_id: int | None = None) -> None:
         super().__init__(application, chat_id=chat_id, user_id=user_id)
         self.champion: Champion | None = None
         self.state: ConversationState | None = None
@@ -63,3 +61,9 @@ class Context(CallbackContext[ExtBot[None], dict[object, object], dict[object, o
         """The session factory; use `async with context.db.begin() as session:`."""
         assert self.bot_data.sessions is not None
         return self.bot_data.sessions
+
+
+# The Application as this bot builds it, for type annotations.
+App: TypeAlias = Application[
+    ExtBot[None], Context, dict[object, object], dict[object, object], Services, JobQueue[Context]
+]

@@ -955,7 +955,7 @@ def _campaign_text(context: Context, summary: campaigns.Summary, reach: response
             scheduled=t.number(summary.scheduled), sent=t.number(summary.sent)
         ),
     ]
-    if summary.next_at is not None and summary.status != campaigns.CANCELLED:
+    if summary.next_at is not None and summary.status != outbox.CANCELLED:
         lines.append(
             t.gettext("Next message: {date}").format(
                 date=t.datetime(summary.next_at, _timezone_name(context))
