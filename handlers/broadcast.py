@@ -34,6 +34,7 @@ from handlers.common import (
     reply,
     require_coordinator,
     save_step,
+    send_to,
     stale_button,
 )
 from handlers.onboarding import clean_name
@@ -874,10 +875,7 @@ async def _receive_answer(update: Update, context: Context, data: dict[str, Any]
             message=isolate(_excerpt(found.texts, coordinator.language)),
             text=text,
         )
-        try:
-            await context.bot.send_message(coordinator.telegram_id, forwarded)
-        except TelegramError as exc:  # one unreachable coordinator must not stop the others
-            log.warning("Could not pass an answer-back to coordinator %s: %s", coordinator.id, exc)
+        await send_to(context, coordinator, forwarded)  # one unreachable coordinator can't stop the others
     await reply(update, _("Thank you. We have passed it on to the coordinators."))
 
 

@@ -321,6 +321,7 @@ async def test_answer_back_is_recorded_once_and_questions_reach_coordinators(
 ) -> None:
     sam = bot.person(1501, "Sam")
     await make_coordinator(bot, sam)
+    await sam.send("/help")  # the bot can message only people who have written to it
     async with bot.sessions.begin() as session:
         coordinator = await champions.by_telegram_id(session, sam.id)
         assert coordinator

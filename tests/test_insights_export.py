@@ -431,6 +431,8 @@ async def test_weekly_digest_goes_once_to_each_coordinator_in_their_language(
     await make_coordinator(bot, sam)
     layla = bot.person(3301, "Layla", "ar")
     await coordinator(bot, layla, "ar")
+    for person in (sam, layla):  # the bot can message only people who have written to it
+        await person.send("/help")
     ana = bot.person(3302, "Ana")
     await join(ana)
     # Monday 23 November 09:05 London: the digest covers Monday 16 09:00 to Monday 23 09:00.
