@@ -23,9 +23,11 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent
 from babel.support import NullTranslations, Translations
 
+from storage.content import data_folder
+
 log = logging.getLogger(__name__)
 
-LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+LOCALES_DIR = data_folder("champbot_locales")
 DOMAIN = "messages"
 
 # Shipped languages, each named in its own script (what the picker shows).
