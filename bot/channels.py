@@ -20,7 +20,6 @@ from telegram.request import HTTPXRequest
 
 from bot.app import SANDBOX_TOKEN, register_commands, shutdown
 from bot.delivery import DeliveryWorker, RateLimiter, WorkerOptions
-from bot.i18n import compile_catalogs
 from bot.settings import Settings, SettingsError
 from bot.webhook import webhook_app
 from storage.db import make_engine, make_sessions, upgrade
@@ -35,9 +34,8 @@ POLL_MAX_DELAY = 30.0
 async def open_database(
     settings: Settings, revision: str | None = None
 ) -> tuple[AsyncEngine, async_sessionmaker[AsyncSession]]:
-    """Compile catalogs and connect; migrate to `revision`, or to the latest on SQLite
-    (PostgreSQL is migrated only by `champbot db upgrade`)."""
-    compile_catalogs()
+    """Connect; migrate to `revision`, or to the latest on SQLite (PostgreSQL is migrated only by
+    `champbot db upgrade`). Catalogs are compiled by `bot.i18n` when first needed."""
     engine = make_engine(settings.db_url)
     try:
         async with engine.connect():

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import click
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.i18n import LANGUAGES, catalog_status, compile_catalogs
+from bot.i18n import LANGUAGES, catalog_cache_dir, catalog_status, compile_catalogs
 from bot.settings import Settings, SettingsError, get_settings
 
 T = TypeVar("T")
@@ -277,9 +277,9 @@ def i18n_status() -> None:
 
 @i18n.command("compile")
 def i18n_compile() -> None:
-    """Compile the .po catalogs to .mo (the bot also does this when it starts)."""
+    """Compile the .po catalogs to .mo in the cache folder (the bot also does this when it needs one)."""
     written = compile_catalogs()
-    click.echo(f"Compiled {len(written)} catalog(s).")
+    click.echo(f"Compiled {len(written)} catalog(s) into {catalog_cache_dir()}.")
 
 
 @main.group()

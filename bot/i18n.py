@@ -1,9 +1,15 @@
-"""Translations: gettext catalogs under `locales/`, compiled to `.mo` at start, one Translator per locale."""
+"""Translations: gettext catalogs shipped as `.po` (`locales/`), compiled to `.mo` in the user's cache
+folder (never next to the `.po`, which may be a read-only install), one Translator per locale."""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import io
 import logging
+import os
 import re
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -17,9 +23,11 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent
 from babel.support import NullTranslations, Translations
 
+from storage.content import data_folder
+
 log = logging.getLogger(__name__)
 
-LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+LOCALES_DIR = data_folder("champbot_locales")
 DOMAIN = "messages"
 
 # Shipped languages, each named in its own script (what the picker shows).
@@ -48,19 +56,72 @@ def negotiate(language_code: str | None, default: str = "en") -> str:
     return wanted if wanted in LANGUAGES else default
 
 
-def compile_catalogs(locales_dir: Path = LOCALES_DIR) -> list[Path]:
-    """Compile every `.po` whose `.mo` is missing or older; return the files written."""
+def catalog_cache_dir() -> Path:
+    """Where compiled catalogs are kept: `champbot/catalogs` in $XDG_CACHE_HOME or ~/.cache."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "champbot" / "catalogs"
+
+
+def _compile(po_path: Path) -> bytes:
+    with po_path.open("rb") as po_file:
+        catalog = read_po(po_file, locale=po_path.parent.parent.name)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog)
+    return compiled.getvalue()
+
+
+def _cached(po_path: Path, cache_dir: Path) -> tuple[bytes, Path | None]:
+    """A `.po` compiled, read from the cache or else compiled into it; and the file written, if any.
+
+    Named by a hash of the `.po`, so a changed catalog is never stale and installs of different
+    versions can share the cache; written to a temporary file and renamed, so processes starting
+    together never read half a file."""
+    language = po_path.parent.parent.name
+    digest = hashlib.sha256(po_path.read_bytes()).hexdigest()[:16]
+    mo_path = cache_dir / f"{language}-{digest}.mo"
+    with contextlib.suppress(FileNotFoundError):
+        return mo_path.read_bytes(), None
+    compiled = _compile(po_path)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=cache_dir, prefix=f".{language}-", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as mo_file:
+            mo_file.write(compiled)
+        os.replace(temporary, mo_path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    for old in cache_dir.glob(f"{language}-*.mo"):  # earlier versions of this catalog
+        if old != mo_path:
+            with contextlib.suppress(OSError):
+                old.unlink()
+    return compiled, mo_path
+
+
+def compile_catalogs(locales_dir: Path = LOCALES_DIR, cache_dir: Path | None = None) -> list[Path]:
+    """Compile every `.po` not yet in the cache; return the files written."""
+    cache_dir = cache_dir or catalog_cache_dir()
     written = []
     for po_path in sorted(locales_dir.glob(f"*/LC_MESSAGES/{DOMAIN}.po")):
-        mo_path = po_path.with_suffix(".mo")
-        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
-            continue
-        with po_path.open("rb") as po_file:
-            catalog = read_po(po_file, locale=po_path.parent.parent.name)
-        with mo_path.open("wb") as mo_file:
-            write_mo(mo_file, catalog)
-        written.append(mo_path)
+        _compiled, mo_path = _cached(po_path, cache_dir)
+        if mo_path is not None:
+            written.append(mo_path)
     return written
+
+
+def _load(language: str) -> NullTranslations:
+    """A language's catalog from the cache; compiled in memory when the cache cannot be written."""
+    po_path = LOCALES_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if not po_path.exists():
+        log.warning("No catalog for %s; falling back to English", language)
+        return NullTranslations()
+    try:
+        compiled = _cached(po_path, catalog_cache_dir())[0]
+    except (OSError, RuntimeError) as exc:  # RuntimeError: no home folder to find the cache in
+        log.warning("Cannot cache the %s catalog (%s); compiling it in memory", language, exc)
+        compiled = _compile(po_path)
+    return Translations(io.BytesIO(compiled), DOMAIN)
 
 
 class Translator:
@@ -102,14 +163,7 @@ def translator(language: str) -> Translator:
     """The shared Translator for a shipped language (English for anything unknown)."""
     if language not in LANGUAGES:
         language = "en"
-    translations: NullTranslations = NullTranslations()
-    if language != "en":
-        found = Translations.load(str(LOCALES_DIR), [language], DOMAIN)
-        if isinstance(found, Translations):
-            translations = found
-        else:
-            log.warning("No compiled catalog for %s; falling back to English", language)
-    return Translator(language, translations)
+    return Translator(language, NullTranslations() if language == "en" else _load(language))
 
 
 def N_(message: str) -> str:

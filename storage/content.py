@@ -6,13 +6,29 @@ with its problem and left out, and the rest is used.
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-CONTENT_DIR = Path(__file__).resolve().parent.parent / "content" / "learn"
+
+def data_folder(package: str) -> Path:
+    """The folder of a data package: `content/` ships as `champbot_content` and `locales/` as
+    `champbot_locales` (package-dir in pyproject.toml), so this is the checkout's folder in an
+    editable install and the one in site-packages in a wheel's."""
+    spec = importlib.util.find_spec(package)
+    # A folder without __init__.py is a namespace package; its first location that is a folder is
+    # ours (an editable install adds a path-hook placeholder after it).
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        if Path(location).is_dir():
+            return Path(location)
+    raise FileNotFoundError(f"{package} is not installed: reinstall champbot")
+
+
+CONTENT_ROOT = data_folder("champbot_content")
+CONTENT_DIR = CONTENT_ROOT / "learn"
 SOURCE_LANGUAGE = "en"
 TOPICS = (
     "core20plus5",

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import yaml
 
-TOPICS_FILE = Path(__file__).resolve().parent.parent / "content" / "report_topics.yaml"
+from storage.content import CONTENT_ROOT
+
+TOPICS_FILE = CONTENT_ROOT / "report_topics.yaml"
 ID_PATTERN = re.compile(r"^[a-z0-9-]{1,40}$")
 LABEL_MAX = 40  # characters on a button
 SOURCE_LANGUAGE = "en"

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 
-from bot.i18n import LANGUAGES, catalog_status, negotiate, translator
+from bot.i18n import LANGUAGES, LOCALES_DIR, catalog_status, compile_catalogs, negotiate, translator
 
 TRANSLATED = [code for code in LANGUAGES if code != "en"]
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.parametrize("language", TRANSLATED)
@@ -61,13 +65,11 @@ def test_template_has_every_message_in_the_code() -> None:
     from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
     from babel.messages.pofile import read_po
 
-    from bot.i18n import LOCALES_DIR
-
     keywords = {**DEFAULT_KEYWORDS, "N_": None}
     in_code = set()
     for package in ("bot", "handlers", "storage"):
         for _file, _line, message, _comments, _context in extract_from_dir(
-            LOCALES_DIR.parent / package, keywords=keywords
+            ROOT / package, keywords=keywords
         ):
             in_code.add(message if isinstance(message, str) else message[0])
     with (LOCALES_DIR / "messages.pot").open("rb") as pot:
@@ -83,3 +85,33 @@ def test_dates_are_formatted_for_the_locale_and_timezone() -> None:
     assert translator("en").datetime(summer) == "Jul 1, 2026, 10:30:00\u202fAM"  # BST
     assert "10:30" in translator("pl").datetime(summer) and "lip" in translator("pl").datetime(summer)
     assert translator("ar").datetime(summer) != translator("en").datetime(summer)
+
+
+def test_catalogs_compile_into_the_cache_not_beside_the_po_and_again_only_when_one_changes(
+    tmp_path: Path,
+) -> None:
+    locales, cache = tmp_path / "locales", tmp_path / "cache"
+    shutil.copytree(LOCALES_DIR, locales, ignore=shutil.ignore_patterns("*.mo"))
+    first = compile_catalogs(locales, cache)
+    assert sorted(path.name.split("-")[0] for path in first) == sorted(TRANSLATED)
+    assert compile_catalogs(locales, cache) == []
+    po = locales / "pl" / "LC_MESSAGES" / "messages.po"
+    po.write_text(po.read_text(encoding="utf-8") + "\n# changed\n", encoding="utf-8")
+    (changed,) = compile_catalogs(locales, cache)
+    assert changed.name.startswith("pl-")
+    kept = {path for path in first if not path.name.startswith("pl-")}
+    assert sorted(cache.iterdir()) == sorted({*kept, changed})
+    assert list(locales.rglob("*.mo")) == []
+
+
+def test_a_translator_is_compiled_in_memory_when_the_cache_cannot_be_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    not_a_folder = tmp_path / "cache"
+    not_a_folder.write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(not_a_folder))
+    fresh = translator.__wrapped__("pl")  # not the shared, already loaded one
+    assert fresh.gettext("Welcome! Please choose your language.") == translator("pl").gettext(
+        "Welcome! Please choose your language."
+    ) != "Welcome! Please choose your language."
+    assert "compiling it in memory" in caplog.text
