@@ -33,9 +33,15 @@ def _run(work: Coroutine[Any, Any, T]) -> T:
         raise click.ClickException(str(exc)) from None
 
 
+# The levels `run` and `webhook` log at, by logger ("" is the root). Never DEBUG in production:
+# python-telegram-bot then logs every update and request body, and httpx at INFO every URL (token included).
+LOG_LEVELS = {"": logging.INFO, "httpx": logging.WARNING}
+
+
 def _logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for name, level in LOG_LEVELS.items():
+        logging.getLogger(name).setLevel(level)
 
 
 def _with_sessions(work: Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]]) -> T:
