@@ -14,9 +14,8 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot, Chat, InlineKeyboardMarkup, Message, Update
@@ -38,7 +37,7 @@ from handlers.common import (
 )
 from handlers.onboarding import clean_name
 from storage import audience as audiences
-from storage import campaigns, champions, conversation, directory, outbox, responses
+from storage import campaigns, champions, conversation, directory, local_time, outbox, responses
 from storage.audience import Audience
 from storage.models import Role, utcnow
 
@@ -67,7 +66,6 @@ EXCERPT = 60
 SCHEDULE_AHEAD = timedelta(days=366)
 REPORT_SECONDS = 3.0
 REPORT_RUNS = 1200  # an hour of live updates at most
-DATE_FORMAT = "%Y-%m-%d %H:%M"
 
 LIST_QUESTIONS = {
     "area": N_("Which area?"),
@@ -552,22 +550,21 @@ def _timezone_name(context: Context) -> str:
 
 def _example_time(context: Context) -> str:
     tomorrow = datetime.now(champion_zone(context.champion)) + timedelta(days=1)
-    return tomorrow.replace(hour=9, minute=30).strftime(DATE_FORMAT)
-
-
-def parse_local_time(text: str, zone: ZoneInfo) -> datetime | None:
-    """`YYYY-MM-DD HH:MM` in a timezone, as UTC; None if it is not in that form."""
-    try:
-        naive = datetime.strptime(" ".join(text.split()), DATE_FORMAT)
-    except ValueError:
-        return None
-    return naive.replace(tzinfo=zone).astimezone(UTC)
+    return tomorrow.replace(hour=9, minute=30).strftime(local_time.LAYOUT)
 
 
 async def _receive_when(update: Update, context: Context, data: dict[str, Any]) -> None:
-    """Take the date and time to send at, refusing other forms and times gone by."""
+    """Take the date and time to send at, refusing other forms, times the clocks skip and times gone by."""
     _ = context.t.gettext
-    send_at = parse_local_time(_typed(update), champion_zone(context.champion))
+    try:
+        send_at = local_time.parse(_typed(update), champion_zone(context.champion))
+    except local_time.SkippedTime as skipped:
+        await reply(
+            update,
+            _("{time} does not exist in {timezone}: the clocks go forward then. Please choose another time.")
+            .format(time=f"{skipped.local:{local_time.LAYOUT}}", timezone=skipped.zone.key),
+        )
+        return
     now = utcnow()
     if send_at is None:
         await reply(
