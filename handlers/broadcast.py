@@ -35,7 +35,7 @@ from handlers.common import (
     save_step,
     stale_button,
 )
-from handlers.onboarding import clean_name
+from handlers.onboarding import clean_name, too_long_name
 from storage import audience as audiences
 from storage import campaigns, champions, conversation, directory, local_time, outbox, responses
 from storage.audience import Audience
@@ -442,10 +442,7 @@ async def _receive_segment_name(update: Update, context: Context, data: dict[str
         await reply(update, _("Please type a name (letters, not only spaces)."))
         return
     if len(name) > SEGMENT_NAME_MAX:
-        await reply(
-            update,
-            _("That name is too long. Please use at most {count} characters.").format(count=SEGMENT_NAME_MAX),
-        )
+        await reply(update, too_long_name(context.t, SEGMENT_NAME_MAX))
         return
     async with context.db.begin() as session:
         await audiences.save_segment(session, name, _audience(data))
