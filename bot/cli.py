@@ -33,9 +33,15 @@ def _run(work: Coroutine[Any, Any, T]) -> T:
         raise click.ClickException(str(exc)) from None
 
 
+# The levels `run` and `webhook` log at, by logger ("" is the root). Never DEBUG in production:
+# python-telegram-bot then logs every update and request body, and httpx at INFO every URL (token included).
+LOG_LEVELS = {"": logging.INFO, "httpx": logging.WARNING}
+
+
 def _logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for name, level in LOG_LEVELS.items():
+        logging.getLogger(name).setLevel(level)
 
 
 def _with_sessions(work: Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]]) -> T:
@@ -380,10 +386,10 @@ def broadcast_send(
     yes: bool,
 ) -> None:
     """Schedule a broadcast; the running bot (or `champbot deliver`) sends it."""
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    from storage import audience, directory, outbox
+    from storage import audience, directory, local_time, outbox
     from storage.audience import Audience
 
     texts = {"en": text}
@@ -397,10 +403,16 @@ def broadcast_send(
     when = None
     if send_at:
         try:
-            when = datetime.strptime(send_at, "%Y-%m-%d %H:%M").replace(tzinfo=ZoneInfo(timezone))
-        except ValueError:
-            raise click.ClickException(f"--at {send_at!r}: use 'YYYY-MM-DD HH:MM'") from None
-        if when < datetime.now(ZoneInfo(timezone)):
+            zone = ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise click.ClickException(f"--timezone {timezone!r}: not a known time zone") from None
+        try:
+            when = local_time.parse(send_at, zone)
+        except local_time.SkippedTime as exc:
+            raise click.ClickException(f"--at {send_at!r}: {exc}") from None
+        if when is None:
+            raise click.ClickException(f"--at {send_at!r}: use '{local_time.SHOWN}'")
+        if when < datetime.now(UTC):
             raise click.ClickException(f"--at {send_at!r} is in the past")
 
     async def go(sessions: async_sessionmaker[AsyncSession]) -> tuple[int, int]:

@@ -14,9 +14,8 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot, Chat, InlineKeyboardMarkup, Message, Update
@@ -37,9 +36,9 @@ from handlers.common import (
     send_to,
     stale_button,
 )
-from handlers.onboarding import clean_name
+from handlers.onboarding import clean_name, too_long_name
 from storage import audience as audiences
-from storage import campaigns, champions, conversation, directory, outbox, responses
+from storage import campaigns, champions, conversation, directory, local_time, outbox, responses
 from storage.audience import Audience
 from storage.models import Role, utcnow
 
@@ -68,7 +67,6 @@ EXCERPT = 60
 SCHEDULE_AHEAD = timedelta(days=366)
 REPORT_SECONDS = 3.0
 REPORT_RUNS = 1200  # an hour of live updates at most
-DATE_FORMAT = "%Y-%m-%d %H:%M"
 
 LIST_QUESTIONS = {
     "area": N_("Which area?"),
@@ -445,10 +443,7 @@ async def _receive_segment_name(update: Update, context: Context, data: dict[str
         await reply(update, _("Please type a name (letters, not only spaces)."))
         return
     if len(name) > SEGMENT_NAME_MAX:
-        await reply(
-            update,
-            _("That name is too long. Please use at most {count} characters.").format(count=SEGMENT_NAME_MAX),
-        )
+        await reply(update, too_long_name(context.t, SEGMENT_NAME_MAX))
         return
     async with context.db.begin() as session:
         await audiences.save_segment(session, name, _audience(data))
@@ -553,22 +548,21 @@ def _timezone_name(context: Context) -> str:
 
 def _example_time(context: Context) -> str:
     tomorrow = datetime.now(champion_zone(context.champion)) + timedelta(days=1)
-    return tomorrow.replace(hour=9, minute=30).strftime(DATE_FORMAT)
-
-
-def parse_local_time(text: str, zone: ZoneInfo) -> datetime | None:
-    """`YYYY-MM-DD HH:MM` in a timezone, as UTC; None if it is not in that form."""
-    try:
-        naive = datetime.strptime(" ".join(text.split()), DATE_FORMAT)
-    except ValueError:
-        return None
-    return naive.replace(tzinfo=zone).astimezone(UTC)
+    return tomorrow.replace(hour=9, minute=30).strftime(local_time.LAYOUT)
 
 
 async def _receive_when(update: Update, context: Context, data: dict[str, Any]) -> None:
-    """Take the date and time to send at, refusing other forms and times gone by."""
+    """Take the date and time to send at, refusing other forms, times the clocks skip and times gone by."""
     _ = context.t.gettext
-    send_at = parse_local_time(_typed(update), champion_zone(context.champion))
+    try:
+        send_at = local_time.parse(_typed(update), champion_zone(context.champion))
+    except local_time.SkippedTime as skipped:
+        await reply(
+            update,
+            _("{time} does not exist in {timezone}: the clocks go forward then. Please choose another time.")
+            .format(time=f"{skipped.local:{local_time.LAYOUT}}", timezone=skipped.zone.key),
+        )
+        return
     now = utcnow()
     if send_at is None:
         await reply(

@@ -31,7 +31,7 @@ async def load(update: Update, context: Context) -> None:
     # is handled late rather than lost. Loading is safe to repeat (its one write is idempotent).
     await retry_while_away(lambda: identify(update, context), context.settings.db_retry_seconds)
     if verdict == Verdict.WARN:
-        log.info("Chat %s is sending too fast; dropping its updates for a moment", chat.id)
+        log.info("A chat is sending too fast; dropping its updates for a moment")
         await chat.send_message(
             context.t.gettext("You're sending messages very fast. Please wait a moment and try again.")
         )

@@ -158,7 +158,9 @@ async def _show_list(update: Update, context: Context, data: dict[str, Any]) -> 
     data["offset"] = offset
     await save_step(update, context, LIST, data)
     if total > reports.COUNT_CAP:  # counting further would cost more than the page
-        count = t.gettext("More than {count} reports").format(count=t.number(reports.COUNT_CAP))
+        count = t.ngettext("More than {count} report", "More than {count} reports", reports.COUNT_CAP).format(
+            count=t.number(reports.COUNT_CAP)
+        )
     else:
         count = t.ngettext("{count} report", "{count} reports", total).format(count=t.number(total))
     lines = [" · ".join([count, *_filter_labels(context, data, areas)])]

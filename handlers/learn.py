@@ -302,15 +302,17 @@ async def send_due_snippets(bot: Bot, context: Context, now: datetime) -> int:
     was down is sent on the next run. Returns how many snippets were sent.
     """
     sent = 0
+    claimed = []
     async with context.db.begin() as session:
-        due = await learning.due_weekly(session, now)
-        for row, champion in due:
+        for row, champion in await learning.due_weekly(session, now):
             if is_quiet(champion, now):  # quiet hours changed since they chose: wait for them to end
-                row.next_due_at = quiet_until(champion, now)
-            else:
-                learning.advance(row, champion, now)
-    for row, champion in due:
-        if champion.status != Status.ACTIVE or is_quiet(champion, now):
+                await learning.reschedule(session, row, quiet_until(champion, now))
+                continue
+            following = learning.next_weekly(row.weekday, row.hour, champion.timezone, now)
+            if await learning.reschedule(session, row, following):  # only the run that claims the week sends
+                claimed.append((row, champion))
+    for row, champion in claimed:
+        if champion.status != Status.ACTIVE:
             continue
         async with context.db() as session:
             read = set(await learning.progress(session, champion.id))

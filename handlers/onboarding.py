@@ -12,7 +12,7 @@ from typing import Any
 from telegram import Update
 
 from bot.context import Context
-from bot.i18n import LANGUAGES, N_, translator
+from bot.i18n import LANGUAGES, N_, Translator, translator
 from handlers.common import (
     answer_and_clear,
     buttons,
@@ -181,13 +181,20 @@ async def receive_name(update: Update, context: Context) -> None:
         await reply(update, _("Please type a name (letters, not only spaces)."))
         return
     if len(name) > NAME_MAX:
-        await reply(
-            update, _("That name is too long. Please use at most {count} characters.").format(count=NAME_MAX)
-        )
+        await reply(update, too_long_name(context.t, NAME_MAX))
         return
     data = dict(context.state.data, name=name)
     await save_step(update, context, "join:area", data)
     await ask(update, context, "join:area", data)
+
+
+def too_long_name(t: Translator, limit: int) -> str:
+    """Refuse a name over `limit` characters, with the limit in the plural form it needs."""
+    return t.ngettext(
+        "That name is too long. Please use at most {count} character.",
+        "That name is too long. Please use at most {count} characters.",
+        limit,
+    ).format(count=t.number(limit))
 
 
 def clean_name(text: str) -> str:

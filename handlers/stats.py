@@ -67,7 +67,9 @@ async def _learning_and_reach(context: Context) -> str:
     async with context.db() as session:
         members, topics, areas = await learning.completion(session, context.library)
     lines = [
-        t.ngettext("Learning, {count} member:", "Learning, {count} members:", members).format(count=members)
+        t.ngettext("Learning, {count} member:", "Learning, {count} members:", members).format(
+            count=t.number(members)
+        )
     ]
     for figures in topics:
         lines.append(

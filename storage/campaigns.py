@@ -34,7 +34,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -43,6 +43,7 @@ import yaml
 from sqlalchemy import Select, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import local_time
 from storage.audience import Audience
 from storage.directory import list_areas, list_networks
 from storage.models import Broadcast, Campaign, Role
@@ -58,10 +59,7 @@ TOP_KEYS = ("name", "timezone", "audience", "answer_back", "urgent", "messages")
 MESSAGE_KEYS = ("key", "at", "every", "from", "weeks", "texts")
 AUDIENCE_KEYS = ("areas", "networks", "languages", "roles")
 KEY_PATTERN = re.compile(r"[\w.#-]+")
-MOMENTS = {  # how `at` and `from` are written: pattern, strptime layout, as people read it
-    "at": (re.compile(r"\d{4}-\d{2}-\d{2} \d{1,2}:\d{2}"), "%Y-%m-%d %H:%M", "YYYY-MM-DD HH:MM"),
-    "from": (re.compile(r"\d{4}-\d{2}-\d{2}"), "%Y-%m-%d", "YYYY-MM-DD"),
-}
+FROM_PATTERN = re.compile(r"\d{4}-\d{2}-\d{2}")  # the first day of a weekly message
 EVERY_PATTERN = re.compile(r"([a-z]+)\s+(\d{1,2}:\d{2})")
 
 
@@ -287,15 +285,20 @@ class _Reader:
         return {"en": texts.pop("en"), **texts}
 
     def moment(self, node: yaml.Node, what: str) -> datetime:
-        """The date, or date and time, of `at` or `from`: written exactly so, and a real one."""
-        pattern, layout, shown = MOMENTS[what]
+        """The date and time of `at` (read as the broadcast schedule and the CLI read one), or the
+        date of `from`: written so, and a real one."""
         value = self.text(node, f"'{what}'")
+        if what == "at":
+            found = local_time.wall_clock(value)
+            if found is None:
+                raise self.fail(node, f"'at' must be {local_time.SHOWN} (got {value!r})")
+            return found
         try:
-            if pattern.fullmatch(value):
-                return datetime.strptime(value, layout)
+            if FROM_PATTERN.fullmatch(value):
+                return datetime.strptime(value, "%Y-%m-%d")
         except ValueError:
             pass
-        raise self.fail(node, f"'{what}' must be {shown} (got {value!r})")
+        raise self.fail(node, f"'from' must be YYYY-MM-DD (got {value!r})")
 
     def every(self, node: yaml.Node) -> tuple[int, time]:
         value = self.text(node, "'every'")
@@ -317,13 +320,12 @@ class _Reader:
         return int(value)
 
     def utc(self, node: yaml.Node, local: datetime, zone: ZoneInfo) -> datetime:
-        """A local wall-clock time in UTC; one the clocks skip over is an error."""
-        when = local.replace(tzinfo=zone).astimezone(UTC)
-        if when.astimezone(zone).replace(tzinfo=None) != local:
-            raise self.fail(
-                node, f"{local:%Y-%m-%d %H:%M} does not exist in {zone.key}: the clocks go forward"
-            )
-        return when
+        """A local wall-clock time in UTC, by the rule in storage/local_time.py: one the clocks skip
+        over is an error, one that happens twice is the first."""
+        try:
+            return local_time.to_utc(local, zone)
+        except local_time.SkippedTime as exc:
+            raise self.fail(node, str(exc)) from None
 
 
 def parse_campaign(text: str, source: str, languages: Collection[str]) -> CampaignSpec:

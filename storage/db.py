@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -13,7 +14,7 @@ from alembic import command
 from alembic.config import Config
 from asyncpg.exceptions import OperatorInterventionError, PostgresConnectionError
 from sqlalchemy import event
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, ExceptionContext
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -33,15 +34,54 @@ log = logging.getLogger(__name__)
 
 
 def make_engine(url: str) -> AsyncEngine:
-    """Create the engine; SQLite gets WAL mode, foreign keys and a busy timeout."""
+    """Create the engine; SQLite gets WAL mode, foreign keys and a busy timeout. Its errors never
+    carry the values of a statement (a report's text, a name, a Telegram id), so no log line or
+    traceback can show them."""
     if url.startswith("sqlite"):
         path = url.split(":///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_async_engine(url, pool_pre_ping=True)
+    else:
+        engine = create_async_engine(url, pool_pre_ping=True, hide_parameters=True)
+    event.listen(engine.sync_engine, "handle_error", _redact_driver_messages)
+    return engine
+
+
+def _redact_driver_messages(context: ExceptionContext) -> None:
+    """Cut values out of the driver's messages, which `hide_parameters` leaves: PostgreSQL's DETAIL
+    ("Key (telegram_id)=(…) already exists", "Failing row contains (…)") and quoted values
+    ('invalid input for query argument $1: \'…\''). What stays is each error's class, the first
+    line of its message up to the first quote, and the schema names and SQLSTATE it carries."""
+    original = context.original_exception
+    chain: list[BaseException] = []
+    seen: BaseException | None = original  # the wrapper is chained to it only after this event
+    while seen is not None and seen not in chain:
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    for error in chain:
+        if error.args:
+            error.args = (_safe_message(error),)
+        for field in ("detail", "hint"):  # asyncpg appends these to its message
+            if getattr(error, field, None) is not None:
+                setattr(error, field, None)
+    wrapped = context.sqlalchemy_exception
+    if isinstance(wrapped, DBAPIError) and wrapped.args:  # its message was made from the driver's
+        kind = f"{type(original).__module__}.{type(original).__name__}"
+        wrapped.args = (f"({kind}) {original}",)
+
+
+def _safe_message(error: BaseException) -> str:
+    """The first line of the message up to the first quote, with the schema names the error names."""
+    first = str(error.args[0]).split("\n", 1)[0]
+    kept = re.split("[\"']", first, maxsplit=1)[0].rstrip(" :")
+    names = [
+        f"{field} {value}"
+        for field in ("constraint_name", "table_name", "column_name", "sqlstate")
+        if isinstance(value := getattr(error, field, None), str)
+    ]
+    return f"{kept} ({', '.join(names)})" if names else kept
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -44,11 +44,12 @@ async def valid_invite(session: AsyncSession, code: str, now: datetime | None = 
     return invite
 
 
-async def use_invite(session: AsyncSession, code: str) -> bool:
-    """Count one use, atomically; False if it was used up meanwhile."""
+async def use_invite(session: AsyncSession, code: str, now: datetime | None = None) -> bool:
+    """Count one use, atomically; False if it expired or was used up since the join began."""
     result = await session.execute(
         update(Invite)
         .where(Invite.code == code)
+        .where(Invite.expires_at > (now or utcnow()))
         .where((Invite.max_uses.is_(None)) | (Invite.uses < Invite.max_uses))
         .values(uses=Invite.uses + 1)
     )

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.content import Library
@@ -92,9 +92,16 @@ async def due_weekly(session: AsyncSession, now: datetime) -> list[tuple[WeeklyS
     return [(row[0], row[1]) for row in rows]
 
 
-def advance(row: WeeklySnippet, champion: Champion, now: datetime) -> None:
-    """Move a weekly snippet on to its next time after `now` (never twice for the same week)."""
-    row.next_due_at = next_weekly(row.weekday, row.hour, champion.timezone, now)
+async def reschedule(session: AsyncSession, row: WeeklySnippet, next_due_at: datetime) -> bool:
+    """Move a due weekly snippet on to `next_due_at` unless another run moved it since it was read;
+    True for the one run that did. A conditional update, so of two leaders (or two runs of the job)
+    at once exactly one claims the week and sends it."""
+    result = await session.execute(
+        update(WeeklySnippet)
+        .where(WeeklySnippet.champion_id == row.champion_id, WeeklySnippet.next_due_at == row.next_due_at)
+        .values(next_due_at=next_due_at)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 @dataclass

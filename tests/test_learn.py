@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from bot.app import load_content
 from bot.context import Context
@@ -203,6 +205,25 @@ async def test_weekly_snippet_is_sent_when_due_once_a_week(bot: BotHarness, plac
     assert await send_due_snippets(bot.application.bot, context, due + timedelta(days=14, minutes=1)) == 0
     await ana.send("/weekly")
     assert await ana.press("Stop") == ["Stopped. You won't get weekly snippets."]
+
+
+async def test_two_weekly_runs_at_once_send_each_snippet_once(bot: BotHarness, places: None) -> None:
+    """Two leaders (or two runs of the job) at the same moment: each champion gets one snippet."""
+    people = [bot.person(user_id, f"Weekly {user_id}") for user_id in (811, 812)]
+    for person in people:
+        await join(person)
+        await person.send("/weekly")
+        await person.press("Monday")
+        await person.press("10:00")
+    async with bot.sessions() as session:
+        due = max(row.next_due_at for row in (await session.scalars(select(WeeklySnippet))).all())
+    context = Context(bot.application)
+    before = {person.id: len(person.history) for person in people}
+    runs = [send_due_snippets(bot.application.bot, context, due + timedelta(minutes=1)) for _ in range(2)]
+    assert sum(await asyncio.gather(*runs)) == 2
+    for person in people:
+        sent = [m for m in person.history[before[person.id] :] if m.get("from_bot")]
+        assert [m["text"].split("\n")[0] for m in sent] == ["Your snippet of the week:"]
 
 
 async def test_coordinators_see_completion_by_topic_and_area(bot: BotHarness, places: None) -> None:
