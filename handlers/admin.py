@@ -90,7 +90,7 @@ async def list_pending(update: Update, context: Context) -> None:
     await reply(
         update,
         context.t.ngettext("{count} person is waiting:", "{count} people are waiting:", count).format(
-            count=count
+            count=context.t.number(count)
         ),
     )
     for champion in waiting:
