@@ -34,7 +34,7 @@ def update_json(user_id: int, text: str, update_id: int = 1) -> str:
 
 
 async def test_webhook_processes_a_verified_update_before_answering(webhook: str, emulator: Emulator) -> None:
-    emulator.add_user(501, "Wil")
+    emulator.add_user(501, "Wil", started=True)
     assert await post(webhook, update_json(501, "/help")) == 200
     assert emulator.history(501)[-1]["text"].startswith("Here is what I can do:")
     assert emulator.webhook == (webhook, SECRET)
@@ -128,7 +128,7 @@ async def test_serve_webhook_registers_itself_and_answers_until_stopped(
     )
     stop, ready = asyncio.Event(), asyncio.Event()
     serving = asyncio.create_task(serve_webhook(build_application(settings, sessions), settings, stop, ready))
-    emulator.add_user(507, "Wil")
+    emulator.add_user(507, "Wil", started=True)
     await asyncio.wait_for(ready.wait(), 10)
     assert emulator.webhook == (f"http://127.0.0.1:{port}/hook", SECRET)
     assert await post(f"http://127.0.0.1:{port}/hook", update_json(507, "/help")) == 200
