@@ -135,8 +135,9 @@ class ChampApplication(Application[ExtBot[None], Context, Data, Data, Services, 
     """An Application that handles an update again, from the loading step, when saving its chat's
     state met a newer one (another worker handled the chat's previous update at the same moment).
 
-    Handlers save the step before sending its question, so the first attempt usually sent nothing;
-    one that answered the button first repeats that answer."""
+    Most handlers save the step before sending its question, so an attempt that lost the race has
+    usually sent nothing; one that answered the button before saving answers it again on the rerun
+    (the network tap saves first)."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -144,6 +145,7 @@ class ChampApplication(Application[ExtBot[None], Context, Data, Data, Services, 
         self._conflicted: set[int] = set()
 
     async def process_update(self, update: object) -> None:
+        """Handle the update; again (at most STATE_RERUNS times) while its state write conflicts."""
         key = id(update)
         self._reruns_left[key] = STATE_RERUNS
         try:
