@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import logging
+from collections.abc import Awaitable
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from telegram import BotCommand
+from telegram import BotCommand, Update
 from telegram.error import TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, BaseUpdateProcessor, ContextTypes
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    BaseUpdateProcessor,
+    ContextTypes,
+    ExtBot,
+    Job,
+    JobQueue,
+)
 
 from bot import wiring
 from bot.context import Context, Services
@@ -16,11 +29,15 @@ from bot.i18n import LANGUAGES, N_, translator
 from bot.leader import Leader
 from bot.settings import Settings, SettingsError
 from storage.content import Library, load_library
+from storage.conversation import StateConflict
 from storage.report_topics import Topic, TopicsError, load_topics
 
 log = logging.getLogger(__name__)
 
 SANDBOX_TOKEN = "1000001:sandbox-token-not-for-telegram"
+CONCURRENT_UPDATES = 64  # updates handled at once, of different chats (one chat's go one by one)
+UNLIMITED = 2**31 - 1
+STATE_RERUNS = 2  # times an update is handled again after another worker changed its chat's state
 
 # The menu Telegram shows beside the text box, translated per language.
 MENU = [
@@ -54,9 +71,9 @@ def build_application(
         .base_file_url(f"{settings.api_base_url}/file/bot")
         .context_types(ContextTypes(context=Context, bot_data=Services))
         .rate_limiter(AIORateLimiter(max_retries=3))
+        .application_class(ChampApplication)
+        .concurrent_updates(update_processor or ChatOrderProcessor(CONCURRENT_UPDATES))
     )
-    if update_processor is not None:
-        builder = builder.concurrent_updates(update_processor)
     application = builder.build()
     application.bot_data.settings = settings
     application.bot_data.sessions = sessions
@@ -66,6 +83,99 @@ def build_application(
     application.bot_data.leader = Leader(sessions.kw["bind"])
     wiring.register(application)
     return application
+
+
+class ChatOrderProcessor(BaseUpdateProcessor):
+    """Handle one chat's updates one after another, in the order they arrived, while other chats'
+    run at the same time: two quick taps in one chat must not both read the same state.
+
+    At most `max_concurrent_updates` are handled at once; an update waiting for its chat's earlier
+    ones takes none of those slots, so one busy chat cannot hold up the others."""
+
+    def __init__(self, max_concurrent_updates: int) -> None:
+        super().__init__(UNLIMITED)  # PTB's own limit would count updates that wait for their chat
+        self._slots = asyncio.Semaphore(max_concurrent_updates)
+        self._chats: dict[int, tuple[asyncio.Lock, int]] = {}  # chat → its turn, updates wanting it
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Wait for the chat's earlier updates (asyncio.Lock is first come, first served), then for
+        a free slot, then handle the update."""
+        chat = update.effective_chat if isinstance(update, Update) else None
+        if chat is None:
+            async with self._slots:
+                await coroutine
+            return
+        lock, wanting = self._chats.get(chat.id, (asyncio.Lock(), 0))
+        self._chats[chat.id] = (lock, wanting + 1)
+        try:
+            async with lock, self._slots:
+                await coroutine
+        except BaseException:
+            if inspect.iscoroutine(coroutine):
+                coroutine.close()  # cancelled while waiting its turn: it never started (else a no-op)
+            raise
+        finally:
+            lock, wanting = self._chats[chat.id]
+            if wanting == 1:
+                del self._chats[chat.id]
+            else:
+                self._chats[chat.id] = (lock, wanting - 1)
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+
+Data = dict[object, object]  # PTB's user_data and chat_data, which the bot does not use
+
+
+class ChampApplication(Application[ExtBot[None], Context, Data, Data, Services, JobQueue[Context]]):
+    """An Application that handles an update again, from the loading step, when saving its chat's
+    state met a newer one (another worker handled the chat's previous update at the same moment).
+
+    Most handlers save the step before sending its question, so an attempt that lost the race has
+    usually sent nothing; one that answered the button before saving answers it again on the rerun
+    (the network tap saves first)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._reruns_left: dict[int, int] = {}  # id of an update being handled → reruns it may have
+        self._conflicted: set[int] = set()
+
+    async def process_update(self, update: object) -> None:
+        """Handle the update; again (at most STATE_RERUNS times) while its state write conflicts."""
+        key = id(update)
+        self._reruns_left[key] = STATE_RERUNS
+        try:
+            while True:
+                await super().process_update(update)
+                if key not in self._conflicted:
+                    return
+                self._conflicted.discard(key)
+                self._reruns_left[key] -= 1
+                log.info(
+                    "Update %s met a newer conversation state; handling it again",
+                    getattr(update, "update_id", None),
+                )
+        finally:
+            self._reruns_left.pop(key, None)
+            self._conflicted.discard(key)
+
+    async def process_error(
+        self,
+        update: object | None,
+        error: Exception,
+        job: Job[Context] | None = None,
+        coroutine: Any = None,
+    ) -> bool:
+        """A state conflict with reruns left stops this attempt quietly; anything else (or a
+        conflict on the last attempt) goes to the error handlers."""
+        if isinstance(error, StateConflict) and self._reruns_left.get(id(update), 0) > 0:
+            self._conflicted.add(id(update))
+            return True
+        return await super().process_error(update, error, job, coroutine)
 
 
 async def shutdown(application: Application) -> None:  # type: ignore[type-arg]

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 POLL_TIMEOUT = 10  # seconds one long poll waits for updates
 POLL_FIRST_DELAY = 1.0  # seconds before polling again after an error; doubles up to POLL_MAX_DELAY
 POLL_MAX_DELAY = 30.0
+POLL_READ_MARGIN = 5.0  # seconds beyond the long poll's own timeout before the answer is overdue
 
 
 async def open_database(
@@ -113,11 +114,12 @@ async def serve_polling(application: Application, stop: asyncio.Event) -> None: 
         await delivering
     finally:
         await _stop_delivery(delivering)
-        await shutdown(application)
+        await _stop_and_shut_down(application)
 
 
 async def poll(application: Application, stop: asyncio.Event) -> None:  # type: ignore[type-arg]
-    """Fetch updates and handle each one before confirming it, until `stop` is set.
+    """Fetch updates and handle each one before confirming it, until `stop` is set; an update that
+    cannot be read is logged, skipped and confirmed past like the others.
 
     Telegram forgets an update once a later poll's offset is past it, so the offset moves only after
     the update is handled: an update fetched but not yet handled when the process dies is sent again
@@ -130,12 +132,7 @@ async def poll(application: Application, stop: asyncio.Event) -> None:  # type: 
     delay = POLL_FIRST_DELAY
     while not stop.is_set():
         try:
-            updates = await _unless_stopped(
-                application.bot.get_updates(
-                    offset=offset, timeout=POLL_TIMEOUT, allowed_updates=Update.ALL_TYPES
-                ),
-                stop,
-            )
+            raw = await _unless_stopped(fetch_updates(application.bot, offset), stop)
         except TelegramError as exc:
             log.warning("Polling failed (%s); trying again in %.0f s", exc, delay)
             with contextlib.suppress(TimeoutError):
@@ -143,9 +140,15 @@ async def poll(application: Application, stop: asyncio.Event) -> None:  # type: 
             delay = min(delay * 2, POLL_MAX_DELAY)
             continue
         delay = POLL_FIRST_DELAY
-        for update in updates:
-            await application.update_processor.process_update(update, application.process_update(update))
-            offset = update.update_id + 1
+        for data in raw:
+            update_id = data.get("update_id") if isinstance(data, dict) else None
+            if type(update_id) is not int:  # nothing to confirm it by; later ones move the offset on
+                log.warning("Skipped an update without an update id")
+                continue
+            offset = max(offset, update_id + 1)
+            update = read_update(data, application.bot)
+            if update is not None:
+                await application.update_processor.process_update(update, application.process_update(update))
     if offset:  # confirm what was handled, so a restart does not see it again
         try:
             await application.bot.get_updates(offset=offset, timeout=0, limit=1)
@@ -153,9 +156,31 @@ async def poll(application: Application, stop: asyncio.Event) -> None:  # type: 
             log.warning("Could not confirm the last updates (%s); they will be handled again", exc)
 
 
-async def _unless_stopped(
-    polling: Coroutine[Any, Any, tuple[Update, ...]], stop: asyncio.Event
-) -> tuple[Update, ...]:
+async def fetch_updates(bot: Bot, offset: int) -> list[Any]:
+    """One long poll's updates as raw JSON, so that one update the library cannot read is skipped on
+    its own: `Bot.get_updates` reads the whole batch at once, fails on the first bad one (logging the
+    batch, personal data and all) and would fail again on it after every restart.
+
+    Bot API method names are case-insensitive; "getupdates" is the spelling PTB's public
+    `do_api_request` takes without asking us to use `get_updates` instead."""
+    result = await bot.do_api_request(
+        "getupdates",
+        api_kwargs={"offset": offset, "timeout": POLL_TIMEOUT, "allowed_updates": list(Update.ALL_TYPES)},
+        read_timeout=POLL_TIMEOUT + POLL_READ_MARGIN,
+    )
+    return result if isinstance(result, list) else []
+
+
+def read_update(data: dict[str, Any], bot: Bot) -> Update | None:
+    """The update, or None (logged by its id only) when the library cannot read it."""
+    try:
+        return Update.de_json(data, bot)
+    except Exception as exc:  # any malformed field: skip this one update, never stop polling
+        log.warning("Skipped update %s: it could not be read (%s)", data["update_id"], type(exc).__name__)
+        return None
+
+
+async def _unless_stopped(polling: Coroutine[Any, Any, list[Any]], stop: asyncio.Event) -> list[Any]:
     """The updates from one poll, or none if `stop` is set first (the poll is then abandoned)."""
     fetching = asyncio.ensure_future(polling)
     stopping = asyncio.ensure_future(stop.wait())
@@ -164,7 +189,7 @@ async def _unless_stopped(
     if not fetching.done():
         fetching.cancel()
         await asyncio.gather(fetching, return_exceptions=True)
-        return ()
+        return []
     return fetching.result()
 
 
@@ -197,13 +222,21 @@ async def serve_webhook(
         await delivering
     finally:
         await _stop_delivery(delivering)
-        await shutdown(application)
+        await _stop_and_shut_down(application)
 
 
 def _start_delivery(application: Application, stop: asyncio.Event) -> asyncio.Task[None]:  # type: ignore[type-arg]
     services = application.bot_data
     assert services.settings and services.sessions
     return asyncio.create_task(run_delivery(services.settings, services.sessions, stop), name="delivery")
+
+
+async def _stop_and_shut_down(application: Application) -> None:  # type: ignore[type-arg]
+    """Stop the application if it still runs (serving ended by an error), then shut it down: shutting
+    down a running application fails with "This Application is still running!" and hides the error."""
+    if application.running:
+        await application.stop()
+    await shutdown(application)
 
 
 async def _stop_delivery(delivering: asyncio.Task[None]) -> None:

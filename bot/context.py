@@ -38,6 +38,7 @@ class Context(CallbackContext[ExtBot[None], dict[object, object], dict[object, o
         super().__init__(application, chat_id=chat_id, user_id=user_id)
         self.champion: Champion | None = None
         self.state: ConversationState | None = None
+        self.state_version: int | None = None  # of the state as read and last written (None: no state)
         self.t: Translator = translator("en")
 
     @property

@@ -544,6 +544,11 @@ class Emulator:
             query["message"] = self._as_api(user_id, message)
         return self._push(user_id, {"callback_query": query})
 
+    def push_raw(self, update: dict[str, Any]) -> int:
+        """Queue an update exactly as given (it may be malformed, as a Bot API server of another make
+        or a newer field type could send), with the next update id; returns that id."""
+        return self._push(0, update)
+
     def _push(self, chat_id: int, update: dict[str, Any]) -> int:
         update_id = next(self._update_ids)
         update = {"update_id": update_id, **update}

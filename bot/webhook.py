@@ -35,7 +35,8 @@ def webhook_app(application: Application, secret: str, path: str = "/telegram") 
         except Exception:  # any body that does not parse as an update is the sender's error
             log.info("Refused a webhook body that is not a Telegram update")
             return web.Response(status=400, text="not a Telegram update")
-        await application.process_update(update)
+        # Through the update processor, which handles one chat's updates in order (bot.app).
+        await application.update_processor.process_update(update, application.process_update(update))
         return web.Response(text="ok")
 
     app = web.Application(client_max_size=MAX_BODY)

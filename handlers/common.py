@@ -92,17 +92,21 @@ async def stale_button(update: Update, context: Context) -> None:
 
 
 async def save_step(update: Update, context: Context, step: str, data: dict[str, Any]) -> None:
-    """Record which step of a flow this chat is on, and its answers so far."""
+    """Record which step of a flow this chat is on, and its answers so far, over the state this
+    update read; if another update changed it meanwhile, StateConflict (the update is run again)."""
     assert update.effective_chat
     async with context.db.begin() as session:
-        await conversation.set_state(session, update.effective_chat.id, step, data)
+        context.state_version = await conversation.set_state(
+            session, update.effective_chat.id, step, data, read=context.state_version
+        )
 
 
 async def clear_step(update: Update, context: Context) -> None:
-    """Take this chat out of whatever flow it is in."""
+    """Take this chat out of whatever flow it is in (if it is still the state this update read)."""
     assert update.effective_chat
     async with context.db.begin() as session:
-        await conversation.clear_state(session, update.effective_chat.id)
+        await conversation.clear_state(session, update.effective_chat.id, read=context.state_version)
+    context.state_version = None
 
 
 async def require_member(update: Update, context: Context) -> Champion | None:

@@ -57,6 +57,7 @@ async def identify(update: Update, context: Context) -> None:
             champion.unreachable_at = None
     context.champion = champion
     context.state = state
+    context.state_version = state.version if state else None  # writes are conditional on it
     language = (
         (champion.language if champion else None)
         or (state.data.get("language") if state else None)

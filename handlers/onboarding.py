@@ -231,11 +231,11 @@ async def toggle_network(update: Update, context: Context) -> None:
         known = {network.id for network in await directory.list_networks(session)}
     if network_id not in known:
         return await stale_button(update, context)
-    await query.answer()
     chosen = set(data["networks"])
     chosen ^= {network_id}
     data["networks"] = sorted(chosen)
-    await save_step(update, context, "join:networks", data)
+    await save_step(update, context, "join:networks", data)  # first: a tap run again answers once
+    await query.answer()
     await query.edit_message_reply_markup(await _network_buttons(context, data["networks"]))
 
 

@@ -148,12 +148,14 @@ class Invite(Base):
 
 
 class ConversationState(Base):
-    """Where a chat is in a multi-step flow; read and written on every update."""
+    """Where a chat is in a multi-step flow; read and written on every update. `version` goes up with
+    every write, so an update writes only over the state it read (storage.conversation)."""
 
     __tablename__ = "conversation_state"
     chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     step: Mapped[str] = mapped_column(String(64))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 

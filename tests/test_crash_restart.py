@@ -126,3 +126,38 @@ async def test_sigkill_mid_join_then_restart_loses_no_message_and_applies_none_t
         )
         assert await session.scalar(select(func.count()).select_from(Champion)) == 1
         assert await session.get(ConversationState, ANA) is None
+
+
+async def stop(process: asyncio.subprocess.Process) -> None:
+    """SIGTERM, then it exits 0 (it must not have stopped on its own before)."""
+    assert process.returncode is None, f"the bot had already exited with {process.returncode}"
+    process.send_signal(signal.SIGTERM)
+    assert await asyncio.wait_for(process.wait(), WAIT) == 0
+
+
+async def test_an_update_that_cannot_be_read_is_skipped_and_confirmed_past(
+    sessions: async_sessionmaker[AsyncSession], emulator: Emulator, database_url: str, tmp_path: Path
+) -> None:
+    emulator.add_user(ANA, "Ana", "en")
+    first = await start_bot(emulator, database_url, tmp_path, 1)
+    try:
+        assert (await send(emulator, "/help"))[0].startswith("Here is what I can do:")
+        bad = emulator.push_raw(
+            {"message": {"message_id": "one", "date": 0, "chat": "Ana's chat", "text": "Ana Secret-Name"}}
+        )
+        # The next message is answered: the loop went on past the bad update.
+        assert (await send(emulator, "/help"))[0].startswith("Here is what I can do:")
+    finally:
+        await stop(first)
+    second = await start_bot(emulator, database_url, tmp_path, 2)
+    try:
+        assert (await send(emulator, "/help"))[0].startswith("Here is what I can do:")
+    finally:
+        await stop(second)
+    first_log = (tmp_path / "bot-1.log").read_text()
+    second_log = (tmp_path / "bot-2.log").read_text()
+    assert f"Skipped update {bad}" in first_log
+    assert "Secret-Name" not in first_log and "Ana's chat" not in first_log
+    assert f"update {bad}" not in second_log  # confirmed past: the restart never saw it
+    for log in (first_log, second_log):
+        assert "still running" not in log and "Traceback" not in log
