@@ -132,9 +132,9 @@ class Person:
 
     async def send_raw(self, text: str) -> list[dict[str, Any]]:
         before = len(self.history)
-        update_id = self.bot.emulator.send(self.id, text)
-        await asyncio.wait_for(self.bot.processor.done[update_id].wait(), REPLY_TIMEOUT)
-        return [m for m in self.history[before + 1 :] if m.get("from_bot")]
+        for update_id in self.bot.emulator.send_parts(self.id, text):  # a long text comes in parts
+            await asyncio.wait_for(self.bot.processor.done[update_id].wait(), REPLY_TIMEOUT)
+        return [m for m in self.history[before:] if m.get("from_bot")]
 
     async def press(self, label: str) -> list[str]:
         """Press the button with this label on the newest bot message that has it."""
