@@ -151,7 +151,7 @@ class Emulator:
         self._message_ids = itertools.count(1)
         self._query_ids = itertools.count(1)
         self._open_queries: dict[str, float] = {}  # presses not yet answered → when they were made
-        self.clock: Callable[[], float] = time.monotonic  # what "when" means for presses
+        self.clock: Callable[[], float] = time.time  # when people send and press (tests may fix it)
         self._new_update = asyncio.Event()
         self.messages_sent = 0  # by the bot, to any chat
         self._sent_event = asyncio.Event()
@@ -509,7 +509,7 @@ class Emulator:
         chat = self.chats[chat_id if chat_id is not None else user_id]
         message: dict[str, Any] = {
             "message_id": next(self._message_ids),
-            "date": int(time.time()),
+            "date": int(self.clock()),
             "text": text,
         }
         if text.startswith("/"):

@@ -14,6 +14,7 @@ from telegram import Update
 from bot.context import Context
 from bot.i18n import LANGUAGES, N_, translator
 from handlers.common import (
+    answer,
     answer_and_clear,
     buttons,
     clear_step,
@@ -224,7 +225,7 @@ async def toggle_network(update: Update, context: Context) -> None:
         known = {network.id for network in await directory.list_networks(session)}
     if network_id not in known:
         return await stale_button(update, context)
-    await query.answer()
+    await answer(query)
     chosen = set(data["networks"])
     chosen ^= {network_id}
     data["networks"] = sorted(chosen)

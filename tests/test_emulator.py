@@ -134,12 +134,12 @@ async def test_a_press_is_answered_once_and_while_it_is_fresh(emulator: Emulator
     emulator.press(14, sent.message_id, "y")
     first, second = [u.callback_query for u in await bare_bot.get_updates(timeout=0) if u.callback_query]
     assert await bare_bot.answer_callback_query(first.id)
-    with pytest.raises(BadRequest, match="(?i)query is too old"):
+    with pytest.raises(BadRequest, match=r"(?i)query is too old"):
         await bare_bot.answer_callback_query(first.id)
-    with pytest.raises(BadRequest, match="(?i)query is too old"):
+    with pytest.raises(BadRequest, match=r"(?i)query is too old"):
         await bare_bot.answer_callback_query("14:999")
     emulator.age_queries(16)
-    with pytest.raises(BadRequest, match="(?i)query is too old and response timeout expired"):
+    with pytest.raises(BadRequest, match=r"(?i)query is too old and response timeout expired"):
         await bare_bot.answer_callback_query(second.id)
 
 
@@ -148,21 +148,21 @@ async def test_what_telegram_refuses_to_send(emulator: Emulator, bare_bot: Bot) 
     emulator.add_user(15, "Jo", started=True)
     sent = await bare_bot.send_message(15, "ok", reply_markup=_one_button("é" * 32))  # 64 bytes
     for markup in (_one_button("é" * 32 + "x"), _one_button("")):
-        with pytest.raises(BadRequest, match="(?i)button_data_invalid"):
+        with pytest.raises(BadRequest, match=r"(?i)button_data_invalid"):
             await bare_bot.send_message(15, "hi", reply_markup=markup)
-        with pytest.raises(BadRequest, match="(?i)button_data_invalid"):
+        with pytest.raises(BadRequest, match=r"(?i)button_data_invalid"):
             await bare_bot.edit_message_reply_markup(15, sent.message_id, reply_markup=markup)
-    with pytest.raises(BadRequest, match="(?i)button_data_invalid"):
+    with pytest.raises(BadRequest, match=r"(?i)button_data_invalid"):
         await bare_bot.edit_message_text("new", chat_id=15, message_id=sent.message_id, reply_markup=markup)
     await bare_bot.send_message(15, "😀" * 4096)  # counted in characters, after entity parsing
-    with pytest.raises(BadRequest, match="(?i)message is too long"):
+    with pytest.raises(BadRequest, match=r"(?i)message is too long"):
         await bare_bot.edit_message_text("x" * 4097, chat_id=15, message_id=sent.message_id)
     await bare_bot.send_photo(15, "photo-1", caption="c" * 1024)
-    with pytest.raises(BadRequest, match="(?i)message caption is too long"):
+    with pytest.raises(BadRequest, match=r"(?i)message caption is too long"):
         await bare_bot.send_photo(15, "photo-1", caption="c" * 1025)
-    with pytest.raises(BadRequest, match="(?i)message caption is too long"):
+    with pytest.raises(BadRequest, match=r"(?i)message caption is too long"):
         await bare_bot.send_document(15, b"data", filename="f.txt", caption="c" * 1025)
-    with pytest.raises(BadRequest, match="(?i)message caption is too long"):
+    with pytest.raises(BadRequest, match=r"(?i)message caption is too long"):
         await bare_bot.send_voice(15, "voice-1", caption="c" * 1025)
     assert emulator.history(15)[0]["text"] == "ok" and len(emulator.history(15)) == 3
 
