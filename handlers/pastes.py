@@ -15,7 +15,6 @@ never reaches a step on its own while its head is held.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
@@ -31,6 +30,7 @@ log = logging.getLogger(__name__)
 
 SPLIT = MessageLimit.MAX_TEXT_LENGTH  # what clients split at
 JOINED_MAX = 4 * SPLIT  # longer pastes are kept only this far, to be refused whole (no step takes more)
+SENT_TOGETHER = 1  # seconds between the dates of two parts of one paste, at most
 DUE = "paste_due"  # chat_data key: the id of the last `Due` update scheduled for the chat
 
 
@@ -71,11 +71,16 @@ async def intercept(update: Update, context: Context, reload: Callable[[], Await
     text = _text(update)
     if paste is not None and state is not None:
         state.data = pastes.without(state.data)  # a step carrying its data on must not keep the paste
-        if text is not None and _continues(context, paste, update):
+        continues = text is not None and _continues(paste, update)
+        if continues and paste.handed_over:  # the window passed before this part came: not a text
+            log.info("Dropped the end of a paste that was handed over without it")
+            return True
+        if continues and text is not None:
             await _continue(update, context, paste, text)
             return True
-        await _hand_over(update, context, paste, paste.token)  # it came first
-        await reload()
+        if not paste.handed_over:
+            await _hand_over(update, context, paste, paste.token)  # it came first
+            await reload()
     if text is None or context.state is None or not may_continue(text):
         return False
     return await _hold(update, context, _part(update, text, text))
@@ -91,13 +96,12 @@ def _text(update: Update) -> str | None:
     return message.text
 
 
-def _continues(context: Context, paste: Held, update: Update) -> bool:
-    """Whether a message was sent with the held paste: after its last part, within the window
-    (Telegram's dates are whole seconds)."""
+def _continues(paste: Held, update: Update) -> bool:
+    """Whether a message was sent with the held paste: right after its last part, in the same or the
+    next second (Telegram's dates are whole seconds; a client sends the parts at once)."""
     message = update.message
     assert message is not None
-    window = max(1, math.ceil(context.settings.paste_window_seconds))
-    return message.message_id > paste.message_id and message.date.timestamp() - paste.date <= window
+    return message.message_id > paste.message_id and message.date.timestamp() - paste.date <= SENT_TOGETHER
 
 
 def _part(update: Update, text: str, part: str) -> Held:
@@ -118,7 +122,7 @@ async def _continue(update: Update, context: Context, paste: Held, part: str) ->
     if may_continue(part):  # held on even past JOINED_MAX, so no later part is taken for a message
         await _hold(update, context, _part(update, whole, part), replacing=paste.token)
         return
-    if await _take(update, context, paste.token) is None:
+    if await _take(update, context, paste.token, complete=True) is None:
         log.info("Dropped the end of a paste that was handed over without it")
         return
     await _process(update, context, _part(update, whole, part))
@@ -152,10 +156,10 @@ async def _when_due(context: Context) -> None:
     await context.application.update_queue.put(context.job.data)
 
 
-async def _take(update: Update, context: Context, token: int) -> Held | None:
+async def _take(update: Update, context: Context, token: int, *, complete: bool = False) -> Held | None:
     assert update.effective_chat is not None
     async with context.db.begin() as session:
-        return await pastes.take(session, update.effective_chat.id, token)
+        return await pastes.take(session, update.effective_chat.id, token, complete=complete)
 
 
 async def _hand_over(update: Update, context: Context, paste: Held, token: int) -> None:

@@ -7,7 +7,7 @@ order, into the one message the waiting step then gets.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,6 +26,7 @@ class Held:
     message_id: int  # the last part's
     date: float  # when the last part was sent (Telegram's time, in seconds)
     hard_cut: bool  # the last part ended exactly at the split size, so the next one goes on mid-word
+    handed_over: bool = False  # given to its step already: a part still to come is a tail, not a text
 
     def joined(self, part: str) -> str:
         """This text with the next part after it (the space a client cut at was trimmed away)."""
@@ -52,12 +53,14 @@ async def hold(session: AsyncSession, chat_id: int, paste: Held) -> bool:
     return True
 
 
-async def take(session: AsyncSession, chat_id: int, token: int) -> Held | None:
+async def take(session: AsyncSession, chat_id: int, token: int, *, complete: bool = False) -> Held | None:
     """Take the held paste out of the state if its last part is still `token`; None if it is not
-    there any more (another part, update or worker took it or added to it)."""
+    there any more (another part, update or worker took it or added to it). Unless it is
+    `complete` (its last part has come), a mark is left that it was handed over."""
     state = await session.get(ConversationState, chat_id, with_for_update=True)
     paste = held(state.data) if state is not None else None
-    if state is None or paste is None or paste.token != token:
+    if state is None or paste is None or paste.handed_over or paste.token != token:
         return None
-    state.data = without(state.data)
+    mark = {} if complete else {KEY: asdict(replace(paste, text="", handed_over=True))}
+    state.data = {**without(state.data), **mark}
     return paste

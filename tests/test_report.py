@@ -634,3 +634,21 @@ async def test_a_press_answered_too_late_still_moves_the_report_on(
     bot.emulator.age_queries(16)
     assert await wait(ana, update_id) == []
     assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
+
+
+async def test_a_part_that_comes_after_its_paste_was_handed_over_is_dropped(
+    bot: BotHarness, places: None
+) -> None:
+    """The window passed before the second part came (say the bot was slow): the first went to the
+    step alone and was refused; the second, sent with it, is not taken as the report."""
+    ana = bot.person(5044, "Ana")
+    await join(ana)
+    await up_to_heard(ana)
+    first, second = split_like_clients(PASTE)
+    now = time.time()
+    bot.emulator.clock = lambda: now
+    assert await ana.send(first) == TOO_LONG  # handed over when the window passed
+    assert await ana.send(second) == []
+    assert await step_of(bot, ana) == report.HEARD
+    now += 5  # and a while later, they send a short text
+    assert await ana.send(HEARD) == [PEOPLE_QUESTION]
