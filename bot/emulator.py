@@ -26,6 +26,11 @@ BOT_ID = 1000001
 OVERALL_PER_SECOND = 30  # Telegram: about 30 messages a second overall
 PER_CHAT_INTERVAL = 1.0  # Telegram: about one message a second per chat
 LONG_POLL_CAP = 1.0  # answer long polls within a second so a stopping bot never waits long
+TEXT_MAX = 4096  # Telegram: characters in a message's text, after entity parsing
+CAPTION_MAX = 1024  # and in a photo's, document's or voice note's caption
+CALLBACK_DATA_MAX = 64  # bytes of callback data on a button
+QUERY_ANSWER_SECONDS = 15.0  # how long a button press can be answered (Telegram gives about this)
+CLIENT_SPLIT = 4096  # clients send a longer text as several messages of at most this many UTF-16 units
 
 _JSON_FIELDS = {"reply_markup", "commands", "scope", "allowed_updates", "entities", "link_preview_options"}
 _INT_FIELDS = {"chat_id", "message_id", "offset", "limit", "timeout", "user_id"}
@@ -61,6 +66,10 @@ class ApiError(Exception):
 
 
 NOT_STARTED = "Forbidden: bot can't initiate conversation with a user"
+TOO_LONG = "Bad Request: message is too long"
+CAPTION_TOO_LONG = "Bad Request: message caption is too long"
+BUTTON_DATA_INVALID = "Bad Request: BUTTON_DATA_INVALID"
+QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 _FAULTS = {
     429: "Too Many Requests: retry after {retry_after}",
     403: "Forbidden: bot was blocked by the user",
@@ -141,6 +150,8 @@ class Emulator:
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1)
         self._query_ids = itertools.count(1)
+        self._open_queries: dict[str, float] = {}  # presses not yet answered → when they were made
+        self.clock: Callable[[], float] = time.time  # when people send and press (tests may fix it)
         self._new_update = asyncio.Event()
         self.messages_sent = 0  # by the bot, to any chat
         self._sent_event = asyncio.Event()
@@ -315,8 +326,8 @@ class Emulator:
         text = str(params.get("text", ""))
         if not text.strip():
             raise ApiError(400, "Bad Request: message text is empty")
-        if len(text) > 4096:
-            raise ApiError(400, "Bad Request: message is too long")
+        if len(text) > TEXT_MAX:
+            raise ApiError(400, TOO_LONG)
         return self._bot_says(int(params["chat_id"]), {"text": text}, params.get("reply_markup"))
 
     async def _api_senddocument(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -362,6 +373,11 @@ class Emulator:
         message = self._bot_message(int(params["chat_id"]), int(params["message_id"]))
         text = str(params.get("text", ""))
         markup = params.get("reply_markup")
+        if not text.strip():
+            raise ApiError(400, "Bad Request: message text is empty")
+        if len(text) > TEXT_MAX:
+            raise ApiError(400, TOO_LONG)
+        _check_markup(markup)
         if message.get("text") == text and message.get("reply_markup") == markup:
             raise ApiError(400, "Bad Request: message is not modified")
         message["text"] = text
@@ -371,6 +387,7 @@ class Emulator:
     async def _api_editmessagereplymarkup(self, params: dict[str, Any]) -> dict[str, Any]:
         message = self._bot_message(int(params["chat_id"]), int(params["message_id"]))
         markup = params.get("reply_markup")
+        _check_markup(markup)
         if message.get("reply_markup") == markup:
             raise ApiError(400, "Bad Request: message is not modified")
         self._set_markup(message, markup)
@@ -378,6 +395,9 @@ class Emulator:
 
     async def _api_answercallbackquery(self, params: dict[str, Any]) -> bool:
         query_id = str(params["callback_query_id"])
+        pressed = self._open_queries.pop(query_id, None)  # like Telegram, a press is answered once
+        if pressed is None or self.clock() - pressed > QUERY_ANSWER_SECONDS:
+            raise ApiError(400, QUERY_TOO_OLD)
         chat_id = int(query_id.split(":", 1)[0])
         if params.get("text"):
             self._record(chat_id, {"from_bot": True, "notice": str(params["text"])})
@@ -387,6 +407,9 @@ class Emulator:
     def _bot_says(self, chat_id: int, content: dict[str, Any], markup: Any) -> dict[str, Any]:
         if chat_id not in self.chats:
             raise ApiError(400, "Bad Request: chat not found")
+        if len(content.get("caption", "")) > CAPTION_MAX:
+            raise ApiError(400, CAPTION_TOO_LONG)
+        _check_markup(markup)
         message = {
             "message_id": next(self._message_ids),
             "date": int(time.time()),
@@ -472,12 +495,21 @@ class Emulator:
         return chat
 
     def send(self, user_id: int, text: str, *, chat_id: int | None = None) -> int:
-        """The user sends text (or a /command) in their private chat or a group; returns the update id."""
+        """The user sends text (or a /command) in their private chat or a group; returns the update id
+        (the last part's, when a long text is split)."""
+        return self.send_parts(user_id, text, chat_id=chat_id)[-1]
+
+    def send_parts(self, user_id: int, text: str, *, chat_id: int | None = None) -> list[int]:
+        """The user sends text as their client would: over 4096 characters, as several messages sent
+        together, each its own update; returns the update ids in order."""
+        return [self._send_one(user_id, part, chat_id) for part in split_like_clients(text)]
+
+    def _send_one(self, user_id: int, text: str, chat_id: int | None) -> int:
         user = self._writes(user_id)
         chat = self.chats[chat_id if chat_id is not None else user_id]
         message: dict[str, Any] = {
             "message_id": next(self._message_ids),
-            "date": int(time.time()),
+            "date": int(self.clock()),
             "text": text,
         }
         if text.startswith("/"):
@@ -542,12 +574,18 @@ class Emulator:
         }
         if message is not None:
             query["message"] = self._as_api(user_id, message)
+        self._open_queries[query["id"]] = self.clock()
         return self._push(user_id, {"callback_query": query})
 
     def push_raw(self, update: dict[str, Any]) -> int:
         """Queue an update exactly as given (it may be malformed, as a Bot API server of another make
         or a newer field type could send), with the next update id; returns that id."""
         return self._push(0, update)
+
+    def age_queries(self, seconds: float) -> None:
+        """Make every press not yet answered `seconds` older, as if the bot had been slow to answer."""
+        for query_id in self._open_queries:
+            self._open_queries[query_id] -= seconds
 
     def _push(self, chat_id: int, update: dict[str, Any]) -> int:
         update_id = next(self._update_ids)
@@ -584,6 +622,47 @@ class Emulator:
     def history(self, chat_id: int) -> list[dict[str, Any]]:
         """Everything in a chat, oldest first."""
         return self.chats[chat_id].messages
+
+
+def utf16_length(text: str) -> int:
+    """Length as Telegram clients count it: in UTF-16 code units (an emoji is two)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def split_like_clients(text: str, limit: int = CLIENT_SPLIT) -> list[str]:
+    """Split a long text the way Telegram Desktop does before sending: each part at most `limit`
+    UTF-16 units, cut after the last line break (else space) in the part's second half, or at the
+    limit if there is none (Android always cuts at the limit); the whitespace at a cut is dropped,
+    as Telegram trims every message."""
+    if utf16_length(text) <= limit:
+        return [text]
+    parts: list[str] = []
+    rest = text
+    while utf16_length(rest) > limit:
+        end = units = 0
+        for char in rest:
+            units += 2 if ord(char) > 0xFFFF else 1
+            if units > limit:
+                break
+            end += 1
+        window = rest[:end]
+        half = len(window) // 2
+        cut = next(
+            (i + 1 for sep in ("\n", " ") if (i := window.rfind(sep, half)) >= 0),
+            end,
+        )
+        parts.append(window[:cut].strip())
+        rest = rest[cut:].lstrip()
+    return [part for part in [*parts, rest] if part]
+
+
+def _check_markup(markup: Any) -> None:
+    """Refuse callback data Telegram refuses: 1-64 bytes."""
+    for row in (markup or {}).get("inline_keyboard", []):
+        for button in row:
+            data = button.get("callback_data")
+            if data is not None and not 1 <= len(str(data).encode()) <= CALLBACK_DATA_MAX:
+                raise ApiError(400, BUTTON_DATA_INVALID)
 
 
 async def _read_params(request: web.Request) -> dict[str, Any]:

@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     flood_rate: float = Field(
         5.0, ge=0, description="Updates a second one chat may send after its burst (0: no limit)."
     )
+    paste_window_seconds: float = Field(
+        1.5,
+        gt=0,
+        le=10,
+        description="How long a long text waits for the rest of a paste the client sent in parts.",
+    )
     db_retry_seconds: float = Field(
         60.0, ge=0, description="How long an update waits for the database to come back before it fails."
     )

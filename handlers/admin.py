@@ -6,7 +6,7 @@ from telegram import Update
 
 from bot.context import Context
 from bot.i18n import translator
-from handlers.common import answer_and_clear, buttons, isolate, reply, require_coordinator, send_to
+from handlers.common import answer, answer_and_clear, buttons, isolate, reply, require_coordinator, send_to
 from storage import champions, directory, invites
 from storage.models import Champion, Status
 
@@ -123,9 +123,9 @@ async def decide(update: Update, context: Context) -> None:
         else:
             await champions.erase(session, champion)
     if champion is None:
-        await query.answer(_("Someone has already decided about this person."), show_alert=True)
+        await answer(query, _("Someone has already decided about this person."), show_alert=True)
         return
-    await query.answer()
+    await answer(query)
     tr = translator(champion.language)
     name = isolate(champion.display_name)
     if verdict == "yes":

@@ -25,6 +25,7 @@ from bot.context import Context
 from bot.delivery import answer_buttons, send_broadcast_message
 from bot.i18n import LANGUAGES, N_, Translator, translator
 from handlers.common import (
+    answer,
     answer_and_clear,
     buttons,
     champion_zone,
@@ -634,7 +635,7 @@ async def _toggle(update: Update, context: Context, data: dict[str, Any], toggle
     key, _default = TOGGLES[toggle]
     data[key] = not _flag(data, toggle)
     await save_step(update, context, CONFIRM, data)
-    await query.answer()
+    await answer(query)
     await query.edit_message_reply_markup(_confirm_buttons(context.t, data))
     if toggle != "answers":
         return
@@ -820,9 +821,9 @@ async def answer_back(update: Update, context: Context) -> None:
         return
     _ = context.t.gettext
     if not new:
-        await query.answer(_("You have already told us that."))
+        await answer(query, _("You have already told us that."))
         return
-    await query.answer()
+    await answer(query)
     if kind == "shared":
         await reply(update, _("Thank you for sharing it! That is how these messages reach people."))
         return
@@ -985,11 +986,11 @@ async def campaign_button(update: Update, context: Context) -> None:
         await stale_button(update, context)
         return
     if not change.changed:
-        await query.answer(
-            t.gettext("This campaign is already {status}.").format(status=_campaign_status(t, summary))
+        await answer(
+            query, t.gettext("This campaign is already {status}.").format(status=_campaign_status(t, summary))
         )
         return
-    await query.answer()
+    await answer(query)
     await query.edit_message_text(
         _campaign_text(context, summary, reach[campaign_id]), reply_markup=_campaign_buttons(t, summary)
     )

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import Forbidden, TelegramError
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.context import Context
 from bot.i18n import LANGUAGES, Translator
@@ -75,12 +75,24 @@ async def send_to(
     return True
 
 
+async def answer(query: CallbackQuery, text: str | None = None, *, show_alert: bool = False) -> None:
+    """Acknowledge a button press (with a notice, if given). Telegram refuses the answer once the
+    press is about 15 seconds old or was answered already (it reached two workers): the press then
+    goes unanswered, and whatever the step does next still happens."""
+    try:
+        await query.answer(text, show_alert=show_alert)
+    except BadRequest as exc:
+        if "query is too old" not in exc.message.lower():
+            raise
+        log.info("A button press could not be answered any more")
+
+
 async def answer_and_clear(update: Update) -> None:
     """Answer a button press and take the buttons off its message, so old choices can't be pressed."""
     query = update.callback_query
     if query is None:
         return
-    await query.answer()
+    await answer(query)
     if query.message is not None and getattr(query.message, "reply_markup", None):
         await query.edit_message_reply_markup(None)
 
@@ -88,7 +100,7 @@ async def answer_and_clear(update: Update) -> None:
 async def stale_button(update: Update, context: Context) -> None:
     """Tell the person a button they pressed is old, unknown or forged: it does nothing."""
     if update.callback_query:
-        await update.callback_query.answer(context.t.gettext("This button is no longer active."))
+        await answer(update.callback_query, context.t.gettext("This button is no longer active."))
 
 
 async def save_step(update: Update, context: Context, step: str, data: dict[str, Any]) -> None:
@@ -130,7 +142,7 @@ async def require_coordinator(update: Update, context: Context) -> Champion | No
     _ = context.t.gettext
     text = _("Sorry, only coordinators can do that.")
     if update.callback_query:
-        await update.callback_query.answer(text, show_alert=True)
+        await answer(update.callback_query, text, show_alert=True)
     else:
         await reply(update, text)
     return None

@@ -6,12 +6,13 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.constants import ChatType, MessageLimit
+from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop
 
 from bot.context import Context
 from bot.flood import Verdict
 from bot.i18n import negotiate, translator
+from handlers import pastes
 from storage import champions, conversation
 from storage.db import retry_while_away
 
@@ -24,20 +25,28 @@ async def load(update: Update, context: Context) -> None:
     if chat is None or user is None or chat.type != ChatType.PRIVATE or update.edited_message:
         log.debug("Ignoring update %s (not a private message or button press)", update.update_id)
         raise ApplicationHandlerStop
-    verdict = context.bot_data.flood.check(chat.id)
+    ours = isinstance(update, pastes.Due | pastes.Joined)  # made by the bot from the chat's messages
+    verdict = Verdict.ALLOW if ours else context.bot_data.flood.check(chat.id)
     if verdict == Verdict.DROP:
         raise ApplicationHandlerStop
-    # The database may be restarting: wait for it here, before anything is written, so the update
-    # is handled late rather than lost. Loading is safe to repeat (its one write is idempotent).
-    await retry_while_away(lambda: identify(update, context), context.settings.db_retry_seconds)
+
+    async def load_person() -> None:
+        # The database may be restarting: wait for it here, before anything is written, so the
+        # update is handled late rather than lost. Loading is safe to repeat (its one write is
+        # idempotent).
+        await retry_while_away(lambda: identify(update, context), context.settings.db_retry_seconds)
+
+    await load_person()
     if verdict == Verdict.WARN:
         log.info("A chat is sending too fast; dropping its updates for a moment")
         await chat.send_message(
             context.t.gettext("You're sending messages very fast. Please wait a moment and try again.")
         )
         raise ApplicationHandlerStop
+    if await pastes.intercept(update, context, load_person):
+        raise ApplicationHandlerStop
     message = update.message
-    if message and message.text and len(message.text) > MessageLimit.MAX_TEXT_LENGTH:
+    if message and message.text and len(message.text) > pastes.JOINED_MAX:
         await message.reply_text(
             context.t.gettext("That message is too long for me. Please send something shorter.")
         )

@@ -25,6 +25,7 @@ from bot.context import Context
 from bot.delivery import RateLimiter
 from bot.i18n import N_, Translator, translator
 from handlers.common import (
+    answer,
     answer_and_clear,
     buttons,
     champion_zone,
@@ -215,7 +216,7 @@ async def button(update: Update, context: Context) -> None:
     elif action == "fv":
         await _set_filter(update, context, data, args[0], args[1])
     elif action == "exp":
-        await query.answer()
+        await answer(query)
         await ask_format(update, context)  # exports what this list's filters show
     else:
         await answer_and_clear(update)
@@ -405,9 +406,9 @@ async def _mark(update: Update, context: Context, report_id: int, status: str) -
         found = await reports.set_status(session, report_id, status)
     view = await _report_view(context, report_id) if found else None
     if view is None:
-        await query.answer(_(GONE), show_alert=True)
+        await answer(query, _(GONE), show_alert=True)
         return
-    await query.answer(_("Marked acted on.") if status == "acted" else _("Marked new."))
+    await answer(query, _("Marked acted on.") if status == "acted" else _("Marked new."))
     await query.edit_message_text(view[0], reply_markup=view[1])
 
 

@@ -14,6 +14,7 @@ from telegram import Update
 from bot.context import Context
 from bot.i18n import LANGUAGES, N_, Translator, translator
 from handlers.common import (
+    answer,
     answer_and_clear,
     buttons,
     clear_step,
@@ -235,7 +236,7 @@ async def toggle_network(update: Update, context: Context) -> None:
     chosen ^= {network_id}
     data["networks"] = sorted(chosen)
     await save_step(update, context, "join:networks", data)  # first: a tap run again answers once
-    await query.answer()
+    await answer(query)
     await query.edit_message_reply_markup(await _network_buttons(context, data["networks"]))
 
 

@@ -12,9 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from telegram import Message, Update
+from telegram.constants import MessageLimit
 
 from bot.context import Context
 from handlers.common import (
+    answer,
     answer_and_clear,
     buttons,
     clear_step,
@@ -143,7 +145,7 @@ async def button(update: Update, context: Context) -> None:
     assert query and query.data
     champion = await require_member(update, context)
     if champion is None:
-        await query.answer()
+        await answer(query)
         return
     action, _sep, arg = query.data.removeprefix("rep:").partition(":")
     state = context.state
@@ -324,27 +326,39 @@ async def _area_name(context: Context, area_id: int | None) -> str | None:
 
 
 async def _review(update: Update, context: Context, data: dict[str, Any]) -> None:
-    """Show the report as it will be stored, with Confirm, Back and Cancel."""
+    """Show the report as it will be stored, with Confirm, Back and Cancel. When that is longer
+    than one message can be, what they heard is shown whole on its own first, then the review."""
     t = context.t
     _ = t.gettext
     champion = context.champion
     name = None if data.get("anonymous", True) or champion is None else isolate(champion.display_name)
-    text = describe(
-        t,
-        context.topics,
-        topic=data["topic"],
-        kind=data["kind"],
-        people=data["people"],
-        text=isolate(data["text"]) if data.get("text") else None,
-        media_kind=data.get("media_kind"),
-        area=await _area_name(context, data.get("area_id")),
-        name=name,
-    )
-    if name is None:
-        text += "\n" + _("Anonymous: the coordinators will not see your name.")
+    area = await _area_name(context, data.get("area_id"))
+    heading = _("Please check your report:") + "\n\n"
+
+    def review(heard: str | None) -> str:
+        text = describe(
+            t,
+            context.topics,
+            topic=data["topic"],
+            kind=data["kind"],
+            people=data["people"],
+            text=heard,
+            media_kind=data.get("media_kind"),
+            area=area,
+            name=name,
+        )
+        if name is None:
+            text += "\n" + _("Anonymous: the coordinators will not see your name.")
+        return text
+
+    heard = data.get("text")
+    shown = heading + review(isolate(heard) if heard else None)
+    if heard and len(shown) > MessageLimit.MAX_TEXT_LENGTH:
+        await reply(update, heading + isolate(heard))
+        shown = review(excerpt(t, heard, None, EXCERPT))
     await reply(
         update,
-        _("Please check your report:") + "\n\n" + text,
+        shown,
         buttons([(_("Confirm"), "rep:ok"), (_("Back"), "rep:back"), (_("Cancel"), "rep:stop")]),
     )
 
@@ -388,7 +402,7 @@ async def my_reports(update: Update, context: Context) -> None:
     champion = await require_member(update, context)
     if champion is None:
         if query:
-            await query.answer()
+            await answer(query)
         return
     offset = int(query.data.split(":")[1]) if query and query.data else 0
     async with context.db() as session:

@@ -9,6 +9,7 @@ from telegram import InputFile, Update
 from bot.context import Context
 from bot.i18n import LANGUAGES, translator
 from handlers.common import (
+    answer,
     answer_and_clear,
     buttons,
     clear_step,
@@ -58,7 +59,7 @@ async def set_language(update: Update, context: Context) -> None:
     champion = await require_member(update, context)
     language = query.data.split(":", 1)[1]
     if champion is None:
-        await query.answer()
+        await answer(query)
         return
     if language not in LANGUAGES:
         await stale_button(update, context)

@@ -26,6 +26,7 @@ from bot.emulator import Emulator
 from bot.i18n import compile_catalogs, translator
 from bot.settings import Settings, load_settings
 from bot.webhook import SECRET_HEADER, webhook_app
+from handlers import pastes
 from handlers.report_labels import KIND_LABELS, PEOPLE_LABELS
 from storage import champions, directory
 from storage.db import downgrade, make_engine, make_sessions, upgrade
@@ -132,9 +133,13 @@ class Person:
 
     async def send_raw(self, text: str) -> list[dict[str, Any]]:
         before = len(self.history)
-        update_id = self.bot.emulator.send(self.id, text)
-        await asyncio.wait_for(self.bot.processor.done[update_id].wait(), REPLY_TIMEOUT)
-        return [m for m in self.history[before + 1 :] if m.get("from_bot")]
+        update_ids = self.bot.emulator.send_parts(self.id, text)  # a long text comes in parts
+        for update_id in update_ids:
+            await asyncio.wait_for(self.bot.processor.done[update_id].wait(), REPLY_TIMEOUT)
+        due = pastes.due_id(self.bot.application, self.id)
+        if due == -update_ids[-1]:  # its last part is held for a moment, for the rest of a paste
+            await asyncio.wait_for(self.bot.processor.done[due].wait(), REPLY_TIMEOUT)
+        return [m for m in self.history[before:] if m.get("from_bot")]
 
     async def press(self, label: str) -> list[str]:
         """Press the button with this label on the newest bot message that has it."""

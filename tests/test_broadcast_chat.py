@@ -13,11 +13,12 @@ from telegram import Bot, Update
 
 from bot.context import Context
 from bot.delivery import DeliveryWorker, RateLimiter
+from bot.emulator import split_like_clients
 from bot.i18n import translator
 from handlers.broadcast import media_during_broadcast, reach_lines, update_report_message
 from handlers.common import isolate
 from handlers.gate import identify
-from storage import champions, directory, outbox
+from storage import champions, conversation, directory, outbox
 from storage.audience import Audience
 from storage.models import Area, Broadcast, Campaign, Champion, Delivery, Response, utcnow
 from tests.conftest import REPLY_TIMEOUT, BotHarness, Person, join, make_coordinator, texts
@@ -537,3 +538,25 @@ async def test_answer_buttons_can_be_turned_off_and_the_preview_follows(
 
     await deliver(bot)
     assert ana.history[-1]["text"] == EN and labels(ana.history[-1]) == []
+
+
+async def test_a_long_paste_in_the_composer_is_refused_whole_once(bot: BotHarness, places: None) -> None:
+    """A 5,000-character paste comes as two messages: refused once, as one, and the step is kept,
+    so neither part can become the broadcast; a 3,990-character text is taken whole."""
+    sam, _ana = await pair(bot, 1101)
+    assert await sam.send("/broadcast") == ["Send the message in English."]
+    paste = "\n".join(f"Line {n}: free flu jabs at Northfield library this Saturday." for n in range(85))
+    assert len(paste) > 5000 and len(split_like_clients(paste)) == 2
+    assert await sam.send(paste) == ["That is too long. Please keep it to at most 4,000 characters."]
+    async with bot.sessions() as session:
+        state = await conversation.get_state(session, sam.id)
+    assert state is not None and state.step == "bc:text" and not state.data.get("texts")
+    text = paste[:3990].strip()
+    assert await sam.send(text) == ["Who should get it?"]
+    await sam.press("Everyone · 1")
+    await sam.press("Continue")
+    assert text in texts(sam.history[-3:])  # the preview, whole
+    await sam.press("Send now")
+    await sam.press("Confirm")
+    assert (await latest_broadcast(bot)).texts == {"en": text}
+    assert await count_broadcasts(bot) == 1

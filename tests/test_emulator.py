@@ -108,3 +108,64 @@ async def test_users_who_never_wrote_or_blocked_the_bot_answer_403(emulator: Emu
     await bare_bot.send_message(11, "welcome back")
     with pytest.raises(BadRequest, match=r"(?i)chat not found"):
         await bare_bot.send_message(12345, "nobody")
+
+
+async def test_a_long_text_arrives_split_as_a_client_sends_it(emulator: Emulator, bare_bot: Bot) -> None:
+    """Telegram clients send a text over 4096 characters as several messages, each its own update."""
+    emulator.add_user(13, "Hal")
+    words = " ".join(f"word{n}" for n in range(1500))  # 11,389 characters
+    ids = emulator.send_parts(13, words)
+    updates = await bare_bot.get_updates(timeout=0)
+    parts = [u.message.text or "" for u in updates if u.message]
+    assert [u.update_id for u in updates] == ids and len(parts) == 4
+    assert all(len(part) <= 4096 for part in parts) and " ".join(parts) == words  # cut between words
+    assert emulator.send(13, "x" * 5000) == ids[-1] + 2  # no spaces: cut at the limit
+    emojis = emulator.send_parts(13, "😀" * 3000)  # 6,000 UTF-16 units, as clients count
+    updates = await bare_bot.get_updates(offset=ids[-1] + 1, timeout=0)
+    assert [len(u.message.text or "") for u in updates if u.message] == [4096, 904, 2048, 952]
+    assert [u.update_id for u in updates][-2:] == emojis
+
+
+async def test_a_press_is_answered_once_and_while_it_is_fresh(emulator: Emulator, bare_bot: Bot) -> None:
+    """As Telegram: a second answer, an unknown query or one older than about 15 seconds fails."""
+    emulator.add_user(14, "Ida", started=True)
+    sent = await bare_bot.send_message(14, "Choose", reply_markup=_one_button("y"))
+    emulator.press(14, sent.message_id, "y")
+    emulator.press(14, sent.message_id, "y")
+    first, second = [u.callback_query for u in await bare_bot.get_updates(timeout=0) if u.callback_query]
+    assert await bare_bot.answer_callback_query(first.id)
+    with pytest.raises(BadRequest, match=r"(?i)query is too old"):
+        await bare_bot.answer_callback_query(first.id)
+    with pytest.raises(BadRequest, match=r"(?i)query is too old"):
+        await bare_bot.answer_callback_query("14:999")
+    emulator.age_queries(16)
+    with pytest.raises(BadRequest, match=r"(?i)query is too old and response timeout expired"):
+        await bare_bot.answer_callback_query(second.id)
+
+
+async def test_what_telegram_refuses_to_send(emulator: Emulator, bare_bot: Bot) -> None:
+    """Callback data over 64 bytes, texts over 4096 characters and captions over 1024 are refused."""
+    emulator.add_user(15, "Jo", started=True)
+    sent = await bare_bot.send_message(15, "ok", reply_markup=_one_button("é" * 32))  # 64 bytes
+    for markup in (_one_button("é" * 32 + "x"), _one_button("")):
+        with pytest.raises(BadRequest, match=r"(?i)button_data_invalid"):
+            await bare_bot.send_message(15, "hi", reply_markup=markup)
+        with pytest.raises(BadRequest, match=r"(?i)button_data_invalid"):
+            await bare_bot.edit_message_reply_markup(15, sent.message_id, reply_markup=markup)
+    with pytest.raises(BadRequest, match=r"(?i)button_data_invalid"):
+        await bare_bot.edit_message_text("new", chat_id=15, message_id=sent.message_id, reply_markup=markup)
+    await bare_bot.send_message(15, "😀" * 4096)  # counted in characters, after entity parsing
+    with pytest.raises(BadRequest, match=r"(?i)message is too long"):
+        await bare_bot.edit_message_text("x" * 4097, chat_id=15, message_id=sent.message_id)
+    await bare_bot.send_photo(15, "photo-1", caption="c" * 1024)
+    with pytest.raises(BadRequest, match=r"(?i)message caption is too long"):
+        await bare_bot.send_photo(15, "photo-1", caption="c" * 1025)
+    with pytest.raises(BadRequest, match=r"(?i)message caption is too long"):
+        await bare_bot.send_document(15, b"data", filename="f.txt", caption="c" * 1025)
+    with pytest.raises(BadRequest, match=r"(?i)message caption is too long"):
+        await bare_bot.send_voice(15, "voice-1", caption="c" * 1025)
+    assert emulator.history(15)[0]["text"] == "ok" and len(emulator.history(15)) == 3
+
+
+def _one_button(data: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[InlineKeyboardButton("Go", callback_data=data)]])

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 
+import pytest
 from sqlalchemy import func, select
 from telegram import Message, Update
 
 from bot.context import Context
+from bot.emulator import split_like_clients
 from bot.i18n import translator
 from handlers import report
 from handlers.gate import identify
@@ -320,7 +323,7 @@ async def test_bad_input_while_reporting(bot: BotHarness, places: None) -> None:
     ana = bot.person(5008, "Ana")
     await join(ana)
     await up_to_heard(ana)
-    assert await ana.send("x" * 4097) == ["That message is too long for me. Please send something shorter."]
+    assert await ana.send("x" * 4097) == ["That is too long. Please keep it to at most 4,000 characters."]
     assert await ana.send("x" * 4001) == ["That is too long. Please keep it to at most 4,000 characters."]
     assert await send_sticker(bot, ana) == [
         "I can take what you heard as text, a voice note or a photo.",
@@ -551,3 +554,101 @@ async def test_deleteme_removes_reports_and_replies(bot: BotHarness, places: Non
         assert await session.scalar(select(func.count()).select_from(ReportReply)) == 0
         assert await session.scalar(select(func.count()).select_from(Area)) == 2  # areas stay
     assert await step_of(bot, ana) is None
+
+
+# --------------------------------------------------------------- long pastes
+
+PASTE = " ".join(f"Neighbours{n} say the clinic is too far." for n in range(125))  # 5,009 characters
+TOO_LONG = ["That is too long. Please keep it to at most 4,000 characters."]
+
+
+async def test_a_long_paste_is_refused_whole_once_and_the_step_kept(bot: BotHarness, places: None) -> None:
+    """A client sends a 5,000-character paste as two messages: the step gets them joined, refuses
+    them once, and no part of them is kept."""
+    ana = bot.person(5040, "Ana")
+    await join(ana)
+    await up_to_heard(ana)
+    assert len(split_like_clients(PASTE)) == 2
+    assert await ana.send(PASTE) == TOO_LONG
+    async with bot.sessions() as session:
+        state = await conversation.get_state(session, ana.id)
+    assert state is not None and state.step == report.HEARD
+    assert "text" not in state.data and "paste" not in state.data
+    assert await ana.send(HEARD) == [PEOPLE_QUESTION]
+    await ana.press("A few people")
+    await ana.press(ana.buttons()[0])
+    await ana.press("Stay anonymous")
+    await ana.press("Confirm")
+    assert [saved.text for saved in await stored(bot)] == [HEARD]
+
+
+async def test_a_report_of_3990_characters_reaches_confirm_and_is_stored_whole(
+    bot: BotHarness, places: None
+) -> None:
+    """Its review is longer than one message can be: the text comes first on its own, then the
+    review with Confirm."""
+    ana = bot.person(5041, "Ana")
+    await join(ana)
+    text = ("The clinic is too far to walk to. " * 120)[:3990]
+    assert not text.endswith(" ")
+    await send_report(ana, text)
+    (saved,) = await stored(bot)
+    assert saved.text == text
+    said = [m.get("text", "") for m in ana.history if m.get("from_bot")]
+    assert all(len(message) <= 4096 for message in said)
+    assert any(text in message for message in said)
+
+
+async def test_a_paste_held_across_a_restart_is_joined_and_nothing_partial_is_kept(
+    bot: BotHarness, places: None
+) -> None:
+    """The bot restarts after the first part of a paste: the second, sent with it, still joins it."""
+    ana = bot.person(5042, "Ana")
+    await join(ana)
+    await up_to_heard(ana)
+    first, second = split_like_clients(PASTE)
+    now = time.time()
+    bot.emulator.clock = lambda: now  # both parts were sent at the same moment
+    await bot.processed(bot.emulator.send(ana.id, first))
+    await bot.restart()
+    assert await wait(ana, bot.emulator.send(ana.id, second)) == TOO_LONG
+    assert await step_of(bot, ana) == report.HEARD
+    assert await stored(bot) == []
+
+
+async def test_a_press_answered_too_late_still_moves_the_report_on(
+    bot: BotHarness, places: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Telegram refuses to answer a press after about 15 seconds (say the bot was slow, or the press
+    reached two workers): the step goes on anyway, with no apology and no error logged."""
+    ana = bot.person(5043, "Ana")
+    await join(ana)
+    await up_to_heard(ana)
+    await ana.send(HEARD)
+    message, data = ana.find_button("One person")
+    update_id = bot.emulator.press(ana.id, message["message_id"], data)
+    bot.emulator.age_queries(16)  # before the bot answers it
+    assert await wait(ana, update_id) == [AREA_QUESTION]
+    assert await step_of(bot, ana) == report.AREA
+    update_id = bot.emulator.press(ana.id, message["message_id"], data)  # now an old button
+    bot.emulator.age_queries(16)
+    assert await wait(ana, update_id) == []
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
+
+
+async def test_a_part_that_comes_after_its_paste_was_handed_over_is_dropped(
+    bot: BotHarness, places: None
+) -> None:
+    """The window passed before the second part came (say the bot was slow): the first went to the
+    step alone and was refused; the second, sent with it, is not taken as the report."""
+    ana = bot.person(5044, "Ana")
+    await join(ana)
+    await up_to_heard(ana)
+    first, second = split_like_clients(PASTE)
+    now = time.time()
+    bot.emulator.clock = lambda: now
+    assert await ana.send(first) == TOO_LONG  # handed over when the window passed
+    assert await ana.send(second) == []
+    assert await step_of(bot, ana) == report.HEARD
+    now += 5  # and a while later, they send a short text
+    assert await ana.send(HEARD) == [PEOPLE_QUESTION]
