@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from bot.i18n import LANGUAGES, Translator, translator
+from handlers.export import local_date
 from handlers.insights import period_bounds, replies_job, send_replies
 from storage import champions, reports
 from storage.models import Area, Report, ReportReply, Status, utcnow
@@ -105,8 +106,8 @@ async def test_the_list_pages_newest_first_without_names(bot: BotHarness, places
     refs = [reports.reference(i) for i in ids]
     (text,) = await sam.send("/insights")
     assert text.startswith("11 reports\nNewest first, 1–5\n\n")
-    newest = T0 + timedelta(hours=10)
-    assert f"{refs[10]} · {EN.datetime(newest)} · Vaccinations · A barrier · new\n“Heard thing 10”" in text
+    newest = local_date(EN, T0 + timedelta(hours=10), "Europe/London")  # anonymous: the day only
+    assert f"{refs[10]} · {newest} · Vaccinations · A barrier · new\n“Heard thing 10”" in text
     assert "Ana" not in text
     assert sam.buttons() == [*refs[10:5:-1], "Older", "Filter", "Respond to all", "Export", "Done"]
     (text,) = await sam.press("Older")
@@ -239,7 +240,8 @@ async def test_open_a_report_marks_it_seen_and_shows_its_media(bot: BotHarness, 
     assert await sam.press(reference) == [
         reference,  # the voice note, by its file id, captioned with the reference
         f"Report {reference} · seen\nTopic: Vaccinations\nKind: A barrier\nWhat was heard: [voice note]\n"
-        f"How many people: A few people\nArea: Northfield\nSent: {EN.datetime(T0)}",
+        f"How many people: A few people\nArea: Northfield\nSent: Mar 3, 2025\n"
+        "May be shared with partners: yes",
     ]
     assert sam.history[-2]["voice"]["file_id"] == "voice-xyz"
     row = await report_row(bot, voice)
@@ -282,7 +284,8 @@ async def test_respond_to_one_report_in_the_champions_language(bot: BotHarness, 
     response = "We put up signs in three languages."
     expected = you_said(AR, report_id, heard, response)
     assert await sam.send(response) == [
-        f"{reference} will be marked acted on, and its champion will get this message:\n\n{expected}"
+        f"{reference} will be marked acted on, and its champion will get this message in their own "
+        f"language (shown here in yours):\n\n{you_said(EN, report_id, heard, response)}"
     ]
     assert sam.buttons() == ["Confirm", "Cancel"]
     confirm, _data = sam.find_button("Confirm")
@@ -331,8 +334,9 @@ async def test_respond_to_a_theme_tells_every_matching_champion(bot: BotHarness,
     response = "The clinic now opens until 8pm on Thursdays."
     (confirm,) = await sam.send(response)
     assert confirm == (
-        "This goes to 2 champions (3 reports). Each gets it in their language with their own report's "
-        "reference, like this:\n\n" + you_said(AR, zahra_report, "لا مواعيد مسائية", response)
+        "This goes to the champions of 3 reports, each with their own report's reference and in their "
+        "own language (shown here in yours), like this:\n\n"
+        + you_said(EN, zahra_report, "لا مواعيد مسائية", response)
     )
     before = {person.id: len(person.history) for person in (ana, zahra, omar)}
     assert await sam.press("Confirm") == [
@@ -456,7 +460,8 @@ async def test_an_anonymous_reporter_is_never_shown_to_the_coordinator(bot: BotH
     await sam.press("Confirm")
     await sam.press("Back to list")
     (opened,) = await sam.press(reports.reference(named))
-    assert opened.endswith(f"From: Omar Named\nSent: {EN.datetime(T0 + timedelta(hours=1))}")
+    sent = EN.datetime(T0 + timedelta(hours=1))
+    assert opened.endswith(f"From: Omar Named\nSent: {sent}\nMay be shared with partners: yes")
     await sam.press("Back to list")
     await sam.press("Respond to all")
     await sam.send("Thank you all.")

@@ -155,7 +155,6 @@ async def test_stats_show_reports_by_topic_kind_and_area_against_the_period_befo
         "No area given: 1 (▲1)",
         "",
         "Active champions: 2",
-        "Champions who reported: 2",
     ]
     assert sam.buttons() == ["This week", "This month", "Last 30 days"]
     assert caption == "Reports by topic, this month and the time before"
@@ -182,7 +181,6 @@ async def test_stats_with_no_reports_say_so_and_send_no_chart(
         "No reports in this period or the one before.",
         "",
         "Active champions: 0",
-        "Champions who reported: 0",
     ]
     assert "photo" not in sam.history[-1]
 
@@ -202,7 +200,7 @@ async def test_stats_in_arabic(bot: BotHarness, places: None, clock: datetime) -
         ar.gettext("{label}: {count} ({change})").format(label=vaccinations, count=ar.number(3), change="▲2")
         in lines
     )
-    assert lines[-1] == ar.gettext("Champions who reported: {count}").format(count=ar.number(2))
+    assert lines[-1] == ar.gettext("Active champions: {count}").format(count=ar.number(2))
     assert caption == ar.gettext("Reports by topic, this month and the time before")
     assert layla.buttons() == [ar.gettext("This week"), ar.gettext("This month"), ar.gettext("Last 30 days")]
     assert file_of(bot, layla.history[-1])[1].startswith(b"\x89PNG")
@@ -213,7 +211,6 @@ def test_the_chart_draws_arabic_and_falls_back_to_english_for_bengali() -> None:
         current=Counts(3, {"vaccinations": 3}, {"barrier": 3}, {None: 3}),
         previous=Counts(1, {"vaccinations": 1}, {"barrier": 1}, {None: 1}),
         active_champions=2,
-        reporters=1,
     )
     topics = [Topic("vaccinations", {"en": "Vaccinations", "ar": "التطعيمات", "bn": "টিকা"})]
     assert stats._renderable(["التطعيمات", "Vaccinations"])
@@ -246,16 +243,19 @@ async def test_csv_export_names_only_those_who_shared_their_name(bot: BotHarness
     async with bot.sessions.begin() as session:
         await reports.reply(session, [shared], "We asked the council to inspect.", None, theme=False)
 
-    assert await sam.send("/export") == ["Export 2 reports (all reports) as a file. Which format?"]
+    assert await sam.send("/export") == ["Export 2 reports (all reports) as a file. Who is it for?"]
+    await sam.press("Inside the organisation")
     assert sam.buttons() == ["CSV", "Excel"]
     assert await sam.press("CSV") == ["2 reports · all reports"]
     name, data = file_of(bot, sam.history[-1])
     assert name.startswith("reports-") and name.endswith(".csv")
     rows = read_csv(data)
+    assert rows[0][0].startswith("INTERNAL: not for sharing outside the organisation")
+    rows = rows[1:]
     assert rows[0] == COLUMNS
     assert rows[1] == [
         reports.reference(hidden),
-        "2026-11-02T09:30:00+00:00",
+        "2026-11-02",  # anonymous: the day only
         "vaccinations",
         "Vaccinations",
         "",
@@ -263,7 +263,7 @@ async def test_csv_export_names_only_those_who_shared_their_name(bot: BotHarness
         "few",
         "Northfield",
         "new",
-        "en",
+        "",  # anonymous: no language
         "Clinic times clash with prayers",
         "",
         "",
@@ -271,6 +271,8 @@ async def test_csv_export_names_only_those_who_shared_their_name(bot: BotHarness
         "",
     ]
     assert rows[2][COLUMNS.index("champion_name")] == "Ben Open"
+    assert rows[2][COLUMNS.index("created_at")] == "2026-11-02T10:30:00+00:00"  # named: as before
+    assert rows[2][COLUMNS.index("language")] == "en"
     assert rows[2][COLUMNS.index("text")] == "'=1+1 damp flats"  # never a spreadsheet formula
     assert rows[2][COLUMNS.index("status")] == "acted"
     assert rows[2][COLUMNS.index("replies")] == "We asked the council to inspect."
@@ -286,12 +288,13 @@ async def test_xlsx_export_opens_with_the_same_columns(bot: BotHarness, places: 
     await join(secret)
     await report(bot, secret, "maternity", "question", datetime(2026, 11, 3, tzinfo=UTC), '=HYPERLINK("x")')
     await sam.send("/export")
+    await sam.press("Inside the organisation")
     assert await sam.press("Excel") == ["1 report · all reports"]
     name, data = file_of(bot, sam.history[-1])
     assert name.endswith(".xlsx")
     sheet = openpyxl.load_workbook(io.BytesIO(data)).active
     assert sheet is not None
-    rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+    rows = [list(row) for row in sheet.iter_rows(values_only=True)][1:]  # after the not-for-sharing line
     assert rows[0] == COLUMNS
     assert rows[1][COLUMNS.index("core20plus5")] == "maternity"
     assert rows[1][COLUMNS.index("text")] == '=HYPERLINK("x")'  # kept as text, not a formula
@@ -310,9 +313,10 @@ async def test_export_follows_the_insights_filters_and_says_when_nothing_matches
         await conversation.set_state(
             session, sam.id, "ins:list", {"filters": Filters(topic="housing").to_dict()}
         )
-    assert await sam.send("/export") == ["Export 4 reports (Housing) as a file. Which format?"]
+    assert await sam.send("/export") == ["Export 4 reports (Housing) as a file. Who is it for?"]
+    await sam.press("Inside the organisation")
     assert await sam.press("CSV") == ["4 reports · Housing"]
-    rows = read_csv(file_of(bot, sam.history[-1])[1])
+    rows = read_csv(file_of(bot, sam.history[-1])[1])[1:]
     assert {row[COLUMNS.index("topic_id")] for row in rows[1:]} == {"housing"}
     assert len(rows) == 5
 
@@ -334,19 +338,20 @@ async def test_export_in_arabic(bot: BotHarness, places: None) -> None:
     heard = "سمعت أن اللقاح غير آمن للحوامل"
     await report(bot, amal, "vaccinations", "misinfo", datetime(2026, 11, 4, tzinfo=UTC), heard)
     question = ar.ngettext(
-        "Export {count} report ({filters}) as a file. Which format?",
-        "Export {count} reports ({filters}) as a file. Which format?",
+        "Export {count} report ({filters}) as a file. Who is it for?",
+        "Export {count} reports ({filters}) as a file. Who is it for?",
         1,
     ).format(count=ar.number(1), filters=ar.gettext("all reports"))
     assert await layla.send("/export") == [question]
+    await layla.press(ar.gettext("Inside the organisation"))
     caption = ar.ngettext("{count} report · {filters}", "{count} reports · {filters}", 1)
     assert await layla.press(ar.gettext("CSV")) == [
         caption.format(count=ar.number(1), filters=ar.gettext("all reports"))
     ]
-    rows = read_csv(file_of(bot, layla.history[-1])[1])
+    rows = read_csv(file_of(bot, layla.history[-1])[1])[1:]
     assert rows[0] == COLUMNS
     assert rows[1][COLUMNS.index("text")] == heard
-    assert rows[1][COLUMNS.index("language")] == "ar"
+    assert rows[1][COLUMNS.index("language")] == ""  # anonymous: no language
     assert rows[1][COLUMNS.index("champion_name")] == ""
 
 
@@ -357,7 +362,8 @@ async def test_champions_cannot_see_stats_or_export(bot: BotHarness, places: Non
     assert await ana.send("/stats") == ONLY
     assert await ana.send("/export") == ONLY
     last = ana.history[-1]["message_id"]
-    assert await ana.press_data(last, "exp:csv") == ONLY
+    assert await ana.press_data(last, "exp:int:csv") == ONLY
+    assert await ana.press_data(last, "exp:pt:csv") == ONLY
     assert await ana.press_data(last, "stats:week") == ONLY
     assert not any("document" in m or "photo" in m for m in ana.history)
     ar = translator("ar")
@@ -392,6 +398,8 @@ async def test_champbot_export_insights(
     )
     assert result.returncode == 0, result.stderr
     rows = read_csv(result.stdout)
+    assert rows[0][0].startswith("INTERNAL: not for sharing outside the organisation")
+    rows = rows[1:]
     assert rows[0] == COLUMNS
     assert [row[COLUMNS.index("created_at")][:10] for row in rows[1:]] == [
         "2026-10-25",
@@ -407,7 +415,7 @@ async def test_champbot_export_insights(
     )
     assert result.returncode == 0, result.stderr
     sheet = openpyxl.load_workbook(output).active
-    assert sheet is not None and sheet.max_row == 1 + 8  # all but the report with no area
+    assert sheet is not None and sheet.max_row == 2 + 8  # all but the report with no area
 
     wrong = await asyncio.to_thread(champbot, database_url, "--kind", "rumour")
     assert wrong.returncode != 0
