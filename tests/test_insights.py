@@ -472,3 +472,58 @@ async def test_an_anonymous_reporter_is_never_shown_to_the_coordinator(bot: BotH
     everything = json.dumps(sam.history, ensure_ascii=False)
     assert "Zahra" not in everything and "Secret" not in everything and "987654321" not in everything
     assert "Omar Named" in everything and "Heard at the mosque" in everything
+
+
+async def test_a_photo_that_fails_still_shows_the_report_and_it_is_seen_once_shown(
+    bot: BotHarness, places: None
+) -> None:
+    sam, ana = await pair(bot, 6901)
+    photo = await add_report(bot, ana, "Queue outside the pharmacy", media=("photo", "expired-file-id"))
+    plain = await add_report(bot, ana, "No interpreter at the GP", when=T0 + timedelta(hours=1))
+    await sam.send("/help")
+    unbuttoned = sam.history[-1]["message_id"]  # pressed from here, the photo is the first send
+    await sam.send("/insights")
+    bot.emulator.fail(sam.id, 400)  # the next send to Sam fails, as an expired file id does
+    (view,) = await sam.press_data(unbuttoned, f"ins:open:{photo}")
+    assert view.startswith(f"Report {reports.reference(photo)} · seen\n")
+    assert "What was heard: [photo] Queue outside the pharmacy" in view
+    assert "The photo could not be shown here." in view
+    assert sam.buttons() == ["Mark acted on", "Mark new", "Respond", "Back to list"]
+    row = await report_row(bot, photo)
+    assert row and row.status == "seen"
+    # The report's text itself not arriving: it stays new, for the next look.
+    bot.emulator.fail(sam.id, 400)
+    await sam.press_data(unbuttoned, f"ins:open:{plain}")
+    row = await report_row(bot, plain)
+    assert row and row.status == "new"
+
+
+def utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+async def test_a_report_of_any_accepted_length_opens_within_telegrams_limit(
+    bot: BotHarness, places: None
+) -> None:
+    sam, ana = await pair(bot, 7001)
+    words = ("Nobody told us the clinic moved. " * 130)[:4096]  # as long as the report.text column holds
+    emoji = "😷" * 4096  # as many characters, twice as long as Telegram counts
+    for text in (words, emoji):
+        report_id = await add_report(bot, ana, text)
+        async with bot.sessions.begin() as session:
+            for n in range(7):
+                await reports.reply(session, [report_id], f"{n} " + "y" * 998, None, theme=False)
+        await sam.send("/insights")
+        before = len(sam.history)
+        await sam.press(reports.reference(report_id))
+        sent = [m for m in sam.history[before:] if m.get("from_bot") and m.get("text")]
+        assert all(utf16(m["text"]) <= 4096 for m in sent)
+        *parts, view = texts(sent)
+        assert "".join(part.split("\n", 1)[1] for part in parts) == text  # all of it, in order
+        assert view.startswith(f"Report {reports.reference(report_id)} · acted on\n")  # replied to
+        assert "… (cut short here: the whole report is in the messages above)" in view
+        assert sam.buttons() == ["Mark new", "Respond", "Back to list"]
+        assert await sam.press("Mark new") == ["Marked new."]  # the edited view fits too
+        assert utf16(sent[-1]["text"]) <= 4096 and sent[-1]["text"].startswith("Report R-")
+        assert "· new\n" in sent[-1]["text"]
+        await sam.press("Back to list")
