@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
-from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -626,53 +625,72 @@ def campaign_cancel(name: str, yes: bool) -> None:
 
 @main.group()
 def export() -> None:
-    """Export data as files (CSV or XLSX)."""
+    """Export data as files (CSV or XLSX): `insights` for inside the organisation, `partner` for
+    partners."""
 
 
 EXPORT_PROGRESS_EVERY = 100_000
+# write(session, filters, topics, out, path): a binary stream `out` for csv, the file `path` for xlsx.
+ExportWriter = Callable[[AsyncSession, Any, list[Any], Any, Path | None], Awaitable[int]]
 
 
-@export.command("insights")
-@click.option(
-    "--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True, help="File type."
-)
-@click.option(
-    "--output",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="File to write (default for csv: standard output; required for xlsx).",
-)
-@click.option("--topic", help="Only this topic id (see content/report_topics.yaml).")
-@click.option("--kind", help="Only this kind: barrier, works, question, misinfo, idea or success.")
-@click.option("--area", help="Only reports from the area with this name.")
-@click.option("--status", help="Only reports with this status: new, seen or acted.")
-@click.option(
-    "--since", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD", help="First day to include (UTC)."
-)
-@click.option(
-    "--until", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD", help="Last day to include (UTC)."
-)
-def export_insights(
+def _export_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The options both report exports take: format, output file, and the filters."""
+    for option in reversed(
+        [
+            click.option(
+                "--format",
+                "fmt",
+                type=click.Choice(["csv", "xlsx"]),
+                default="csv",
+                show_default=True,
+                help="File type.",
+            ),
+            click.option(
+                "--output",
+                type=click.Path(path_type=Path, dir_okay=False),
+                help="File to write (default for csv: standard output; required for xlsx).",
+            ),
+            click.option("--topic", help="Only this topic id (see content/report_topics.yaml)."),
+            click.option(
+                "--kind", help="Only this kind: barrier, works, question, misinfo, idea or success."
+            ),
+            click.option("--area", help="Only reports from the area with this name."),
+            click.option(
+                "--since",
+                type=click.DateTime(["%Y-%m-%d"]),
+                metavar="YYYY-MM-DD",
+                help="First day to include (UTC).",
+            ),
+            click.option(
+                "--until",
+                type=click.DateTime(["%Y-%m-%d"]),
+                metavar="YYYY-MM-DD",
+                help="Last day to include (UTC).",
+            ),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+def _export(
     fmt: str,
     output: Path | None,
-    topic: str | None,
-    kind: str | None,
-    area: str | None,
-    status: str | None,
-    since: datetime | None,
-    until: datetime | None,
-) -> None:
-    """Export champions' reports as CSV or XLSX, one row per report, oldest first.
-
-    Anonymous reports carry no name, and no column identifies a champion by id. Progress goes to
-    standard error every 100,000 reports.
-    """
+    filters: dict[str, Any],
+    write: ExportWriter,
+) -> int:
+    """Check the options, build the filters and run `write(session, filters, topics, out, path)`
+    (`out` a binary stream for csv, `path` the file for xlsx); return how many reports."""
     import sys
     from datetime import UTC, timedelta
 
-    from storage import directory, insight_export
+    from storage import directory
     from storage.report_topics import TopicsError, load_topics
     from storage.reports import KINDS, STATUSES, Filters
 
+    topic, kind, area, status = (filters.get(key) for key in ("topic", "kind", "area", "status"))
+    since, until = filters.get("since"), filters.get("until")
     try:
         topics = load_topics(languages=tuple(LANGUAGES))
     except TopicsError as exc:
@@ -689,10 +707,6 @@ def export_insights(
     if since and until and until < since:
         raise click.ClickException("--until is before --since")
 
-    def progress(count: int) -> None:
-        if count % EXPORT_PROGRESS_EVERY == 0:
-            click.echo(f"{count:,} reports written…", err=True)
-
     async def go(sessions: async_sessionmaker[AsyncSession]) -> int:
         async with sessions() as session:
             area_id = None
@@ -701,7 +715,7 @@ def export_insights(
                 if found is None:
                     raise click.ClickException(f"--area {area!r}: no area with that name")
                 area_id = found.id
-            filters = Filters(
+            chosen = Filters(
                 topic=topic,
                 kind=kind,
                 area_id=area_id,
@@ -710,14 +724,71 @@ def export_insights(
                 until=until.replace(tzinfo=UTC) + timedelta(days=1) if until else None,
             )
             if fmt == "xlsx":
-                assert output is not None
-                return await insight_export.write_xlsx(session, filters, topics, output, progress)
+                return await write(session, chosen, topics, None, output)
             if output is None:
-                count = await insight_export.write_csv(session, filters, topics, sys.stdout.buffer, progress)
+                count = await write(session, chosen, topics, sys.stdout.buffer, None)
                 sys.stdout.flush()
                 return count
             with output.open("wb") as out:
-                return await insight_export.write_csv(session, filters, topics, out, progress)
+                return await write(session, chosen, topics, out, None)
 
-    count = _with_sessions(go)
+    return _with_sessions(go)
+
+
+@export.command("insights")
+@_export_options
+@click.option("--status", help="Only reports with this status: new, seen or acted.")
+def export_insights(fmt: str, output: Path | None, **filters: Any) -> None:
+    """Export champions' reports for use INSIDE the organisation, as CSV or XLSX: its first line
+    says it is not for sharing, then one row per report, oldest first.
+
+    Anonymous reports carry no name or language and only the day they were sent, and no column
+    identifies a champion by id. For anything leaving the organisation use `champbot export
+    partner`. Progress goes to standard error every 100,000 reports.
+    """
+    from storage import insight_export
+
+    def progress(count: int) -> None:
+        if count % EXPORT_PROGRESS_EVERY == 0:
+            click.echo(f"{count:,} reports written…", err=True)
+
+    async def write(
+        session: AsyncSession, chosen: Any, topics: list[Any], out: Any, path: Path | None
+    ) -> int:
+        if path is not None:
+            return await insight_export.write_xlsx(session, chosen, topics, path, progress)
+        return await insight_export.write_csv(session, chosen, topics, out, progress)
+
+    count = _export(fmt, output, filters, write)
     click.echo(f"Exported {count:,} report(s){f' to {output}' if output else ''}.", err=True)
+
+
+@export.command("partner")
+@_export_options
+@click.option(
+    "--with-text",
+    is_flag=True,
+    help="Add what the consenting champions wrote (a second table or sheet, with its month only).",
+)
+def export_partner(fmt: str, output: Path | None, with_text: bool, **filters: Any) -> None:
+    """Export reports for PARTNERS (such as the NHS or the council), as CSV or XLSX.
+
+    Only reports whose champion agrees, today, to sharing with partners are included (a champion
+    who withdraws in /privacy drops out of the next export). The file counts them by month (UTC),
+    topic with its Core20PLUS5 area, kind and area; any count under 5 is shown as "<5". There are
+    no names, references, ids, languages or exact dates, and no free text unless --with-text is
+    given: then what those champions wrote follows, each with its month, topic, kind and area only.
+    """
+    from storage import insight_export
+
+    async def write(
+        session: AsyncSession, chosen: Any, topics: list[Any], out: Any, path: Path | None
+    ) -> int:
+        if path is not None:
+            return await insight_export.write_partner_xlsx(
+                session, chosen, topics, path, with_text=with_text
+            )
+        return await insight_export.write_partner_csv(session, chosen, topics, out, with_text=with_text)
+
+    count = _export(fmt, output, filters, write)
+    click.echo(f"Exported {count:,} report(s) for partners{f' to {output}' if output else ''}.", err=True)

@@ -53,7 +53,7 @@ COMMANDS = {
     "invite": admin.ask_invite,
     "pending": admin.list_pending,
     "stats": stats.show_stats,
-    "export": export.ask_format,
+    "export": export.ask_audience,
     "broadcast": broadcast.start,
     "campaigns": broadcast.list_campaigns,
     "report": report.start,
@@ -97,7 +97,7 @@ BUTTONS = {
     r"|anon:(yes|no))$": report.button,
     r"^myr:\d{1,6}$": report.my_reports,
     r"^stats:(week|month|30d)$": stats.choose_period,
-    r"^exp:(csv|xlsx)$": export.choose_format,
+    r"^exp:(int|partner|pt|ptx)(:(csv|xlsx))?$": export.choose,
 }
 # Scheduled jobs and how often each looks for work, in seconds; only the leading process runs them.
 JOBS = {

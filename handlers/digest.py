@@ -16,6 +16,7 @@ from bot.context import Context
 from bot.i18n import Translator, translator
 from handlers.report_labels import KIND_LABELS, excerpt, topic_label
 from storage import champions, insight_figures, job_runs
+from storage.insight_export import SMALL
 from storage.insight_figures import Digest
 from storage.models import utcnow
 from storage.report_topics import Topic
@@ -25,7 +26,6 @@ log = logging.getLogger(__name__)
 
 JOB = "weekly-digest"
 TIMEZONE = "Europe/London"
-SMALL = 5  # counts under this are shown as "<5", so no champion or resident can be singled out
 EXCERPT = 60
 
 

@@ -1,9 +1,19 @@
 """/export for coordinators: reports as a CSV or Excel file, all of them or those the coordinator's
-/insights filters show. Anonymous reports carry no name, and no file names anyone by id."""
+/insights filters show, for one of two readers:
+
+- inside the organisation (`exp:int`): one row per report, its first line saying it is not for
+  sharing; anonymous reports carry no name or language and their day only;
+- for partners (`exp:partner`, then `exp:pt` counts only or `exp:ptx` with what was written): only
+  reports whose champions currently agree to sharing, counted with small numbers suppressed, with
+  no names, references or exact dates.
+
+No file names anyone by id. Buttons: `exp:<reader>` asks the next question, `exp:<reader>:<format>`
+sends the file."""
 
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -22,11 +32,15 @@ from storage.report_topics import Topic
 from storage.reports import Filters
 
 FORMAT_LABELS = {"csv": N_("CSV"), "xlsx": N_("Excel")}
+INTERNAL, COUNTS, WITH_TEXT = "int", "pt", "ptx"  # what a file is for, in the callback data
+NONE_SHAREABLE = N_(
+    "None of these reports may be shared with partners: their champions have not agreed to it."
+)
 SEND_LIMIT = 50_000_000  # bytes: Telegram lets a bot send files up to 50 MB
 
 
-async def ask_format(update: Update, context: Context) -> None:
-    """Offer CSV or Excel for the reports the coordinator is looking at."""
+async def ask_audience(update: Update, context: Context) -> None:
+    """/export: ask whom the file of the reports the coordinator is looking at is for."""
     if await require_coordinator(update, context) is None:
         return
     t = context.t
@@ -35,22 +49,63 @@ async def ask_format(update: Update, context: Context) -> None:
         return
     count, chosen = matching
     question = t.ngettext(
-        "Export {count} report ({filters}) as a file. Which format?",
-        "Export {count} reports ({filters}) as a file. Which format?",
+        "Export {count} report ({filters}) as a file. Who is it for?",
+        "Export {count} reports ({filters}) as a file. Who is it for?",
         count,
     ).format(count=t.number(count), filters=chosen)
-    choices = [(t.gettext(label), f"exp:{fmt}") for fmt, label in FORMAT_LABELS.items()]
-    await reply(update, question, buttons(choices, columns=2))
+    choices = [(t.gettext("Inside the organisation"), "exp:int"), (t.gettext("For partners"), "exp:partner")]
+    await reply(update, question, buttons(choices))
 
 
-async def choose_format(update: Update, context: Context) -> None:
-    """Export in the format the button names."""
+async def choose(update: Update, context: Context) -> None:
+    """An `exp:` button: whom the file is for, whether partners get the text, then the format."""
     query = update.callback_query
     assert query and query.data
     if await require_coordinator(update, context) is None:
         return
     await answer_and_clear(update)
-    await export_reports(update, context, current_filters(context), query.data.removeprefix("exp:"))
+    t = context.t
+    _ = t.gettext
+    reader, _sep, fmt = query.data.removeprefix("exp:").partition(":")
+    filters = current_filters(context)
+    if reader == "partner":
+        await _ask_partner_text(update, context, filters)
+    elif not fmt:
+        question = _("Which format?")
+        if reader == INTERNAL:
+            question = _(
+                "For use inside the organisation only: the file says so on its first line. Which format?"
+            )
+        choices = [(_(label), f"exp:{reader}:{name}") for name, label in FORMAT_LABELS.items()]
+        await reply(update, question, buttons(choices, columns=2))
+    elif reader == INTERNAL:
+        await export_reports(update, context, filters, fmt)
+    else:
+        await export_for_partners(update, context, filters, fmt, with_text=reader == WITH_TEXT)
+
+
+async def _ask_partner_text(update: Update, context: Context, filters: Filters) -> None:
+    """Say what a partner file holds and ask whether it carries what the champions wrote."""
+    t = context.t
+    async with context.db() as session:
+        count = await insight_figures.count_matching(session, filters, shareable=True)
+    if not count:
+        await reply(update, t.gettext(NONE_SHAREABLE))
+        return
+    text = t.ngettext(
+        "For partners: only the {count} report whose champion agrees to sharing, counted by month, "
+        "topic, kind and area, counts under 5 shown as “<5”, with no names, references or exact dates. "
+        "Include what that champion wrote (with its month only)?",
+        "For partners: only the {count} reports whose champions agree to sharing, counted by month, "
+        "topic, kind and area, counts under 5 shown as “<5”, with no names, references or exact dates. "
+        "Include what those champions wrote (with its month only)?",
+        count,
+    ).format(count=t.number(count))
+    choices = [
+        (t.gettext("Counts only"), f"exp:{COUNTS}"),
+        (t.gettext("Counts and what they wrote"), f"exp:{WITH_TEXT}"),
+    ]
+    await reply(update, text, buttons(choices))
 
 
 async def _matching(update: Update, context: Context, filters: Filters) -> tuple[int, str] | None:
@@ -77,23 +132,70 @@ def current_filters(context: Context) -> Filters:
 
 
 async def export_reports(update: Update, context: Context, filters: Filters, fmt: str) -> None:
-    """Send the reports matching `filters` as a file in `fmt` (csv or xlsx), with a caption saying
-    how many and which filters; say so instead when none match. The caller checks the role."""
-    assert update.effective_chat and fmt in insight_export.FORMATS
-    t = context.t
+    """Send the internal export of the reports matching `filters` as a file in `fmt` (csv or xlsx),
+    with a caption saying how many and which filters; say so instead when none match. The caller
+    checks the role."""
+    assert fmt in insight_export.FORMATS
     matching = await _matching(update, context, filters)
     if matching is None:
         return
-    count, chosen = matching
-    # A temporary folder, removed once sent: the file holds what champions said, so no copy stays.
+    chosen = matching[1]
+
+    async def write(session: AsyncSession, path: Path) -> int:
+        if fmt == "xlsx":
+            return await insight_export.write_xlsx(session, filters, context.topics, path)
+        with path.open("wb") as out:
+            return await insight_export.write_csv(session, filters, context.topics, out)
+
+    await _send_file(update, context, f"reports-{utcnow():%Y-%m-%d}.{fmt}", write, chosen, partner=False)
+
+
+async def export_for_partners(
+    update: Update, context: Context, filters: Filters, fmt: str, *, with_text: bool
+) -> None:
+    """Send the partner export of the reports matching `filters` (counts, and what was written if
+    `with_text`) as a file in `fmt`. The caller checks the role."""
+    assert fmt in insight_export.FORMATS
+    async with context.db() as session:
+        chosen = await describe_filters(
+            session, context.t, context.topics, filters, champion_zone(context.champion).key
+        )
+
+    async def write(session: AsyncSession, path: Path) -> int:
+        if fmt == "xlsx":
+            return await insight_export.write_partner_xlsx(
+                session, filters, context.topics, path, with_text=with_text
+            )
+        with path.open("wb") as out:
+            return await insight_export.write_partner_csv(
+                session, filters, context.topics, out, with_text=with_text
+            )
+
+    name = f"partner-reports-{utcnow():%Y-%m-%d}.{fmt}"
+    await _send_file(update, context, name, write, chosen, partner=True)
+
+
+async def _send_file(
+    update: Update,
+    context: Context,
+    name: str,
+    write: Callable[[AsyncSession, Path], Awaitable[int]],
+    chosen: str,
+    *,
+    partner: bool,
+) -> None:
+    """Write a file with `write` in a temporary folder and send it with a caption saying how many
+    reports it covers; the folder is removed once sent: the file holds what champions said, so no
+    copy stays."""
+    assert update.effective_chat
+    t = context.t
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / f"reports-{utcnow():%Y-%m-%d}.{fmt}"
+        path = Path(folder) / name
         async with context.db() as session:
-            if fmt == "csv":
-                with path.open("wb") as out:
-                    count = await insight_export.write_csv(session, filters, context.topics, out)
-            else:
-                count = await insight_export.write_xlsx(session, filters, context.topics, path)
+            count = await write(session, path)
+        if partner and not count:
+            await reply(update, t.gettext(NONE_SHAREABLE))
+            return
         if path.stat().st_size > SEND_LIMIT:
             await reply(
                 update,
@@ -106,6 +208,8 @@ async def export_reports(update: Update, context: Context, filters: Filters, fmt
         caption = t.ngettext("{count} report · {filters}", "{count} reports · {filters}", count).format(
             count=t.number(count), filters=chosen
         )
+        if partner:
+            caption = t.gettext("For partners: {caption}").format(caption=caption)
         with path.open("rb") as document:
             await update.effective_chat.send_document(document, filename=path.name, caption=caption)
 
@@ -126,11 +230,12 @@ async def describe_filters(
     if filters.status is not None:
         parts.append(_(STATUS_LABELS.get(filters.status, filters.status)))
     if filters.since is not None:
-        parts.append(_("from {date}").format(date=_date(t, filters.since, timezone)))
+        parts.append(_("from {date}").format(date=local_date(t, filters.since, timezone)))
     if filters.until is not None:
-        parts.append(_("before {date}").format(date=_date(t, filters.until, timezone)))
+        parts.append(_("before {date}").format(date=local_date(t, filters.until, timezone)))
     return " · ".join(parts) if parts else _("all reports")
 
 
-def _date(t: Translator, value: datetime, timezone: str) -> str:
+def local_date(t: Translator, value: datetime, timezone: str) -> str:
+    """A day in the reader's language and time zone, e.g. "Nov 2, 2026"."""
     return format_date(value.astimezone(ZoneInfo(timezone)), format="medium", locale=t.locale)

@@ -2,11 +2,14 @@
 
 /insights lists reports newest first, five to a page, with filters (topic, kind, area, status, dates)
 kept in the chat's conversation state (steps `ins:*`, data["filters"]), so a restart or /export finds
-them. Opening a report shows it whole (the reporter's name only if they chose to share it) and marks
-it seen. A response goes to one report or to every report the filters match; it is stored first and
-the champions are told by `send_replies`, right after the confirm and from a repeating job, so a crash
-between storing and sending loses nothing. A theme reply sends one message per report, each with its
-own reference and excerpt. The coordinator role is checked on every command, button and message.
+them. Opening a report shows it whole, split over messages if it is too long for one, its text even
+when its photo or voice note fails, and marks it seen once shown. Nothing singles out an anonymous
+reporter: no name, no language (response previews are in the coordinator's), no count of champions,
+and the day it was sent rather than the minute. A response goes to one report or to every report the
+filters match; it is stored first and the champions are told by `send_replies`, right after the
+confirm and from a repeating job, so a crash between storing and sending loses nothing. A theme reply
+sends one message per report, each with its own reference and excerpt. The coordinator role is
+checked on every command, button and message.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from handlers.common import (
     save_step,
     stale_button,
 )
-from handlers.export import ask_format
+from handlers.export import ask_audience, local_date
 from handlers.report_labels import KIND_LABELS, STATUS_LABELS, describe, excerpt, topic_label
 from storage import champions, conversation, directory, reports
 from storage.models import Report, utcnow
@@ -53,6 +56,9 @@ PAGE = 5  # reports per list message: with paging and actions, at most 10 button
 OPTIONS_PAGE = 8  # filter choices per message, leaving room for More and Back
 EXCERPT = 60  # characters of a report on the list
 SAID = 100  # characters of their report quoted back to a champion
+MESSAGE_MAX = 4096  # Telegram's limit on a message, in UTF-16 code units
+REPLIES_SHOWN = 5  # the newest replies under a report, each cut to REPLY_EXCERPT characters
+REPLY_EXCERPT = 300
 RESPONSE_MAX = 1000  # a response is read on a phone; the quoted report and labels go around it
 REPLIES_CHECK_SECONDS = 10
 
@@ -78,6 +84,10 @@ QUESTIONS = {
 }
 ANY = "*"
 GONE = N_("That report no longer exists (the champion may have deleted their data).")
+MEDIA_FAILED = {
+    "photo": N_("The photo could not be shown here."),
+    "voice": N_("The voice note could not be shown here."),
+}
 
 
 # ------------------------------------------------------------------ the list
@@ -129,12 +139,20 @@ def _filter_labels(context: Context, data: dict[str, Any], areas: dict[int, str]
     return labels
 
 
+def sent_at(t: Translator, report: Report, zone: str) -> str:
+    """When a report was sent, as a coordinator may see it: an anonymous report's day only, since
+    its minute could be matched to who was about at the time."""
+    if report.anonymous:
+        return local_date(t, report.created_at, zone)
+    return t.datetime(report.created_at, zone)
+
+
 def _line(context: Context, report: Report) -> str:
     t = context.t
     _ = t.gettext
     parts = [
         reports.reference(report.id),
-        t.datetime(report.created_at, champion_zone(context.champion).key),
+        sent_at(t, report, champion_zone(context.champion).key),
         topic_label(context.topics, report.topic, t.language),
         _(KIND_LABELS[report.kind]),
         _(STATUS_LABELS[report.status]),
@@ -217,7 +235,7 @@ async def button(update: Update, context: Context) -> None:
         await _set_filter(update, context, data, args[0], args[1])
     elif action == "exp":
         await answer(query)
-        await ask_format(update, context)  # exports what this list's filters show
+        await ask_audience(update, context)  # exports what this list's filters show
     else:
         await answer_and_clear(update)
         if action == "pg":
@@ -333,8 +351,46 @@ async def _set_filter(update: Update, context: Context, data: dict[str, Any], fi
 # -------------------------------------------------------------- one report
 
 
-async def _report_view(context: Context, report_id: int) -> tuple[str, InlineKeyboardMarkup] | None:
-    """A report whole, with its replies and the actions on it; None if it no longer exists."""
+def _units(text: str) -> int:
+    """A text's length as Telegram counts it (UTF-16 code units: an emoji may count two)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _cut(text: str, units: int) -> str:
+    """The longest start of `text` within `units` UTF-16 code units."""
+    count = 0
+    for index, char in enumerate(text):
+        count += 2 if ord(char) > 0xFFFF else 1
+        if count > units:
+            return text[:index]
+    return text
+
+
+def _parts(text: str, units: int) -> list[str]:
+    """`text` in consecutive pieces of at most `units` UTF-16 code units."""
+    parts = []
+    while text:
+        part = _cut(text, units)
+        parts.append(part)
+        text = text[len(part) :]
+    return parts
+
+
+@dataclasses.dataclass(frozen=True)
+class View:
+    """A report as /insights shows it: one message within Telegram's limit, with its actions, and
+    the whole text to send before it when the view had to cut it short."""
+
+    text: str
+    markup: InlineKeyboardMarkup
+    full_text: str | None = None
+
+
+async def _report_view(
+    context: Context, report_id: int, *, opening: bool = False, media_failed: bool = False
+) -> View | None:
+    """A report with its newest replies and the actions on it; None if it no longer exists. When
+    `opening`, a new report shows as seen (it is marked so once shown)."""
     t = context.t
     _ = t.gettext
     async with context.db() as session:
@@ -342,59 +398,94 @@ async def _report_view(context: Context, report_id: int) -> tuple[str, InlineKey
         if report is None:
             return None
         name = await reports.shown_name(session, report)
+        shareable = await reports.may_share(session, report)
         replies = (await reports.replies_to(session, [report_id]))[report_id]
-    reference = reports.reference(report.id)
-    lines = [
-        _("Report {reference} · {status}").format(
-            reference=reference, status=_(STATUS_LABELS[report.status])
-        ),
-        describe(
-            t,
-            context.topics,
-            topic=report.topic,
-            kind=report.kind,
-            people=report.people,
-            text=isolate(report.text) if report.text else None,
-            media_kind=report.media_kind,
-            area=report.area.name if report.area else None,
-            name=isolate(name) if name else None,
-            created_at=report.created_at,
-        ),
-    ]
-    if replies:
-        lines += ["", _("Replies so far:")]
-        zone = champion_zone(context.champion).key
-        lines += [f"• {t.datetime(r.created_at, zone)}: {isolate(r.text)}" for r in replies]
+    status = "seen" if opening and report.status == "new" else report.status
+    zone = champion_zone(context.champion).key
+
+    def compose(text: str | None) -> str:
+        lines = [
+            _("Report {reference} · {status}").format(
+                reference=reports.reference(report.id), status=_(STATUS_LABELS[status])
+            ),
+            describe(
+                t,
+                context.topics,
+                topic=report.topic,
+                kind=report.kind,
+                people=report.people,
+                text=text,
+                media_kind=report.media_kind,
+                area=report.area.name if report.area else None,
+                name=isolate(name) if name else None,
+            ),
+            _("Sent: {when}").format(when=sent_at(t, report, zone)),
+            _("May be shared with partners: yes") if shareable else _("May be shared with partners: no"),
+        ]
+        if media_failed and report.media_kind in MEDIA_FAILED:
+            lines.append(_(MEDIA_FAILED[report.media_kind]))
+        if replies:
+            lines += ["", _("Replies so far:")]
+            if len(replies) > REPLIES_SHOWN:
+                lines.append("• …")
+            lines += [
+                f"• {t.datetime(r.created_at, zone)}: {excerpt(t, r.text, None, REPLY_EXCERPT)}"
+                for r in replies[-REPLIES_SHOWN:]
+            ]
+        return "\n".join(lines)
+
+    view = compose(isolate(report.text) if report.text else None)
+    full_text = None
+    if report.text and _units(view) > MESSAGE_MAX:  # too long for one message: cut, and send it whole first
+        full_text = report.text
+        marker = "… " + _("(cut short here: the whole report is in the messages above)")
+        keep = _units(report.text)
+        while _units(view) > MESSAGE_MAX and keep > 0:
+            keep = max(0, keep - (_units(view) - MESSAGE_MAX) - _units(marker))
+            view = compose(isolate(_cut(report.text, keep).rstrip()) + marker)
     choices = []
-    if report.status != "acted":
+    if status != "acted":
         choices.append((_("Mark acted on"), f"ins:mark:{report.id}:acted"))
-    if report.status != "new":
+    if status != "new":
         choices.append((_("Mark new"), f"ins:mark:{report.id}:new"))
     choices += [(_("Respond"), f"ins:resp:{report.id}"), (_("Back to list"), "ins:back")]
-    return "\n".join(lines), buttons(choices, columns=2)
+    return View(view, buttons(choices, columns=2), full_text)
 
 
 async def _open(update: Update, context: Context, data: dict[str, Any], report_id: int) -> None:
-    """Show a report whole, its photo or voice note first, and mark it seen if it was new."""
+    """Show a report: its photo or voice note, then its text whatever happened to the media (and
+    the whole text first if the view had to cut it); mark it seen once it was shown."""
     assert update.effective_chat
-    async with context.db.begin() as session:
+    async with context.db() as session:
         report = await reports.get(session, report_id)
-        if report is not None:
-            await reports.mark_seen(session, [report_id])
-    view = await _report_view(context, report_id)
-    if report is None or view is None:
+    media_failed = False
+    if report is not None and report.media_file_id and report.media_kind in MEDIA_FAILED:
+        chat, caption = update.effective_chat, reports.reference(report.id)
+        try:
+            if report.media_kind == "photo":
+                await chat.send_photo(report.media_file_id, caption=caption)
+            else:
+                await chat.send_voice(report.media_file_id, caption=caption)
+        except TelegramError as exc:  # an expired file id must not hide the report's text
+            log.warning("The %s of report %s could not be shown: %s", report.media_kind, report.id, exc)
+            media_failed = True
+    view = await _report_view(context, report_id, opening=True, media_failed=media_failed)
+    if view is None:
         await reply(
             update, context.t.gettext(GONE), buttons([(context.t.gettext("Back to list"), "ins:back")])
         )
         return
-    chat, caption = update.effective_chat, reports.reference(report.id)
-    if report.media_kind == "photo" and report.media_file_id:
-        await chat.send_photo(report.media_file_id, caption=caption)
-    elif report.media_kind == "voice" and report.media_file_id:
-        await chat.send_voice(report.media_file_id, caption=caption)
+    if view.full_text:
+        parts = _parts(view.full_text, MESSAGE_MAX - 40)  # room for the reference and part numbers
+        of = context.t.number(len(parts))
+        for number, part in enumerate(parts, 1):
+            heading = f"{reports.reference(report_id)} ({context.t.number(number)}/{of})"
+            await reply(update, heading + "\n" + isolate(part))
     data["report"] = report_id
     await save_step(update, context, LIST, data)
-    await reply(update, *view)
+    await reply(update, view.text, view.markup)
+    async with context.db.begin() as session:
+        await reports.mark_seen(session, [report_id])
 
 
 async def _mark(update: Update, context: Context, report_id: int, status: str) -> None:
@@ -409,7 +500,7 @@ async def _mark(update: Update, context: Context, report_id: int, status: str) -
         await answer(query, _(GONE), show_alert=True)
         return
     await answer(query, _("Marked acted on.") if status == "acted" else _("Marked new."))
-    await query.edit_message_text(view[0], reply_markup=view[1])
+    await query.edit_message_text(view.text, reply_markup=view.markup)
 
 
 # ---------------------------------------------------------------- responses
@@ -516,31 +607,27 @@ async def _receive_response(update: Update, context: Context, data: dict[str, An
             else [int(data["report"])]
         )
         sample = await reports.get(session, ids[0]) if ids else None
-        language = await reports.reporter_language(session, ids[0]) if ids else None
-        champions_count = await reports.reporter_count(session, ids)
-    if sample is None or language is None:
+    if sample is None:
         await reply(update, _(GONE) if not data.get("theme") else _("No reports match these filters."))
         await _show_list(update, context, data)
         return
-    preview = you_said(translator(language), sample.id, sample.text, sample.media_kind, text)
+    # In the coordinator's language, not the reporter's, and counting reports, not champions: either
+    # could tell who sent an anonymous report.
+    preview = you_said(t, sample.id, sample.text, sample.media_kind, text)
     if data.get("theme"):
         heading = t.ngettext(
-            "This goes to {champions} champion ({reports}). Each gets it in their language with their "
-            "own report's reference, like this:",
-            "This goes to {champions} champions ({reports}). Each gets it in their language with their "
-            "own report's reference, like this:",
-            champions_count,
-        ).format(
-            champions=t.number(champions_count),
-            reports=t.ngettext("{count} report", "{count} reports", len(ids)).format(
-                count=t.number(len(ids))
-            ),
-        )
+            "This goes to the champion of {count} report, with its reference, in their own language "
+            "(shown here in yours), like this:",
+            "This goes to the champions of {count} reports, each with their own report's reference and "
+            "in their own language (shown here in yours), like this:",
+            len(ids),
+        ).format(count=t.number(len(ids)))
         data["ids"] = ids
     else:
-        heading = _("{reference} will be marked acted on, and its champion will get this message:").format(
-            reference=reports.reference(sample.id)
-        )
+        heading = _(
+            "{reference} will be marked acted on, and its champion will get this message in their own "
+            "language (shown here in yours):"
+        ).format(reference=reports.reference(sample.id))
     data["text"] = text
     await save_step(update, context, CONFIRM, data)
     await reply(

@@ -165,7 +165,6 @@ def report_text(t: Translator, topics: list[Topic], period: str, figures: Figure
     lines += [
         "",
         _("Active champions: {count}").format(count=t.number(figures.active_champions)),
-        _("Champions who reported: {count}").format(count=t.number(figures.reporters)),
     ]
     return "\n".join(lines)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, case, distinct, func, select
+from sqlalchemy import Select, and_, case, func, null, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Area, Champion, Report, ReportReply, Role, Status
@@ -33,12 +33,13 @@ class Counts:
 
 @dataclass(frozen=True)
 class Figures:
-    """A period's counts, the previous period's of equal length (for the trend), and champions."""
+    """A period's counts, the previous period's of equal length (for the trend), and how many
+    champions are active. How many champions sent the reports is not among them: set beside the
+    named reports, it could tell who sent an anonymous one."""
 
     current: Counts
     previous: Counts
     active_champions: int
-    reporters: int  # champions who sent at least one report in the period
 
 
 async def _grouped(session: AsyncSession, column: Any, since: datetime, until: datetime) -> dict[Any, int]:
@@ -71,16 +72,10 @@ async def figures(session: AsyncSession, since: datetime, until: datetime) -> Fi
             Champion.role == Role.CHAMPION, Champion.status == Status.ACTIVE
         )
     )
-    reporters = await session.scalar(
-        select(func.count(distinct(Report.champion_id))).where(
-            Report.created_at >= since, Report.created_at < until
-        )
-    )
     return Figures(
         current=await counts(session, since, until),
         previous=await counts(session, since - (until - since), since),
         active_champions=int(active or 0),
-        reporters=int(reporters or 0),
     )
 
 
@@ -121,7 +116,8 @@ async def digest(session: AsyncSession, since: datetime, until: datetime, newest
 
 @dataclass(frozen=True)
 class ExportRow:
-    """One report as an export shows it. `champion_name` is None for an anonymous report."""
+    """One report as the internal export shows it. For an anonymous report `champion_name` and
+    `language` are None (its language would single out a reporter among few speakers)."""
 
     id: int
     created_at: datetime
@@ -130,26 +126,35 @@ class ExportRow:
     people: str
     area: str | None
     status: str
-    language: str
+    language: str | None
     text: str | None
     media_kind: str | None
     media_file_id: str | None
     champion_name: str | None
+    anonymous: bool
     replies: list[str]
 
 
-async def count_matching(session: AsyncSession, filters: Filters) -> int:
-    """How many reports match the filters."""
-    return int(await session.scalar(filters.apply(select(func.count(Report.id)))) or 0)
+async def count_matching(session: AsyncSession, filters: Filters, *, shareable: bool = False) -> int:
+    """How many reports match the filters; with `shareable`, only those whose champion currently
+    agrees to sharing with partners."""
+    query = filters.apply(select(func.count(Report.id)))
+    if shareable:
+        query = query.join(Champion, Champion.id == Report.champion_id).where(
+            Champion.share_consent.is_(True)
+        )
+    return int(await session.scalar(query) or 0)
 
 
 async def export_rows(
     session: AsyncSession, filters: Filters, batch: int = EXPORT_BATCH
 ) -> AsyncIterator[ExportRow]:
     """Every report matching the filters, oldest first, read `batch` at a time by id (keyset), each
-    with its replies. The name is chosen in SQL, so an anonymous reporter's never leaves the database."""
-    # Only a report whose champion chose "share my name" shows it; `anonymous` is never NULL.
+    with its replies. The name and language are chosen in SQL, so an anonymous reporter's never
+    leave the database."""
+    # Only a report whose champion chose "share my name" shows them; `anonymous` is never NULL.
     name = case((Report.anonymous.is_(False), Champion.display_name), else_=None)
+    language = case((Report.anonymous.is_(False), Report.language), else_=None)
     # Cast: Filters.apply is typed for one-entity selects; it only adds WHERE clauses.
     columns = cast(
         "Select[Any]",
@@ -161,11 +166,12 @@ async def export_rows(
             Report.people,
             Area.name.label("area"),
             Report.status,
-            Report.language,
+            language.label("language"),
             Report.text,
             Report.media_kind,
             Report.media_file_id,
             name.label("champion_name"),
+            Report.anonymous,
         )
         .join(Champion, Champion.id == Report.champion_id)
         .outerjoin(Area, Area.id == Report.area_id),
@@ -187,3 +193,49 @@ async def export_rows(
         for row in rows:
             yield ExportRow(**row._asdict(), replies=replies.get(row.id, []))
         last = ids[-1]
+
+
+@dataclass(frozen=True)
+class PartnerRow:
+    """One report as far as a partner export may use it: no id, name, language or exact time
+    leaves this module (`created_at` is only grouped by month)."""
+
+    created_at: datetime
+    topic: str
+    kind: str
+    area: str | None
+    text: str | None
+
+
+async def partner_rows(
+    session: AsyncSession, filters: Filters, *, with_text: bool, batch: int = EXPORT_BATCH
+) -> AsyncIterator[PartnerRow]:
+    """Every report matching the filters whose champion currently agrees to sharing with partners
+    (so withdrawing removes them from the next export), oldest first, read `batch` at a time; the
+    text only when asked for."""
+    columns = cast(
+        "Select[Any]",
+        select(
+            Report.id,
+            Report.created_at,
+            Report.topic,
+            Report.kind,
+            Area.name,
+            Report.text if with_text else null(),
+        )
+        .join(Champion, Champion.id == Report.champion_id)
+        .outerjoin(Area, Area.id == Report.area_id)
+        .where(Champion.share_consent.is_(True)),
+    )
+    query = filters.apply(columns).order_by(Report.created_at, Report.id)
+    page = query
+    while True:
+        rows = (await session.execute(page.limit(batch))).all()
+        if not rows:
+            return
+        for row in rows:
+            yield PartnerRow(*row[1:])
+        last_id, last_at = rows[-1][0], rows[-1][1]
+        page = query.where(
+            or_(Report.created_at > last_at, and_(Report.created_at == last_at, Report.id > last_id))
+        )

@@ -200,23 +200,17 @@ async def matching_ids(session: AsyncSession, filters: Filters, limit: int = 10_
     return list(await session.scalars(query))
 
 
-async def reporter_count(session: AsyncSession, report_ids: Sequence[int]) -> int:
-    """How many different champions sent these reports (whom a theme reply reaches)."""
-    query = select(func.count(func.distinct(Report.champion_id))).where(Report.id.in_(report_ids))
-    return int(await session.scalar(query) or 0)
-
-
-async def reporter_language(session: AsyncSession, report_id: int) -> str | None:
-    """The language the champion who sent a report reads now; None if the report is gone."""
-    query = select(Champion.language).join(Report, Report.champion_id == Champion.id)
-    return await session.scalar(query.where(Report.id == report_id))
-
-
 async def shown_name(session: AsyncSession, report: Report) -> str | None:
     """The reporter's name as a coordinator may see it: None unless they chose to share it."""
     if report.anonymous:
         return None
     return await session.scalar(select(Champion.display_name).where(Champion.id == report.champion_id))
+
+
+async def may_share(session: AsyncSession, report: Report) -> bool:
+    """Whether a report may go into a partner export: its champion's current choice."""
+    query = select(Champion.share_consent).where(Champion.id == report.champion_id)
+    return bool(await session.scalar(query))
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from bot.i18n import LANGUAGES, Translator, translator
+from handlers.export import local_date
 from handlers.insights import period_bounds, replies_job, send_replies
 from storage import champions, reports
 from storage.models import Area, Report, ReportReply, Status, utcnow
@@ -105,8 +106,8 @@ async def test_the_list_pages_newest_first_without_names(bot: BotHarness, places
     refs = [reports.reference(i) for i in ids]
     (text,) = await sam.send("/insights")
     assert text.startswith("11 reports\nNewest first, 1–5\n\n")
-    newest = T0 + timedelta(hours=10)
-    assert f"{refs[10]} · {EN.datetime(newest)} · Vaccinations · A barrier · new\n“Heard thing 10”" in text
+    newest = local_date(EN, T0 + timedelta(hours=10), "Europe/London")  # anonymous: the day only
+    assert f"{refs[10]} · {newest} · Vaccinations · A barrier · new\n“Heard thing 10”" in text
     assert "Ana" not in text
     assert sam.buttons() == [*refs[10:5:-1], "Older", "Filter", "Respond to all", "Export", "Done"]
     (text,) = await sam.press("Older")
@@ -239,7 +240,8 @@ async def test_open_a_report_marks_it_seen_and_shows_its_media(bot: BotHarness, 
     assert await sam.press(reference) == [
         reference,  # the voice note, by its file id, captioned with the reference
         f"Report {reference} · seen\nTopic: Vaccinations\nKind: A barrier\nWhat was heard: [voice note]\n"
-        f"How many people: A few people\nArea: Northfield\nSent: {EN.datetime(T0)}",
+        f"How many people: A few people\nArea: Northfield\nSent: Mar 3, 2025\n"
+        "May be shared with partners: yes",
     ]
     assert sam.history[-2]["voice"]["file_id"] == "voice-xyz"
     row = await report_row(bot, voice)
@@ -282,7 +284,8 @@ async def test_respond_to_one_report_in_the_champions_language(bot: BotHarness, 
     response = "We put up signs in three languages."
     expected = you_said(AR, report_id, heard, response)
     assert await sam.send(response) == [
-        f"{reference} will be marked acted on, and its champion will get this message:\n\n{expected}"
+        f"{reference} will be marked acted on, and its champion will get this message in their own "
+        f"language (shown here in yours):\n\n{you_said(EN, report_id, heard, response)}"
     ]
     assert sam.buttons() == ["Confirm", "Cancel"]
     confirm, _data = sam.find_button("Confirm")
@@ -331,8 +334,9 @@ async def test_respond_to_a_theme_tells_every_matching_champion(bot: BotHarness,
     response = "The clinic now opens until 8pm on Thursdays."
     (confirm,) = await sam.send(response)
     assert confirm == (
-        "This goes to 2 champions (3 reports). Each gets it in their language with their own report's "
-        "reference, like this:\n\n" + you_said(AR, zahra_report, "لا مواعيد مسائية", response)
+        "This goes to the champions of 3 reports, each with their own report's reference and in their "
+        "own language (shown here in yours), like this:\n\n"
+        + you_said(EN, zahra_report, "لا مواعيد مسائية", response)
     )
     before = {person.id: len(person.history) for person in (ana, zahra, omar)}
     assert await sam.press("Confirm") == [
@@ -456,7 +460,8 @@ async def test_an_anonymous_reporter_is_never_shown_to_the_coordinator(bot: BotH
     await sam.press("Confirm")
     await sam.press("Back to list")
     (opened,) = await sam.press(reports.reference(named))
-    assert opened.endswith(f"From: Omar Named\nSent: {EN.datetime(T0 + timedelta(hours=1))}")
+    sent = EN.datetime(T0 + timedelta(hours=1))
+    assert opened.endswith(f"From: Omar Named\nSent: {sent}\nMay be shared with partners: yes")
     await sam.press("Back to list")
     await sam.press("Respond to all")
     await sam.send("Thank you all.")
@@ -467,3 +472,58 @@ async def test_an_anonymous_reporter_is_never_shown_to_the_coordinator(bot: BotH
     everything = json.dumps(sam.history, ensure_ascii=False)
     assert "Zahra" not in everything and "Secret" not in everything and "987654321" not in everything
     assert "Omar Named" in everything and "Heard at the mosque" in everything
+
+
+async def test_a_photo_that_fails_still_shows_the_report_and_it_is_seen_once_shown(
+    bot: BotHarness, places: None
+) -> None:
+    sam, ana = await pair(bot, 6901)
+    photo = await add_report(bot, ana, "Queue outside the pharmacy", media=("photo", "expired-file-id"))
+    plain = await add_report(bot, ana, "No interpreter at the GP", when=T0 + timedelta(hours=1))
+    await sam.send("/help")
+    unbuttoned = sam.history[-1]["message_id"]  # pressed from here, the photo is the first send
+    await sam.send("/insights")
+    bot.emulator.fail(sam.id, 400)  # the next send to Sam fails, as an expired file id does
+    (view,) = await sam.press_data(unbuttoned, f"ins:open:{photo}")
+    assert view.startswith(f"Report {reports.reference(photo)} · seen\n")
+    assert "What was heard: [photo] Queue outside the pharmacy" in view
+    assert "The photo could not be shown here." in view
+    assert sam.buttons() == ["Mark acted on", "Mark new", "Respond", "Back to list"]
+    row = await report_row(bot, photo)
+    assert row and row.status == "seen"
+    # The report's text itself not arriving: it stays new, for the next look.
+    bot.emulator.fail(sam.id, 400)
+    await sam.press_data(unbuttoned, f"ins:open:{plain}")
+    row = await report_row(bot, plain)
+    assert row and row.status == "new"
+
+
+def utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+async def test_a_report_of_any_accepted_length_opens_within_telegrams_limit(
+    bot: BotHarness, places: None
+) -> None:
+    sam, ana = await pair(bot, 7001)
+    words = ("Nobody told us the clinic moved. " * 130)[:4096]  # as long as the report.text column holds
+    emoji = "😷" * 4096  # as many characters, twice as long as Telegram counts
+    for text in (words, emoji):
+        report_id = await add_report(bot, ana, text)
+        async with bot.sessions.begin() as session:
+            for n in range(7):
+                await reports.reply(session, [report_id], f"{n} " + "y" * 998, None, theme=False)
+        await sam.send("/insights")
+        before = len(sam.history)
+        await sam.press(reports.reference(report_id))
+        sent = [m for m in sam.history[before:] if m.get("from_bot") and m.get("text")]
+        assert all(utf16(m["text"]) <= 4096 for m in sent)
+        *parts, view = texts(sent)
+        assert "".join(part.split("\n", 1)[1] for part in parts) == text  # all of it, in order
+        assert view.startswith(f"Report {reports.reference(report_id)} · acted on\n")  # replied to
+        assert "… (cut short here: the whole report is in the messages above)" in view
+        assert sam.buttons() == ["Mark new", "Respond", "Back to list"]
+        assert await sam.press("Mark new") == ["Marked new."]  # the edited view fits too
+        assert utf16(sent[-1]["text"]) <= 4096 and sent[-1]["text"].startswith("Report R-")
+        assert "· new\n" in sent[-1]["text"]
+        await sam.press("Back to list")

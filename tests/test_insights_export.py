@@ -14,16 +14,23 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.context import Context
 from bot.i18n import translator
 from handlers import stats
 from handlers.digest import digest_job, send_digest, suppressed
-from storage import champions, conversation, reports
+from storage import champions, conversation, insight_export, reports
+from storage.insight_export import clean
 from storage.insight_figures import Counts, Figures
-from storage.report_topics import Topic
+from storage.models import Area, Champion, Report, Status
+from storage.report_topics import Topic, load_topics
 from storage.reports import Draft, Filters
 from tests.conftest import BotHarness, Person, join, make_coordinator
+from tests.test_fuzz import TEXTS
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)  # a Friday; this month began 1 Nov 00:00 London (UTC)
 ROOT = Path(__file__).resolve().parent.parent
@@ -155,7 +162,6 @@ async def test_stats_show_reports_by_topic_kind_and_area_against_the_period_befo
         "No area given: 1 (▲1)",
         "",
         "Active champions: 2",
-        "Champions who reported: 2",
     ]
     assert sam.buttons() == ["This week", "This month", "Last 30 days"]
     assert caption == "Reports by topic, this month and the time before"
@@ -182,7 +188,6 @@ async def test_stats_with_no_reports_say_so_and_send_no_chart(
         "No reports in this period or the one before.",
         "",
         "Active champions: 0",
-        "Champions who reported: 0",
     ]
     assert "photo" not in sam.history[-1]
 
@@ -202,7 +207,7 @@ async def test_stats_in_arabic(bot: BotHarness, places: None, clock: datetime) -
         ar.gettext("{label}: {count} ({change})").format(label=vaccinations, count=ar.number(3), change="▲2")
         in lines
     )
-    assert lines[-1] == ar.gettext("Champions who reported: {count}").format(count=ar.number(2))
+    assert lines[-1] == ar.gettext("Active champions: {count}").format(count=ar.number(2))
     assert caption == ar.gettext("Reports by topic, this month and the time before")
     assert layla.buttons() == [ar.gettext("This week"), ar.gettext("This month"), ar.gettext("Last 30 days")]
     assert file_of(bot, layla.history[-1])[1].startswith(b"\x89PNG")
@@ -213,7 +218,6 @@ def test_the_chart_draws_arabic_and_falls_back_to_english_for_bengali() -> None:
         current=Counts(3, {"vaccinations": 3}, {"barrier": 3}, {None: 3}),
         previous=Counts(1, {"vaccinations": 1}, {"barrier": 1}, {None: 1}),
         active_champions=2,
-        reporters=1,
     )
     topics = [Topic("vaccinations", {"en": "Vaccinations", "ar": "التطعيمات", "bn": "টিকা"})]
     assert stats._renderable(["التطعيمات", "Vaccinations"])
@@ -246,16 +250,19 @@ async def test_csv_export_names_only_those_who_shared_their_name(bot: BotHarness
     async with bot.sessions.begin() as session:
         await reports.reply(session, [shared], "We asked the council to inspect.", None, theme=False)
 
-    assert await sam.send("/export") == ["Export 2 reports (all reports) as a file. Which format?"]
+    assert await sam.send("/export") == ["Export 2 reports (all reports) as a file. Who is it for?"]
+    await sam.press("Inside the organisation")
     assert sam.buttons() == ["CSV", "Excel"]
     assert await sam.press("CSV") == ["2 reports · all reports"]
     name, data = file_of(bot, sam.history[-1])
     assert name.startswith("reports-") and name.endswith(".csv")
     rows = read_csv(data)
+    assert rows[0][0].startswith("INTERNAL: not for sharing outside the organisation")
+    rows = rows[1:]
     assert rows[0] == COLUMNS
     assert rows[1] == [
         reports.reference(hidden),
-        "2026-11-02T09:30:00+00:00",
+        "2026-11-02",  # anonymous: the day only
         "vaccinations",
         "Vaccinations",
         "",
@@ -263,7 +270,7 @@ async def test_csv_export_names_only_those_who_shared_their_name(bot: BotHarness
         "few",
         "Northfield",
         "new",
-        "en",
+        "",  # anonymous: no language
         "Clinic times clash with prayers",
         "",
         "",
@@ -271,6 +278,8 @@ async def test_csv_export_names_only_those_who_shared_their_name(bot: BotHarness
         "",
     ]
     assert rows[2][COLUMNS.index("champion_name")] == "Ben Open"
+    assert rows[2][COLUMNS.index("created_at")] == "2026-11-02T10:30:00+00:00"  # named: as before
+    assert rows[2][COLUMNS.index("language")] == "en"
     assert rows[2][COLUMNS.index("text")] == "'=1+1 damp flats"  # never a spreadsheet formula
     assert rows[2][COLUMNS.index("status")] == "acted"
     assert rows[2][COLUMNS.index("replies")] == "We asked the council to inspect."
@@ -286,12 +295,13 @@ async def test_xlsx_export_opens_with_the_same_columns(bot: BotHarness, places: 
     await join(secret)
     await report(bot, secret, "maternity", "question", datetime(2026, 11, 3, tzinfo=UTC), '=HYPERLINK("x")')
     await sam.send("/export")
+    await sam.press("Inside the organisation")
     assert await sam.press("Excel") == ["1 report · all reports"]
     name, data = file_of(bot, sam.history[-1])
     assert name.endswith(".xlsx")
     sheet = openpyxl.load_workbook(io.BytesIO(data)).active
     assert sheet is not None
-    rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+    rows = [list(row) for row in sheet.iter_rows(values_only=True)][1:]  # after the not-for-sharing line
     assert rows[0] == COLUMNS
     assert rows[1][COLUMNS.index("core20plus5")] == "maternity"
     assert rows[1][COLUMNS.index("text")] == '=HYPERLINK("x")'  # kept as text, not a formula
@@ -310,9 +320,10 @@ async def test_export_follows_the_insights_filters_and_says_when_nothing_matches
         await conversation.set_state(
             session, sam.id, "ins:list", {"filters": Filters(topic="housing").to_dict()}
         )
-    assert await sam.send("/export") == ["Export 4 reports (Housing) as a file. Which format?"]
+    assert await sam.send("/export") == ["Export 4 reports (Housing) as a file. Who is it for?"]
+    await sam.press("Inside the organisation")
     assert await sam.press("CSV") == ["4 reports · Housing"]
-    rows = read_csv(file_of(bot, sam.history[-1])[1])
+    rows = read_csv(file_of(bot, sam.history[-1])[1])[1:]
     assert {row[COLUMNS.index("topic_id")] for row in rows[1:]} == {"housing"}
     assert len(rows) == 5
 
@@ -334,19 +345,20 @@ async def test_export_in_arabic(bot: BotHarness, places: None) -> None:
     heard = "سمعت أن اللقاح غير آمن للحوامل"
     await report(bot, amal, "vaccinations", "misinfo", datetime(2026, 11, 4, tzinfo=UTC), heard)
     question = ar.ngettext(
-        "Export {count} report ({filters}) as a file. Which format?",
-        "Export {count} reports ({filters}) as a file. Which format?",
+        "Export {count} report ({filters}) as a file. Who is it for?",
+        "Export {count} reports ({filters}) as a file. Who is it for?",
         1,
     ).format(count=ar.number(1), filters=ar.gettext("all reports"))
     assert await layla.send("/export") == [question]
+    await layla.press(ar.gettext("Inside the organisation"))
     caption = ar.ngettext("{count} report · {filters}", "{count} reports · {filters}", 1)
     assert await layla.press(ar.gettext("CSV")) == [
         caption.format(count=ar.number(1), filters=ar.gettext("all reports"))
     ]
-    rows = read_csv(file_of(bot, layla.history[-1])[1])
+    rows = read_csv(file_of(bot, layla.history[-1])[1])[1:]
     assert rows[0] == COLUMNS
     assert rows[1][COLUMNS.index("text")] == heard
-    assert rows[1][COLUMNS.index("language")] == "ar"
+    assert rows[1][COLUMNS.index("language")] == ""  # anonymous: no language
     assert rows[1][COLUMNS.index("champion_name")] == ""
 
 
@@ -357,13 +369,92 @@ async def test_champions_cannot_see_stats_or_export(bot: BotHarness, places: Non
     assert await ana.send("/stats") == ONLY
     assert await ana.send("/export") == ONLY
     last = ana.history[-1]["message_id"]
-    assert await ana.press_data(last, "exp:csv") == ONLY
+    assert await ana.press_data(last, "exp:int:csv") == ONLY
+    assert await ana.press_data(last, "exp:pt:csv") == ONLY
     assert await ana.press_data(last, "stats:week") == ONLY
     assert not any("document" in m or "photo" in m for m in ana.history)
     ar = translator("ar")
     amal = bot.person(3241, "Amal", "ar")
     await join(amal, language="العربية")
     assert await amal.send("/export") == [ar.gettext("Sorry, only coordinators can do that.")]
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    database=None,  # nothing written to the work tree
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(said=TEXTS, name=TEXTS, answer=TEXTS, anonymous=st.booleans())
+@example(said="\x00\x07\x1b[31m", name="Zażółć\x1b", answer="\x0b=1+1", anonymous=False)  # ESC, NUL
+@example(said="\u202eevil\u202c", name="فاطمة", answer="👩🏽‍⚕️" * 30, anonymous=False)  # RTL, emoji
+async def test_anything_a_champion_typed_survives_every_export_and_format(
+    sessions: async_sessionmaker[AsyncSession],
+    tmp_path: Path,
+    said: str,
+    name: str,
+    answer: str,
+    anonymous: bool,
+) -> None:
+    """The fuzz suite's inputs (any unicode, control characters such as ESC, right-to-left text,
+    emoji, very long) as a report, a shared name and a reply, through the internal and partner
+    exports as CSV and XLSX: each file is written and reads back with the text cleaned, not lost."""
+    async with sessions.begin() as session:
+        for table in (Report, Champion, Area):
+            await session.execute(delete(table))
+        if session.get_bind().dialect.name == "postgresql":  # its text cannot hold NUL at all
+            said, name, answer = (value.replace("\x00", "") for value in (said, name, answer))
+        said = said[:4096] or "x"  # as long as the column holds
+        area = Area(name="Northfield")
+        champion = Champion(
+            telegram_id=7300999,
+            language="pl",
+            status=Status.ACTIVE,
+            display_name=name[:64],
+            share_consent=True,
+        )
+        session.add_all([area, champion])
+        await session.flush()
+        draft = Draft(
+            topic="vaccinations",
+            kind="barrier",
+            people="few",
+            text=said,
+            area_id=area.id,
+            anonymous=anonymous,
+        )
+        report_id = (await reports.create(session, champion, draft)).id
+        await reports.reply(session, [report_id], answer[:4096], None, theme=False)
+    topics = load_topics()
+    async with sessions() as session:
+        internal_csv, partner_csv = io.BytesIO(), io.BytesIO()
+        assert await insight_export.write_csv(session, Filters(), topics, internal_csv) == 1
+        partner_count = await insight_export.write_partner_csv(
+            session, Filters(), topics, partner_csv, with_text=True
+        )
+        assert partner_count == 1
+        assert await insight_export.write_xlsx(session, Filters(), topics, tmp_path / "internal.xlsx") == 1
+        assert await insight_export.write_partner_xlsx(
+            session, Filters(), topics, tmp_path / "partner.xlsx", with_text=True
+        ) == 1
+
+    def unguarded(cell: str) -> str:  # a CSV cell that would start a formula carries a leading '
+        guarded = cell.startswith("'") and cell[1:].startswith(insight_export.FORMULA_START)
+        return cell[1:] if guarded else cell
+
+    rows = read_csv(internal_csv.getvalue())
+    assert unguarded(rows[2][COLUMNS.index("text")]) == clean(said)
+    assert unguarded(rows[2][COLUMNS.index("replies")]) == clean(answer[:4096])
+    assert rows[2][COLUMNS.index("champion_name")] == ("" if anonymous else unguarded(clean(name[:64])))
+    partner = read_csv(partner_csv.getvalue())
+    assert unguarded(partner[-1][-1]) == clean(said)
+    book = openpyxl.load_workbook(tmp_path / "internal.xlsx")
+    sheet = book.active
+    assert sheet is not None
+    cells = [list(row) for row in sheet.iter_rows(values_only=True)]
+    assert cells[2][COLUMNS.index("text")] == clean(said)
+    partner_book = openpyxl.load_workbook(tmp_path / "partner.xlsx")
+    assert [list(row) for row in partner_book["text"].iter_rows(values_only=True)][-1][-1] == clean(said)
 
 
 # ------------------------------------------------------------------- champbot export insights
@@ -392,6 +483,8 @@ async def test_champbot_export_insights(
     )
     assert result.returncode == 0, result.stderr
     rows = read_csv(result.stdout)
+    assert rows[0][0].startswith("INTERNAL: not for sharing outside the organisation")
+    rows = rows[1:]
     assert rows[0] == COLUMNS
     assert [row[COLUMNS.index("created_at")][:10] for row in rows[1:]] == [
         "2026-10-25",
@@ -407,7 +500,7 @@ async def test_champbot_export_insights(
     )
     assert result.returncode == 0, result.stderr
     sheet = openpyxl.load_workbook(output).active
-    assert sheet is not None and sheet.max_row == 1 + 8  # all but the report with no area
+    assert sheet is not None and sheet.max_row == 2 + 8  # all but the report with no area
 
     wrong = await asyncio.to_thread(champbot, database_url, "--kind", "rumour")
     assert wrong.returncode != 0
