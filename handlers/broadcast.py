@@ -855,7 +855,7 @@ async def _receive_answer(update: Update, context: Context, data: dict[str, Any]
     async with context.db.begin() as session:
         found = await responses.answerable(session, int(data["delivery"]), champion.id) if champion else None
         coordinators = await champions.coordinators(session)
-        await conversation.clear_state(session, update.effective_chat.id)
+        await conversation.clear_state(session, update.effective_chat.id, read=context.state_version)
     if champion is None or found is None:
         await reply(update, _("This button is no longer active."))
         return

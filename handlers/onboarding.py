@@ -169,7 +169,9 @@ async def answer_share(update: Update, context: Context) -> None:
         await champions.start_joining(
             session, update.effective_user.id, data["language"], _arg(update) == "yes", data.get("invite")
         )
-        await conversation.set_state(session, update.effective_chat.id, "join:name", data)
+        await conversation.set_state(
+            session, update.effective_chat.id, "join:name", data, read=context.state_version
+        )
     await ask(update, context, "join:name", data)
 
 
@@ -252,13 +254,13 @@ async def finish(update: Update, context: Context) -> None:
     async with context.db.begin() as session:
         champion = await champions.by_telegram_id(session, update.effective_user.id)
         if champion is None:  # erased meanwhile (e.g. /deleteme in another step)
-            await conversation.clear_state(session, update.effective_chat.id)
+            await conversation.clear_state(session, update.effective_chat.id, read=context.state_version)
             await reply(update, _("You haven't joined yet. Send /start to join."))
             return
         # The link may have been used up by someone else since /start.
         invited = bool(data.get("invite")) and await invites.use_invite(session, data["invite"])
         if mode == "invite" and not invited:
-            await conversation.clear_state(session, update.effective_chat.id)
+            await conversation.clear_state(session, update.effective_chat.id, read=context.state_version)
             await reply(
                 update, _("This invite link is not valid or has expired. Ask your coordinator for a new one.")
             )
@@ -272,7 +274,7 @@ async def finish(update: Update, context: Context) -> None:
             network_ids=data["networks"],
             approved=approved,
         )
-        await conversation.clear_state(session, update.effective_chat.id)
+        await conversation.clear_state(session, update.effective_chat.id, read=context.state_version)
         coordinators = [] if approved else await champions.coordinators(session)
     context.champion = champion
     if approved:
