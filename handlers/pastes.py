@@ -66,7 +66,7 @@ async def intercept(update: Update, context: Context, reload: Callable[[], Await
     paste = pastes.held(state.data) if state is not None else None
     if isinstance(update, Due):
         if paste is not None:
-            await _hand_over(update, context, paste, -update.update_id)
+            await _hand_over(update, context, paste, -update.update_id, complete=False)
         return True
     text = _text(update)
     if paste is not None and state is not None:
@@ -78,8 +78,14 @@ async def intercept(update: Update, context: Context, reload: Callable[[], Await
         if continues and text is not None:
             await _continue(update, context, paste, text)
             return True
-        if not paste.handed_over:
-            await _hand_over(update, context, paste, paste.token)  # it came first
+        # Nothing a client sends comes between a paste's parts: this update ends the paste, so no
+        # text after it can be taken for a part still to come.
+        if paste.handed_over:
+            assert update.effective_chat is not None
+            async with context.db.begin() as session:
+                await pastes.end(session, update.effective_chat.id)
+        else:
+            await _hand_over(update, context, paste, paste.token, complete=True)
             await reload()
     if text is None or context.state is None or not may_continue(text):
         return False
@@ -162,9 +168,10 @@ async def _take(update: Update, context: Context, token: int, *, complete: bool 
         return await pastes.take(session, update.effective_chat.id, token, complete=complete)
 
 
-async def _hand_over(update: Update, context: Context, paste: Held, token: int) -> None:
-    """Give the held paste to its step, if it is still held as it was when `token` came."""
-    taken = await _take(update, context, token)
+async def _hand_over(update: Update, context: Context, paste: Held, token: int, *, complete: bool) -> None:
+    """Give the held paste to its step, if it is still held as it was when `token` came; unless
+    `complete`, a part still to come is then dropped as its tail."""
+    taken = await _take(update, context, token, complete=complete)
     if taken is not None:
         await _process(update, context, taken)
 

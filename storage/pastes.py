@@ -64,3 +64,12 @@ async def take(session: AsyncSession, chat_id: int, token: int, *, complete: boo
     mark = {} if complete else {KEY: asdict(replace(paste, text="", handed_over=True))}
     state.data = {**without(state.data), **mark}
     return paste
+
+
+async def end(session: AsyncSession, chat_id: int) -> None:
+    """Forget the mark of a paste that was handed over, once another update has come: no part of
+    it can follow that, so the next text is the person's own."""
+    state = await session.get(ConversationState, chat_id, with_for_update=True)
+    paste = held(state.data) if state is not None else None
+    if state is not None and paste is not None and paste.handed_over:
+        state.data = without(state.data)

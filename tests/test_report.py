@@ -652,3 +652,22 @@ async def test_a_part_that_comes_after_its_paste_was_handed_over_is_dropped(
     assert await step_of(bot, ana) == report.HEARD
     now += 5  # and a while later, they send a short text
     assert await ana.send(HEARD) == [PEOPLE_QUESTION]
+
+
+async def test_a_message_after_something_else_ended_the_paste_is_not_taken_for_its_tail(
+    bot: BotHarness, places: None
+) -> None:
+    """Only a paste's own next part can be dropped as its tail: once another message (here a
+    sticker) has ended it, no part can follow, so a text in the same second is the person's own."""
+    ana = bot.person(5045, "Ana")
+    await join(ana)
+    await up_to_heard(ana)
+    now = time.time()
+    bot.emulator.clock = lambda: now  # all within one second
+    await bot.processed(bot.emulator.send(ana.id, "x" * 4001))  # may go on: held
+    assert await send_sticker(bot, ana) == [
+        *TOO_LONG,
+        "I can take what you heard as text, a voice note or a photo.",
+        HEARD_QUESTION,
+    ]
+    assert await ana.send(HEARD) == [PEOPLE_QUESTION]
