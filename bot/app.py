@@ -6,7 +6,7 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Awaitable
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import BotCommand, Update
@@ -23,7 +23,7 @@ from telegram.ext import (
 )
 
 from bot import wiring
-from bot.context import Context, Services
+from bot.context import App, Context, Services
 from bot.flood import FloodGate
 from bot.i18n import LANGUAGES, N_, translator
 from bot.leader import Leader
@@ -61,7 +61,7 @@ def build_application(
     sessions: async_sessionmaker[AsyncSession],
     *,
     update_processor: BaseUpdateProcessor | None = None,
-) -> Application:  # type: ignore[type-arg]
+) -> App:
     """The Application wired with every handler; `update_processor` lets tests observe updates."""
     token = settings.token.get_secret_value() if settings.token else SANDBOX_TOKEN
     builder = (
@@ -74,7 +74,9 @@ def build_application(
         .application_class(ChampApplication)
         .concurrent_updates(update_processor or ChatOrderProcessor(CONCURRENT_UPDATES))
     )
-    application = builder.build()
+    # The builder's type parameters don't follow context_types() or application_class(); what it
+    # builds is a ChampApplication, which is an App.
+    application = cast("App", builder.build())
     application.bot_data.settings = settings
     application.bot_data.sessions = sessions
     application.bot_data.library = load_content()
@@ -178,7 +180,7 @@ class ChampApplication(Application[ExtBot[None], Context, Data, Data, Services, 
         return await super().process_error(update, error, job, coroutine)
 
 
-async def shutdown(application: Application) -> None:  # type: ignore[type-arg]
+async def shutdown(application: App) -> None:
     """Shut the application down and give up leading, so another process runs the scheduled jobs
     at once rather than after this one is gone."""
     await application.shutdown()
@@ -203,7 +205,7 @@ def load_report_topics() -> list[Topic]:
         raise SettingsError(f"content/report_topics.yaml: {exc}") from None
 
 
-async def register_commands(application: Application) -> None:  # type: ignore[type-arg]
+async def register_commands(application: App) -> None:
     """Register the command menu in every language; a failure is logged, never fatal."""
     for language in LANGUAGES:
         tr = translator(language)

@@ -15,10 +15,10 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram import Bot, Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
-from telegram.ext import Application
 from telegram.request import HTTPXRequest
 
 from bot.app import SANDBOX_TOKEN, register_commands, shutdown
+from bot.context import App
 from bot.delivery import DeliveryWorker, RateLimiter, WorkerOptions
 from bot.settings import Settings, SettingsError
 from bot.webhook import webhook_app
@@ -59,7 +59,7 @@ def stop_on_signals() -> asyncio.Event:
     return stop
 
 
-async def start(application: Application) -> None:  # type: ignore[type-arg]
+async def start(application: App) -> None:
     """Connect to the Bot API, register the command menu and start processing updates."""
     try:
         await application.initialize()
@@ -102,7 +102,7 @@ async def run_delivery(
         )
 
 
-async def serve_polling(application: Application, stop: asyncio.Event) -> None:  # type: ignore[type-arg]
+async def serve_polling(application: App, stop: asyncio.Event) -> None:
     """Long-poll until `stop` is set, then finish every update already fetched."""
     await start(application)
     delivering = _start_delivery(application, stop)
@@ -117,7 +117,7 @@ async def serve_polling(application: Application, stop: asyncio.Event) -> None: 
         await _stop_and_shut_down(application)
 
 
-async def poll(application: Application, stop: asyncio.Event) -> None:  # type: ignore[type-arg]
+async def poll(application: App, stop: asyncio.Event) -> None:
     """Fetch updates and handle each one before confirming it, until `stop` is set; an update that
     cannot be read is logged, skipped and confirmed past like the others.
 
@@ -194,7 +194,7 @@ async def _unless_stopped(polling: Coroutine[Any, Any, list[Any]], stop: asyncio
 
 
 async def serve_webhook(
-    application: Application,  # type: ignore[type-arg]
+    application: App,
     settings: Settings,
     stop: asyncio.Event,
     ready: asyncio.Event | None = None,
@@ -225,13 +225,13 @@ async def serve_webhook(
         await _stop_and_shut_down(application)
 
 
-def _start_delivery(application: Application, stop: asyncio.Event) -> asyncio.Task[None]:  # type: ignore[type-arg]
+def _start_delivery(application: App, stop: asyncio.Event) -> asyncio.Task[None]:
     services = application.bot_data
     assert services.settings and services.sessions
     return asyncio.create_task(run_delivery(services.settings, services.sessions, stop), name="delivery")
 
 
-async def _stop_and_shut_down(application: Application) -> None:  # type: ignore[type-arg]
+async def _stop_and_shut_down(application: App) -> None:
     """Stop the application if it still runs (serving ended by an error), then shut it down: shutting
     down a running application fails with "This Application is still running!" and hides the error."""
     if application.running:

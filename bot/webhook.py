@@ -11,7 +11,8 @@ import logging
 
 from aiohttp import web
 from telegram import Update
-from telegram.ext import Application
+
+from bot.context import App
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +20,7 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_BODY = 1024 * 1024  # Telegram's updates are far smaller
 
 
-def webhook_app(application: Application, secret: str, path: str = "/telegram") -> web.Application:  # type: ignore[type-arg]
+def webhook_app(application: App, secret: str, path: str = "/telegram") -> web.Application:
     """An aiohttp application that feeds verified updates to `application`."""
 
     async def receive(request: web.Request) -> web.Response:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from telegram import Update
 from telegram.ext import (
-    Application,
     CallbackQueryHandler,
     CommandHandler,
     MessageHandler,
@@ -16,6 +15,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.context import App
 from bot.delivery import schedule_tick
 from bot.leader import when_leading
 from handlers import (
@@ -108,7 +108,7 @@ JOBS = {
 }
 
 
-def register(application: Application) -> None:  # type: ignore[type-arg]
+def register(application: App) -> None:
     """Add every handler and the error handler to the application."""
     application.add_handler(TypeHandler(Update, gate.load), group=-2)
     for name, callback in COMMANDS.items():

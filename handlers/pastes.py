@@ -20,9 +20,8 @@ from datetime import UTC, datetime
 
 from telegram import Message, Update
 from telegram.constants import MessageEntityType, MessageLimit
-from telegram.ext import Application
 
-from bot.context import Context
+from bot.context import App, Context
 from storage import pastes
 from storage.pastes import Held
 
@@ -51,7 +50,7 @@ def may_continue(text: str) -> bool:
     return len(text.encode("utf-16-le")) // 2 >= SPLIT // 2
 
 
-def due_id(application: Application, chat_id: int) -> int | None:  # type: ignore[type-arg]
+def due_id(application: App, chat_id: int) -> int | None:
     """The id of the last `Due` update scheduled for a chat in this process (tests wait for it)."""
     value = application.chat_data[chat_id].get(DUE)
     return value if isinstance(value, int) else None

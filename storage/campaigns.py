@@ -45,6 +45,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import local_time
 from storage.audience import Audience
+from storage.db import rows_changed
 from storage.directory import list_areas, list_networks
 from storage.models import Broadcast, Campaign, Role
 from storage.outbox import CANCELLED, DONE, MISSED, SCHEDULED, SENDING, create_broadcast
@@ -597,19 +598,19 @@ async def change_campaign(session: AsyncSession, campaign_id: int, action: str) 
     only one applies. Cancelling also cancels its still-scheduled messages; those already being
     delivered are not recalled."""
     allowed, status = ACTIONS[action]
-    result = await session.execute(
+    result = await rows_changed(session,
         update(Campaign).where(Campaign.id == campaign_id, Campaign.status.in_(allowed)).values(status=status)
     )
-    if not result.rowcount:  # type: ignore[attr-defined]
+    if not result:
         return StatusChange(False)
     if status != CANCELLED:
         return StatusChange(True)
-    messages = await session.execute(
+    messages = await rows_changed(session,
         update(Broadcast)
         .where(Broadcast.campaign_id == campaign_id, Broadcast.status == SCHEDULED)
         .values(status=CANCELLED)
     )
-    return StatusChange(True, int(messages.rowcount or 0))  # type: ignore[attr-defined]
+    return StatusChange(True, messages)
 
 
 def pause_campaign(campaign: Campaign) -> None:

@@ -7,6 +7,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import reports
+from storage.db import rows_changed
 from storage.models import (
     Champion,
     ConversationState,
@@ -81,12 +82,12 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
 async def change_status(session: AsyncSession, champion_id: int, to: Status) -> bool:
     """Move a champion to `to` if TRANSITIONS allows it from their current status; False if not
     (checked in the UPDATE itself, so two coordinators deciding at once can't both win)."""
-    result = await session.execute(
+    result = await rows_changed(session,
         update(Champion)
         .where(Champion.id == champion_id, Champion.status.in_(TRANSITIONS[to]))
         .values(status=to, updated_at=utcnow())
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(result)
 
 
 async def mark_unreachable(session: AsyncSession, champion_ids: list[int]) -> None:
@@ -136,12 +137,12 @@ async def make_coordinator(
 
 async def remove_coordinator(session: AsyncSession, telegram_id: int) -> bool:
     """Take the coordinator role away; False if there was no such coordinator."""
-    result = await session.execute(
+    result = await rows_changed(session,
         update(Champion)
         .where(Champion.telegram_id == telegram_id, Champion.role == Role.COORDINATOR)
         .values(role=Role.CHAMPION)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(result)
 
 
 async def coordinators(session: AsyncSession) -> list[Champion]:

@@ -11,6 +11,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import rows_changed
 from storage.models import ConversationState, utcnow
 
 ANY: Final = -1  # as `read`: write over whatever is there (for one-shot steps guarded otherwise)
@@ -39,19 +40,19 @@ async def set_state(
         return state.version
     if read is None:  # a new row, unless another update inserted one meanwhile
         dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-        result = await session.execute(
+        result = await rows_changed(session,
             dialect.insert(ConversationState)
             .values(chat_id=chat_id, step=step, data=dict(data), version=1, updated_at=utcnow())
             .on_conflict_do_nothing(index_elements=["chat_id"])
         )
     else:
-        result = await session.execute(
+        result = await rows_changed(session,
             update(ConversationState)
             .where(ConversationState.chat_id == chat_id, ConversationState.version == read)
             .values(step=step, data=dict(data), version=read + 1, updated_at=utcnow())
             .execution_options(synchronize_session=False)
         )
-    if not result.rowcount:  # type: ignore[attr-defined]
+    if not result:
         raise StateConflict
     return 1 if read is None else read + 1
 
@@ -61,8 +62,8 @@ async def clear_state(session: AsyncSession, chat_id: int, *, read: int | None =
     condition = [ConversationState.chat_id == chat_id]
     if read is not None and read != ANY:
         condition.append(ConversationState.version == read)
-    result = await session.execute(delete(ConversationState).where(*condition))
-    deleted = bool(result.rowcount)  # type: ignore[attr-defined]
+    result = await rows_changed(session, delete(ConversationState).where(*condition))
+    deleted = bool(result)
     if (read is None and deleted) or (read not in (None, ANY) and not deleted):
         raise StateConflict  # a state appeared, or changed or went, since it was read (rolled back)
 
@@ -70,7 +71,7 @@ async def clear_state(session: AsyncSession, chat_id: int, *, read: int | None =
 async def leave_step(session: AsyncSession, chat_id: int, step: str) -> bool:
     """Leave a step only if the chat is still on it: True for exactly one of two racing presses of
     the same button (e.g. Confirm pressed twice, or on two workers)."""
-    result = await session.execute(
+    result = await rows_changed(session,
         delete(ConversationState).where(ConversationState.chat_id == chat_id, ConversationState.step == step)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(result)

@@ -8,15 +8,16 @@ import re
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from alembic import command
 from alembic.config import Config
 from asyncpg.exceptions import OperatorInterventionError, PostgresConnectionError
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, ExceptionContext
+from sqlalchemy.engine import Connection, CursorResult, ExceptionContext
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.sql.base import Executable
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 RETRY_FIRST_DELAY = 0.2  # seconds before the first retry; doubles up to RETRY_MAX_DELAY
@@ -95,6 +96,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def make_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """The session factory every query module is given."""
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def rows_changed(session: AsyncSession, statement: Executable) -> int:
+    """Run an INSERT, UPDATE or DELETE and return how many rows it changed: what a conditional
+    update (a claim, a status change) decides by. SQLAlchemy types `execute` as returning rows of
+    any statement, so the one cast to the cursor result it is for DML lives here."""
+    result = cast("CursorResult[Any]", await session.execute(statement))
+    return int(result.rowcount or 0)
 
 
 def alembic_config() -> Config:

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import rows_changed
 from storage.models import Invite, utcnow
 
 # Telegram deep-link payloads allow at most 64 of A-Za-z0-9_-; token_urlsafe uses exactly those.
@@ -46,11 +47,11 @@ async def valid_invite(session: AsyncSession, code: str, now: datetime | None = 
 
 async def use_invite(session: AsyncSession, code: str, now: datetime | None = None) -> bool:
     """Count one use, atomically; False if it expired or was used up since the join began."""
-    result = await session.execute(
+    result = await rows_changed(session,
         update(Invite)
         .where(Invite.code == code)
         .where(Invite.expires_at > (now or utcnow()))
         .where((Invite.max_uses.is_(None)) | (Invite.uses < Invite.max_uses))
         .values(uses=Invite.uses + 1)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(result)

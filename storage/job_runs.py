@@ -8,6 +8,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import rows_changed
 from storage.models import JobRun
 
 
@@ -21,9 +22,9 @@ async def claim(session: AsyncSession, name: str, slot: datetime, now: datetime)
         .values(name=name, last_run_at=None)
         .on_conflict_do_nothing(index_elements=["name"])
     )
-    result = await session.execute(
+    result = await rows_changed(session,
         update(JobRun)
         .where(JobRun.name == name, or_(JobRun.last_run_at.is_(None), JobRun.last_run_at < slot))
         .values(last_run_at=now)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(result)

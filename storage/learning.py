@@ -10,6 +10,7 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.content import Library
+from storage.db import rows_changed
 from storage.models import Area, Champion, SnippetProgress, Status, WeeklySnippet, utcnow
 
 MEMBERS = (Status.ACTIVE, Status.PAUSED)
@@ -96,12 +97,12 @@ async def reschedule(session: AsyncSession, row: WeeklySnippet, next_due_at: dat
     """Move a due weekly snippet on to `next_due_at` unless another run moved it since it was read;
     True for the one run that did. A conditional update, so of two leaders (or two runs of the job)
     at once exactly one claims the week and sends it."""
-    result = await session.execute(
+    result = await rows_changed(session,
         update(WeeklySnippet)
         .where(WeeklySnippet.champion_id == row.champion_id, WeeklySnippet.next_due_at == row.next_due_at)
         .values(next_due_at=next_due_at)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(result)
 
 
 @dataclass

@@ -17,6 +17,7 @@ from sqlalchemy.orm import lazyload
 
 from storage import champions
 from storage.audience import Audience, members
+from storage.db import rows_changed
 from storage.models import Broadcast, Campaign, Champion, Delivery, UTCDateTime, utcnow
 
 SCHEDULED, SENDING, DONE, MISSED, CANCELLED = "scheduled", "sending", "done", "missed", "cancelled"
@@ -77,10 +78,10 @@ async def enqueue(session: AsyncSession, broadcast: Broadcast, now: datetime | N
     insert_rows = insert(Delivery).from_select(
         ["champion_id", "broadcast_id", "state", "not_before", "attempts", "in_flight_at_crash"], chosen
     )
-    result = await session.execute(insert_rows)
+    result = await rows_changed(session, insert_rows)
     broadcast.status = SENDING
     broadcast.queued_at = now
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return result
 
 
 async def queue_due(session: AsyncSession, now: datetime, grace: timedelta) -> tuple[list[int], list[int]]:
@@ -99,13 +100,13 @@ async def queue_due(session: AsyncSession, now: datetime, grace: timedelta) -> t
     for broadcast in list(await session.scalars(due)):
         late = now - broadcast.send_at > grace
         # Claim it with a conditional update, so two schedulers never both queue it.
-        taken = await session.execute(
+        taken = await rows_changed(session,
             update(Broadcast)
             .where(Broadcast.id == broadcast.id, Broadcast.status == SCHEDULED)
             .values(status=MISSED if late else SENDING)
             .execution_options(synchronize_session=False)
         )
-        if not taken.rowcount:  # type: ignore[attr-defined]
+        if not taken:
             continue
         await session.refresh(broadcast)
         if late:
@@ -219,12 +220,12 @@ async def record(session: AsyncSession, outcomes: Iterable[Outcome], now: dateti
 async def recover(session: AsyncSession, now: datetime, lease: timedelta) -> int:
     """Put back deliveries a worker claimed but never finished (it died): they are sent again,
     flagged as possibly received twice. Returns how many."""
-    result = await session.execute(
+    result = await rows_changed(session,
         update(Delivery)
         .where(Delivery.state == CLAIMED, Delivery.claimed_at <= now - lease)
         .values(state=PENDING, in_flight_at_crash=True, claimed_by=None, claimed_at=None, not_before=now)
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return result
 
 
 @dataclass

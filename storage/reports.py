@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import rows_changed
 from storage.models import Champion, Report, ReportReply, utcnow
 
 KINDS = ("barrier", "works", "question", "misinfo", "idea", "success")
@@ -162,10 +163,10 @@ async def set_status(session: AsyncSession, report_id: int, status: str) -> bool
     """Mark a report new, seen or acted on; False if it no longer exists."""
     if status not in STATUSES:
         raise ValueError(f"unknown status {status!r}")
-    result = await session.execute(
+    result = await rows_changed(session,
         update(Report).where(Report.id == report_id).values(status=status, updated_at=utcnow())
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(result)
 
 
 async def mark_seen(session: AsyncSession, report_ids: Sequence[int]) -> None:
@@ -242,12 +243,12 @@ async def take_unsent_replies(session: AsyncSession, limit: int = 100) -> list[N
     taken: list[Notice] = []
     now = utcnow()
     for reply_row, report, champion in rows:
-        claimed = await session.execute(
+        claimed = await rows_changed(session,
             update(ReportReply)
             .where(ReportReply.id == reply_row.id, ReportReply.notified_at.is_(None))
             .values(notified_at=now)
         )
-        if claimed.rowcount:  # type: ignore[attr-defined]
+        if claimed:
             taken.append(
                 Notice(
                     reply_row.id,

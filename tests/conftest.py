@@ -18,10 +18,11 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Update
-from telegram.ext import Application, BaseUpdateProcessor
+from telegram.ext import BaseUpdateProcessor
 
 from bot.app import build_application, shutdown
 from bot.channels import start
+from bot.context import App
 from bot.emulator import Emulator
 from bot.i18n import compile_catalogs, translator
 from bot.settings import Settings, load_settings
@@ -187,7 +188,7 @@ class BotHarness:
         self.settings = settings
         self.processor = TrackingProcessor()
         self.running = False
-        self.application: Application = build_application(settings, sessions, update_processor=self.processor)  # type: ignore[type-arg]
+        self.application: App = build_application(settings, sessions, update_processor=self.processor)
 
     async def start(self) -> None:
         assert self.application.updater
