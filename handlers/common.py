@@ -37,6 +37,11 @@ def isolate(text: str | None) -> str:
     return f"\u2068{text or ''}\u2069"
 
 
+def telegram_length(text: str) -> int:
+    """A text's length as Telegram apps count it, in UTF-16 code units (an emoji may count two)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
 def buttons(choices: Sequence[tuple[str, str]], columns: int = 1) -> InlineKeyboardMarkup:
     """An inline keyboard of (label, callback data) choices, `columns` to a row."""
     keys = [InlineKeyboardButton(label, callback_data=data) for label, data in choices]

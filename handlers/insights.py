@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import MessageLimit
 from telegram.error import Forbidden, TelegramError
 
 from bot.context import Context
@@ -38,6 +39,7 @@ from handlers.common import (
     require_coordinator,
     save_step,
     stale_button,
+    telegram_length,
 )
 from handlers.export import ask_audience, local_date
 from handlers.report_labels import KIND_LABELS, STATUS_LABELS, describe, excerpt, topic_label
@@ -56,7 +58,7 @@ PAGE = 5  # reports per list message: with paging and actions, at most 10 button
 OPTIONS_PAGE = 8  # filter choices per message, leaving room for More and Back
 EXCERPT = 60  # characters of a report on the list
 SAID = 100  # characters of their report quoted back to a champion
-MESSAGE_MAX = 4096  # Telegram's limit on a message, in UTF-16 code units
+MESSAGE_MAX = MessageLimit.MAX_TEXT_LENGTH  # measured here in UTF-16 code units, the stricter count
 REPLIES_SHOWN = 5  # the newest replies under a report, each cut to REPLY_EXCERPT characters
 REPLY_EXCERPT = 300
 RESPONSE_MAX = 1000  # a response is read on a phone; the quoted report and labels go around it
@@ -351,11 +353,6 @@ async def _set_filter(update: Update, context: Context, data: dict[str, Any], fi
 # -------------------------------------------------------------- one report
 
 
-def _units(text: str) -> int:
-    """A text's length as Telegram counts it (UTF-16 code units: an emoji may count two)."""
-    return len(text.encode("utf-16-le")) // 2
-
-
 def _cut(text: str, units: int) -> str:
     """The longest start of `text` within `units` UTF-16 code units."""
     count = 0
@@ -436,12 +433,12 @@ async def _report_view(
 
     view = compose(isolate(report.text) if report.text else None)
     full_text = None
-    if report.text and _units(view) > MESSAGE_MAX:  # too long for one message: cut, and send it whole first
+    if report.text and telegram_length(view) > MESSAGE_MAX:  # too long: cut, and send it whole first
         full_text = report.text
         marker = "… " + _("(cut short here: the whole report is in the messages above)")
-        keep = _units(report.text)
-        while _units(view) > MESSAGE_MAX and keep > 0:
-            keep = max(0, keep - (_units(view) - MESSAGE_MAX) - _units(marker))
+        keep = telegram_length(report.text)
+        while telegram_length(view) > MESSAGE_MAX and keep > 0:
+            keep = max(0, keep - (telegram_length(view) - MESSAGE_MAX) - telegram_length(marker))
             view = compose(isolate(_cut(report.text, keep).rstrip()) + marker)
     choices = []
     if status != "acted":

@@ -22,6 +22,7 @@ from telegram import Message, Update
 from telegram.constants import MessageEntityType, MessageLimit
 
 from bot.context import App, Context
+from handlers.common import telegram_length
 from storage import pastes
 from storage.pastes import Held
 
@@ -47,7 +48,7 @@ class Joined(Update):
 
 def may_continue(text: str) -> bool:
     """Whether a client may have cut this text off at the split size, so the next message goes on."""
-    return len(text.encode("utf-16-le")) // 2 >= SPLIT // 2
+    return telegram_length(text) >= SPLIT // 2
 
 
 def due_id(application: App, chat_id: int) -> int | None:
@@ -117,7 +118,7 @@ def _part(update: Update, text: str, part: str) -> Held:
         token=update.update_id,
         message_id=update.message.message_id,
         date=update.message.date.timestamp(),
-        hard_cut=len(part.encode("utf-16-le")) // 2 == SPLIT,
+        hard_cut=telegram_length(part) == SPLIT,
     )
 
 
