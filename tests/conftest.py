@@ -272,6 +272,17 @@ async def join(
     await person.press(person.buttons()[-1])  # Done with networks
 
 
+async def answer_joining(person: Person, start: str = "/start", *, area: str = "Riverside") -> None:
+    """Send `start` (with an invite's code, if any) and answer every joining step but the last, Done:
+    English, agree, no sharing, their name, `area`."""
+    await person.send(start)
+    await person.press("English")
+    await person.press("Yes, I agree")
+    await person.press("No")
+    await person.send(person.name)
+    await person.press(area)
+
+
 async def make_coordinator(bot: BotHarness, person: Person) -> None:
     async with bot.sessions.begin() as session:
         await champions.make_coordinator(session, person.id, person.name, "en")

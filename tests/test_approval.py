@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage import champions
 from storage.models import Champion, Status, utcnow
-from tests.conftest import BotHarness, Person, join, make_coordinator, texts
+from tests.conftest import BotHarness, Person, answer_joining, join, make_coordinator, texts
 
 
 async def stored(bot: BotHarness, person: Person) -> Champion:
@@ -21,12 +21,7 @@ async def stored(bot: BotHarness, person: Person) -> Champion:
 
 
 async def ask_to_join(person: Person) -> list[str]:
-    await person.send("/start")
-    await person.press("English")
-    await person.press("Yes, I agree")
-    await person.press("No")
-    await person.send(person.name)
-    await person.press("Riverside")
+    await answer_joining(person)
     return await person.press("Done")
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import update
 
 from storage import champions
 from storage.models import Invite, Status, utcnow
-from tests.conftest import BotHarness, Person, make_coordinator
+from tests.conftest import BotHarness, Person, answer_joining, make_coordinator
 
 
 async def start_with_fresh_invite(bot: BotHarness, coordinator: Person, newcomer: Person) -> None:
@@ -17,12 +17,7 @@ async def start_with_fresh_invite(bot: BotHarness, coordinator: Person, newcomer
     await coordinator.send("/invite")
     (text,) = await coordinator.press("Many people")
     code = text.rsplit("?start=", 1)[1].strip()
-    await newcomer.send(f"/start {code}")
-    await newcomer.press("English")
-    await newcomer.press("Yes, I agree")
-    await newcomer.press("No")
-    await newcomer.send(newcomer.name)
-    await newcomer.press("Riverside")
+    await answer_joining(newcomer, f"/start {code}")
 
 
 async def expire_all_invites(bot: BotHarness) -> None:
