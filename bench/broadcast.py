@@ -2,7 +2,7 @@
 
 Three figures, from the broadcast-delivery issue:
 
-1. limits on  — a 3,000-champion broadcast through `DeliveryWorker` with `RateLimiter(29)` against the
+1. limits on  — a 3,000-champion broadcast through `DeliveryWorker` with `Budget(29)` against the
    emulator enforcing Telegram's limits (30 messages/s overall, 1/s per chat) sustains ≥ 95% of 30 msg/s,
    and no delivery fails for a 429. Baseline: a bare `send_message` loop paced by the same limiter.
 2. limits off — the fan-out rate for 10,000 champions (from queueing until the outbox shows all sent) is
@@ -55,7 +55,8 @@ from bench.common import (
     note,
     run_figures,
 )
-from bot.delivery import DeliveryWorker, RateLimiter, WorkerOptions
+from bot.budget import Budget
+from bot.delivery import DeliveryWorker, WorkerOptions
 from bot.emulator import OVERALL_PER_SECOND
 from storage import outbox
 from storage.audience import Audience
@@ -114,7 +115,7 @@ class Tally:
 
 
 async def bare_loop(
-    bot: Bot, ids: Iterable[int], concurrency: int, limiter: RateLimiter | None = None
+    bot: Bot, ids: Iterable[int], concurrency: int, limiter: Budget | None = None
 ) -> Tally:
     """The baseline: a plain send_message loop, at most `concurrency` in flight (an asyncio.Semaphore),
     no database. Tasks are made as slots free up, so memory does not grow with the number of ids."""
@@ -125,7 +126,7 @@ async def bare_loop(
     async def send(telegram_id: int) -> None:
         try:
             if limiter is not None:
-                await limiter.wait(telegram_id)
+                await limiter.take(telegram_id)
             await bot.send_message(telegram_id, TEXT, reply_markup=bare_buttons(telegram_id))
             tally.sent += 1
         except RetryAfter:
@@ -149,7 +150,7 @@ async def bare_loop(
 async def outbox_broadcast(
     database: Database,
     bot: Bot,
-    limiter: RateLimiter,
+    limiter: Budget,
     options: WorkerOptions,
     audience: Audience,
 ) -> Tally:
@@ -188,21 +189,21 @@ AUDIENCE = Audience(roles=[Role.CHAMPION.value])
 
 async def figure_limited(run: Run) -> None:
     """1: with Telegram's limits on, the outbox keeps close to 30 msg/s and loses nothing to a 429.
-    Baseline: a bare send_message loop paced by the same RateLimiter(29), same concurrency."""
+    Baseline: a bare send_message loop paced by the same Budget(29), same concurrency."""
     n = size(run, "limited")
     database = await create_database(run.kind, run.workdir, "limited")
     with EmulatorProcess(enforce_limits=True) as emulator:
         await prepare(database, emulator, n)
         options = WorkerOptions(concurrency=run.concurrency)
         async with make_bot(emulator.base_url, run.concurrency) as bot:
-            await bare_loop(bot, range(FIRST_ID - WARM_UP, FIRST_ID), run.concurrency, RateLimiter())
+            await bare_loop(bot, range(FIRST_ID - WARM_UP, FIRST_ID), run.concurrency, Budget())
             await asyncio.sleep(1.1)  # let the emulator's one-second window empty
             before = emulator.stats()["rate_limited"]
-            bare = await bare_loop(bot, range(FIRST_ID, FIRST_ID + n), run.concurrency, RateLimiter())
+            bare = await bare_loop(bot, range(FIRST_ID, FIRST_ID + n), run.concurrency, Budget())
             bare_429 = emulator.stats()["rate_limited"] - before
             await asyncio.sleep(1.1)  # and again, and every chat's one-second interval with it
             before = emulator.stats()["rate_limited"]
-            ours = await outbox_broadcast(database, bot, RateLimiter(), options, AUDIENCE)
+            ours = await outbox_broadcast(database, bot, Budget(), options, AUDIENCE)
             ours_429 = emulator.stats()["rate_limited"] - before
     await drop_database(database)
     limit = float(OVERALL_PER_SECOND)
@@ -242,10 +243,10 @@ async def figure_fanout(run: Run) -> None:
         options = WorkerOptions(concurrency=run.concurrency)
         async with make_bot(emulator.base_url, run.concurrency) as bot:
             await bare_loop(bot, range(FIRST_ID - WARM_UP, FIRST_ID), run.concurrency)
-            await outbox_broadcast(database, bot, RateLimiter(None), options, WARM_UP_AUDIENCE)
+            await outbox_broadcast(database, bot, Budget(None), options, WARM_UP_AUDIENCE)
             for _ in range(run.repeat):
                 bare_runs.append(await bare_loop(bot, range(FIRST_ID, FIRST_ID + n), run.concurrency))
-                our_runs.append(await outbox_broadcast(database, bot, RateLimiter(None), options, AUDIENCE))
+                our_runs.append(await outbox_broadcast(database, bot, Budget(None), options, AUDIENCE))
     await drop_database(database)
     assert all(t.sent == n for t in bare_runs + our_runs), (bare_runs, our_runs)
     bare = max(bare_runs, key=lambda t: t.rate)
@@ -304,14 +305,14 @@ async def _memory_main(
         if mode == "bare":
             await bare_loop(bot, range(FIRST_ID - WARM_UP, FIRST_ID), concurrency)
         else:
-            await outbox_broadcast(database, bot, RateLimiter(UNPACED), options, WARM_UP_AUDIENCE)
+            await outbox_broadcast(database, bot, Budget(UNPACED), options, WARM_UP_AUDIENCE)
         gc.collect()
         reset = _reset_peak()
         start_kb = _status_kb("VmRSS") if reset else _status_kb("VmHWM")
         if mode == "bare":
             tally = await bare_loop(bot, range(FIRST_ID, FIRST_ID + count), concurrency)
         else:
-            tally = await outbox_broadcast(database, bot, RateLimiter(UNPACED), options, AUDIENCE)
+            tally = await outbox_broadcast(database, bot, Budget(UNPACED), options, AUDIENCE)
         peak_kb = _status_kb("VmHWM")
     return {
         "growth_mb": (peak_kb - start_kb) / 1024,
@@ -342,13 +343,13 @@ def run_memory_child(
 
 
 async def limiter_bookkeeping_mb(count: int) -> float:
-    """What RateLimiter keeps after `count` distinct chats (tracemalloc), to explain figure 3."""
-    limiter = RateLimiter(UNPACED)
+    """What Budget keeps after `count` distinct chats (tracemalloc), to explain figure 3."""
+    limiter = Budget(UNPACED)
     tracemalloc.start()
     try:
         before = tracemalloc.get_traced_memory()[0]
         for telegram_id in range(FIRST_ID, FIRST_ID + count):
-            await limiter.wait(telegram_id)
+            await limiter.take(telegram_id)
         return (tracemalloc.get_traced_memory()[0] - before) / 2**20
     finally:
         tracemalloc.stop()
@@ -379,7 +380,7 @@ async def figure_memory(run: Run) -> None:
     )
     note(
         "3",
-        f"of which RateLimiter's per-chat dict: {await limiter_bookkeeping_mb(n):.1f} MB "
+        f"of which Budget's per-chat dict: {await limiter_bookkeeping_mb(n):.1f} MB "
         f"(tracemalloc, same {count(n)} chats); rates meanwhile: outbox "
         f"{ours['sent'] / ours['seconds']:,.0f} msg/s, bare {bare['sent'] / bare['seconds']:,.0f} msg/s",
     )

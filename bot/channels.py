@@ -18,8 +18,9 @@ from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.request import HTTPXRequest
 
 from bot.app import SANDBOX_TOKEN, register_commands, shutdown
+from bot.budget import Budget
 from bot.context import App
-from bot.delivery import DeliveryWorker, RateLimiter, WorkerOptions
+from bot.delivery import DeliveryWorker, WorkerOptions
 from bot.settings import Settings, SettingsError
 from bot.webhook import webhook_app
 from storage.db import make_engine, make_sessions, upgrade
@@ -91,7 +92,7 @@ async def run_delivery(
     count = settings.delivery_workers if workers is None else workers
     if count == 0:
         return
-    limiter = RateLimiter(settings.delivery_rate or None)
+    limiter = Budget(settings.delivery_rate or None)
     options = WorkerOptions() if lease is None else WorkerOptions(lease=timedelta(seconds=lease))
     async with delivery_bot(settings) as bot:
         await asyncio.gather(

@@ -12,11 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import os
 import socket
-import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
+from bot.budget import Budget
 from bot.context import Context
 from bot.i18n import N_, translator
 from storage import outbox
@@ -38,41 +36,6 @@ ANSWER_BACK = (
     ("question", N_("A question")),
     ("concern", N_("Concern heard")),
 )
-
-
-class RateLimiter:
-    """Spaces sends to at most `per_second` overall and one per chat every `per_chat` seconds.
-
-    Only chats sent to within the last `per_chat` seconds are remembered (about 30), so memory
-    does not grow with the audience.
-    """
-
-    def __init__(self, per_second: float | None = 29.0, per_chat: float = 1.0) -> None:
-        self.interval = 1.0 / per_second if per_second else 0.0
-        self.per_chat = per_chat if per_second else 0.0
-        self._next = 0.0
-        self._last_chat: dict[int, float] = {}
-        self._recent: deque[tuple[float, int]] = deque()
-
-    async def wait(self, chat_id: int) -> None:
-        """Sleep until this chat may be sent to (no await before the slot is taken, so no lock)."""
-        if not self.interval:
-            return
-        now = time.monotonic()
-        while self._recent and self._recent[0][0] + self.per_chat <= now:
-            old_slot, old_chat = self._recent.popleft()
-            if self._last_chat.get(old_chat) == old_slot:
-                del self._last_chat[old_chat]
-        slot = max(now, self._next, self._last_chat.get(chat_id, -math.inf) + self.per_chat)
-        self._next = max(self._next, now) + self.interval
-        self._last_chat[chat_id] = slot
-        self._recent.append((slot, chat_id))
-        if slot > now:
-            await asyncio.sleep(slot - now)
-
-    def back_off(self, seconds: float) -> None:
-        """Telegram said to wait: hold every send, not only the one that was refused."""
-        self._next = max(self._next, time.monotonic() + seconds)
 
 
 @dataclass
@@ -113,7 +76,7 @@ class DeliveryWorker:
         self,
         bot: Bot,
         sessions: async_sessionmaker[AsyncSession],
-        limiter: RateLimiter,
+        limiter: Budget,
         options: WorkerOptions | None = None,
         name: str | None = None,
         clock: Callable[[], datetime] = utcnow,
@@ -162,7 +125,7 @@ class DeliveryWorker:
         markup = answer_buttons(item.id, item.language) if item.answer_back else None
         async with self._slots:
             try:
-                await self.limiter.wait(item.telegram_id)
+                await self.limiter.take(item.telegram_id)
                 media = (
                     (item.media_kind, item.media_file_id) if item.media_kind and item.media_file_id else None
                 )

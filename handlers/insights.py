@@ -25,8 +25,8 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import MessageLimit
 from telegram.error import Forbidden, TelegramError
 
+from bot.budget import Budget
 from bot.context import Context
-from bot.delivery import RateLimiter
 from bot.i18n import N_, Translator, translator
 from handlers.common import (
     answer,
@@ -673,12 +673,12 @@ async def _confirm(update: Update, context: Context, data: dict[str, Any]) -> No
 
 
 async def send_replies(
-    bot: Bot, sessions: async_sessionmaker[AsyncSession], limiter: RateLimiter | None = None
+    bot: Bot, sessions: async_sessionmaker[AsyncSession], limiter: Budget | None = None
 ) -> int:
     """Tell each champion about replies to their reports not yet sent, in their language, paced
     within Telegram's limits; return how many messages arrived. Each reply is claimed before it is
     sent, so two senders (the confirm and the job) never send one twice."""
-    limiter = limiter or RateLimiter()
+    limiter = limiter or Budget()
     sent = 0
     while True:
         async with sessions.begin() as session:
@@ -693,7 +693,7 @@ async def send_replies(
                 notice.media_kind,
                 notice.reply_text,
             )
-            await limiter.wait(notice.telegram_id)
+            await limiter.take(notice.telegram_id)
             try:
                 await bot.send_message(notice.telegram_id, text)
             except Forbidden:

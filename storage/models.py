@@ -69,6 +69,7 @@ class Status(enum.StrEnum):
     ACTIVE = "active"
     PAUSED = "paused"  # no campaign messages for now
     STOPPED = "stopped"  # opted out
+    DECLINED = "declined"  # a coordinator said no: erased once they have been told
 
 
 def _enum(kind: type[enum.StrEnum], name: str) -> Enum:
@@ -205,6 +206,7 @@ class Broadcast(Base):
         String(16)
     )  # photo or document, sent with the text as caption
     media_file_id: Mapped[str | None] = mapped_column(String(200))  # Telegram's file id
+    topic: Mapped[str | None] = mapped_column(String(40))  # report topic its questions and concerns get
     audience: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     answer_back: Mapped[bool] = mapped_column(default=True)
     urgent: Mapped[bool] = mapped_column(default=False)  # sent inside quiet hours too
@@ -213,20 +215,29 @@ class Broadcast(Base):
     send_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The live delivery report the coordinator sees, edited by the leading process until it is final.
+    report_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    report_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    report_final_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Delivery(Base):
-    """The outbox: one row per (broadcast, champion), claimed and sent by a delivery worker."""
+    """The outbox: one row per message the bot starts (a broadcast's copy for one champion, a reply
+    to a report, a digest, an approval...), claimed and sent by a delivery worker."""
 
     __tablename__ = "delivery"
     __table_args__ = (
         UniqueConstraint("broadcast_id", "champion_id"),
-        Index("ix_delivery_due", "state", "not_before"),
+        Index("ix_delivery_due", "state", "lane", "not_before"),
     )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
-    broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcast.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(24), default="broadcast", server_default="broadcast")
+    lane: Mapped[int] = mapped_column(default=2, server_default="2")  # 1: person to person, 2: bulk
+    broadcast_id: Mapped[int | None] = mapped_column(ForeignKey("broadcast.id", ondelete="CASCADE"))
     champion_id: Mapped[int] = mapped_column(ForeignKey("champion.id", ondelete="CASCADE"), index=True)
-    # pending -> sending -> sent | failed | blocked (pending again on retry)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # what the kind needs to say it
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # not sent after this
+    # pending -> sending -> sent | failed | blocked | skipped (pending again on retry or a hold)
     state: Mapped[str] = mapped_column(String(16), default="pending")
     not_before: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     attempts: Mapped[int] = mapped_column(default=0)
@@ -286,6 +297,10 @@ class Report(Base):
     people: Mapped[str] = mapped_column(String(8))  # one, few, many
     area_id: Mapped[int | None] = mapped_column(ForeignKey("area.id", ondelete="SET NULL"))
     anonymous: Mapped[bool] = mapped_column(default=True)  # False: the coordinator may see their name
+    # The campaign message a question or concern answers (from its answer-back buttons), if any.
+    delivery_id: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("delivery.id", ondelete="SET NULL")
+    )
     language: Mapped[str] = mapped_column(String(8))  # the language it was written in
     status: Mapped[str] = mapped_column(String(8), default="new")  # new, seen, acted
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -306,6 +321,14 @@ class ReportReply(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # When the champion was told; None until then.
     notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+
+
+class SendingProcess(Base):
+    """A process that sends with the bot's token, seen lately: they split Telegram's budget between them."""
+
+    __tablename__ = "sending_process"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
 class JobRun(Base):

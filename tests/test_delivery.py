@@ -11,7 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot
 
-from bot.delivery import DeliveryWorker, RateLimiter, WorkerOptions
+from bot.budget import Budget
+from bot.delivery import DeliveryWorker, WorkerOptions
 from bot.emulator import Emulator
 from bot.i18n import translator
 from storage import audience, directory, outbox
@@ -59,7 +60,7 @@ def worker(
     return DeliveryWorker(
         bot,
         sessions,
-        RateLimiter(per_second=None),
+        Budget(per_second=None),
         WorkerOptions(**options),
         name="w1",
         clock=clock,  # type: ignore[arg-type]
@@ -256,7 +257,7 @@ async def test_two_workers_share_a_broadcast_without_sending_twice(
     broadcast_id = await broadcast(sessions, clock)
     workers = [
         DeliveryWorker(
-            bare_bot, sessions, RateLimiter(None), WorkerOptions(batch=10), name=f"w{i}", clock=clock
+            bare_bot, sessions, Budget(None), WorkerOptions(batch=10), name=f"w{i}", clock=clock
         )
         for i in range(2)
     ]
@@ -269,14 +270,14 @@ async def test_two_workers_share_a_broadcast_without_sending_twice(
 
 
 async def test_rate_limiter_spaces_sends_overall_and_per_chat() -> None:
-    limiter = RateLimiter(per_second=100, per_chat=0.05)
+    limiter = Budget(per_second=100, per_chat=0.05)
     loop = asyncio.get_running_loop()
     start = loop.time()
-    await asyncio.gather(*(limiter.wait(chat) for chat in range(20)))
+    await asyncio.gather(*(limiter.take(chat) for chat in range(20)))
     overall = loop.time() - start
     start = loop.time()
     for _ in range(3):
-        await limiter.wait(7)
+        await limiter.take(7)
     per_chat = loop.time() - start
     assert overall >= 0.18  # 20 sends at 100/s
     assert per_chat >= 0.09  # 3 sends to one chat, 0.05 s apart
@@ -318,9 +319,9 @@ async def test_a_champion_who_changes_language_mid_campaign_gets_the_new_languag
 
 
 async def test_rate_limiter_forgets_chats_once_their_second_is_over() -> None:
-    limiter = RateLimiter(per_second=1000, per_chat=0.01)
+    limiter = Budget(per_second=1000, per_chat=0.01)
     for chat in range(50):
-        await limiter.wait(chat)
+        await limiter.take(chat)
     await asyncio.sleep(0.02)  # the per-chat window itself is what is being tested here
-    await limiter.wait(999)
+    await limiter.take(999)
     assert set(limiter._last_chat) == {999}

@@ -6,14 +6,18 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import inspect
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Connection, inspect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.settings import SettingsError, load_settings
 from storage import champions
 from storage.db import downgrade, make_engine, upgrade
+from storage.models import Base
 
 
 @pytest.mark.parametrize(
@@ -153,6 +157,22 @@ async def test_migrations_go_down_and_up_again(
         await engine.dispose()
     async with sessions.begin() as session:
         await champions.make_coordinator(session, 1, "Sam", "en")
+
+
+async def test_the_migrations_build_the_schema_the_models_describe(database_url: str) -> None:
+    """A column or index added to a model but not to a migration (or the other way) shows here."""
+    engine = make_engine(database_url)
+
+    def differences(connection: Connection) -> list[Any]:
+        options = {"compare_type": False, "compare_server_default": False}
+        return list(compare_metadata(MigrationContext.configure(connection, opts=options), Base.metadata))
+
+    try:
+        async with engine.connect() as connection:
+            found = await connection.run_sync(differences)
+    finally:
+        await engine.dispose()
+    assert found == []
 
 
 async def test_sqlite_uses_wal_and_a_busy_timeout(tmp_path: Path) -> None:
