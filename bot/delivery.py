@@ -38,6 +38,9 @@ ANSWER_BACK = (
 )
 
 
+IDLE_HORIZON = timedelta(minutes=2)  # rows due within this keep an `until_idle` worker going
+
+
 @dataclass
 class WorkerOptions:
     batch: int = 100
@@ -139,7 +142,7 @@ class DeliveryWorker:
         self._slots = asyncio.Semaphore(self.options.concurrency)
 
     async def run(self, stop: asyncio.Event, *, until_idle: bool = False) -> None:
-        """Deliver until `stop` is set (or, with `until_idle`, until nothing is left to send)."""
+        """Deliver until `stop` is set (or, with `until_idle`, until nothing is due soon)."""
         async with self.sessions.begin() as session:
             recovered = await outbox.recover(session, self.clock(), self.options.lease)
         if recovered:
@@ -181,8 +184,10 @@ class DeliveryWorker:
         return len(claimed)
 
     async def _anything_left(self) -> bool:
+        """Whether a row is in flight or falls due soon (a retry after its backoff); a row held for
+        quiet hours, or for a paused campaign, does not keep an `until_idle` worker running."""
         async with self.sessions() as session:
-            return await outbox.has_unfinished(session)
+            return await outbox.has_due(session, self.clock() + IDLE_HORIZON)
 
     async def _deliver(self, session: AsyncSession, item: outbox.Claimed) -> outbox.Outcome:
         """Check, render and send one row."""

@@ -111,6 +111,10 @@ MESSAGES: dict[str, Render] = {
     **BROADCASTS,
     outbox.REPLY: insights.reply_message,
     outbox.THEME: insights.reply_message,
+    outbox.APPROVAL_REQUEST: admin.request_message,
+    outbox.APPROVAL_RESULT: admin.result_message,
+    outbox.WEEKLY: learn.weekly_message,
+    outbox.DIGEST: digest.digest_message,
 }
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from telegram import Update
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import InlineKeyboardMarkup, Update
 
-from bot.context import Context
-from bot.i18n import translator
-from handlers.common import answer, answer_and_clear, buttons, isolate, reply, require_coordinator, send_to
-from storage import champions, directory, invites
+from bot.context import Context, Services
+from bot.delivery import Outgoing
+from bot.i18n import Translator, translator
+from handlers.common import answer, answer_and_clear, buttons, isolate, reply, require_coordinator
+from storage import champions, directory, invites, outbox
 from storage.models import Champion, Status
 
 
@@ -94,15 +96,35 @@ async def list_pending(update: Update, context: Context) -> None:
         ),
     )
     for champion in waiting:
-        await reply(
-            update,
-            _("{name} asks to join (area: {area}).").format(
-                name=isolate(champion.display_name), area=champion.area.name if champion.area else "–"
-            ),
-            buttons(
-                [(_("Approve"), f"approve:{champion.id}:yes"), (_("Decline"), f"approve:{champion.id}:no")], 2
-            ),
+        await reply(update, *approval_request(context.t, champion))
+
+
+def approval_request(t: Translator, champion: Champion) -> tuple[str, InlineKeyboardMarkup]:
+    """Someone asking to join, with Approve and Decline, in a coordinator's language."""
+    _ = t.gettext
+    text = _("{name} asks to join (area: {area}).").format(
+        name=isolate(champion.display_name), area=champion.area.name if champion.area else "–"
+    )
+    choices = [(_("Approve"), f"approve:{champion.id}:yes"), (_("Decline"), f"approve:{champion.id}:no")]
+    return text, buttons(choices, 2)
+
+
+async def request_message(session: AsyncSession, item: outbox.Claimed, services: Services) -> Outgoing | None:
+    """Outbox renderer: ask a coordinator to approve someone; None once they were decided about."""
+    champion = await session.get(Champion, int(item.payload["champion"]))
+    if champion is None or champion.status != Status.PENDING:
+        return None
+    return Outgoing(*approval_request(translator(item.language), champion))
+
+
+async def result_message(session: AsyncSession, item: outbox.Claimed, services: Services) -> Outgoing:
+    """Outbox renderer: tell someone the coordinators' decision, in their language."""
+    _ = translator(item.language).gettext
+    if item.champion.status == Status.DECLINED:
+        return Outgoing(
+            _("Sorry, a coordinator could not approve your request. We have deleted your details.")
         )
+    return Outgoing(_("Good news: you have been approved! Send /help to see what you can do."))
 
 
 async def decide(update: Update, context: Context) -> None:
@@ -113,34 +135,22 @@ async def decide(update: Update, context: Context) -> None:
         return
     _ = context.t.gettext
     _prefix, champion_id, verdict = query.data.split(":")
+    # Declined people are erased once they have been told (storage.outbox.record).
+    decided = Status.ACTIVE if verdict == "yes" else Status.DECLINED
     async with context.db.begin() as session:
         champion = await session.get(Champion, int(champion_id))
-        if champion is None or champion.status != Status.PENDING:
-            champion = None
-        elif verdict == "yes":
-            if not await champions.change_status(session, champion.id, Status.ACTIVE):
-                champion = None  # decided by someone else a moment ago
+        # The status changes only from pending, in the UPDATE itself: two coordinators can't both decide.
+        if champion is not None and await champions.change_status(session, champion.id, decided):
+            await outbox.queue(session, outbox.APPROVAL_RESULT, [champion.id])
         else:
-            await champions.erase(session, champion)
+            champion = None
     if champion is None:
         await answer(query, _("Someone has already decided about this person."), show_alert=True)
         return
+    context.bot_data.wake.ring(outbox.PERSON)
     await answer(query)
-    tr = translator(champion.language)
     name = isolate(champion.display_name)
     if verdict == "yes":
         await query.edit_message_text(_("{name} can now take part.").format(name=name))
-        told = await send_to(
-            context,
-            champion,
-            tr.gettext("Good news: you have been approved! Send /help to see what you can do."),
-        )
     else:
         await query.edit_message_text(_("{name} was declined.").format(name=name))
-        told = await send_to(
-            context,
-            champion,
-            tr.gettext("Sorry, a coordinator could not approve your request. We have deleted your details."),
-        )
-    if not told:
-        await reply(update, _("We could not tell {name}: they may have blocked the bot.").format(name=name))

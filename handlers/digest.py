@@ -1,28 +1,26 @@
 """The weekly digest to coordinators: last week's reports by topic and kind, and the new reports
 that need a look. Sent once a week (CHAMPBOT_DIGEST_WEEKDAY and _HOUR, London time); the time it
-went out is kept in the database, so a restart or a second worker never sends it twice."""
+slot is claimed in the same transaction that queues one outbox row per coordinator, so a restart or
+a second worker never queues it twice and a failed send is retried rather than lost."""
 
 from __future__ import annotations
 
-import logging
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
-from telegram import Bot
-from telegram.error import TelegramError
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.context import Context
+from bot.context import Context, Services
+from bot.delivery import Outgoing
 from bot.i18n import Translator, translator
 from handlers.report_labels import KIND_LABELS, excerpt, topic_label
-from storage import champions, insight_figures, job_runs
+from storage import champions, insight_figures, job_runs, outbox
 from storage.insight_export import SMALL
 from storage.insight_figures import Digest
 from storage.models import utcnow
 from storage.report_topics import Topic
 from storage.reports import KINDS, reference
-
-log = logging.getLogger(__name__)
 
 JOB = "weekly-digest"
 TIMEZONE = "Europe/London"
@@ -30,8 +28,9 @@ EXCERPT = 60
 
 
 async def digest_job(context: Context) -> None:
-    """Scheduler job: send the weekly digest if it is due and nobody has sent it yet."""
-    await send_digest(context.bot, context, utcnow())
+    """Scheduler job: queue the weekly digest if it is due and nobody has queued it yet."""
+    if await queue_digest(context, utcnow()):
+        context.bot_data.wake.ring(outbox.BULK)
 
 
 def last_slot(now: datetime, weekday: int, hour: int) -> datetime:
@@ -44,27 +43,27 @@ def last_slot(now: datetime, weekday: int, hour: int) -> datetime:
     return slot.astimezone(UTC)
 
 
-async def send_digest(bot: Bot, context: Context, now: datetime) -> int:
-    """Send the digest for the week before the latest slot to every active coordinator, in their
-    language, unless it went out already; return how many coordinators got it. The slot is claimed
-    before sending, so a failure loses one week's digest rather than ever sending it twice."""
+async def queue_digest(context: Context, now: datetime) -> int:
+    """Queue the digest for the week before the latest slot to every active coordinator, unless it
+    was queued already; return how many coordinators it goes to. Each gets it in their language
+    when it is sent, with the figures as they are then, until the next week's is due."""
     settings = context.settings
     slot = last_slot(now, settings.digest_weekday, settings.digest_hour)
     async with context.db.begin() as session:
         if not await job_runs.claim(session, JOB, slot, now):
             return 0
-        figures = await insight_figures.digest(session, slot - timedelta(days=7), slot)
-        coordinators = await champions.coordinators(session)
-    sent = 0
-    for coordinator in coordinators:
-        t = translator(coordinator.language)
-        try:
-            await bot.send_message(coordinator.telegram_id, digest_text(t, context.topics, figures, slot))
-        except TelegramError as exc:  # one unreachable coordinator must not stop the others
-            log.warning("Weekly digest for coordinator %s failed: %s", coordinator.id, exc)
-            continue
-        sent += 1
-    return sent
+        coordinators = [coordinator.id for coordinator in await champions.coordinators(session)]
+        payload = {"slot": slot.isoformat()}
+        return await outbox.queue(
+            session, outbox.DIGEST, coordinators, payload, expires_at=slot + timedelta(days=7)
+        )
+
+
+async def digest_message(session: AsyncSession, item: outbox.Claimed, services: Services) -> Outgoing:
+    """Outbox renderer: the digest of the week before its slot, in the coordinator's language."""
+    slot = datetime.fromisoformat(str(item.payload["slot"]))
+    figures = await insight_figures.digest(session, slot - timedelta(days=7), slot)
+    return Outgoing(digest_text(translator(item.language), services.topics, figures, slot))
 
 
 def suppressed(t: Translator, count: int) -> str:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import logging
 import random
 from datetime import datetime
 
 from babel.dates import get_day_names
-from telegram import Bot, InlineKeyboardMarkup, Update
-from telegram.error import Forbidden, TelegramError
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import InlineKeyboardMarkup, Update
 
-from bot.context import Context
+from bot.context import Context, Services
+from bot.delivery import Outgoing
 from bot.i18n import N_, Translator, translator
 from handlers.common import (
     answer_and_clear,
@@ -20,12 +20,10 @@ from handlers.common import (
     signpost,
     stale_button,
 )
-from storage import champions, learning
+from storage import learning, outbox
 from storage.content import Library, Snippet
 from storage.models import Champion, Status, utcnow
-from storage.quiet_hours import hour_is_quiet, is_quiet, quiet_until
-
-log = logging.getLogger(__name__)
+from storage.quiet_hours import hour_is_quiet
 
 TOPIC_TITLES = {
     "core20plus5": N_("Core20PLUS5"),
@@ -291,53 +289,44 @@ async def stop_weekly(update: Update, context: Context) -> None:
 
 
 async def weekly_job(context: Context) -> None:
-    """Scheduler job: send the weekly snippets that are due now."""
-    await send_due_snippets(context.bot, context, utcnow())
+    """Scheduler job: queue the weekly snippets that are due now."""
+    if await queue_due_snippets(context, utcnow()):
+        context.bot_data.wake.ring(outbox.BULK)
 
 
-async def send_due_snippets(bot: Bot, context: Context, now: datetime) -> int:
-    """Send each due champion their next unread snippet; move every due schedule on a week.
-
-    The schedule lives in the database, so a restart misses nothing: what fell due while the bot
-    was down is sent on the next run. Returns how many snippets were sent.
-    """
-    sent = 0
-    claimed = []
+async def queue_due_snippets(context: Context, now: datetime) -> int:
+    """Queue each due champion's next unread snippet and move every due schedule on a week, in one
+    transaction: a week is claimed exactly when its snippet is queued. The schedule lives in the
+    database, so what fell due while the bot was down is queued on the next run; the outbox holds it
+    through quiet hours and sends it only to a champion who is active then. Returns how many."""
+    queued = 0
     async with context.db.begin() as session:
         for row, champion in await learning.due_weekly(session, now):
-            if is_quiet(champion, now):  # quiet hours changed since they chose: wait for them to end
-                await learning.reschedule(session, row, quiet_until(champion, now))
-                continue
             following = learning.next_weekly(row.weekday, row.hour, champion.timezone, now)
-            if await learning.reschedule(session, row, following):  # only the run that claims the week sends
-                claimed.append((row, champion))
-    for row, champion in claimed:
-        if champion.status != Status.ACTIVE:
-            continue
-        async with context.db() as session:
+            if not await learning.reschedule(session, row, following):  # another run claimed the week
+                continue
+            if champion.status != Status.ACTIVE:
+                continue
             read = set(await learning.progress(session, champion.id))
-        snippet_id = learning.next_unread(context.library, read)
-        if snippet_id is None:
-            continue
-        t = translator(champion.language)
-        text, markup = snippet_message(
-            context.library, t, snippet_id, heading=t.gettext("Your snippet of the week:")
-        )
-        try:
-            await bot.send_message(
-                champion.telegram_id, text, reply_markup=markup, disable_web_page_preview=True
-            )
-        except Forbidden:
-            async with context.db.begin() as session:
-                await champions.mark_unreachable(session, [champion.id])
-            continue
-        except TelegramError:
-            log.exception("Weekly snippet for champion %s failed", row.champion_id)
-            continue
-        async with context.db.begin() as session:
-            await learning.mark_read(session, champion.id, snippet_id)
-        sent += 1
-    return sent
+            snippet_id = learning.next_unread(context.library, read)
+            if snippet_id is None:
+                continue
+            payload = {"snippet": snippet_id}
+            queued += await outbox.queue(session, outbox.WEEKLY, [champion.id], payload, expires_at=following)
+    return queued
+
+
+async def weekly_message(session: AsyncSession, item: outbox.Claimed, services: Services) -> Outgoing | None:
+    """Outbox renderer: the snippet of the week in the champion's language; None if the content no
+    longer has it."""
+    snippet_id = str(item.payload["snippet"])
+    if services.library.get(snippet_id, item.language) is None:
+        return None
+    t = translator(item.language)
+    text, markup = snippet_message(
+        services.library, t, snippet_id, heading=t.gettext("Your snippet of the week:")
+    )
+    return Outgoing(text, markup, preview=False)
 
 
 def _following(library: Library, snippet: Snippet) -> str | None:

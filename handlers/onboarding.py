@@ -24,11 +24,10 @@ from handlers.common import (
     main_menu,
     reply,
     save_step,
-    send_to,
     stale_button,
 )
-from storage import champions, conversation, directory, invites
-from storage.models import Champion, Status
+from storage import champions, conversation, directory, invites, outbox
+from storage.models import Status
 
 NAME_MAX = 64
 
@@ -275,7 +274,9 @@ async def finish(update: Update, context: Context) -> None:
             approved=approved,
         )
         await conversation.clear_state(session, update.effective_chat.id, read=context.state_version)
-        coordinators = [] if approved else await champions.coordinators(session)
+        if not approved:  # every coordinator is asked, even when another can't be reached
+            coordinators = [coordinator.id for coordinator in await champions.coordinators(session)]
+            await outbox.queue(session, outbox.APPROVAL_REQUEST, coordinators, {"champion": champion.id})
     context.champion = champion
     if approved:
         await reply(
@@ -293,20 +294,7 @@ async def finish(update: Update, context: Context) -> None:
             name=isolate(data["name"])
         ),
     )
-    for coordinator in coordinators:  # each one, even when another can't be reached
-        await notify_pending(context, coordinator, champion)
-
-
-async def notify_pending(context: Context, coordinator: Champion, champion: Champion) -> None:
-    """Ask one coordinator, in their language, to approve a new champion."""
-    _ = translator(coordinator.language).gettext
-    text = _("{name} asks to join (area: {area}).").format(
-        name=isolate(champion.display_name), area=champion.area.name if champion.area else "–"
-    )
-    markup = buttons(
-        [(_("Approve"), f"approve:{champion.id}:yes"), (_("Decline"), f"approve:{champion.id}:no")], 2
-    )
-    await send_to(context, coordinator, text, markup)
+    context.bot_data.wake.ring(outbox.PERSON)
 
 
 async def text_during_join(update: Update, context: Context) -> bool:

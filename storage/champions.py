@@ -75,6 +75,7 @@ async def finish_joining(
 TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.ACTIVE: frozenset({Status.PENDING, Status.PAUSED}),  # approved; resumed
     Status.PAUSED: frozenset({Status.ACTIVE}),
+    Status.DECLINED: frozenset({Status.PENDING}),
     Status.STOPPED: frozenset({Status.JOINING, Status.PENDING, Status.ACTIVE, Status.PAUSED}),
 }
 

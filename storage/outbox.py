@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, and_, func, insert, literal, select, text, update
+from sqlalchemy import ColumnElement, Integer, and_, func, insert, literal, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import lazyload
 
@@ -260,15 +260,9 @@ async def claim(
 ) -> list[Claimed]:
     """Claim up to `limit` due pending rows of one lane for this worker. Rows of a paused campaign
     are left where they are until it is resumed."""
-    paused = (
-        select(Broadcast.id)
-        .join(Campaign, Campaign.id == Broadcast.campaign_id)
-        .where(Campaign.status == "paused")
-    )
     due_ids = (
         select(Delivery.id)
-        .where(Delivery.state == PENDING, Delivery.lane == lane, Delivery.not_before <= now)
-        .where((Delivery.broadcast_id.is_(None)) | (Delivery.broadcast_id.not_in(paused)))
+        .where(Delivery.state == PENDING, Delivery.lane == lane, Delivery.not_before <= now, _not_paused())
         .order_by(Delivery.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -314,6 +308,16 @@ async def claim(
             item.cancelled = broadcast.status == CANCELLED or campaign_status == "cancelled"
         claimed.append(item)
     return claimed
+
+
+def _not_paused() -> ColumnElement[bool]:
+    """Rows not of a paused campaign's message: those wait where they are until it is resumed."""
+    paused = (
+        select(Broadcast.id)
+        .join(Campaign, Campaign.id == Broadcast.campaign_id)
+        .where(Campaign.status == "paused")
+    )
+    return Delivery.broadcast_id.is_(None) | Delivery.broadcast_id.not_in(paused)
 
 
 @dataclass
@@ -447,7 +451,15 @@ async def report(session: AsyncSession, broadcast_id: int) -> Report:
     return result
 
 
-async def has_unfinished(session: AsyncSession) -> bool:
-    """Whether any delivery is still pending or being sent."""
-    unfinished = select(Delivery.id).where(Delivery.state.in_((PENDING, CLAIMED))).limit(1)
-    return (await session.scalar(unfinished)) is not None
+async def has_due(session: AsyncSession, by: datetime) -> bool:
+    """Whether any row is being sent, or pending and due by `by` (held for quiet hours or a paused
+    campaign past then, it is not)."""
+    due = (
+        select(Delivery.id)
+        .where(
+            (Delivery.state == CLAIMED)
+            | and_(Delivery.state == PENDING, Delivery.not_before <= by, _not_paused())
+        )
+        .limit(1)
+    )
+    return (await session.scalar(due)) is not None

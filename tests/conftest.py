@@ -9,6 +9,7 @@ import os
 import re
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ from handlers import pastes
 from handlers.report_labels import KIND_LABELS, PEOPLE_LABELS
 from storage import champions, directory
 from storage.db import downgrade, make_engine, make_sessions, upgrade
-from storage.models import Base
+from storage.models import Base, utcnow
 
 REPLY_TIMEOUT = 10.0
 
@@ -222,13 +223,16 @@ class BotHarness:
     def person(self, user_id: int, name: str = "Ana", language_code: str | None = "en") -> Person:
         return Person(self, user_id, name, language_code)
 
-    async def deliver(self) -> None:
-        """Let a delivery worker send everything the outbox holds that is due, as the bot's own
-        workers would, then return."""
+    async def deliver(self, now: datetime | None = None) -> None:
+        """Let a delivery worker send everything the outbox holds that is due (at `now`, if given),
+        as the bot's own workers would, then return."""
         sender = Bot("1:t", base_url=f"{self.emulator.base_url}/bot")
         services = self.application.bot_data
+        clock = (lambda: now) if now is not None else utcnow
         async with sender:
-            worker = DeliveryWorker(sender, self.sessions, Budget(None), messages=MESSAGES, services=services)
+            worker = DeliveryWorker(
+                sender, self.sessions, Budget(None), clock=clock, messages=MESSAGES, services=services
+            )
             await worker.run(asyncio.Event(), until_idle=True)
 
     async def processed(self, update_id: int) -> None:

@@ -36,6 +36,7 @@ async def test_a_coordinator_who_cannot_be_messaged_lets_nobody_past_approval(
     await kim.send("/help")
     zara = bot.person(803, "Zara")
     assert await ask_to_join(zara) == ["Thank you, Zara. A coordinator will look at your request soon."]
+    await bot.deliver()
     assert texts(kim.history[-1:]) == ["Zara asks to join (area: Riverside)."]  # asked despite the other
     for _ in range(2):  # writing again must not turn "couldn't reach a coordinator" into approval
         assert await zara.send("/report") == ["Your request to join is waiting for a coordinator's approval."]
@@ -54,9 +55,11 @@ async def test_a_champion_who_cannot_be_told_of_the_decision_is_the_one_marked(
     await kim.send("/help")
     zara = bot.person(812, "Zara")
     await ask_to_join(zara)
+    await bot.deliver()
     bot.emulator.block(zara.id)
-    assert await kim.press("Approve") == ["We could not tell Zara: they may have blocked the bot."]
-    assert texts(kim.history[-2:-1]) == ["Zara can now take part."]
+    assert await kim.press("Approve") == []
+    assert texts(kim.history[-1:]) == ["Zara can now take part."]
+    await bot.deliver()
     coordinator, champion = await stored(bot, kim), await stored(bot, zara)
     assert coordinator.unreachable_at is None and coordinator.status == Status.ACTIVE
     assert champion.unreachable_at is not None and champion.status == Status.ACTIVE
@@ -80,6 +83,7 @@ async def test_statuses_change_only_along_the_intended_transitions(
 ) -> None:
     allowed = {
         (Status.PENDING, Status.ACTIVE),  # approved
+        (Status.PENDING, Status.DECLINED),  # erased once told
         (Status.PAUSED, Status.ACTIVE),  # resumed
         (Status.ACTIVE, Status.PAUSED),
         (Status.JOINING, Status.STOPPED),
@@ -96,3 +100,28 @@ async def test_statuses_change_only_along_the_intended_transitions(
             await session.refresh(champion)
         assert changed == ((before, after) in allowed), (before, after)
         assert champion.status == (after if changed else before)
+
+
+@pytest.mark.bot_settings(signup_mode="approval")
+async def test_a_declined_champion_is_told_and_only_then_erased(bot: BotHarness, places: None) -> None:
+    kim = bot.person(831, "Kim")
+    await make_coordinator(bot, kim)
+    await kim.send("/help")
+    zara = bot.person(832, "Zara")
+    await ask_to_join(zara)
+    await bot.deliver()
+    request, decline = kim.find_button("Decline")
+    assert await kim.press_data(request["message_id"], decline) == []
+    assert texts(kim.history[-1:]) == ["Zara was declined."]
+    champion = await stored(bot, zara)
+    assert champion.status == Status.DECLINED  # kept until the message is out
+    approve = f"approve:{champion.id}:yes"
+    assert await kim.press_data(request["message_id"], approve) == [
+        "Someone has already decided about this person."
+    ]
+    await bot.deliver()
+    assert texts(zara.history[-1:]) == [
+        "Sorry, a coordinator could not approve your request. We have deleted your details."
+    ]
+    async with bot.sessions() as session:
+        assert await champions.by_telegram_id(session, zara.id) is None

@@ -98,11 +98,13 @@ async def test_approval_mode_waits_for_a_coordinator(bot: BotHarness, places: No
     await zara.send("Zara")
     await zara.press("Riverside")
     assert await zara.press("Done") == ["Thank you, Zara. A coordinator will look at your request soon."]
+    await bot.deliver()
     assert texts(sam.history[-1:]) == ["Zara asks to join (area: Riverside)."]
     assert await zara.send("/pause") == ["Your request to join is waiting for a coordinator's approval."]
     assert await sam.send("/pending") == ["1 person is waiting:", "Zara asks to join (area: Riverside)."]
     assert await sam.press("Approve") == []
     assert texts(sam.history[-1:]) == ["Zara can now take part."] and sam.history[-1]["edited"]
+    await bot.deliver()
     assert zara.history[-1]["text"] == "Good news: you have been approved! Send /help to see what you can do."
     # The first notification still shows its buttons: a second decision is refused.
     assert await sam.press("Decline") == ["Someone has already decided about this person."]
@@ -144,6 +146,7 @@ async def test_a_right_to_left_name_cannot_flip_an_english_message(bot: BotHarne
     await sam.send("/help")
     huda = bot.person(362, "هدى", "ar")
     await join(huda, language="English")
+    await bot.deliver()
     assert sam.history[-1]["text"] == "\u2068هدى\u2069 asks to join (area: Northfield)."
     async with bot.sessions() as session:
         stored = await champions.by_telegram_id(session, 362)

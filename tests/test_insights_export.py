@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.context import Context
 from bot.i18n import translator
 from handlers import stats
-from handlers.digest import digest_job, send_digest, suppressed
+from handlers.digest import digest_job, queue_digest, suppressed
 from storage import champions, conversation, insight_export, reports
 from storage.insight_export import clean
 from storage.insight_figures import Counts, Figures
@@ -538,14 +538,15 @@ async def test_weekly_digest_goes_once_to_each_coordinator_in_their_language(
     older = await report(bot, ana, "maternity", "question", datetime(2026, 11, 1, tzinfo=UTC))
 
     context = Context(bot.application)
-    assert await send_digest(bot.application.bot, context, monday - timedelta(minutes=10)) == 2  # last week's
-    assert await send_digest(bot.application.bot, context, monday - timedelta(minutes=9)) == 0
-    # Two workers at once: exactly one sends; a restart later the same morning sends nothing.
-    runs = await asyncio.gather(*(send_digest(bot.application.bot, context, monday) for _ in range(2)))
+    assert await queue_digest(context, monday - timedelta(minutes=10)) == 2  # last week's
+    assert await queue_digest(context, monday - timedelta(minutes=9)) == 0
+    # Two workers at once: exactly one queues it; a restart later the same morning queues nothing.
+    runs = await asyncio.gather(*(queue_digest(context, monday) for _ in range(2)))
     assert sorted(runs) == [0, 2]
     await bot.restart()
     context = Context(bot.application)
-    assert await send_digest(bot.application.bot, context, monday + timedelta(hours=2)) == 0
+    assert await queue_digest(context, monday + timedelta(hours=2)) == 0
+    await bot.deliver(now=monday + timedelta(hours=2))
 
     text = sam.history[-1]["text"].replace("\u2068", "").replace("\u2069", "")
     reference = reports.reference
@@ -577,5 +578,6 @@ async def test_weekly_digest_goes_once_to_each_coordinator_in_their_language(
     assert not any("Weekly digest" in (m.get("text") or "") for m in ana.history)
 
     # A week later it goes again.
-    assert await send_digest(bot.application.bot, context, monday + timedelta(days=7)) == 2
+    assert await queue_digest(context, monday + timedelta(days=7)) == 2
+    await bot.deliver(now=monday + timedelta(days=7))
     assert sam.history[-1]["text"].splitlines()[1] == "Reports last week: 0"

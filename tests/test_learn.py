@@ -14,7 +14,7 @@ from sqlalchemy import select
 from bot.app import load_content
 from bot.context import Context
 from bot.i18n import LANGUAGES, translator
-from handlers.learn import send_due_snippets, weekly_job
+from handlers.learn import queue_due_snippets, weekly_job
 from storage import champions, learning
 from storage.content import TOPICS, load_library
 from storage.models import WeeklySnippet
@@ -190,19 +190,21 @@ async def test_weekly_snippet_is_sent_when_due_once_a_week(bot: BotHarness, plac
         assert row
         due = row.next_due_at
     context = Context(bot.application)
-    assert await send_due_snippets(bot.application.bot, context, due - timedelta(minutes=1)) == 0
-    assert await send_due_snippets(bot.application.bot, context, due + timedelta(minutes=1)) == 1
+    assert await queue_due_snippets(context, due - timedelta(minutes=1)) == 0
+    assert await queue_due_snippets(context, due + timedelta(minutes=1)) == 1
+    await bot.deliver()
     text = ana.history[-1]["text"]
     assert text.startswith("Your snippet of the week:\n\nCore20PLUS5 for adults")
-    assert await send_due_snippets(bot.application.bot, context, due + timedelta(minutes=2)) == 0
+    assert await queue_due_snippets(context, due + timedelta(minutes=2)) == 0
     async with bot.sessions() as session:
         row = await session.get(WeeklySnippet, champion.id)
         assert row and row.next_due_at == due + timedelta(days=7)
     # A week later, the next unread one; a paused champion gets nothing but keeps their schedule.
-    assert await send_due_snippets(bot.application.bot, context, due + timedelta(days=7, minutes=1)) == 1
+    assert await queue_due_snippets(context, due + timedelta(days=7, minutes=1)) == 1
+    await bot.deliver()
     assert ana.history[-1]["text"].startswith("Your snippet of the week:\n\nCore20PLUS5 for children")
     await ana.send("/pause")
-    assert await send_due_snippets(bot.application.bot, context, due + timedelta(days=14, minutes=1)) == 0
+    assert await queue_due_snippets(context, due + timedelta(days=14, minutes=1)) == 0
     await ana.send("/weekly")
     assert await ana.press("Stop") == ["Stopped. You won't get weekly snippets."]
 
@@ -219,8 +221,9 @@ async def test_two_weekly_runs_at_once_send_each_snippet_once(bot: BotHarness, p
         due = max(row.next_due_at for row in (await session.scalars(select(WeeklySnippet))).all())
     context = Context(bot.application)
     before = {person.id: len(person.history) for person in people}
-    runs = [send_due_snippets(bot.application.bot, context, due + timedelta(minutes=1)) for _ in range(2)]
+    runs = [queue_due_snippets(context, due + timedelta(minutes=1)) for _ in range(2)]
     assert sum(await asyncio.gather(*runs)) == 2
+    await bot.deliver()
     for person in people:
         sent = [m for m in person.history[before[person.id] :] if m.get("from_bot")]
         assert [m["text"].split("\n")[0] for m in sent] == ["Your snippet of the week:"]

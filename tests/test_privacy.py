@@ -20,7 +20,7 @@ import pytest
 
 from bot.context import Context
 from bot.i18n import LANGUAGES, translator
-from handlers.digest import send_digest
+from handlers.digest import queue_digest
 from storage import reports
 from storage.report_topics import load_topics
 from tests.conftest import BotHarness, Person, join, make_coordinator, texts
@@ -85,9 +85,9 @@ async def test_nothing_a_coordinator_sees_or_exports_singles_out_an_anonymous_re
     await sam.send("Thank you all.")  # the respond-to-all confirm screen
     await sam.press("Cancel")
     await sam.send("/stats")
-    assert await send_digest(
-        bot.application.bot, Context(bot.application), datetime(2026, 11, 23, 9, 5, tzinfo=UTC)
-    )
+    digest_time = datetime(2026, 11, 23, 9, 5, tzinfo=UTC)
+    assert await queue_digest(Context(bot.application), digest_time)
+    await bot.deliver(now=digest_time)
     files = [
         csv_rows((await export(bot, sam, "Inside the organisation", "CSV"))[1]),
         xlsx_rows((await export(bot, sam, "Inside the organisation", "Excel"))[1]),

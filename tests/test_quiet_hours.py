@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import select
+
 from bot.context import Context
-from handlers.learn import send_due_snippets
-from storage import champions
-from storage.models import Champion, WeeklySnippet
+from handlers.learn import queue_due_snippets
+from storage import champions, outbox
+from storage.models import Champion, Delivery, WeeklySnippet
 from storage.quiet_hours import is_quiet, quiet_until
 from tests.conftest import BotHarness, join
 
@@ -60,9 +62,12 @@ async def test_weekly_snippet_waits_for_quiet_hours_to_end(bot: BotHarness, plac
         assert row and row.hour == 8  # the change was not completed
         due = row.next_due_at
     context = Context(bot.application)
-    assert await send_due_snippets(bot.application.bot, context, due + timedelta(minutes=1)) == 0
+    assert await queue_due_snippets(context, due + timedelta(minutes=1)) == 1
+    before = len(ana.history)
+    await bot.deliver(now=due + timedelta(minutes=1))
+    assert len(ana.history) == before  # held in the outbox until 09:00, when quiet hours end
     async with bot.sessions() as session:
-        row = await session.get(WeeklySnippet, champion.id)
-        assert row and row.next_due_at == due + timedelta(hours=1)  # 09:00, when quiet hours end
-    assert await send_due_snippets(bot.application.bot, context, due + timedelta(hours=1, minutes=1)) == 1
+        held = await session.scalar(select(Delivery.not_before).where(Delivery.kind == outbox.WEEKLY))
+    assert held == due + timedelta(hours=1)
+    await bot.deliver(now=due + timedelta(hours=1, minutes=1))
     assert ana.history[-1]["text"].startswith("Your snippet of the week:")
