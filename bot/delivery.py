@@ -177,8 +177,12 @@ class DeliveryWorker:
                 break
         else:
             return 0
-        async with self.sessions() as session:  # one session renders the batch; nothing is written
-            outcomes = await asyncio.gather(*(self._deliver(session, item) for item in claimed))
+        async with self.sessions() as session:  # one session renders the batch, one row at a time
+            ready = [await self._prepare(session, item) for item in claimed]
+        results = {n: p for n, p in enumerate(ready) if isinstance(p, outbox.Outcome)}
+        sending = {n: self._send(claimed[n], p) for n, p in enumerate(ready) if isinstance(p, Outgoing)}
+        results.update(zip(sending, await asyncio.gather(*sending.values()), strict=True))
+        outcomes = [results[n] for n in range(len(claimed))]
         async with self.sessions.begin() as session:
             await outbox.record(session, claimed, outcomes, self.clock())
         return len(claimed)
@@ -189,8 +193,8 @@ class DeliveryWorker:
         async with self.sessions() as session:
             return await outbox.has_due(session, self.clock() + IDLE_HORIZON)
 
-    async def _deliver(self, session: AsyncSession, item: outbox.Claimed) -> outbox.Outcome:
-        """Check, render and send one row."""
+    async def _prepare(self, session: AsyncSession, item: outbox.Claimed) -> Outgoing | outbox.Outcome:
+        """What to send for one row, or what becomes of it instead (skipped, held, failed)."""
         instead = outbox.check(item, self.clock())
         if instead is not None:
             return instead
@@ -200,11 +204,15 @@ class DeliveryWorker:
         outgoing = await render(session, item, self.services)
         if outgoing is None:
             return outbox.Outcome(item.id, outbox.SKIPPED, error="nothing to say any more")
+        return outgoing
+
+    async def _send(self, item: outbox.Claimed, outgoing: Outgoing) -> outbox.Outcome:
+        """Send one row within the budget (person-to-person rows before bulk ones)."""
         priority = Priority.PERSON if outbox.LANE[item.kind] == outbox.PERSON else Priority.BULK
         async with self._slots:
-            return await self._send(item, outgoing, priority)
+            return await self._attempt(item, outgoing, priority)
 
-    async def _send(self, item: outbox.Claimed, outgoing: Outgoing, priority: Priority) -> outbox.Outcome:
+    async def _attempt(self, item: outbox.Claimed, outgoing: Outgoing, priority: Priority) -> outbox.Outcome:
         try:
             await self.budget.take(item.telegram_id, priority)
             message = await send_outgoing(self.bot, item.telegram_id, outgoing)

@@ -595,8 +595,8 @@ class StatusChange:
 
 async def change_campaign(session: AsyncSession, campaign_id: int, action: str) -> StatusChange:
     """Pause, resume or cancel a campaign with one conditional UPDATE, so of two racing changes
-    only one applies. Cancelling also cancels its still-scheduled messages; those already being
-    delivered are not recalled."""
+    only one applies. Cancelling also cancels its still-scheduled messages; the outbox skips the
+    copies of messages already being delivered that have not gone yet."""
     allowed, status = ACTIONS[action]
     result = await rows_changed(session,
         update(Campaign).where(Campaign.id == campaign_id, Campaign.status.in_(allowed)).values(status=status)

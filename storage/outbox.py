@@ -363,9 +363,11 @@ async def record(
     rows = []
     unreachable = []
     for outcome in outcomes:
-        row: dict[str, object] = {"id": outcome.id, "state": outcome.state, "error": outcome.error}
-        if outcome.state == SENT:
+        row: dict[str, object] = {"id": outcome.id, "state": outcome.state}
+        if outcome.state == SENT:  # an earlier attempt's reason stays, to show it was retried
             row.update(sent_at=now, message_id=outcome.message_id)
+        else:
+            row.update(error=outcome.error)
         if outcome.state == PENDING:
             row.update(not_before=outcome.not_before or now, claimed_by=None, claimed_at=None)
         rows.append(row)
