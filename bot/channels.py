@@ -17,12 +17,14 @@ from telegram import Bot, Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.request import HTTPXRequest
 
-from bot.app import SANDBOX_TOKEN, register_commands, shutdown
+from bot.app import SANDBOX_TOKEN, load_content, load_report_topics, register_commands, shutdown
 from bot.budget import Budget
-from bot.context import App
+from bot.context import App, Services
 from bot.delivery import DeliveryWorker, WorkerOptions
 from bot.settings import Settings, SettingsError
 from bot.webhook import webhook_app
+from bot.wiring import MESSAGES
+from storage import outbox
 from storage.db import make_engine, make_sessions, upgrade
 
 log = logging.getLogger(__name__)
@@ -84,23 +86,40 @@ async def run_delivery(
     sessions: async_sessionmaker[AsyncSession],
     stop: asyncio.Event,
     *,
+    services: Services | None = None,
     workers: int | None = None,
     until_idle: bool = False,
     lease: int | None = None,
 ) -> None:
-    """Run delivery workers sharing one rate limiter until `stop` (or until nothing is left)."""
+    """Run delivery workers sharing one budget until `stop` (or until nothing is left): one for
+    person-to-person rows alone, so they never wait behind a bulk batch, and `workers` more that
+    take person-to-person rows first, then bulk ones. `services` are the bot's own when it runs
+    them in its process; a delivery process loads its own content."""
     count = settings.delivery_workers if workers is None else workers
     if count == 0:
         return
+    if services is None:
+        services = Services(
+            settings=settings, sessions=sessions, library=load_content(), topics=load_report_topics()
+        )
     limiter = Budget(settings.delivery_rate or None)
     options = WorkerOptions() if lease is None else WorkerOptions(lease=timedelta(seconds=lease))
-    async with delivery_bot(settings) as bot:
-        await asyncio.gather(
-            *(
-                DeliveryWorker(bot, sessions, limiter, options).run(stop, until_idle=until_idle)
-                for _ in range(count)
-            )
+
+    def worker(lanes: tuple[int, ...]) -> DeliveryWorker:
+        return DeliveryWorker(
+            bot,
+            sessions,
+            limiter,
+            options,
+            messages=MESSAGES,
+            services=services,
+            lanes=lanes,
+            wake=services.wake,
         )
+
+    async with delivery_bot(settings) as bot:
+        everyone = [worker((outbox.PERSON,))] + [worker((outbox.PERSON, outbox.BULK)) for _ in range(count)]
+        await asyncio.gather(*(one.run(stop, until_idle=until_idle) for one in everyone))
 
 
 async def serve_polling(application: App, stop: asyncio.Event) -> None:
@@ -229,7 +248,9 @@ async def serve_webhook(
 def _start_delivery(application: App, stop: asyncio.Event) -> asyncio.Task[None]:
     services = application.bot_data
     assert services.settings and services.sessions
-    return asyncio.create_task(run_delivery(services.settings, services.sessions, stop), name="delivery")
+    return asyncio.create_task(
+        run_delivery(services.settings, services.sessions, stop, services=services), name="delivery"
+    )
 
 
 async def _stop_and_shut_down(application: App) -> None:

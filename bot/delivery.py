@@ -1,20 +1,20 @@
-"""Delivery workers: claim rows from the outbox and send them within Telegram's limits.
+"""Delivery workers: claim rows from the outbox and send them within the bot's one budget.
 
-Each worker claims a batch, sends it with bounded concurrency through a rate limiter (about 30
-messages a second overall and one a second per chat; python-telegram-bot's AIORateLimiter does
-not keep the per-chat one), and records every outcome: sent, blocked (the champion becomes
-unreachable), failed with its reason, or pending again after a RetryAfter, a network error or
-quiet hours. Any number of workers, in any number of processes, can share one database.
+Each worker claims a batch from its lanes (person to person first), checks each row against what
+its recipient and its campaign are now, renders it in the recipient's language with its kind's
+renderer, sends it through the shared Budget (about 30 messages a second overall and one a second
+per chat), and records every outcome: sent, blocked (the recipient becomes unreachable), failed or
+skipped with its reason, or pending again after a RetryAfter, a network error, a 5xx or quiet hours.
+Any number of workers, in any number of processes, can share one database.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -22,12 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from bot.budget import Budget
-from bot.context import Context
+from bot.budget import Budget, Priority
+from bot.context import Context, Services
 from bot.i18n import N_, translator
+from bot.wake import Wake
 from storage import outbox
 from storage.models import utcnow
-from storage.quiet_hours import is_quiet, quiet_until
 
 log = logging.getLogger(__name__)
 
@@ -57,36 +57,85 @@ def answer_buttons(delivery_id: int, language: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([keys])
 
 
+@dataclass
+class Outgoing:
+    """What one outbox row says to its recipient: a text (a caption when there is media), its
+    buttons, and a photo or document by file id."""
+
+    text: str
+    markup: InlineKeyboardMarkup | None = None
+    media: tuple[str, str] | None = None  # ("photo" or "document", file id)
+    preview: bool = True  # False: no link preview
+
+
+# A kind's renderer: what the row says now, or None when there is nothing to say any more.
+Render = Callable[[AsyncSession, outbox.Claimed, Services], Awaitable[Outgoing | None]]
+
+
+async def broadcast_message(
+    session: AsyncSession, item: outbox.Claimed, services: Services
+) -> Outgoing | None:
+    """A broadcast or campaign message as its champion gets it, with the answer-back buttons."""
+    markup = answer_buttons(item.id, item.language) if item.answer_back else None
+    media = (item.media_kind, item.media_file_id) if item.media_kind and item.media_file_id else None
+    return Outgoing(item.text, markup, media)
+
+
+BROADCASTS: dict[str, Render] = {outbox.BROADCAST: broadcast_message, outbox.CAMPAIGN: broadcast_message}
+
+
+async def send_outgoing(bot: Bot, chat_id: int, outgoing: Outgoing) -> Message:
+    """Send one message: text, or a photo or document with the text as its caption. The caller keeps
+    the budget: delivery workers take it themselves with a plain Bot."""
+    markup = outgoing.markup
+    if outgoing.media is None:
+        return await bot.send_message(
+            chat_id,
+            outgoing.text,
+            reply_markup=markup,
+            disable_web_page_preview=None if outgoing.preview else True,
+        )
+    kind, file_id = outgoing.media
+    if kind == "photo":
+        return await bot.send_photo(chat_id, file_id, caption=outgoing.text, reply_markup=markup)
+    return await bot.send_document(chat_id, file_id, caption=outgoing.text, reply_markup=markup)
+
+
 async def send_broadcast_message(
     bot: Bot, chat_id: int, text: str, media: tuple[str, str] | None, markup: InlineKeyboardMarkup | None
 ) -> Message:
-    """Send a broadcast as a champion gets it: text, or a photo or document with the text as caption."""
-    if media is None:
-        return await bot.send_message(chat_id, text, reply_markup=markup)
-    kind, file_id = media
-    if kind == "photo":
-        return await bot.send_photo(chat_id, file_id, caption=text, reply_markup=markup)
-    return await bot.send_document(chat_id, file_id, caption=text, reply_markup=markup)
+    """Send a broadcast as a champion gets it (the composer's preview uses this too)."""
+    return await send_outgoing(bot, chat_id, Outgoing(text, markup, media))
 
 
 class DeliveryWorker:
-    """One worker; run several (in one process or many) to share the outbox."""
+    """One worker; run several (in one process or many) to share the outbox. It takes its lanes in
+    order, so a worker given both sends person-to-person rows before the next bulk batch."""
 
     def __init__(
         self,
         bot: Bot,
         sessions: async_sessionmaker[AsyncSession],
-        limiter: Budget,
+        budget: Budget,
         options: WorkerOptions | None = None,
         name: str | None = None,
         clock: Callable[[], datetime] = utcnow,
+        *,
+        messages: Mapping[str, Render] = BROADCASTS,
+        services: Services | None = None,
+        lanes: Sequence[int] = (outbox.PERSON, outbox.BULK),
+        wake: Wake | None = None,
     ) -> None:
         self.bot = bot
         self.sessions = sessions
-        self.limiter = limiter
+        self.budget = budget
         self.options = options or WorkerOptions()
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self.clock = clock  # tests move time on instead of sleeping
+        self.messages = messages
+        self.services = services or Services()
+        self.lanes = tuple(lanes)
+        self.wake = wake or Wake()
         self._slots = asyncio.Semaphore(self.options.concurrency)
 
     async def run(self, stop: asyncio.Event, *, until_idle: bool = False) -> None:
@@ -94,65 +143,89 @@ class DeliveryWorker:
         async with self.sessions.begin() as session:
             recovered = await outbox.recover(session, self.clock(), self.options.lease)
         if recovered:
-            log.warning("Re-queued %s deliveries left in flight by a stopped worker", recovered)
+            log.warning("Re-queued %s outbox rows left in flight by a stopped worker", recovered)
         while not stop.is_set():
             if await self.run_once():
                 continue
             if until_idle and not await self._anything_left():
                 return
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self.options.idle_wait)
+            await self._idle(stop)
+
+    async def _idle(self, stop: asyncio.Event) -> None:
+        """Wait for the first of: a row queued in this worker's first lane, `stop`, or `idle_wait`."""
+        waiting = asyncio.ensure_future(self.wake.wait(self.lanes[0], self.options.idle_wait))
+        stopping = asyncio.ensure_future(stop.wait())
+        others = [
+            asyncio.ensure_future(self.wake.wait(lane, self.options.idle_wait)) for lane in self.lanes[1:]
+        ]
+        try:
+            await asyncio.wait([waiting, stopping, *others], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (waiting, stopping, *others):
+                task.cancel()
 
     async def run_once(self) -> int:
-        """Claim one batch, send it, record the outcomes; return how many were claimed."""
-        async with self.sessions.begin() as session:
-            claimed = await outbox.claim(session, self.name, self.options.batch, self.clock())
-        if not claimed:
+        """Claim one batch from the first lane that has due rows, send it, record the outcomes;
+        return how many were claimed."""
+        for lane in self.lanes:
+            async with self.sessions.begin() as session:
+                claimed = await outbox.claim(session, self.name, self.options.batch, self.clock(), lane)
+            if claimed:
+                break
+        else:
             return 0
-        outcomes = await asyncio.gather(*(self._send(item) for item in claimed))
+        async with self.sessions() as session:  # one session renders the batch; nothing is written
+            outcomes = await asyncio.gather(*(self._deliver(session, item) for item in claimed))
         async with self.sessions.begin() as session:
-            await outbox.record(session, outcomes, self.clock())
+            await outbox.record(session, claimed, outcomes, self.clock())
         return len(claimed)
 
     async def _anything_left(self) -> bool:
         async with self.sessions() as session:
             return await outbox.has_unfinished(session)
 
-    async def _send(self, item: outbox.Claimed) -> outbox.Outcome:
-        now = self.clock()
-        if not item.urgent and is_quiet(item.champion, now):
-            return outbox.Outcome(item.id, outbox.PENDING, not_before=quiet_until(item.champion, now))
-        markup = answer_buttons(item.id, item.language) if item.answer_back else None
+    async def _deliver(self, session: AsyncSession, item: outbox.Claimed) -> outbox.Outcome:
+        """Check, render and send one row."""
+        instead = outbox.check(item, self.clock())
+        if instead is not None:
+            return instead
+        render = self.messages.get(item.kind)
+        if render is None:
+            return outbox.Outcome(item.id, outbox.FAILED, error=f"no renderer for {item.kind}")
+        outgoing = await render(session, item, self.services)
+        if outgoing is None:
+            return outbox.Outcome(item.id, outbox.SKIPPED, error="nothing to say any more")
+        priority = Priority.PERSON if outbox.LANE[item.kind] == outbox.PERSON else Priority.BULK
         async with self._slots:
-            try:
-                await self.limiter.take(item.telegram_id)
-                media = (
-                    (item.media_kind, item.media_file_id) if item.media_kind and item.media_file_id else None
-                )
-                message = await send_broadcast_message(self.bot, item.telegram_id, item.text, media, markup)
-            except RetryAfter as exc:
-                wait = (
-                    exc.retry_after
-                    if isinstance(exc.retry_after, timedelta)
-                    else timedelta(seconds=exc.retry_after)
-                )
-                self.limiter.back_off(wait.total_seconds())
-                return outbox.Outcome(
-                    item.id, outbox.PENDING, not_before=self.clock() + wait, error="rate limited"
-                )
-            except Forbidden as exc:
-                return outbox.Outcome(
-                    item.id, outbox.BLOCKED, error=str(exc)[:200], unreachable_champion=item.champion.id
-                )
-            except BadRequest as exc:
+            return await self._send(item, outgoing, priority)
+
+    async def _send(self, item: outbox.Claimed, outgoing: Outgoing, priority: Priority) -> outbox.Outcome:
+        try:
+            await self.budget.take(item.telegram_id, priority)
+            message = await send_outgoing(self.bot, item.telegram_id, outgoing)
+        except RetryAfter as exc:
+            wait = (
+                exc.retry_after
+                if isinstance(exc.retry_after, timedelta)
+                else timedelta(seconds=exc.retry_after)
+            )
+            self.budget.back_off(wait.total_seconds())
+            return outbox.Outcome(
+                item.id, outbox.PENDING, not_before=self.clock() + wait, error="rate limited"
+            )
+        except Forbidden as exc:
+            return outbox.Outcome(
+                item.id, outbox.BLOCKED, error=str(exc)[:200], unreachable_champion=item.champion.id
+            )
+        except BadRequest as exc:
+            return outbox.Outcome(item.id, outbox.FAILED, error=str(exc)[:200])
+        except (NetworkError, TelegramError) as exc:  # network errors and 5xx: try again later
+            if item.attempts >= self.options.max_attempts:
                 return outbox.Outcome(item.id, outbox.FAILED, error=str(exc)[:200])
-            except (NetworkError, TelegramError) as exc:
-                if item.attempts >= self.options.max_attempts:
-                    return outbox.Outcome(item.id, outbox.FAILED, error=str(exc)[:200])
-                backoff = timedelta(seconds=2 ** min(item.attempts, 6))
-                return outbox.Outcome(
-                    item.id, outbox.PENDING, not_before=self.clock() + backoff, error=str(exc)[:200]
-                )
+            backoff = timedelta(seconds=2 ** min(item.attempts, 6))
+            return outbox.Outcome(
+                item.id, outbox.PENDING, not_before=self.clock() + backoff, error=str(exc)[:200]
+            )
         return outbox.Outcome(item.id, outbox.SENT, message_id=message.message_id)
 
 

@@ -16,7 +16,7 @@ from telegram.ext import (
 )
 
 from bot.context import App
-from bot.delivery import schedule_tick
+from bot.delivery import BROADCASTS, Render, schedule_tick
 from bot.leader import when_leading
 from handlers import (
     admin,
@@ -34,6 +34,7 @@ from handlers import (
     stats,
 )
 from handlers.common import stale_button
+from storage import outbox
 
 COMMANDS = {
     "start": onboarding.start,
@@ -104,7 +105,12 @@ JOBS = {
     schedule_tick: 10,
     learn.weekly_job: 60,
     digest.digest_job: 60,
-    insights.replies_job: insights.REPLIES_CHECK_SECONDS,
+}
+# What each kind of outbox row says, rendered at send time in the recipient's language.
+MESSAGES: dict[str, Render] = {
+    **BROADCASTS,
+    outbox.REPLY: insights.reply_message,
+    outbox.THEME: insights.reply_message,
 }
 
 

@@ -6,9 +6,10 @@ them. Opening a report shows it whole, split over messages if it is too long for
 when its photo or voice note fails, and marks it seen once shown. Nothing singles out an anonymous
 reporter: no name, no language (response previews are in the coordinator's), no count of champions,
 and the day it was sent rather than the minute. A response goes to one report or to every report the
-filters match; it is stored first and the champions are told by `send_replies`, right after the
-confirm and from a repeating job, so a crash between storing and sending loses nothing. A theme reply
-sends one message per report, each with its own reference and excerpt. The coordinator role is
+filters match; it is stored with one outbox row per champion in the same transaction, so a crash
+between storing and sending loses nothing, and the row is marked told only once it was sent
+(`reply_message` renders it in the champion's language at send time). A theme reply sends one
+message per report, each with its own reference and excerpt. The coordinator role is
 checked on every command, button and message.
 """
 
@@ -20,13 +21,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import MessageLimit
-from telegram.error import Forbidden, TelegramError
+from telegram.error import TelegramError
 
-from bot.budget import Budget
-from bot.context import Context
+from bot.context import Context, Services
+from bot.delivery import Outgoing
 from bot.i18n import N_, Translator, translator
 from handlers.broadcast import message_excerpt
 from handlers.common import (
@@ -44,7 +45,7 @@ from handlers.common import (
 )
 from handlers.export import ask_audience, local_date
 from handlers.report_labels import KIND_LABELS, STATUS_LABELS, describe, excerpt, topic_label
-from storage import champions, conversation, directory, reports, responses
+from storage import conversation, directory, outbox, reports, responses
 from storage.models import Report, utcnow
 from storage.reports import Filters
 
@@ -63,7 +64,6 @@ MESSAGE_MAX = MessageLimit.MAX_TEXT_LENGTH  # measured here in UTF-16 code units
 REPLIES_SHOWN = 5  # the newest replies under a report, each cut to REPLY_EXCERPT characters
 REPLY_EXCERPT = 300
 RESPONSE_MAX = 1000  # a response is read on a phone; the quoted report and labels go around it
-REPLIES_CHECK_SECONDS = 10
 
 PERIODS = {
     "7d": N_("Last 7 days"),
@@ -657,7 +657,9 @@ async def _confirm(update: Update, context: Context, data: dict[str, Any]) -> No
         if confirmed:
             theme = bool(data.get("theme"))
             ids = [int(i) for i in data["ids"]] if theme else [int(data["report"])]
-            reached = await reports.reply(session, ids, data["text"], context.champion.id, theme=theme)
+            replied = await reports.reply(session, ids, data["text"], context.champion.id, theme=theme)
+            kind = outbox.THEME if theme else outbox.REPLY
+            await outbox.queue_each(session, kind, [(r.champion_id, {"reply": r.reply_id}) for r in replied])
             kept: dict[str, Any] = {key: data[key] for key in ("filters", "offset", "period") if key in data}
             await conversation.set_state(session, chat_id, LIST, kept)
     if not confirmed:
@@ -665,10 +667,11 @@ async def _confirm(update: Update, context: Context, data: dict[str, Any]) -> No
         return
     await answer_and_clear(update)
     after = buttons([(t.gettext("Back to list"), "ins:back"), (t.gettext("Done"), "ins:done")])
+    reached = len(replied)
     if not reached:
         await reply(update, t.gettext("{gone} Nothing was sent.").format(gone=t.gettext(GONE)), after)
         return
-    context.application.create_task(send_replies(context.bot, context.db), update=update)
+    context.bot_data.wake.ring(outbox.LANE[kind])
     if theme:
         text = t.ngettext(
             "Sent. {count} report is marked acted on, and its champion is being told.",
@@ -685,43 +688,12 @@ async def _confirm(update: Update, context: Context, data: dict[str, Any]) -> No
 # ------------------------------------------------------- telling champions
 
 
-async def send_replies(
-    bot: Bot, sessions: async_sessionmaker[AsyncSession], limiter: Budget | None = None
-) -> int:
-    """Tell each champion about replies to their reports not yet sent, in their language, paced
-    within Telegram's limits; return how many messages arrived. Each reply is claimed before it is
-    sent, so two senders (the confirm and the job) never send one twice."""
-    limiter = limiter or Budget()
-    sent = 0
-    while True:
-        async with sessions.begin() as session:
-            notices = await reports.take_unsent_replies(session)
-        if not notices:
-            return sent
-        for notice in notices:
-            text = you_said(
-                translator(notice.language),
-                notice.report_id,
-                notice.report_text,
-                notice.media_kind,
-                notice.reply_text,
-            )
-            await limiter.take(notice.telegram_id)
-            try:
-                await bot.send_message(notice.telegram_id, text)
-            except Forbidden:
-                async with sessions.begin() as session:
-                    champion = await champions.by_telegram_id(session, notice.telegram_id)
-                    if champion is not None:
-                        await champions.mark_unreachable(session, [champion.id])
-            except TelegramError as exc:
-                log.warning(
-                    "Reply %s to report %s was not delivered: %s", notice.reply_id, notice.report_id, exc
-                )
-            else:
-                sent += 1
-
-
-async def replies_job(context: Context) -> None:
-    """Job: tell champions about any reply still unsent (after a crash or a restart)."""
-    await send_replies(context.bot, context.db)
+async def reply_message(session: AsyncSession, item: outbox.Claimed, services: Services) -> Outgoing | None:
+    """Outbox renderer: "You said …, we did …" in the champion's language; None if the report or
+    the reply was deleted meanwhile."""
+    found = await reports.reply_to_tell(session, int(item.payload["reply"]))
+    if found is None:
+        return None
+    stored, report = found
+    t = translator(item.language)
+    return Outgoing(you_said(t, report.id, report.text, report.media_kind, stored.text))

@@ -6,7 +6,8 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
@@ -16,7 +17,13 @@ from asyncpg.exceptions import OperatorInterventionError, PostgresConnectionErro
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, CursorResult, ExceptionContext
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.sql.base import Executable
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -115,14 +122,36 @@ def alembic_config() -> Config:
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     """Apply migrations up to `revision` on the engine's database."""
-    async with engine.begin() as connection:
+    async with _migrating(engine) as connection:
         await connection.run_sync(_run_alembic, "upgrade", revision)
 
 
 async def downgrade(engine: AsyncEngine, revision: str) -> None:
     """Revert migrations down to `revision`."""
-    async with engine.begin() as connection:
+    async with _migrating(engine) as connection:
         await connection.run_sync(_run_alembic, "downgrade", revision)
+
+
+@asynccontextmanager
+async def _migrating(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection in a transaction to migrate on. SQLite alters a table by building a new copy
+    and dropping the old one, and that drop would cascade deletes to every row referring to it, so
+    foreign keys are off meanwhile (the pragma is ignored inside a transaction) and checked before
+    the commit."""
+    sqlite = engine.dialect.name == "sqlite"
+    async with engine.connect() as connection:
+        if sqlite:
+            await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            await connection.commit()
+        try:
+            async with connection.begin():
+                yield connection
+                if sqlite and (await connection.exec_driver_sql("PRAGMA foreign_key_check")).first():
+                    raise RuntimeError("the migration left rows that refer to rows that are gone")
+        finally:
+            if sqlite:
+                await connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                await connection.commit()
 
 
 def _run_alembic(connection: Connection, action: str, revision: str) -> None:

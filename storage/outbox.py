@@ -1,30 +1,127 @@
-"""Broadcasts and the delivery outbox: schedule, fan out, claim, record, recover, report.
+"""The outbox: every message the bot starts on its own, as rows a delivery worker claims and sends.
 
-Fan-out is one INSERT ... SELECT, so no list of recipients is ever held in memory. Workers claim
-rows with FOR UPDATE SKIP LOCKED on PostgreSQL (SQLite has one writer at a time anyway), so
-several workers share a broadcast and no row is sent by two of them.
+Broadcasts and campaign messages fan out into one row per champion with one INSERT ... SELECT, so
+no list of recipients is ever held in memory. Replies to reports, theme responses, weekly snippets,
+digests, approvals and forwarded questions are rows too, each with its kind, its recipient and a
+payload the kind's renderer reads at send time. Workers claim rows lane by lane (person to person
+before bulk) with FOR UPDATE SKIP LOCKED on PostgreSQL (SQLite has one writer at a time anyway), so
+several workers share the outbox and no row is sent by two of them. What a row may still become is
+checked when it is claimed (`check`); a row is marked sent only after the send succeeded.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Integer, and_, func, insert, literal, select, update
+from sqlalchemy import Integer, and_, func, insert, literal, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import lazyload
 
-from storage import champions
+from storage import champions, learning
 from storage.audience import Audience, members
 from storage.db import rows_changed
-from storage.models import Broadcast, Campaign, Champion, Delivery, UTCDateTime, utcnow
+from storage.models import (
+    Broadcast,
+    Campaign,
+    Champion,
+    Delivery,
+    ReportReply,
+    Status,
+    UTCDateTime,
+    utcnow,
+)
+from storage.quiet_hours import is_quiet, quiet_until
 
 SCHEDULED, SENDING, DONE, MISSED, CANCELLED = "scheduled", "sending", "done", "missed", "cancelled"
-PENDING, CLAIMED, SENT, FAILED, BLOCKED = "pending", "sending", "sent", "failed", "blocked"
-FINAL = (SENT, FAILED, BLOCKED)
+PENDING, CLAIMED, SENT, FAILED = "pending", "sending", "sent", "failed"
+BLOCKED, SKIPPED = "blocked", "skipped"
+FINAL = (SENT, FAILED, BLOCKED, SKIPPED)
 MEDIA_KINDS = ("photo", "document")
 CAPTION_MAX = 1024  # Telegram's limit for a caption
+CHANNEL = "champbot_outbox"  # PostgreSQL NOTIFY channel: the payload is the lane with new rows
+
+# What a row is. Person-to-person kinds never wait behind bulk ones.
+BROADCAST, CAMPAIGN, THEME, WEEKLY, DIGEST = "broadcast", "campaign", "theme", "weekly", "digest"
+REPLY, FORWARDED = "reply", "forwarded"
+APPROVAL_REQUEST, APPROVAL_RESULT = "approval-request", "approval-result"
+PERSON, BULK = 1, 2
+LANE = {
+    BROADCAST: BULK,
+    CAMPAIGN: BULK,
+    THEME: BULK,
+    WEEKLY: BULK,
+    DIGEST: BULK,
+    REPLY: PERSON,
+    APPROVAL_REQUEST: PERSON,
+    APPROVAL_RESULT: PERSON,
+    FORWARDED: PERSON,
+}
+# Who may still get each kind, by their status at send time: a stopped champion gets nothing, one
+# who is not yet approved only the answer to their request.
+RECIPIENTS: dict[str, frozenset[Status]] = {
+    BROADCAST: frozenset({Status.ACTIVE}),
+    CAMPAIGN: frozenset({Status.ACTIVE}),
+    WEEKLY: frozenset({Status.ACTIVE}),
+    REPLY: frozenset({Status.ACTIVE, Status.PAUSED}),  # pausing stops campaign messages, not answers
+    THEME: frozenset({Status.ACTIVE, Status.PAUSED}),
+    APPROVAL_RESULT: frozenset({Status.ACTIVE, Status.DECLINED}),
+    DIGEST: frozenset({Status.ACTIVE}),
+    APPROVAL_REQUEST: frozenset({Status.ACTIVE}),
+    FORWARDED: frozenset({Status.ACTIVE}),
+}
+FOR_COORDINATORS = frozenset({DIGEST, APPROVAL_REQUEST, FORWARDED})
+
+
+async def queue(
+    session: AsyncSession,
+    kind: str,
+    champion_ids: Iterable[int],
+    payload: dict[str, Any] | None = None,
+    *,
+    not_before: datetime | None = None,
+    expires_at: datetime | None = None,
+) -> int:
+    """Queue one row of `kind` for each recipient, all with one payload, in the caller's
+    transaction; return how many. Ring the process's wake for `LANE[kind]` after the commit."""
+    rows = [(champion_id, payload) for champion_id in champion_ids]
+    return await queue_each(session, kind, rows, not_before=not_before, expires_at=expires_at)
+
+
+async def queue_each(
+    session: AsyncSession,
+    kind: str,
+    rows: Sequence[tuple[int, dict[str, Any] | None]],
+    *,
+    not_before: datetime | None = None,
+    expires_at: datetime | None = None,
+) -> int:
+    """Queue one row of `kind` per (recipient, payload), in the caller's transaction."""
+    if not rows:
+        return 0
+    common = {
+        "kind": kind,
+        "lane": LANE[kind],
+        "not_before": not_before or utcnow(),
+        "expires_at": expires_at,
+        "state": PENDING,
+        "attempts": 0,
+        "in_flight_at_crash": False,
+    }
+    values = [{**common, "champion_id": champion_id, "payload": payload} for champion_id, payload in rows]
+    await session.execute(insert(Delivery), values)
+    await _notify(session, LANE[kind])
+    return len(values)
+
+
+async def _notify(session: AsyncSession, lane: int) -> None:
+    """Tell other processes' workers at commit that `lane` has new rows (PostgreSQL only)."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(
+            text("SELECT pg_notify(:channel, :lane)"), {"channel": CHANNEL, "lane": str(lane)}
+        )
 
 
 async def create_broadcast(
@@ -69,6 +166,8 @@ async def enqueue(session: AsyncSession, broadcast: Broadcast, now: datetime | N
     now = now or utcnow()
     audience = Audience.from_json(broadcast.audience)
     chosen = members(audience).add_columns(
+        literal(CAMPAIGN if broadcast.campaign_id is not None else BROADCAST).label("kind"),
+        literal(BULK).label("lane"),
         literal(broadcast.id, Integer).label("broadcast_id"),
         literal(PENDING).label("state"),
         literal(now, UTCDateTime()).label("not_before"),
@@ -76,11 +175,23 @@ async def enqueue(session: AsyncSession, broadcast: Broadcast, now: datetime | N
         literal(False).label("in_flight_at_crash"),
     )
     insert_rows = insert(Delivery).from_select(
-        ["champion_id", "broadcast_id", "state", "not_before", "attempts", "in_flight_at_crash"], chosen
+        [
+            "champion_id",
+            "kind",
+            "lane",
+            "broadcast_id",
+            "state",
+            "not_before",
+            "attempts",
+            "in_flight_at_crash",
+        ],
+        chosen,
     )
     result = await rows_changed(session, insert_rows)
     broadcast.status = SENDING
     broadcast.queued_at = now
+    if result:
+        await _notify(session, BULK)
     return result
 
 
@@ -100,11 +211,12 @@ async def queue_due(session: AsyncSession, now: datetime, grace: timedelta) -> t
     for broadcast in list(await session.scalars(due)):
         late = now - broadcast.send_at > grace
         # Claim it with a conditional update, so two schedulers never both queue it.
-        taken = await rows_changed(session,
+        taken = await rows_changed(
+            session,
             update(Broadcast)
             .where(Broadcast.id == broadcast.id, Broadcast.status == SCHEDULED)
             .values(status=MISSED if late else SENDING)
-            .execution_options(synchronize_session=False)
+            .execution_options(synchronize_session=False),
         )
         if not taken:
             continue
@@ -119,31 +231,44 @@ async def queue_due(session: AsyncSession, now: datetime, grace: timedelta) -> t
 
 @dataclass
 class Claimed:
-    """A delivery a worker has claimed, with what it needs to send it."""
+    """A row a worker has claimed, with what it needs to check and send it."""
 
     id: int
-    broadcast_id: int
+    kind: str
     telegram_id: int
     language: str
     champion: Champion
-    texts: dict[str, str]
-    answer_back: bool
-    urgent: bool
     attempts: int
+    payload: dict[str, Any] = field(default_factory=dict)
+    expires_at: datetime | None = None
+    broadcast_id: int | None = None
+    texts: dict[str, str] = field(default_factory=dict)
+    answer_back: bool = False
+    urgent: bool = False
     media_kind: str | None = None
     media_file_id: str | None = None
+    cancelled: bool = False  # its broadcast or campaign was cancelled
 
     @property
     def text(self) -> str:
-        """The text in the champion's language now (they may have changed it), else English."""
+        """A broadcast's text in the champion's language now (they may have changed it), else English."""
         return self.texts.get(self.language) or self.texts["en"]
 
 
-async def claim(session: AsyncSession, worker: str, limit: int, now: datetime) -> list[Claimed]:
-    """Claim up to `limit` due pending deliveries for this worker."""
+async def claim(
+    session: AsyncSession, worker: str, limit: int, now: datetime, lane: int = BULK
+) -> list[Claimed]:
+    """Claim up to `limit` due pending rows of one lane for this worker. Rows of a paused campaign
+    are left where they are until it is resumed."""
+    paused = (
+        select(Broadcast.id)
+        .join(Campaign, Campaign.id == Broadcast.campaign_id)
+        .where(Campaign.status == "paused")
+    )
     due_ids = (
         select(Delivery.id)
-        .where(Delivery.state == PENDING, Delivery.not_before <= now)
+        .where(Delivery.state == PENDING, Delivery.lane == lane, Delivery.not_before <= now)
+        .where((Delivery.broadcast_id.is_(None)) | (Delivery.broadcast_id.not_in(paused)))
         .order_by(Delivery.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -159,45 +284,78 @@ async def claim(session: AsyncSession, worker: str, limit: int, now: datetime) -
     if not ids:
         return []
     rows = await session.execute(
-        select(Delivery, Champion, Broadcast)
+        select(Delivery, Champion, Broadcast, Campaign.status)
         .options(lazyload(Champion.area), lazyload(Champion.networks))  # not needed to send
         .join(Champion, Champion.id == Delivery.champion_id)
-        .join(Broadcast, Broadcast.id == Delivery.broadcast_id)
+        .outerjoin(Broadcast, Broadcast.id == Delivery.broadcast_id)
+        .outerjoin(Campaign, Campaign.id == Broadcast.campaign_id)
         .where(Delivery.id.in_(ids))
         .order_by(Delivery.id)
     )
-    return [
-        Claimed(
+    claimed = []
+    for delivery, champion, broadcast, campaign_status in rows:
+        item = Claimed(
             id=delivery.id,
-            broadcast_id=broadcast.id,
+            kind=delivery.kind,
             telegram_id=champion.telegram_id,
             language=champion.language,
             champion=champion,
-            texts=broadcast.texts,
-            answer_back=broadcast.answer_back,
-            urgent=broadcast.urgent,
             attempts=delivery.attempts,
-            media_kind=broadcast.media_kind,
-            media_file_id=broadcast.media_file_id,
+            payload=dict(delivery.payload or {}),
+            expires_at=delivery.expires_at,
         )
-        for delivery, champion, broadcast in rows
-    ]
+        if broadcast is not None:
+            item.broadcast_id = broadcast.id
+            item.texts = broadcast.texts
+            item.answer_back = broadcast.answer_back
+            item.urgent = broadcast.urgent
+            item.media_kind = broadcast.media_kind
+            item.media_file_id = broadcast.media_file_id
+            item.cancelled = broadcast.status == CANCELLED or campaign_status == "cancelled"
+        claimed.append(item)
+    return claimed
 
 
 @dataclass
 class Outcome:
-    """What happened to one claimed delivery."""
+    """What happened to one claimed row."""
 
     id: int
-    state: str  # sent, failed, blocked, or pending to try again at not_before
+    state: str  # sent, failed, blocked, skipped, or pending to try again at not_before
     not_before: datetime | None = None
     message_id: int | None = None
     error: str | None = None
     unreachable_champion: int | None = None  # champion id to mark unreachable
 
 
-async def record(session: AsyncSession, outcomes: Iterable[Outcome], now: datetime) -> None:
-    """Store the outcomes of a batch in one round trip per kind."""
+def check(item: Claimed, now: datetime) -> Outcome | None:
+    """Whether a claimed row may go now: None to send it, else what becomes of it instead (skipped
+    with the reason, or held until its recipient's quiet hours end)."""
+    champion = item.champion
+    reason = None
+    if champion.status not in RECIPIENTS[item.kind]:
+        reason = f"recipient {champion.status.value}"
+    elif item.kind in FOR_COORDINATORS and not champion.is_coordinator:
+        reason = "recipient no longer a coordinator"
+    elif item.cancelled:
+        reason = "cancelled"
+    elif item.expires_at is not None and item.expires_at <= now:
+        reason = "expired"
+    elif LANE[item.kind] == BULK and champion.unreachable_at is not None:
+        reason = "recipient unreachable"
+    if reason is not None:
+        return Outcome(item.id, SKIPPED, error=reason)
+    if not item.urgent and is_quiet(champion, now):
+        return Outcome(item.id, PENDING, not_before=quiet_until(champion, now))
+    return None
+
+
+async def record(
+    session: AsyncSession, claimed: Sequence[Claimed], outcomes: Sequence[Outcome], now: datetime
+) -> None:
+    """Store the outcomes of a batch (one round trip per shape of row), then what a sent row means
+    for its kind: a reply is marked told, a weekly snippet read; a declined champion, told or not,
+    is erased."""
     rows = []
     unreachable = []
     for outcome in outcomes:
@@ -215,15 +373,30 @@ async def record(session: AsyncSession, outcomes: Iterable[Outcome], now: dateti
     for group in by_keys.values():
         await session.execute(update(Delivery), group)
     await champions.mark_unreachable(session, unreachable)
+    for item, outcome in zip(claimed, outcomes, strict=True):
+        await _after(session, item, outcome, now)
+
+
+async def _after(session: AsyncSession, item: Claimed, outcome: Outcome, now: datetime) -> None:
+    """What a finished row means for its kind."""
+    if outcome.state == SENT and item.kind in (REPLY, THEME):
+        await session.execute(
+            update(ReportReply).where(ReportReply.id == item.payload["reply"]).values(notified_at=now)
+        )
+    elif outcome.state == SENT and item.kind == WEEKLY:
+        await learning.mark_read(session, item.champion.id, item.payload["snippet"])
+    elif outcome.state in FINAL and item.kind == APPROVAL_RESULT and item.champion.status == Status.DECLINED:
+        await champions.erase(session, item.champion)
 
 
 async def recover(session: AsyncSession, now: datetime, lease: timedelta) -> int:
     """Put back deliveries a worker claimed but never finished (it died): they are sent again,
     flagged as possibly received twice. Returns how many."""
-    result = await rows_changed(session,
+    result = await rows_changed(
+        session,
         update(Delivery)
         .where(Delivery.state == CLAIMED, Delivery.claimed_at <= now - lease)
-        .values(state=PENDING, in_flight_at_crash=True, claimed_by=None, claimed_at=None, not_before=now)
+        .values(state=PENDING, in_flight_at_crash=True, claimed_by=None, claimed_at=None, not_before=now),
     )
     return result
 

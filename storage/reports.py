@@ -181,21 +181,47 @@ async def mark_seen(session: AsyncSession, report_ids: Sequence[int]) -> None:
     )
 
 
+@dataclass(frozen=True)
+class Replied:
+    """A stored reply and the champion to tell about it."""
+
+    reply_id: int
+    champion_id: int
+
+
 async def reply(
     session: AsyncSession, report_ids: Sequence[int], text: str, coordinator_id: int | None, theme: bool
-) -> int:
-    """Store a coordinator's reply to each report that still exists and mark them acted on; the
-    champions are told by `take_unsent_replies`. Returns how many reports it reached."""
-    existing = list(await session.scalars(select(Report.id).where(Report.id.in_(report_ids))))
-    session.add_all(
-        ReportReply(report_id=report_id, coordinator_id=coordinator_id, text=text, theme=theme)
-        for report_id in existing
+) -> list[Replied]:
+    """Store a coordinator's reply to each report that still exists and mark them acted on; return
+    the replies with the champions to tell (through the outbox, in the same transaction)."""
+    existing = list(
+        await session.execute(select(Report.id, Report.champion_id).where(Report.id.in_(report_ids)))
     )
+    rows = [
+        ReportReply(report_id=report_id, coordinator_id=coordinator_id, text=text, theme=theme)
+        for report_id, _champion in existing
+    ]
+    session.add_all(rows)
+    await session.flush()
     if existing:
         await session.execute(
-            update(Report).where(Report.id.in_(existing)).values(status="acted", updated_at=utcnow())
+            update(Report)
+            .where(Report.id.in_([report_id for report_id, _champion in existing]))
+            .values(status="acted", updated_at=utcnow())
         )
-    return len(existing)
+    return [Replied(row.id, champion_id) for row, (_id, champion_id) in zip(rows, existing, strict=True)]
+
+
+async def reply_to_tell(session: AsyncSession, reply_id: int) -> tuple[ReportReply, Report] | None:
+    """A stored reply and its report, to tell the champion; None if either is gone."""
+    row = (
+        await session.execute(
+            select(ReportReply, Report)
+            .join(Report, Report.id == ReportReply.report_id)
+            .where(ReportReply.id == reply_id)
+        )
+    ).first()
+    return (row[0], row[1]) if row else None
 
 
 async def matching_ids(session: AsyncSession, filters: Filters, limit: int = 10_000) -> list[int]:
@@ -215,52 +241,3 @@ async def may_share(session: AsyncSession, report: Report) -> bool:
     """Whether a report may go into a partner export: its champion's current choice."""
     query = select(Champion.share_consent).where(Champion.id == report.champion_id)
     return bool(await session.scalar(query))
-
-
-@dataclass(frozen=True)
-class Notice:
-    """A reply a champion has not been told about yet."""
-
-    reply_id: int
-    report_id: int
-    telegram_id: int
-    language: str
-    report_text: str | None
-    reply_text: str
-    media_kind: str | None = None  # what the report carried, for the "You said" excerpt
-
-
-async def take_unsent_replies(session: AsyncSession, limit: int = 100) -> list[Notice]:
-    """Claim up to `limit` replies no champion has been told about, marking them told in the same
-    transaction (a conditional update, so two workers never both take one)."""
-    rows = (
-        await session.execute(
-            select(ReportReply, Report, Champion)
-            .join(Report, Report.id == ReportReply.report_id)
-            .join(Champion, Champion.id == Report.champion_id)
-            .where(ReportReply.notified_at.is_(None))
-            .order_by(ReportReply.id)
-            .limit(limit)
-        )
-    ).all()
-    taken: list[Notice] = []
-    now = utcnow()
-    for reply_row, report, champion in rows:
-        claimed = await rows_changed(session,
-            update(ReportReply)
-            .where(ReportReply.id == reply_row.id, ReportReply.notified_at.is_(None))
-            .values(notified_at=now)
-        )
-        if claimed:
-            taken.append(
-                Notice(
-                    reply_row.id,
-                    report.id,
-                    champion.telegram_id,
-                    champion.language,
-                    report.text,
-                    reply_row.text,
-                    report.media_kind,
-                )
-            )
-    return taken

@@ -17,16 +17,19 @@ from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from telegram import Update
+from telegram import Bot, Update
 from telegram.ext import BaseUpdateProcessor
 
 from bot.app import build_application, shutdown
+from bot.budget import Budget
 from bot.channels import start
 from bot.context import App
+from bot.delivery import DeliveryWorker
 from bot.emulator import Emulator
 from bot.i18n import compile_catalogs, translator
 from bot.settings import Settings, load_settings
 from bot.webhook import SECRET_HEADER, webhook_app
+from bot.wiring import MESSAGES
 from handlers import pastes
 from handlers.report_labels import KIND_LABELS, PEOPLE_LABELS
 from storage import champions, directory
@@ -218,6 +221,15 @@ class BotHarness:
 
     def person(self, user_id: int, name: str = "Ana", language_code: str | None = "en") -> Person:
         return Person(self, user_id, name, language_code)
+
+    async def deliver(self) -> None:
+        """Let a delivery worker send everything the outbox holds that is due, as the bot's own
+        workers would, then return."""
+        sender = Bot("1:t", base_url=f"{self.emulator.base_url}/bot")
+        services = self.application.bot_data
+        async with sender:
+            worker = DeliveryWorker(sender, self.sessions, Budget(None), messages=MESSAGES, services=services)
+            await worker.run(asyncio.Event(), until_idle=True)
 
     async def processed(self, update_id: int) -> None:
         await asyncio.wait_for(self.processor.done[update_id].wait(), REPLY_TIMEOUT)

@@ -10,11 +10,9 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
-from telegram import Bot, Update
+from telegram import Update
 
-from bot.budget import Budget
 from bot.context import Context
-from bot.delivery import DeliveryWorker
 from bot.emulator import split_like_clients
 from bot.i18n import translator
 from handlers.broadcast import media_during_broadcast, reach_lines, update_report_message
@@ -59,9 +57,7 @@ async def deliver(bot: BotHarness) -> None:
     """Queue what is due, as the scheduler does, and let a delivery worker send all of it."""
     async with bot.sessions.begin() as session:
         await outbox.queue_due(session, utcnow(), timedelta(hours=1))
-    sender = Bot("1:t", base_url=f"{bot.emulator.base_url}/bot")
-    async with sender:
-        await DeliveryWorker(sender, bot.sessions, Budget(None)).run(asyncio.Event(), until_idle=True)
+    await bot.deliver()
 
 
 async def latest_broadcast(bot: BotHarness) -> Broadcast:

@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from bot.i18n import LANGUAGES, Translator, translator
 from handlers.export import local_date
-from handlers.insights import period_bounds, replies_job, send_replies
-from storage import champions, reports
-from storage.models import Area, Report, ReportReply, Status, utcnow
+from handlers.insights import period_bounds
+from storage import champions, outbox, reports
+from storage.models import Area, Delivery, Report, ReportReply, Status, utcnow
 from storage.report_topics import load_topics
 from tests.conftest import REPLY_TIMEOUT, BotHarness, Person, join, make_coordinator, texts
 
@@ -293,10 +293,11 @@ async def test_respond_to_one_report_in_the_champions_language(bot: BotHarness, 
     assert await sam.press("Confirm") == [
         f"Sent. {reference} is marked acted on, and its champion is being told."
     ]
+    await bot.deliver()
     assert await received(zahra, before, 1) == [expected]
     # Confirm pressed again (an old copy of the button): nothing is stored or sent twice.
     assert await sam.press_data(confirm["message_id"], "ins:ok") == INACTIVE
-    assert await send_replies(bot.application.bot, bot.sessions) == 0
+    await bot.deliver()
     assert len([m for m in zahra.history[before:] if m.get("from_bot")]) == 1
     (stored,) = await replies(bot)
     async with bot.sessions() as session:
@@ -342,6 +343,7 @@ async def test_respond_to_a_theme_tells_every_matching_champion(bot: BotHarness,
     assert await sam.press("Confirm") == [
         "Sent. 3 reports are marked acted on, and their champions are being told."
     ]
+    await bot.deliver()
     assert sorted(await received(ana, before[ana.id], 2)) == sorted(
         [
             you_said(EN, ana_first, "Too far to the clinic", response),
@@ -351,7 +353,6 @@ async def test_respond_to_a_theme_tells_every_matching_champion(bot: BotHarness,
     assert await received(zahra, before[zahra.id], 1) == [
         you_said(AR, zahra_report, "لا مواعيد مسائية", response)
     ]
-    assert await send_replies(bot.application.bot, bot.sessions) == 0
     assert [m for m in omar.history[before[omar.id] :] if m.get("from_bot")] == []
     stored = await replies(bot)
     assert sorted(r.report_id for r in stored) == sorted([ana_first, ana_second, zahra_report])
@@ -394,30 +395,38 @@ async def test_a_restart_loses_neither_the_flow_nor_an_unsent_reply(bot: BotHarn
     assert await sam.press("Confirm") == [
         f"Sent. {reports.reference(first)} is marked acted on, and its champion is being told."
     ]
+    await bot.deliver()
     assert await received(ana, before, 1) == [you_said(EN, first, "First thing", "Answered after a restart.")]
 
-    # A reply stored just before the bot stopped, never sent: the job sends it after the restart.
+    # A reply stored just before the bot stopped, never sent: it goes out after the restart.
     await bot.stop()
     async with bot.sessions.begin() as session:
-        await reports.reply(session, [second], "Stored, then the bot stopped.", None, theme=False)
+        (replied,) = await reports.reply(
+            session, [second], "Stored, then the bot stopped.", None, theme=False
+        )
+        await outbox.queue(session, outbox.REPLY, [replied.champion_id], {"reply": replied.reply_id})
     await bot.restart()
     before = len(ana.history)
-    assert bot.application.job_queue
-    (job,) = bot.application.job_queue.get_jobs_by_name(replies_job.__name__)
-    await job.run(bot.application)
+    await bot.deliver()
     assert await received(ana, before, 1) == [
         you_said(EN, second, "Second thing", "Stored, then the bot stopped.")
     ]
 
-    # A champion who blocked the bot is marked unreachable; nothing is retried for ever.
+    # A champion who blocked the bot is marked unreachable and the reply is not marked told;
+    # nothing is retried for ever.
     async with bot.sessions.begin() as session:
-        await reports.reply(session, [second], "One more thing.", None, theme=False)
+        (replied,) = await reports.reply(session, [second], "One more thing.", None, theme=False)
+        await outbox.queue(session, outbox.REPLY, [replied.champion_id], {"reply": replied.reply_id})
     bot.emulator.fail(ana.id, 403)
-    assert await send_replies(bot.application.bot, bot.sessions) == 0
+    await bot.deliver()
     async with bot.sessions() as session:
         champion = await champions.by_telegram_id(session, ana.id)
+        told = await session.scalar(select(ReportReply.notified_at).where(ReportReply.id == replied.reply_id))
+        state = await session.scalar(
+            select(Delivery.state).where(Delivery.kind == outbox.REPLY).order_by(Delivery.id.desc())
+        )
     assert champion and champion.status == Status.ACTIVE and champion.unreachable_at is not None
-    assert await send_replies(bot.application.bot, bot.sessions) == 0
+    assert told is None and state == outbox.BLOCKED
 
 
 async def test_champions_are_refused_and_see_nothing(bot: BotHarness, places: None) -> None:

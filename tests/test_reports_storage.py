@@ -76,7 +76,7 @@ async def test_a_report_needs_something_heard(sessions: async_sessionmaker[Async
             )
 
 
-async def test_replies_reach_existing_reports_and_are_taken_once(
+async def test_replies_reach_existing_reports_and_name_whom_to_tell(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     async with sessions.begin() as session:
@@ -85,19 +85,17 @@ async def test_replies_reach_existing_reports_and_are_taken_once(
             session, champion, Draft(topic="other", kind="question", people="one", text="Is it safe?")
         )
     async with sessions.begin() as session:
-        assert (
-            await reports.reply(session, [report.id, report.id + 999], "We asked the GP.", None, False) == 1
-        )
+        ids = [report.id, report.id + 999]
+        (replied,) = await reports.reply(session, ids, "We asked the GP.", None, False)
+        assert replied.champion_id == champion.id
     async with sessions.begin() as session:
-        taken = await reports.take_unsent_replies(session)
-        assert [(n.telegram_id, n.language, n.report_text) for n in taken] == [(3, "ur", "Is it safe?")]
-    async with sessions.begin() as session:
-        assert await reports.take_unsent_replies(session) == []
+        found = await reports.reply_to_tell(session, replied.reply_id)
+        assert found and found[0].text == "We asked the GP." and found[1].text == "Is it safe?"
         assert (await reports.get(session, report.id)).status == "acted"  # type: ignore[union-attr]
         await champions.erase(session, champion)
     async with sessions.begin() as session:
         assert await reports.get(session, report.id) is None  # erased with the champion
-        assert await reports.reply(session, [report.id], "Too late", None, False) == 0
+        assert await reports.reply(session, [report.id], "Too late", None, False) == []
 
 
 def test_the_shipped_topics_load_and_a_broken_file_is_named(tmp_path: Path) -> None:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection, inspect
+from sqlalchemy import Connection, inspect, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.settings import SettingsError, load_settings
@@ -157,6 +159,51 @@ async def test_migrations_go_down_and_up_again(
         await engine.dispose()
     async with sessions.begin() as session:
         await champions.make_coordinator(session, 1, "Sam", "en")
+
+
+async def test_a_reply_stored_but_untold_before_the_upgrade_is_queued_by_it(database_url: str) -> None:
+    engine = make_engine(database_url)
+    now = datetime(2026, 12, 1, 10, tzinfo=UTC)
+    try:
+        await downgrade(engine, "0008")
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "INSERT INTO champion (id, telegram_id, language, timezone, role, status, share_consent, "
+                    "created_at, updated_at) VALUES (1, 5, 'en', 'Europe/London', 'champion', 'active', "
+                    "false, :now, :now)"
+                ),
+                {"now": now},
+            )
+            await connection.execute(
+                text(
+                    "INSERT INTO report (id, champion_id, topic, kind, text, people, anonymous, language, "
+                    "status, created_at, updated_at) VALUES (7, 1, 'other', 'idea', 'x', 'one', true, 'en', "
+                    "'acted', :now, :now)"
+                ),
+                {"now": now},
+            )
+            await connection.execute(
+                text(
+                    "INSERT INTO report_reply (id, report_id, text, theme, created_at, notified_at) VALUES "
+                    "(3, 7, 'told', false, :now, :now), (4, 7, 'untold', false, :now, NULL)"
+                ),
+                {"now": now},
+            )
+        await upgrade(engine)
+        async with engine.connect() as connection:
+            rows = (
+                await connection.execute(text("SELECT kind, lane, champion_id, payload FROM delivery"))
+            ).all()
+    finally:
+        async with engine.begin() as connection:
+            for table in ("delivery", "report_reply", "report", "champion"):
+                await connection.execute(text(f"DELETE FROM {table}"))
+        await engine.dispose()
+    assert [
+        (kind, lane, champion, json.loads(payload) if isinstance(payload, str) else payload)
+        for kind, lane, champion, payload in rows
+    ] == [("reply", 1, 1, {"reply": 4})]
 
 
 async def test_the_migrations_build_the_schema_the_models_describe(database_url: str) -> None:

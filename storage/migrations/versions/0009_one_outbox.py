@@ -53,6 +53,20 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("sending_process") as batch:
         batch.create_index(batch.f("ix_sending_process_seen_at"), ["seen_at"], unique=False)
+    _queue_untold_replies()
+
+
+def _queue_untold_replies() -> None:
+    """Replies stored but not yet told were sent by a job that is gone: they become outbox rows."""
+    build = "json_build_object" if op.get_bind().dialect.name == "postgresql" else "json_object"
+    op.execute(
+        "INSERT INTO delivery (kind, lane, champion_id, payload, state, not_before, attempts, "
+        "in_flight_at_crash) "
+        f"SELECT CASE WHEN r.theme THEN 'theme' ELSE 'reply' END, "
+        f"CASE WHEN r.theme THEN 2 ELSE 1 END, p.champion_id, {build}('reply', r.id), "
+        "'pending', CURRENT_TIMESTAMP, 0, false "
+        "FROM report_reply r JOIN report p ON p.id = r.report_id WHERE r.notified_at IS NULL"
+    )
 
 
 def downgrade() -> None:
