@@ -111,6 +111,7 @@ MESSAGES: dict[str, Render] = {
     **BROADCASTS,
     outbox.REPLY: insights.reply_message,
     outbox.THEME: insights.reply_message,
+    outbox.FORWARDED: broadcast.forwarded_message,
 }
 
 

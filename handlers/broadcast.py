@@ -1,15 +1,15 @@
 """Coordinators' broadcasts and campaigns in the chat, and champions' answer-back buttons.
 
-A champion's question or concern (after "A question" / "Concern heard") becomes an anonymous report;
-every coordinator is told of it through the outbox (`forwarded_message`), with a button that opens
-it in /insights to answer.
-
 /broadcast: compose in English (text, or a photo or document with the text as its caption) →
 audience (its size shown) → versions in the audience's other languages → preview per language →
 send now or schedule → confirm (urgent? answer-back buttons?) → a live delivery report.
 Each step's answers live in the chat's conversation state (steps `bc:*`), so a restart mid-flow
 loses nothing, and the coordinator role is checked again on every message and button. Every step
 is text plus at most 10 buttons, so the flow ports to WhatsApp.
+
+A champion's question or concern (after "A question" / "Concern heard") becomes an anonymous report;
+every coordinator is told of it through the outbox (`forwarded_message`), with a button that opens
+it in /insights to answer.
 """
 
 from __future__ import annotations
@@ -884,7 +884,7 @@ async def forwarded_message(
     """The outbox's FORWARDED message: a question or concern for one coordinator, in their language
     now, with a button that opens the report in /insights; None if the report (or the message it
     answers) is gone."""
-    report = await reports.get(session, int((item.payload or {})["report"]))
+    report = await reports.get(session, int(item.payload["report"]))
     texts = await responses.answered_texts(session, report) if report is not None else None
     if report is None or texts is None or report.kind not in FORWARDED:
         return None

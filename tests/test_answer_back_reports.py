@@ -5,16 +5,19 @@ anonymous, told to every coordinator through the outbox with an Open button that
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from bot.i18n import LANGUAGES, translator
+from handlers.digest import digest_text
 from handlers.export import local_date
 from storage import campaigns, champions, outbox, reports
 from storage.audience import Audience
+from storage.insight_figures import Counts, Digest
 from storage.models import Delivery, Report, Response, utcnow
+from storage.report_topics import load_topics
 from tests.conftest import BotHarness, Person, join, make_coordinator, texts
 from tests.test_broadcast_chat import EN, PL, deliver
 from tests.test_insights import received, you_said
@@ -183,3 +186,10 @@ async def test_a_question_deleted_before_its_notification_is_sent_is_not_sent(
     async with bot.sessions() as session:
         (forwarded,) = await session.scalars(select(Delivery).where(Delivery.kind == outbox.FORWARDED))
     assert forwarded.state == "skipped"  # the renderer had nothing to say any more
+
+
+def test_the_digest_counts_concerns_beside_questions() -> None:
+    week = Counts(total=7, by_topic={"other": 7}, by_kind={"question": 2, "concern": 5}, by_area={None: 7})
+    slot = datetime(2026, 11, 23, 9, tzinfo=UTC)
+    lines = digest_text(translator("en"), load_topics(), Digest(week, 0, []), slot).splitlines()
+    assert lines[lines.index("By kind:") + 1 :][:2] == ["A question or concern: <5", "A concern heard: 5"]
