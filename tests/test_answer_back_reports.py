@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -25,6 +24,7 @@ from tests.test_insights import received, you_said
 EXCERPT = EN[:59].rstrip() + "…"  # the first 60 characters, as coordinators see the message
 CAMPAIGN = """\
 name: Flu week
+timezone: UTC
 topic: vaccinations
 messages:
   - key: jabs
@@ -49,7 +49,7 @@ async def coordinator(bot: BotHarness, user_id: int, name: str, language: str = 
 
 async def campaign_message(bot: BotHarness) -> None:
     """Load a campaign file naming the topic `vaccinations`, its one message due a minute ago."""
-    at = (utcnow() - timedelta(minutes=1)).astimezone(ZoneInfo("Europe/London"))
+    at = utcnow() - timedelta(minutes=1)  # in UTC, so no change of the clocks can make it ambiguous
     text = CAMPAIGN.format(at=f"{at:%Y-%m-%d %H:%M}", en=EN, pl=PL)
     spec = campaigns.parse_campaign(text, "flu.yaml", tuple(LANGUAGES))
     async with bot.sessions.begin() as session:
@@ -193,3 +193,33 @@ def test_the_digest_counts_concerns_beside_questions() -> None:
     slot = datetime(2026, 11, 23, 9, tzinfo=UTC)
     lines = digest_text(translator("en"), load_topics(), Digest(week, 0, []), slot).splitlines()
     assert lines[lines.index("By kind:") + 1 :][:2] == ["A question or concern: <5", "A concern heard: 5"]
+
+
+async def test_a_coordinator_who_blocked_the_bot_stops_neither_the_others_nor_the_champion(
+    bot: BotHarness, places: None
+) -> None:
+    sam = await coordinator(bot, 9301, "Sam")
+    lee = await coordinator(bot, 9302, "Lee")
+    ana = bot.person(9303, "Ana")
+    await join(ana)
+    async with bot.sessions.begin() as session:
+        await outbox.create_broadcast(session, texts={"en": EN}, audience=Audience())
+    await deliver(bot)
+    await ana.press("Concern heard")
+    bot.emulator.fail(sam.id, 403, times=None)  # Sam has blocked the bot
+    assert await ana.send("People say the jab gives you flu.") == [
+        "Thank you. We have passed it on to the coordinators."
+    ]
+    await deliver(bot)
+    assert sam.buttons() == [] and lee.buttons() == ["Open"]
+    report = await only_report(bot)
+    async with bot.sessions() as session:
+        rows = await session.execute(
+            select(Delivery.champion_id, Delivery.state).where(Delivery.kind == outbox.FORWARDED)
+        )
+        states = {champion_id: state for champion_id, state in rows}
+        blocked = await champions.by_telegram_id(session, sam.id)
+        asker = await champions.by_telegram_id(session, ana.id)
+    assert blocked and asker and blocked.unreachable_at is not None and asker.unreachable_at is None
+    assert states[blocked.id] == outbox.BLOCKED and sorted(states.values()) == [outbox.BLOCKED, outbox.SENT]
+    assert report.kind == "concern"
