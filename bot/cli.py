@@ -653,7 +653,7 @@ def _export_options(command: Callable[..., None]) -> Callable[..., None]:
             ),
             click.option("--topic", help="Only this topic id (see content/report_topics.yaml)."),
             click.option(
-                "--kind", help="Only this kind: barrier, works, question, misinfo, idea or success."
+                "--kind", help="Only this kind: barrier, works, question, misinfo, idea, success or concern."
             ),
             click.option("--area", help="Only reports from the area with this name."),
             click.option(
@@ -687,7 +687,7 @@ def _export(
 
     from storage import directory
     from storage.report_topics import TopicsError, load_topics
-    from storage.reports import KINDS, STATUSES, Filters
+    from storage.reports import ALL_KINDS, STATUSES, Filters
 
     topic, kind, area, status = (filters.get(key) for key in ("topic", "kind", "area", "status"))
     since, until = filters.get("since"), filters.get("until")
@@ -697,7 +697,7 @@ def _export(
         raise click.ClickException(f"content/report_topics.yaml: {exc}") from None
     for name, value, known in (
         ("--topic", topic, [t.id for t in topics]),
-        ("--kind", kind, KINDS),
+        ("--kind", kind, ALL_KINDS),
         ("--status", status, STATUSES),
     ):
         if value is not None and value not in known:

@@ -115,6 +115,7 @@ MESSAGES: dict[str, Render] = {
     outbox.APPROVAL_RESULT: admin.result_message,
     outbox.WEEKLY: learn.weekly_message,
     outbox.DIGEST: digest.digest_message,
+    outbox.FORWARDED: broadcast.forwarded_message,
 }
 
 

@@ -6,6 +6,10 @@ send now or schedule → confirm (urgent? answer-back buttons?) → a live deliv
 Each step's answers live in the chat's conversation state (steps `bc:*`), so a restart mid-flow
 loses nothing, and the coordinator role is checked again on every message and button. Every step
 is text plus at most 10 buttons, so the flow ports to WhatsApp.
+
+A champion's question or concern (after "A question" / "Concern heard") becomes an anonymous report;
+every coordinator is told of it through the outbox (`forwarded_message`), with a button that opens
+it in /insights to answer.
 """
 
 from __future__ import annotations
@@ -21,8 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot, Chat, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, Forbidden, TelegramError
 
-from bot.context import Context
-from bot.delivery import answer_buttons, send_broadcast_message
+from bot.context import Context, Services
+from bot.delivery import Outgoing, answer_buttons, send_broadcast_message
 from bot.i18n import LANGUAGES, N_, Translator, translator
 from handlers.common import (
     answer,
@@ -34,12 +38,11 @@ from handlers.common import (
     reply,
     require_coordinator,
     save_step,
-    send_to,
     stale_button,
 )
 from handlers.onboarding import clean_name, too_long_name
 from storage import audience as audiences
-from storage import campaigns, champions, conversation, directory, local_time, outbox, responses
+from storage import campaigns, champions, conversation, directory, local_time, outbox, reports, responses
 from storage.audience import Audience
 from storage.models import Role, utcnow
 
@@ -834,14 +837,15 @@ async def answer_back(update: Update, context: Context) -> None:
         await reply(update, _("Tell us the concern you heard in a few words, or /cancel."))
 
 
-def _excerpt(texts: dict[str, str], language: str) -> str:
+def message_excerpt(texts: dict[str, str], language: str) -> str:
     """The start of a message, in this language if it has a version, else English."""
     text = " ".join((texts.get(language) or texts.get("en") or "").split())
     return text if len(text) <= EXCERPT else text[: EXCERPT - 1].rstrip() + "…"
 
 
 async def _receive_answer(update: Update, context: Context, data: dict[str, Any]) -> None:
-    """Pass a champion's question or concern to every coordinator, each in their own language."""
+    """Keep a champion's question or concern as a report, and tell every coordinator of it through
+    the outbox (in the same transaction, so neither goes without the other)."""
     assert update.effective_chat
     _ = context.t.gettext
     text = _typed(update)
@@ -854,24 +858,43 @@ async def _receive_answer(update: Update, context: Context, data: dict[str, Any]
     champion = context.champion
     async with context.db.begin() as session:
         found = await responses.answerable(session, int(data["delivery"]), champion.id) if champion else None
-        coordinators = await champions.coordinators(session)
+        if champion is not None and found is not None:
+            report = await responses.report_answer(session, found, champion, str(data["kind"]), text)
+            coordinators = [coordinator.id for coordinator in await champions.coordinators(session)]
+            await outbox.queue(session, outbox.FORWARDED, coordinators, {"report": report.id})
         await conversation.clear_state(session, update.effective_chat.id, read=context.state_version)
     if champion is None or found is None:
         await reply(update, _("This button is no longer active."))
         return
-    for coordinator in coordinators:
-        tr = translator(coordinator.language)
-        if data.get("kind") == "question":
-            template = tr.gettext("{name} has a question about “{message}”:\n\n{text}")
-        else:
-            template = tr.gettext("{name} heard a concern about “{message}”:\n\n{text}")
-        forwarded = template.format(
-            name=isolate(champion.display_name),
-            message=isolate(_excerpt(found.texts, coordinator.language)),
-            text=text,
-        )
-        await send_to(context, coordinator, forwarded)  # one unreachable coordinator can't stop the others
+    context.bot_data.wake.ring(outbox.PERSON)
     await reply(update, _("Thank you. We have passed it on to the coordinators."))
+
+
+# A coordinator is told of a question or concern without the champion's name: they were not asked
+# to share it, so the report is anonymous.
+FORWARDED = {
+    "question": N_("A champion has a question about “{message}” ({reference}):\n\n{text}"),
+    "concern": N_("A champion heard a concern about “{message}” ({reference}):\n\n{text}"),
+}
+
+
+async def forwarded_message(
+    session: AsyncSession, item: outbox.Claimed, services: Services
+) -> Outgoing | None:
+    """The outbox's FORWARDED message: a question or concern for one coordinator, in their language
+    now, with a button that opens the report in /insights; None if the report (or the message it
+    answers) is gone."""
+    report = await reports.get(session, int(item.payload["report"]))
+    texts = await responses.answered_texts(session, report) if report is not None else None
+    if report is None or texts is None or report.kind not in FORWARDED:
+        return None
+    tr = translator(item.language)
+    text = tr.gettext(FORWARDED[report.kind]).format(
+        message=isolate(message_excerpt(texts, item.language)),
+        reference=reports.reference(report.id),
+        text=isolate(report.text),
+    )
+    return Outgoing(text, buttons([(tr.gettext("Open"), f"ins:open:{report.id}")]))
 
 
 async def reach_lines(context: Context) -> list[str]:
@@ -885,7 +908,7 @@ async def reach_lines(context: Context) -> list[str]:
     for campaign in recent.campaigns:
         lines.append(f"{isolate(campaign.name)}: {_figures(t, campaign.reach)}")
     for sent in recent.broadcasts:
-        excerpt = isolate(_excerpt(sent.texts, t.language))
+        excerpt = isolate(message_excerpt(sent.texts, t.language))
         lines.append(f"{t.datetime(sent.sent_at, timezone)} {excerpt}: {_figures(t, sent.reach)}")
     if not recent.campaigns and not recent.broadcasts:
         lines.append(t.gettext("No messages have been sent yet."))

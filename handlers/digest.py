@@ -20,7 +20,7 @@ from storage.insight_export import SMALL
 from storage.insight_figures import Digest
 from storage.models import utcnow
 from storage.report_topics import Topic
-from storage.reports import KINDS, reference
+from storage.reports import ALL_KINDS, reference
 
 JOB = "weekly-digest"
 TIMEZONE = "Europe/London"
@@ -89,7 +89,7 @@ def digest_text(t: Translator, topics: list[Topic], figures: Digest, slot: datet
             label = topic_label(topics, topic_id, t.language)
             lines.append(f"{label}: {suppressed(t, week.by_topic[topic_id])}")
         lines += ["", _("By kind:")]
-        for kind in KINDS:
+        for kind in ALL_KINDS:
             if kind in week.by_kind:
                 lines.append(f"{_(KIND_LABELS[kind])}: {suppressed(t, week.by_kind[kind])}")
     lines.append("")

@@ -29,6 +29,7 @@ from telegram.error import TelegramError
 from bot.context import Context, Services
 from bot.delivery import Outgoing
 from bot.i18n import N_, Translator, translator
+from handlers.broadcast import message_excerpt
 from handlers.common import (
     answer,
     answer_and_clear,
@@ -44,7 +45,7 @@ from handlers.common import (
 )
 from handlers.export import ask_audience, local_date
 from handlers.report_labels import KIND_LABELS, STATUS_LABELS, describe, excerpt, topic_label
-from storage import conversation, directory, outbox, reports
+from storage import conversation, directory, outbox, reports, responses
 from storage.models import Report, utcnow
 from storage.reports import Filters
 
@@ -224,11 +225,14 @@ async def button(update: Update, context: Context) -> None:
     if await require_coordinator(update, context) is None:
         return
     state = context.state
-    if state is None or not state.step.startswith("ins:"):
+    action, *args = query.data.split(":")[1:]
+    if state is not None and state.step.startswith("ins:"):
+        data = dict(state.data)
+    elif action == "open":  # a notification's Open: the report, as if from a fresh /insights
+        data = {"filters": {}, "offset": 0}
+    else:
         await stale_button(update, context)
         return
-    data = dict(state.data)
-    action, *args = query.data.split(":")[1:]
     if action == "ok":
         await _confirm(update, context, data)
     elif action == "mark":
@@ -397,6 +401,7 @@ async def _report_view(
         name = await reports.shown_name(session, report)
         shareable = await reports.may_share(session, report)
         replies = (await reports.replies_to(session, [report_id]))[report_id]
+        answered = await responses.answered_texts(session, report)
     status = "seen" if opening and report.status == "new" else report.status
     zone = champion_zone(context.champion).key
 
@@ -416,6 +421,14 @@ async def _report_view(
                 area=report.area.name if report.area else None,
                 name=isolate(name) if name else None,
             ),
+        ]
+        if answered is not None:  # a question or concern from a message's answer-back buttons
+            lines.append(
+                _("In answer to the message “{message}”").format(
+                    message=isolate(message_excerpt(answered, t.language))
+                )
+            )
+        lines += [
             _("Sent: {when}").format(when=sent_at(t, report, zone)),
             _("May be shared with partners: yes") if shareable else _("May be shared with partners: no"),
         ]

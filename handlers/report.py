@@ -104,7 +104,7 @@ async def ask(update: Update, context: Context, step: str, data: dict[str, Any])
         await reply(update, _("What is it about? Choose a topic, or send /cancel."), buttons(choices, 2))
     elif step == KIND:
         choices = [
-            (_tick(k == data.get("kind")) + _(label), f"rep:k:{k}") for k, label in KIND_LABELS.items()
+            (_tick(k == data.get("kind")) + _(KIND_LABELS[k]), f"rep:k:{k}") for k in reports.KINDS
         ]
         await reply(update, _("What kind of thing did you hear?"), buttons([*choices, back, cancel], 2))
     elif step == HEARD:

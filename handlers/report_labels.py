@@ -10,6 +10,8 @@ from bot.i18n import N_, Translator
 from handlers.common import isolate
 from storage.report_topics import Topic
 
+# Every report kind (storage.reports.ALL_KINDS): a champion's /report offers only reports.KINDS, and
+# "concern" comes from a campaign message's "Concern heard" button.
 KIND_LABELS = {
     "barrier": N_("A barrier"),
     "works": N_("What works"),
@@ -17,6 +19,7 @@ KIND_LABELS = {
     "misinfo": N_("Misinformation heard"),
     "idea": N_("An idea"),
     "success": N_("A success story"),
+    "concern": N_("A concern heard"),
 }
 PEOPLE_LABELS = {
     "one": N_("One person"),

@@ -23,7 +23,7 @@ from storage import insight_figures, learning
 from storage.insight_figures import Figures
 from storage.models import utcnow
 from storage.report_topics import Topic
-from storage.reports import KINDS
+from storage.reports import ALL_KINDS
 
 PERIODS = {
     "week": N_("This week"),
@@ -151,7 +151,7 @@ def report_text(t: Translator, topics: list[Topic], period: str, figures: Figure
             label = topic_label(topics, topic_id, t.language)
             lines.append(line(label, current.by_topic.get(topic_id, 0), previous.by_topic.get(topic_id, 0)))
         lines += ["", _("By kind:")]
-        for kind in KINDS:
+        for kind in ALL_KINDS:
             if kind in current.by_kind or kind in previous.by_kind:
                 now, before = current.by_kind.get(kind, 0), previous.by_kind.get(kind, 0)
                 lines.append(line(_(KIND_LABELS[kind]), now, before))

@@ -11,6 +11,8 @@ A campaign file (examples in content/campaigns/)::
       roles: [champion]             # champion, coordinator
     answer_back: true               # optional, default true: answer-back buttons under each message
     urgent: false                   # optional, default false; true sends inside quiet hours too
+    topic: vaccinations             # optional: the report topic (content/report_topics.yaml) that
+                                    # questions and concerns about its messages are filed under
     messages:
       - key: launch                 # unique in the campaign: how a reload finds the message to edit
         at: 2027-10-04 10:00        # once, YYYY-MM-DD HH:MM
@@ -49,6 +51,7 @@ from storage.db import rows_changed
 from storage.directory import list_areas, list_networks
 from storage.models import Broadcast, Campaign, Role
 from storage.outbox import CANCELLED, DONE, MISSED, SCHEDULED, SENDING, create_broadcast
+from storage.report_topics import TopicsError, load_topics
 
 ACTIVE, PAUSED = "active", "paused"  # a campaign's status, or CANCELLED
 ADD, UPDATE, SAME, CANCEL, KEEP = "add", "update", "unchanged", "cancel", "kept"  # what a load does
@@ -56,7 +59,7 @@ DEFAULT_TIMEZONE = "Europe/London"
 TEXT_MAX = 4096  # Telegram's limit for one message
 NAME_MAX, KEY_MAX, WEEKS_MAX = 100, 80, 52  # the first two are the columns' lengths
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-TOP_KEYS = ("name", "timezone", "audience", "answer_back", "urgent", "messages")
+TOP_KEYS = ("name", "timezone", "audience", "answer_back", "urgent", "topic", "messages")
 MESSAGE_KEYS = ("key", "at", "every", "from", "weeks", "texts")
 AUDIENCE_KEYS = ("areas", "networks", "languages", "roles")
 KEY_PATTERN = re.compile(r"[\w.#-]+")
@@ -108,14 +111,16 @@ class CampaignSpec:
     answer_back: bool
     urgent: bool
     messages: list[MessageSpec]
+    topic: str | None = None  # a report topic id: what its messages' questions and concerns are about
 
 
 class _Reader:
     """Walks the YAML nodes of one file (not the loaded values), so every problem can name its line."""
 
-    def __init__(self, source: str, languages: Collection[str]) -> None:
+    def __init__(self, source: str, languages: Collection[str], topics: Collection[str] | None) -> None:
         self.source = source
         self.languages = languages
+        self.topics = topics  # None: the shipped report topics, read if the file names one
 
     def fail(self, node: yaml.Node, problem: str) -> CampaignFileError:
         return CampaignFileError(self.source, node.start_mark.line + 1, problem)
@@ -177,6 +182,7 @@ class _Reader:
             self.flag(fields[key][1], key) if key in fields else default
             for key, default in (("answer_back", True), ("urgent", False))
         )
+        topic = self.topic(fields["topic"][1]) if "topic" in fields else None
         messages_node = fields["messages"][1]
         if not isinstance(messages_node, yaml.SequenceNode) or not messages_node.value:
             raise self.fail(messages_node, "'messages' must be a list of at least one message ('- key: ...')")
@@ -200,7 +206,22 @@ class _Reader:
             answer_back=answer_back,
             urgent=urgent,
             messages=messages,
+            topic=topic,
         )
+
+    def topic(self, node: yaml.Node) -> str:
+        value = self.text(node, "'topic'")
+        known = self.topics
+        if known is None:
+            try:
+                known = [topic.id for topic in load_topics()]
+            except TopicsError as exc:
+                raise CampaignError(str(exc)) from None
+        if value not in known:
+            raise self.fail(
+                node, f"unknown topic {value!r}; use one of {', '.join(known)} (content/report_topics.yaml)"
+            )
+        return value
 
     def timezone(self, node: yaml.Node) -> str:
         value = self.text(node, "'timezone'")
@@ -329,8 +350,11 @@ class _Reader:
             raise self.fail(node, str(exc)) from None
 
 
-def parse_campaign(text: str, source: str, languages: Collection[str]) -> CampaignSpec:
-    """Check a campaign file's text (`source` names it in errors) against the shipped `languages`."""
+def parse_campaign(
+    text: str, source: str, languages: Collection[str], topics: Collection[str] | None = None
+) -> CampaignSpec:
+    """Check a campaign file's text (`source` names it in errors) against the shipped `languages`
+    and the report topic ids in `topics` (by default, content/report_topics.yaml's)."""
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.reader.ReaderError as exc:
@@ -344,11 +368,13 @@ def parse_campaign(text: str, source: str, languages: Collection[str]) -> Campai
         raise CampaignFileError(source, mark.line + 1 if mark else 1, f"not valid YAML: {problem}") from None
     if root is None:
         raise CampaignFileError(source, 1, "the file is empty; a campaign needs a name and messages")
-    return _Reader(source, languages).campaign(root)
+    return _Reader(source, languages, topics).campaign(root)
 
 
-def read_campaign(path: Path, languages: Collection[str]) -> CampaignSpec:
-    """Read and check a campaign file."""
+def read_campaign(
+    path: Path, languages: Collection[str], topics: Collection[str] | None = None
+) -> CampaignSpec:
+    """Read and check a campaign file (`topics` as for `parse_campaign`)."""
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -357,7 +383,7 @@ def read_campaign(path: Path, languages: Collection[str]) -> CampaignSpec:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise CampaignFileError(path.name, data[: exc.start].count(b"\n") + 1, "not UTF-8 text") from None
-    return parse_campaign(text, path.name, languages)
+    return parse_campaign(text, path.name, languages, topics)
 
 
 @dataclass(frozen=True)
@@ -481,6 +507,7 @@ async def load_campaign(
                 )
             row.key, row.texts, row.send_at, row.status = wanted.key, wanted.texts, wanted.send_at, SCHEDULED
             row.audience, row.answer_back, row.urgent = audience_json, spec.answer_back, spec.urgent
+            row.topic = spec.topic
     await session.flush()
     return result
 
@@ -493,6 +520,7 @@ def _same(old: Broadcast, message: MessageSpec, audience: dict[str, Any], spec: 
         and old.audience == audience
         and old.answer_back == spec.answer_back
         and old.urgent == spec.urgent
+        and old.topic == spec.topic
     )
 
 
@@ -509,7 +537,8 @@ _Dumper.add_representer(str, _represent_text)
 
 async def export_campaign(session: AsyncSession, campaign: Campaign) -> str:
     """The campaign as a campaign file: every message not cancelled, as a one-off under its key, in
-    order. Answer-back and urgency are taken from its latest scheduled message (or latest of all)."""
+    order. Answer-back, urgency and topic are taken from its latest scheduled message (or latest of
+    all)."""
     rows = list(
         await session.scalars(
             select(Broadcast)
@@ -525,6 +554,8 @@ async def export_campaign(session: AsyncSession, campaign: Campaign) -> str:
         data["audience"] = audience
     data["answer_back"] = latest[-1].answer_back if latest else True
     data["urgent"] = latest[-1].urgent if latest else False
+    if latest and latest[-1].topic:
+        data["topic"] = latest[-1].topic
     data["messages"] = [
         {
             "key": message_key(row),

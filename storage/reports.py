@@ -19,7 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.db import rows_changed
 from storage.models import Champion, Report, ReportReply, utcnow
 
-KINDS = ("barrier", "works", "question", "misinfo", "idea", "success")
+KINDS = ("barrier", "works", "question", "misinfo", "idea", "success")  # a champion's /report choices
+ANSWER_BACK_KINDS = ("concern",)  # kinds only answer-back makes: a concern heard about a message
+ALL_KINDS = KINDS + ANSWER_BACK_KINDS  # every kind a report can have, for lists, filters and figures
 PEOPLE = ("one", "few", "many")
 STATUSES = ("new", "seen", "acted")
 MEDIA_KINDS = ("voice", "photo")
@@ -101,11 +103,12 @@ class Draft:
     media_file_id: str | None = None
     area_id: int | None = None
     anonymous: bool = True
+    delivery_id: int | None = None  # the copy of a message a question or concern answers
 
 
 async def create(session: AsyncSession, champion: Champion, draft: Draft) -> Report:
     """Store a confirmed report and return it (with its id, for the reference)."""
-    if draft.kind not in KINDS or draft.people not in PEOPLE:
+    if draft.kind not in ALL_KINDS or draft.people not in PEOPLE:
         raise ValueError(f"unknown kind {draft.kind!r} or people {draft.people!r}")
     if draft.media_kind is not None and draft.media_kind not in MEDIA_KINDS:
         raise ValueError(f"unknown media kind {draft.media_kind!r}")

@@ -1,7 +1,11 @@
-"""Answer-back records, a broadcast's delivery progress and reach figures.
+"""Answer-back records, the reports questions and concerns become, a broadcast's delivery progress
+and reach figures.
 
 "People reached" counts "Shared it" answers: a champion passing a message on is how it reaches
 residents. Figures here are for coordinators inside the programme (no small-number suppression).
+A question or concern typed after its button becomes an anonymous report linked to the champion's
+copy of the message (`Report.delivery_id`), so coordinators find and answer it in /insights; its
+Response row stays too, so reach figures count it as before.
 """
 
 from __future__ import annotations
@@ -16,11 +20,13 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from storage import outbox
+from storage import outbox, reports
 from storage.audience import Audience, size
-from storage.models import Broadcast, Campaign, Delivery, Response, utcnow
+from storage.models import Broadcast, Campaign, Champion, Delivery, Report, Response, utcnow
 
 KINDS = ("shared", "question", "concern")
+REPORTED = ("question", "concern")  # the answers that become reports, each its report kind too
+FALLBACK_TOPIC = "other"  # a question about a message that names no topic
 
 
 # ------------------------------------------------------------------ answer-back
@@ -33,13 +39,14 @@ class Answerable:
     delivery_id: int
     broadcast_id: int
     texts: dict[str, str]
+    topic: str | None = None  # the report topic its questions and concerns get
 
 
 async def answerable(session: AsyncSession, delivery_id: int, champion_id: int) -> Answerable | None:
     """The delivery if it exists, is this champion's, and its broadcast takes answers; else None."""
     row = (
         await session.execute(
-            select(Delivery.id, Broadcast.id, Broadcast.texts)
+            select(Delivery.id, Broadcast.id, Broadcast.texts, Broadcast.topic)
             .join(Broadcast, Broadcast.id == Delivery.broadcast_id)
             .where(
                 Delivery.id == delivery_id,
@@ -48,7 +55,7 @@ async def answerable(session: AsyncSession, delivery_id: int, champion_id: int) 
             )
         )
     ).first()
-    return Answerable(row[0], row[1], dict(row[2])) if row else None
+    return Answerable(row[0], row[1], dict(row[2]), row[3]) if row else None
 
 
 async def record_response(session: AsyncSession, delivery_id: int, kind: str) -> bool:
@@ -64,6 +71,39 @@ async def record_response(session: AsyncSession, delivery_id: int, kind: str) ->
         .returning(Response.id)
     )
     return (await session.scalar(statement)) is not None
+
+
+async def report_answer(
+    session: AsyncSession, found: Answerable, champion: Champion, kind: str, text: str
+) -> Report:
+    """Keep a champion's question or concern about a message as a report of that kind: on the
+    message's topic (a campaign's messages carry their file's), one person, their area and
+    language, anonymous (they were not asked to share their name), linked to their copy."""
+    if kind not in REPORTED:
+        raise ValueError(f"answer-back kind {kind!r} does not become a report")
+    draft = reports.Draft(
+        topic=found.topic or FALLBACK_TOPIC,
+        kind=kind,
+        people="one",
+        text=text,
+        area_id=champion.area_id,
+        anonymous=True,
+        delivery_id=found.delivery_id,
+    )
+    return await reports.create(session, champion, draft)
+
+
+async def answered_texts(session: AsyncSession, report: Report) -> dict[str, str] | None:
+    """The texts of the message a report answers (from its answer-back buttons); None if it
+    answers none, or that message is gone."""
+    if report.delivery_id is None:
+        return None
+    texts = await session.scalar(
+        select(Broadcast.texts)
+        .join(Delivery, Delivery.broadcast_id == Broadcast.id)
+        .where(Delivery.id == report.delivery_id)
+    )
+    return dict(texts) if texts is not None else None
 
 
 # ------------------------------------------------------------- delivery progress

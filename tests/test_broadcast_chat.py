@@ -4,6 +4,7 @@ report, scheduling, answer-back buttons and reach, /campaigns, role checks and a
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -17,9 +18,9 @@ from bot.i18n import translator
 from handlers.broadcast import media_during_broadcast, reach_lines, update_report_message
 from handlers.common import isolate
 from handlers.gate import identify
-from storage import champions, conversation, directory, outbox
+from storage import champions, conversation, directory, outbox, reports
 from storage.audience import Audience
-from storage.models import Area, Broadcast, Campaign, Champion, Delivery, Response, utcnow
+from storage.models import Area, Broadcast, Campaign, Champion, Delivery, Report, Response, utcnow
 from tests.conftest import REPLY_TIMEOUT, BotHarness, Person, join, make_coordinator, texts
 
 EN = "Free flu jabs at Northfield library this Saturday, 10:00 to 14:00."
@@ -317,7 +318,7 @@ async def test_audiences_by_network_language_role_saved_and_long_lists(bot: BotH
     assert sam.buttons() == ["Continue", "Choose again"]  # already saved
 
 
-async def test_answer_back_is_recorded_once_and_questions_reach_coordinators(
+async def test_answer_back_is_recorded_once_and_questions_reach_coordinators_unnamed(
     bot: BotHarness, places: None
 ) -> None:
     sam = bot.person(1501, "Sam")
@@ -347,11 +348,17 @@ async def test_answer_back_is_recorded_once_and_questions_reach_coordinators(
     assert await kasia.send("Czy to bezpłatne?") == [
         pl.gettext("Thank you. We have passed it on to the coordinators.")
     ]
+    await deliver(bot)  # the coordinators are told through the outbox
     ro = translator("ro")
     excerpt = EN[:59].rstrip() + "…"
-    assert sam.history[-1]["text"] == ro.gettext("{name} has a question about “{message}”:\n\n{text}").format(
-        name=isolate("Kasia"), message=isolate(excerpt), text="Czy to bezpłatne?"
-    )
+    async with bot.sessions() as session:
+        report_id = await session.scalar(select(Report.id))
+    assert report_id is not None
+    forwarded = ro.gettext("A champion has a question about “{message}” ({reference}):\n\n{text}")
+    assert texts(sam.history[-1:]) == [
+        forwarded.format(message=excerpt, reference=reports.reference(report_id), text="Czy to bezpłatne?")
+    ]
+    assert "Kasia" not in json.dumps(sam.history, ensure_ascii=False)  # she was not asked to share it
     assert await kasia.press(pl.gettext("A question")) == [pl.gettext("You have already told us that.")]
     assert await ana.press("Concern heard") == ["Tell us the concern you heard in a few words, or /cancel."]
     assert await ana.send("/cancel") == ["Cancelled. Send /help to see what you can do."]

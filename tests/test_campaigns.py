@@ -68,9 +68,12 @@ async def export(sessions: async_sessionmaker[AsyncSession], name: str) -> str:
         return await export_campaign(session, await find_campaign(session, name))
 
 
-@pytest.mark.parametrize(("file", "count"), [("winter-vaccines.yaml", 9), ("bowel-screening.yaml", 3)])
+@pytest.mark.parametrize(
+    ("file", "count", "topic"),
+    [("winter-vaccines.yaml", 9, "vaccinations"), ("bowel-screening.yaml", 3, "cancer-screening")],
+)
 async def test_an_example_loads_with_every_message_in_all_eight_languages(
-    sessions: async_sessionmaker[AsyncSession], file: str, count: int
+    sessions: async_sessionmaker[AsyncSession], file: str, count: int, topic: str
 ) -> None:
     spec = read_campaign(EXAMPLES / file, tuple(LANGUAGES))
     result = await load(sessions, spec)
@@ -81,6 +84,7 @@ async def test_an_example_loads_with_every_message_in_all_eight_languages(
         assert set(row.texts) == set(LANGUAGES), row.key
         assert all(len(text) < 700 for text in row.texts.values()), row.key  # one phone screen
         assert row.status == "scheduled" and row.answer_back and not row.urgent
+        assert row.topic == topic  # what questions and concerns about it are filed under
         assert row.send_at.astimezone(LONDON).time() == time(10, 0)
         assert row.send_at.year == 2027
 
@@ -164,6 +168,12 @@ WEEKLY = "every: monday 10:00\n    from: 2027-01-04\n    weeks: 3"
         (HELLO.replace("name: Test", "name: Test\naudience: {languages: [xx]}"), 2, "unknown language 'xx'"),
         (HELLO.replace("name: Test", "name: Test\nname: Again"), 2, "'name' appears twice"),
         (HELLO.replace("key: hello", "key: hello there"), 3, "may only use letters"),
+        (
+            HELLO.replace("name: Test", "name: Test\ntopic: flu"),
+            2,
+            "unknown topic 'flu'; use one of vaccinations, cancer-screening,",
+        ),
+        (HELLO.replace("name: Test", "name: Test\ntopic: [vaccinations]"), 2, "'topic' must be a single"),
     ],
 )
 def test_a_bad_file_is_refused_naming_the_line(text: str, line: int, problem: str) -> None:
@@ -238,7 +248,7 @@ async def test_reloading_edits_scheduled_messages_and_leaves_sent_ones_alone(
     assert len(queued) == 1
 
     edited = (
-        THREE.replace("name: Clinic week", "name: Clinic week\nurgent: true")
+        THREE.replace("name: Clinic week", "name: Clinic week\nurgent: true\ntopic: gp-access")
         .replace("First, pl", "First again, pl")
         .replace("{en: Second}", "{en: Second again}")
         .replace("key: third", "key: fourth")
@@ -254,13 +264,14 @@ async def test_reloading_edits_scheduled_messages_and_leaves_sent_ones_alone(
     }
     sent = await messages(sessions, "Clinic week")
     assert sent["first"].status == "sending" and sent["first"].texts == {"en": "First", "pl": "Pierwsza"}
-    assert not sent["first"].urgent
+    assert not sent["first"].urgent and sent["first"].topic is None  # sent as it was
     assert sent["second"].texts == {"en": "Second again"} and sent["second"].urgent
+    assert sent["second"].topic == sent["fourth"].topic == "gp-access"
     assert sent["third"].status == "cancelled"
     assert sent["fourth"].status == "scheduled" and sent["fourth"].texts == {"en": "Third"}
 
     moved = edited.replace("2027-01-05 10:00", "2026-01-05 10:00")
-    with pytest.raises(CampaignFileError, match=r"line 9: 'second' would be sent at 2026-01-05 10:00"):
+    with pytest.raises(CampaignFileError, match=r"line 10: 'second' would be sent at 2026-01-05 10:00"):
         await load(sessions, parse(moved))
     again = await load(sessions, parse(THREE))  # `third` was cancelled, so it can come back
     assert {c.key: c.action for c in again.changes} == {
@@ -276,7 +287,8 @@ async def test_export_then_load_changes_nothing(
 ) -> None:
     text = THREE.replace(
         "audience: {areas: [Riverside]}",
-        "audience: {areas: [Riverside], networks: [Youth clubs], languages: [so, ur]}\nanswer_back: false",
+        "audience: {areas: [Riverside], networks: [Youth clubs], languages: [so, ur]}\nanswer_back: false"
+        "\ntopic: maternity",
     )
     weekly = (
         "  - key: weekly\n    every: Friday 18:30\n    from: 2027-03-20\n    weeks: 3\n    texts: {en: Hi}\n"
@@ -289,6 +301,7 @@ async def test_export_then_load_changes_nothing(
 
     spec = parse_campaign(exported, "export.yaml", tuple(LANGUAGES))
     assert spec.answer_back is False and spec.audience.languages == ["so", "ur"]
+    assert spec.topic == "maternity"
     result = await load(sessions, spec)
     assert {change.action for change in result.changes} == {SAME, KEEP}
     assert result.count(KEEP) == 1 and not any(change.edited for change in result.changes)

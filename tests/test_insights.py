@@ -438,9 +438,14 @@ async def test_champions_are_refused_and_see_nothing(bot: BotHarness, places: No
         assert await ana.press_data(message_id, data) == ONLY
     assert await ana.press_data(message_id, "ins:open:abc") == INACTIVE  # not even a valid button
     assert all("Something private" not in text for text in texts(ana.history))
-    # A coordinator outside the flow, or opening a report that never existed.
+    # A coordinator outside the flow: a button of the list is stale, but Open (as on a notification of
+    # a question) shows the report; one that never existed is gone.
     await sam.send("/help")
-    assert await sam.press_data(sam.history[-1]["message_id"], f"ins:open:{report_id}") == INACTIVE
+    outside = sam.history[-1]["message_id"]
+    assert await sam.press_data(outside, "ins:back") == INACTIVE
+    assert await sam.press_data(outside, "ins:open:999999") == [GONE]
+    (view,) = await sam.press_data(outside, f"ins:open:{report_id}")
+    assert view.startswith(f"Report {reports.reference(report_id)} · seen\n")
     await sam.send("/insights")
     assert await sam.press_data(sam.history[-1]["message_id"], "ins:open:999999") == [GONE]
     # A coordinator who loses the role mid-response: the typed text goes nowhere.

@@ -505,7 +505,8 @@ async def test_champbot_export_insights(
     wrong = await asyncio.to_thread(champbot, database_url, "--kind", "rumour")
     assert wrong.returncode != 0
     assert wrong.stderr.decode().strip() == (
-        "Error: --kind 'rumour' is not known; use one of: barrier, works, question, misinfo, idea, success"
+        "Error: --kind 'rumour' is not known; use one of: barrier, works, question, misinfo, idea, success, "
+        "concern"
     )
     assert b"--since" in (await asyncio.to_thread(champbot, database_url, "--help")).stdout
     nowhere = await asyncio.to_thread(champbot, database_url, "--area", "Atlantis")

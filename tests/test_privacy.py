@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import json
 import re
 import subprocess
 import sys
@@ -21,9 +22,11 @@ import pytest
 from bot.context import Context
 from bot.i18n import LANGUAGES, translator
 from handlers.digest import queue_digest
-from storage import reports
+from storage import outbox, reports
+from storage.audience import Audience
 from storage.report_topics import load_topics
 from tests.conftest import BotHarness, Person, join, make_coordinator, texts
+from tests.test_broadcast_chat import EN, PL, deliver
 from tests.test_insights import add_report
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -293,3 +296,33 @@ async def test_champbot_export_partner(
     internal = await run(champbot, database_url, "insights")
     assert internal.returncode == 0, internal.stderr
     assert csv_rows(internal.stdout)[0][0].startswith(INTERNAL_FIRST)
+
+
+async def test_a_question_from_answer_back_never_names_or_dates_its_champion(
+    bot: BotHarness, places: None
+) -> None:
+    """The champion was not asked to share their name: the notification, the report and the export
+    show neither it, nor their language, nor the minute they asked."""
+    sam = bot.person(8401, "Sam")
+    await make_coordinator(bot, sam)
+    await sam.send("/help")  # the bot can message only people who have written to it
+    kasia = bot.person(8402, "Kasia", "pl")
+    await join(kasia, LANGUAGES["pl"])
+    async with bot.sessions.begin() as session:
+        await outbox.create_broadcast(session, texts={"en": EN, "pl": PL}, audience=Audience())
+    await deliver(bot)
+    await kasia.press(translator("pl").gettext("A question"))
+    await kasia.send(POLISH)
+    await deliver(bot)
+    (view,) = await sam.press("Open")
+    assert POLISH in view
+    rows = csv_rows((await export(bot, sam, "Inside the organisation", "CSV"))[1])
+    (row,) = [r for r in rows if POLISH in r]
+    header = rows[1]
+    assert row[header.index("kind")] == "question" and row[header.index("champion_name")] == ""
+    assert row[header.index("language")] == ""
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", row[header.index("created_at")])  # the day only
+    everything = json.dumps(sam.history, ensure_ascii=False) + "\n".join("\t".join(r) for r in rows)
+    assert "Kasia" not in everything and str(kasia.id) not in everything
+    assert not re.search(r"\bpl\b", everything, re.IGNORECASE) and "Polski" not in everything
+    assert PL[:30] not in everything  # the message is quoted in the coordinator's language
