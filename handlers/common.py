@@ -8,11 +8,11 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest
 
 from bot.context import Context
 from bot.i18n import LANGUAGES, Translator
-from storage import champions, conversation
+from storage import conversation
 from storage.models import Champion, Status
 
 log = logging.getLogger(__name__)
@@ -60,24 +60,6 @@ async def reply(update: Update, text: str, markup: InlineKeyboardMarkup | None =
     """Send a message to the chat the update came from."""
     assert update.effective_chat is not None
     await update.effective_chat.send_message(text, reply_markup=markup)
-
-
-async def send_to(
-    context: Context, person: Champion, text: str, markup: InlineKeyboardMarkup | None = None
-) -> bool:
-    """Message someone other than the sender (a coordinator, a champion being approved). A 403 marks
-    only them unreachable and any other failure is logged, so it never falls on the sender; False if
-    the message did not reach them."""
-    try:
-        await context.bot.send_message(person.telegram_id, text, reply_markup=markup)
-    except Forbidden:
-        async with context.db.begin() as session:
-            await champions.mark_unreachable(session, [person.id])
-        return False
-    except TelegramError as exc:
-        log.warning("A message to someone other than the sender failed: %s", exc)
-        return False
-    return True
 
 
 async def answer(query: CallbackQuery, text: str | None = None, *, show_alert: bool = False) -> None:

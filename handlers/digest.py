@@ -55,7 +55,7 @@ async def queue_digest(context: Context, now: datetime) -> int:
         coordinators = [coordinator.id for coordinator in await champions.coordinators(session)]
         payload = {"slot": slot.isoformat()}
         return await outbox.queue(
-            session, outbox.DIGEST, coordinators, payload, expires_at=slot + timedelta(days=7)
+            session, outbox.DIGEST, coordinators, payload, not_before=now, expires_at=slot + timedelta(days=7)
         )
 
 

@@ -14,8 +14,8 @@ log = logging.getLogger(__name__)
 
 async def on_error(update: object, context: Context) -> None:
     """Log the error and apologise in the person's language. A failed send never marks the sender
-    unreachable: they just wrote to us, and a send to anyone else handles its own failure
-    (handlers.common.send_to), so blaming the sender would be wrong either way."""
+    unreachable: they just wrote to us, and a message to anyone else goes through the outbox, whose
+    worker marks only its recipient, so blaming the sender would be wrong either way."""
     log.error("Error while handling update %s", getattr(update, "update_id", None), exc_info=context.error)
     if not isinstance(update, Update) or update.effective_chat is None or update.effective_user is None:
         return

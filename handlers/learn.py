@@ -312,7 +312,9 @@ async def queue_due_snippets(context: Context, now: datetime) -> int:
             if snippet_id is None:
                 continue
             payload = {"snippet": snippet_id}
-            queued += await outbox.queue(session, outbox.WEEKLY, [champion.id], payload, expires_at=following)
+            queued += await outbox.queue(
+                session, outbox.WEEKLY, [champion.id], payload, not_before=now, expires_at=following
+            )
     return queued
 
 

@@ -192,7 +192,7 @@ async def test_weekly_snippet_is_sent_when_due_once_a_week(bot: BotHarness, plac
     context = Context(bot.application)
     assert await queue_due_snippets(context, due - timedelta(minutes=1)) == 0
     assert await queue_due_snippets(context, due + timedelta(minutes=1)) == 1
-    await bot.deliver()
+    await bot.deliver(now=due + timedelta(minutes=1))
     text = ana.history[-1]["text"]
     assert text.startswith("Your snippet of the week:\n\nCore20PLUS5 for adults")
     assert await queue_due_snippets(context, due + timedelta(minutes=2)) == 0
@@ -201,7 +201,7 @@ async def test_weekly_snippet_is_sent_when_due_once_a_week(bot: BotHarness, plac
         assert row and row.next_due_at == due + timedelta(days=7)
     # A week later, the next unread one; a paused champion gets nothing but keeps their schedule.
     assert await queue_due_snippets(context, due + timedelta(days=7, minutes=1)) == 1
-    await bot.deliver()
+    await bot.deliver(now=due + timedelta(days=7, minutes=1))
     assert ana.history[-1]["text"].startswith("Your snippet of the week:\n\nCore20PLUS5 for children")
     await ana.send("/pause")
     assert await queue_due_snippets(context, due + timedelta(days=14, minutes=1)) == 0
@@ -223,7 +223,7 @@ async def test_two_weekly_runs_at_once_send_each_snippet_once(bot: BotHarness, p
     before = {person.id: len(person.history) for person in people}
     runs = [queue_due_snippets(context, due + timedelta(minutes=1)) for _ in range(2)]
     assert sum(await asyncio.gather(*runs)) == 2
-    await bot.deliver()
+    await bot.deliver(now=due + timedelta(minutes=1))
     for person in people:
         sent = [m for m in person.history[before[person.id] :] if m.get("from_bot")]
         assert [m["text"].split("\n")[0] for m in sent] == ["Your snippet of the week:"]

@@ -4,7 +4,9 @@ its reason and is retried or given up for good, never silently lost."""
 
 from __future__ import annotations
 
+import ast
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -156,3 +158,23 @@ async def test_a_broadcast_to_a_champion_marked_unreachable_since_is_skipped(
     async with bot.sessions() as session:
         broadcast = await session.scalar(select(Broadcast))
     assert broadcast is not None
+
+
+def test_no_handler_or_job_sends_to_anyone_but_the_person_who_wrote() -> None:
+    """Replies go to `update.effective_chat`; any other send (`bot.send_*`, `context.bot.send_*`) is
+    the outbox worker's alone."""
+    root = Path(__file__).parent.parent
+    direct = []
+    for path in [*root.glob("handlers/*.py"), *root.glob("bot/*.py")]:
+        if path.name in ("delivery.py", "emulator.py"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+                continue
+            receiver = node.func.value
+            is_bot = (isinstance(receiver, ast.Name) and receiver.id == "bot") or (
+                isinstance(receiver, ast.Attribute) and receiver.attr == "bot"
+            )
+            if is_bot and node.func.attr.startswith(("send_", "copy_message", "forward_message")):
+                direct.append(f"{path.name}:{node.lineno} {node.func.attr}")
+    assert direct == []
