@@ -23,6 +23,7 @@ from storage.models import Broadcast, Campaign, Champion, Delivery, UTCDateTime,
 SCHEDULED, SENDING, DONE, MISSED, CANCELLED = "scheduled", "sending", "done", "missed", "cancelled"
 PENDING, CLAIMED, SENT, FAILED, BLOCKED = "pending", "sending", "sent", "failed", "blocked"
 FINAL = (SENT, FAILED, BLOCKED)
+PERSON, BULK = 1, 2  # lanes: person-to-person messages never wait behind bulk ones
 MEDIA_KINDS = ("photo", "document")
 CAPTION_MAX = 1024  # Telegram's limit for a caption
 
