@@ -105,6 +105,7 @@ JOBS = {
     learn.weekly_job: 60,
     digest.digest_job: 60,
     insights.replies_job: insights.REPLIES_CHECK_SECONDS,
+    broadcast.report_job: broadcast.REPORT_SECONDS,
 }
 
 
