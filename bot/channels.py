@@ -22,6 +22,7 @@ from bot.budget import Budget
 from bot.context import App
 from bot.delivery import DeliveryWorker, WorkerOptions
 from bot.settings import Settings, SettingsError
+from bot.wake import Wake, listening
 from bot.webhook import webhook_app
 from storage.db import make_engine, make_sessions, upgrade
 
@@ -87,14 +88,18 @@ async def run_delivery(
     workers: int | None = None,
     until_idle: bool = False,
     lease: int | None = None,
+    wake: Wake | None = None,
 ) -> None:
-    """Run delivery workers sharing one rate limiter until `stop` (or until nothing is left)."""
+    """Run delivery workers sharing one rate limiter until `stop` (or until nothing is left). They
+    are woken by `wake` (give the Application's, so its handlers' rings reach them) and, on
+    PostgreSQL, by the notifications of rows queued in any process."""
     count = settings.delivery_workers if workers is None else workers
     if count == 0:
         return
+    wake = wake or Wake()
     limiter = Budget(settings.delivery_rate or None)
     options = WorkerOptions() if lease is None else WorkerOptions(lease=timedelta(seconds=lease))
-    async with delivery_bot(settings) as bot:
+    async with delivery_bot(settings) as bot, listening(sessions.kw["bind"], wake):
         await asyncio.gather(
             *(
                 DeliveryWorker(bot, sessions, limiter, options).run(stop, until_idle=until_idle)
@@ -229,7 +234,9 @@ async def serve_webhook(
 def _start_delivery(application: App, stop: asyncio.Event) -> asyncio.Task[None]:
     services = application.bot_data
     assert services.settings and services.sessions
-    return asyncio.create_task(run_delivery(services.settings, services.sessions, stop), name="delivery")
+    return asyncio.create_task(
+        run_delivery(services.settings, services.sessions, stop, wake=services.wake), name="delivery"
+    )
 
 
 async def _stop_and_shut_down(application: App) -> None:

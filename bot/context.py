@@ -11,6 +11,7 @@ from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 from bot.flood import FloodGate
 from bot.i18n import Translator, translator
 from bot.settings import Settings
+from bot.wake import Wake
 from storage.content import Library
 from storage.models import Champion, ConversationState
 from storage.report_topics import Topic
@@ -29,6 +30,7 @@ class Services:
     topics: list[Topic] = field(default_factory=list)
     flood: FloodGate = field(default_factory=lambda: FloodGate(burst=1, rate=0))
     leader: Leader | None = None  # decides whether this process runs the scheduled jobs
+    wake: Wake = field(default_factory=Wake)  # rung after a commit that queued outbox rows
 
 
 class Context(CallbackContext[ExtBot[None], dict[object, object], dict[object, object], Services]):

@@ -645,7 +645,8 @@ async def _toggle(update: Update, context: Context, data: dict[str, Any], toggle
 
 
 async def _confirm(update: Update, context: Context, data: dict[str, Any]) -> None:
-    """Create the broadcast (once, even if Confirm is pressed twice), then show the live report."""
+    """Create the broadcast (once, even if Confirm is pressed twice); to send now, fan it out in
+    the same transaction and wake the delivery workers, then show the live report."""
     assert update.effective_chat and context.champion
     t = context.t
     chosen = _audience(data)
@@ -672,6 +673,8 @@ async def _confirm(update: Update, context: Context, data: dict[str, Any]) -> No
                 urgent=_flag(data, "urgent"),
                 media=_media(data),
             )
+            if send_at is None:  # fanned out now: the workers start at once, not at the next tick
+                await outbox.enqueue(session, broadcast)
     if broadcast is None:
         await stale_button(update, context)
         return
@@ -686,6 +689,7 @@ async def _confirm(update: Update, context: Context, data: dict[str, Any]) -> No
             update, text.format(count=t.number(count), date=t.datetime(send_at, _timezone_name(context)))
         )
         return
+    context.bot_data.wake.ring(outbox.BULK)
     async with context.db.begin() as session:
         figures = await responses.progress(session, broadcast.id)
     assert figures is not None

@@ -172,7 +172,7 @@ async def test_a_coordinator_broadcasts_in_two_languages_and_sees_the_report(
         northfield = await session.scalar(select(Area.id).where(Area.name == "Northfield"))
     assert coordinator and await count_broadcasts(bot) == 1
     assert broadcast.texts == {"en": EN, "pl": PL}
-    assert broadcast.created_by == coordinator.id and broadcast.status == "scheduled"
+    assert broadcast.created_by == coordinator.id and broadcast.status == "sending"
     assert broadcast.audience["areas"] == [northfield] and broadcast.urgent is False
 
     await deliver(bot)
@@ -572,6 +572,8 @@ async def send_now(sam: Person, audience: str) -> dict[str, object]:
     await sam.send(EN)
     await sam.press(audience)
     await sam.press("Continue")
+    if "Done" in sam.buttons():  # no versions in the audience's other languages
+        await sam.press("Done")
     await sam.press("Send now")
     (said,) = await sam.press("Confirm")
     assert said.startswith("Sending to ")
@@ -627,3 +629,15 @@ async def test_the_report_gives_up_an_hour_after_sending_began(bot: BotHarness, 
     await run_report_job(bot)  # still pending (held by quiet hours, say): the last figures stay
     assert report["text"] == "Sending to 1 champion: 0 sent, 1 pending, 0 failed, 0 blocked."
     assert (await latest_broadcast(bot)).report_final_at is not None
+
+
+async def test_send_now_is_fanned_out_at_confirm_and_wakes_the_workers(bot: BotHarness, places: None) -> None:
+    sam, *_champions = await team(bot, 2401)
+    await send_now(sam, "Everyone · 3")
+    broadcast = await latest_broadcast(bot)
+    async with bot.sessions() as session:
+        queued = select(Delivery.state).where(Delivery.broadcast_id == broadcast.id)
+        states = list(await session.scalars(queued))
+    assert states == ["pending"] * 3 and broadcast.status == "sending"  # no scheduler tick needed
+    assert await bot.application.bot_data.wake.wait(outbox.BULK, REPLY_TIMEOUT)
+    assert not await bot.application.bot_data.wake.wait(outbox.PERSON, 0)
