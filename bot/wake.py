@@ -82,9 +82,7 @@ async def _listen(engine: AsyncEngine, wake: Wake, started: asyncio.Event) -> No
         except Exception as exc:  # the database is away, or refused us: try again later all the same
             reason = type(exc).__name__
         started.set()
-        log.warning(
-            "Lost the outbox notifications' connection (%s); listening again in %.0f s", reason, delay
-        )
+        log.warning("Not listening for queued outbox rows (%s); trying again in %.0f s", reason, delay)
         await asyncio.sleep(delay)
         delay = min(delay * 2, MAX_DELAY)
 
