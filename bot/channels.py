@@ -22,6 +22,7 @@ from bot.budget import Budget
 from bot.context import App, Services
 from bot.delivery import DeliveryWorker, WorkerOptions
 from bot.settings import Settings, SettingsError
+from bot.wake import listening
 from bot.webhook import webhook_app
 from bot.wiring import MESSAGES
 from storage import outbox
@@ -94,7 +95,8 @@ async def run_delivery(
     """Run delivery workers sharing one budget until `stop` (or until nothing is left): one for
     person-to-person rows alone, so they never wait behind a bulk batch, and `workers` more that
     take person-to-person rows first, then bulk ones. `services` are the bot's own when it runs
-    them in its process; a delivery process loads its own content."""
+    them in its process (so its handlers' rings reach the workers); a delivery process loads its
+    own content. On PostgreSQL the workers are also woken by rows queued in any process."""
     count = settings.delivery_workers if workers is None else workers
     if count == 0:
         return
@@ -117,7 +119,7 @@ async def run_delivery(
             wake=services.wake,
         )
 
-    async with delivery_bot(settings) as bot:
+    async with delivery_bot(settings) as bot, listening(sessions.kw["bind"], services.wake):
         everyone = [worker((outbox.PERSON,))] + [worker((outbox.PERSON, outbox.BULK)) for _ in range(count)]
         await asyncio.gather(*(one.run(stop, until_idle=until_idle) for one in everyone))
 
