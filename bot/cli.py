@@ -523,11 +523,13 @@ def broadcast_send(
                 answer_back=not no_answer_buttons,
                 urgent=urgent,
             )
+            if when is None:  # now: queued at once, and the delivery workers are told
+                await outbox.enqueue(session, made)
             return made.id, size
 
     broadcast_id, size = _with_sessions(go)
     click.echo(
-        f"Broadcast {broadcast_id} to {size} champion(s) is scheduled; "
+        f"Broadcast {broadcast_id} to {size} champion(s) is {'queued' if when is None else 'scheduled'}; "
         f"see `champbot broadcast report {broadcast_id}`."
     )
 
