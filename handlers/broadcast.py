@@ -741,6 +741,14 @@ def report_text(t: Translator, figures: responses.Progress) -> str:
         "Finished sending to {total} champions: {sent} sent, {failed} failed, {blocked} blocked.",
         figures.total,
     ).format(**values)
+    if figures.skipped:
+        text += "\n" + t.ngettext(
+            "{count} was not sent: that champion stopped or paused messages, or the campaign was "
+            "cancelled, after it was queued.",
+            "{count} were not sent: those champions stopped or paused messages, or the campaign was "
+            "cancelled, after it was queued.",
+            figures.skipped,
+        ).format(count=t.number(figures.skipped))
     if figures.possibly_twice:
         text += "\n" + t.ngettext(
             "{count} champion may have got it twice after a restart.",
