@@ -1,19 +1,55 @@
 """One sending budget per bot token: Telegram's ~30 messages a second overall and about one a second
-per chat, shared by replies to the person who just wrote and every delivery worker."""
+per chat, shared by replies to the person who just wrote and every delivery worker.
+
+`Budget` paces the sends of one process; `BudgetLimiter` puts python-telegram-bot's own sends (the
+handlers' replies) through the same budget; `bot.heartbeat` splits the overall rate between the
+processes that send with the token.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import heapq
 import itertools
+import logging
 import math
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from datetime import timedelta
 from enum import IntEnum
-from typing import Protocol
+from typing import Any, Protocol
+
+from telegram.error import RetryAfter
+from telegram.ext import BaseRateLimiter
+
+log = logging.getLogger(__name__)
 
 Chat = int | str  # a chat's id, or a channel's @username
+RETRIES = 3  # times a send refused with RetryAfter is tried again, as PTB's AIORateLimiter does
 MAX_SPREAD = 1000  # starts remembered to keep a second's worth apart (more only at rates past 1,000/s)
+
+# The Bot API methods that deliver a message to a chat (compared in lower case: method names are
+# case-insensitive). Everything else (answerCallbackQuery, getUpdates, getMe, ...) is not paced.
+SENDING = frozenset(
+    name.lower()
+    for name in (
+        "sendMessage",
+        "sendPhoto",
+        "sendDocument",
+        "sendVoice",
+        "sendAudio",
+        "sendVideo",
+        "sendAnimation",
+        "sendMediaGroup",
+        "copyMessage",
+        "forwardMessage",
+        "editMessageText",
+        "editMessageCaption",
+        "editMessageReplyMarkup",
+        "editMessageMedia",
+    )
+)
+
 
 class Priority(IntEnum):
     """Who goes first when the budget is short: lower first."""
@@ -219,3 +255,59 @@ class Budget:
                 del self._last_chat[chat]
         self._arm(timer)
 
+
+class BudgetLimiter(BaseRateLimiter[Priority]):
+    """python-telegram-bot's rate limiter, through the process's Budget: a message sent or edited goes
+    when the budget allows, as a REPLY unless `rate_limit_args` names another Priority; other calls
+    (answering a button press, getUpdates, getMe, ...) go at once. A RetryAfter holds the whole budget
+    and the send is tried again, up to RETRIES times, then raised."""
+
+    def __init__(self, budget: Budget, retries: int = RETRIES) -> None:
+        self.budget = budget
+        self.retries = retries
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: Priority | None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        """Make the request within the budget (see the class)."""
+        if endpoint.lower() not in SENDING:
+            return await callback(*args, **kwargs)
+        priority = Priority.REPLY if rate_limit_args is None else rate_limit_args
+        chat = chat_of(data.get("chat_id"))
+        attempt = 0
+        while True:
+            await self.budget.take(chat, priority)
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as exc:
+                if attempt == self.retries:
+                    raise
+                attempt += 1
+                wait = exc.retry_after
+                seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+                log.info("Telegram asked to wait %.0f s; holding every send", seconds)
+                self.budget.back_off(seconds)
+
+
+def chat_of(value: object) -> Chat | None:
+    """The chat a request goes to, as the budget keys it: ids as numbers, whether given as one or as
+    text; a channel's @username as it is."""
+    if isinstance(value, int) or value is None:
+        return value
+    text = str(value)
+    try:
+        return int(text)
+    except ValueError:
+        return text

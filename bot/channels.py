@@ -83,21 +83,22 @@ async def run_delivery(
     settings: Settings,
     sessions: async_sessionmaker[AsyncSession],
     stop: asyncio.Event,
+    budget: Budget,
     *,
     workers: int | None = None,
     until_idle: bool = False,
     lease: int | None = None,
 ) -> None:
-    """Run delivery workers sharing one rate limiter until `stop` (or until nothing is left)."""
+    """Run delivery workers until `stop` (or until nothing is left), within the process's `budget`:
+    the one its replies use too."""
     count = settings.delivery_workers if workers is None else workers
     if count == 0:
         return
-    limiter = Budget(settings.delivery_rate or None)
     options = WorkerOptions() if lease is None else WorkerOptions(lease=timedelta(seconds=lease))
     async with delivery_bot(settings) as bot:
         await asyncio.gather(
             *(
-                DeliveryWorker(bot, sessions, limiter, options).run(stop, until_idle=until_idle)
+                DeliveryWorker(bot, sessions, budget, options).run(stop, until_idle=until_idle)
                 for _ in range(count)
             )
         )
@@ -229,7 +230,9 @@ async def serve_webhook(
 def _start_delivery(application: App, stop: asyncio.Event) -> asyncio.Task[None]:
     services = application.bot_data
     assert services.settings and services.sessions
-    return asyncio.create_task(run_delivery(services.settings, services.sessions, stop), name="delivery")
+    return asyncio.create_task(
+        run_delivery(services.settings, services.sessions, stop, services.budget), name="delivery"
+    )
 
 
 async def _stop_and_shut_down(application: App) -> None:

@@ -335,6 +335,7 @@ def content_check(root: Path | None) -> None:
 def deliver(workers: int, until_idle: bool, lease: int) -> None:
     """Send queued broadcast messages (a delivery worker). Run several on one PostgreSQL to share the work;
     CHAMPBOT_DELIVERY_RATE is per process, so split Telegram's 30/s between them."""
+    from bot.budget import Budget
     from bot.channels import open_database, run_delivery, stop_on_signals
 
     settings = _settings()
@@ -342,9 +343,11 @@ def deliver(workers: int, until_idle: bool, lease: int) -> None:
 
     async def go() -> None:
         engine, sessions = await open_database(settings)
+        budget = Budget(settings.delivery_rate or None)
         try:
+            stop = stop_on_signals()
             await run_delivery(
-                settings, sessions, stop_on_signals(), workers=workers, until_idle=until_idle, lease=lease
+                settings, sessions, stop, budget, workers=workers, until_idle=until_idle, lease=lease
             )
         finally:
             await engine.dispose()

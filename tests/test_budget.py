@@ -1,4 +1,5 @@
-"""The one sending budget: priorities, the per-chat gap, cancellation, back-off and shares."""
+"""The one sending budget: priorities, the per-chat gap, cancellation, back-off, shares, the bot's own
+sends through it, and its replies with a delivery worker together within Telegram's limits."""
 
 from __future__ import annotations
 
@@ -6,10 +7,18 @@ import asyncio
 import heapq
 import itertools
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
+from telegram.error import RetryAfter
 
-from bot.budget import Budget, Priority
+from bot.budget import Budget, BudgetLimiter, Chat, Priority
+from bot.channels import run_delivery
+from storage import outbox
+from storage.audience import Audience
+from storage.models import utcnow
+from tests.conftest import BotHarness
+from tests.test_delivery import add_champions
 
 
 class Handle:
@@ -228,3 +237,78 @@ async def test_no_limit_means_no_waiting_and_no_bookkeeping() -> None:
         limiter.back_off(60)
         await limiter.take(1)
         assert timer.calls == 0 and not limiter._last_chat
+
+
+class Spy(Budget):
+    """Notes what the limiter asks of its budget."""
+
+    def __init__(self) -> None:
+        super().__init__(None)
+        self.taken: list[tuple[Chat | None, Priority]] = []
+        self.held: list[float] = []
+
+    async def take(self, chat: Chat | None, priority: Priority = Priority.BULK) -> None:
+        self.taken.append((chat, priority))
+
+    def back_off(self, seconds: float) -> None:
+        self.held.append(seconds)
+
+
+async def sent() -> bool:
+    return True
+
+
+async def test_the_bots_messages_go_through_the_budget_as_replies_and_other_calls_go_at_once() -> None:
+    spy = Spy()
+    limiter = BudgetLimiter(spy)
+    for endpoint in ("sendMessage", "sendPhoto", "sendMediaGroup", "copyMessage", "editMessageText"):
+        assert await limiter.process_request(sent, (), {}, endpoint, {"chat_id": 42}, None)
+    await limiter.process_request(sent, (), {}, "sendMessage", {"chat_id": "43"}, Priority.PERSON)
+    await limiter.process_request(sent, (), {}, "sendMessage", {"chat_id": "@news"}, Priority.BULK)
+    await limiter.process_request(sent, (), {}, "editMessageText", {"inline_message_id": "x"}, None)
+    for endpoint in ("answerCallbackQuery", "getMe", "setMyCommands", "getUpdates", "getupdates"):
+        assert await limiter.process_request(sent, (), {}, endpoint, {"chat_id": 42}, None)
+    assert spy.taken == [
+        *[(42, Priority.REPLY)] * 5,
+        (43, Priority.PERSON),
+        ("@news", Priority.BULK),
+        (None, Priority.REPLY),
+    ]
+
+
+async def test_retry_after_holds_the_budget_and_tries_three_times_more() -> None:
+    spy = Spy()
+    limiter = BudgetLimiter(spy)
+    refusals = 3
+
+    async def refused_then_sent() -> bool:
+        nonlocal refusals
+        if refusals:
+            refusals -= 1
+            raise RetryAfter(2)
+        return True
+
+    assert await limiter.process_request(refused_then_sent, (), {}, "sendMessage", {"chat_id": 1}, None)
+    assert spy.held == [2.0, 2.0, 2.0] and len(spy.taken) == 4
+    refusals = 4
+    with pytest.raises(RetryAfter):
+        await limiter.process_request(refused_then_sent, (), {}, "sendMessage", {"chat_id": 1}, None)
+    assert len(spy.taken) == 8
+
+
+async def test_replies_and_a_delivery_worker_together_keep_telegrams_limits(bot: BotHarness) -> None:
+    recipients = await add_champions(bot.sessions, bot.emulator, 45, start=3000)
+    async with bot.sessions.begin() as session:
+        await outbox.create_broadcast(session, texts={"en": "Clinic open late"}, audience=Audience())
+        await outbox.queue_due(session, utcnow(), timedelta(hours=1))
+    people = [bot.person(900 + i, f"P{i}") for i in range(12)]
+    bot.emulator.enforce_limits = True  # from here on; the command menu was registered at start
+    budget = bot.application.bot_data.budget  # the replies' own
+    delivering = asyncio.create_task(
+        run_delivery(bot.settings, bot.sessions, asyncio.Event(), budget, workers=1, until_idle=True)
+    )
+    replies = await asyncio.gather(*(person.send("/help") for person in people))
+    await delivering
+    assert [len(said) for said in replies] == [1] * len(people)
+    assert all(len(bot.emulator.history(telegram_id)) == 1 for telegram_id in recipients)
+    assert bot.emulator.rate_limited == 0
