@@ -1,5 +1,5 @@
-"""The one sending budget: priorities, the per-chat gap, cancellation, back-off, shares, the bot's own
-sends through it, and its replies with a delivery worker together within Telegram's limits."""
+"""The one sending budget: priorities, the per-chat gap, cancellation, back-off, the processes'
+shares, and the real bot's replies with a delivery worker together within Telegram's limits."""
 
 from __future__ import annotations
 
@@ -10,13 +10,16 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram.error import RetryAfter
 
 from bot.budget import Budget, BudgetLimiter, Chat, Priority
 from bot.channels import run_delivery
-from storage import outbox
+from bot.heartbeat import ALIVE, NEWCOMER_HOLD, Heartbeat, sharing
+from storage import outbox, sending
 from storage.audience import Audience
-from storage.models import utcnow
+from storage.models import SendingProcess, utcnow
 from tests.conftest import BotHarness
 from tests.test_delivery import add_champions
 
@@ -294,6 +297,58 @@ async def test_retry_after_holds_the_budget_and_tries_three_times_more() -> None
     with pytest.raises(RetryAfter):
         await limiter.process_request(refused_then_sent, (), {}, "sendMessage", {"chat_id": 1}, None)
     assert len(spy.taken) == 8
+
+
+async def test_two_sending_processes_halve_their_budgets_and_one_leaving_gives_it_back(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    first = Budget(30)
+    second, second_timer = budget(per_second=30)
+    one, two = Heartbeat(first, sessions, name="one"), Heartbeat(second, sessions, name="two")
+    assert await one.beat() == 1 and first.rate == 30
+    assert await two.beat() == 2 and second.rate == 15
+    await one.beat()
+    assert first.rate == 15
+    await two.leave()
+    await one.beat()
+    assert first.rate == 30
+    # The newcomer held its sends until the other had had time to see it.
+    takers = Takers(second, second_timer)
+    await takers.add("first send", 1)
+    await second_timer.advance(NEWCOMER_HOLD - 0.1)
+    assert takers.order == []
+    await second_timer.advance(0.2)
+    assert takers.order == ["first send"]
+
+
+def is_postgresql(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+async def test_a_process_that_died_ages_out(sessions: async_sessionmaker[AsyncSession]) -> None:
+    async with sessions.begin() as session:
+        now = await session.scalar(select(func.now())) if is_postgresql(session) else utcnow()
+        assert now is not None
+        session.add(SendingProcess(name="quiet a moment", seen_at=now - timedelta(seconds=1)))
+        session.add(SendingProcess(name="dead", seen_at=now - ALIVE - timedelta(seconds=1)))
+    alive = Heartbeat(Budget(30), sessions, name="alive")
+    assert await alive.beat() == 2 and alive.budget.rate == 15
+    async with sessions() as session:
+        assert set(await session.scalars(select(SendingProcess.name))) == {"alive", "quiet a moment"}
+
+
+async def test_a_process_is_counted_while_it_shares_and_no_longer_once_it_stops(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async def counted() -> int:
+        async with sessions() as session:
+            return await sending.count_seen(session, timedelta(minutes=1))
+
+    async with sharing(Budget(30), sessions):
+        assert await counted() == 1
+    assert await counted() == 0
+    async with sharing(Budget(None), sessions):  # no limit: nothing to share
+        assert await counted() == 0
 
 
 async def test_replies_and_a_delivery_worker_together_keep_telegrams_limits(bot: BotHarness) -> None:
