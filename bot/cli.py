@@ -338,18 +338,23 @@ def content_check(root: Path | None) -> None:
 )
 def deliver(workers: int, until_idle: bool, lease: int) -> None:
     """Send queued broadcast messages (a delivery worker). Run several on one PostgreSQL to share the work;
-    CHAMPBOT_DELIVERY_RATE is per process, so split Telegram's 30/s between them."""
+    every process sending with the token takes its share of CHAMPBOT_DELIVERY_RATE."""
+    from bot.budget import Budget
     from bot.channels import open_database, run_delivery, stop_on_signals
+    from bot.heartbeat import sharing
 
     settings = _settings()
     _logging()
 
     async def go() -> None:
         engine, sessions = await open_database(settings)
+        budget = Budget(settings.delivery_rate or None)
         try:
-            await run_delivery(
-                settings, sessions, stop_on_signals(), workers=workers, until_idle=until_idle, lease=lease
-            )
+            async with sharing(budget, sessions):
+                stop = stop_on_signals()
+                await run_delivery(
+                    settings, sessions, stop, budget, workers=workers, until_idle=until_idle, lease=lease
+                )
         finally:
             await engine.dispose()
 
