@@ -86,3 +86,17 @@ async def test_two_worker_processes_share_a_broadcast_without_duplicates(
     async with sessions() as session:
         by_worker = {d.claimed_by for d in await session.scalars(select(Delivery))}
     assert len(by_worker) == 2  # both processes took part
+
+
+async def test_two_worker_processes_keep_one_budget_between_them(
+    sessions: async_sessionmaker[AsyncSession], emulator: Emulator, database_url: str, tmp_path: Path
+) -> None:
+    """Each process is given the whole token's rate; together they still keep Telegram's limit."""
+    emulator.enforce_limits = True  # 429 past 30 sends in any second, or two to a chat within one
+    ids = await add_champions(sessions, emulator, 150, start=8500)
+    await queued_broadcast(sessions)
+    workers = [await start_worker(emulator, database_url, tmp_path, 29.0) for _ in range(2)]
+    results = await asyncio.gather(*(w.communicate() for w in workers))
+    assert [w.returncode for w in workers] == [0, 0], [err.decode()[-500:] for _out, err in results]
+    assert emulator.rate_limited == 0
+    assert all(len(emulator.history(telegram_id)) == 1 for telegram_id in ids)
