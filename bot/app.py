@@ -22,7 +22,7 @@ from telegram.ext import (
 )
 
 from bot import wiring
-from bot.budget import Budget, BudgetLimiter
+from bot.budget import Budget, BudgetLimiter, Priority
 from bot.context import App, Context, Services
 from bot.flood import FloodGate
 from bot.i18n import LANGUAGES, N_, translator
@@ -135,7 +135,7 @@ class ChatOrderProcessor(BaseUpdateProcessor):
 Data = dict[object, object]  # PTB's user_data and chat_data, which the bot does not use
 
 
-class ChampApplication(Application[ExtBot[None], Context, Data, Data, Services, JobQueue[Context]]):
+class ChampApplication(Application[ExtBot[Priority], Context, Data, Data, Services, JobQueue[Context]]):
     """An Application that handles an update again, from the loading step, when saving its chat's
     state met a newer one (another worker handled the chat's previous update at the same moment).
 

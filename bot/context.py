@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, TypeAlias
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
-from bot.budget import Budget
+from bot.budget import Budget, Priority
 from bot.flood import FloodGate
 from bot.i18n import Translator, translator
 from bot.settings import Settings
@@ -35,7 +35,7 @@ class Services:
     budget: Budget = field(default_factory=lambda: Budget(None))  # the token's sends: replies, deliveries
 
 
-class Context(CallbackContext[ExtBot[None], dict[object, object], dict[object, object], Services]):
+class Context(CallbackContext[ExtBot[Priority], dict[object, object], dict[object, object], Services]):
     """CallbackContext with what the loading step (group -2) found for this update."""
 
     def __init__(self, application: App, chat_id: int | None = None, user_id: int | None = None) -> None:
@@ -70,5 +70,5 @@ class Context(CallbackContext[ExtBot[None], dict[object, object], dict[object, o
 
 # The Application as this bot builds it, for type annotations.
 App: TypeAlias = Application[
-    ExtBot[None], Context, dict[object, object], dict[object, object], Services, JobQueue[Context]
+    ExtBot[Priority], Context, dict[object, object], dict[object, object], Services, JobQueue[Context]
 ]

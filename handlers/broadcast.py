@@ -21,9 +21,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Bot, Chat, InlineKeyboardMarkup, Message, Update
+from telegram import Chat, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import ExtBot
 
+from bot.budget import Priority
 from bot.context import Context, Services
 from bot.delivery import Outgoing, answer_buttons, send_broadcast_message
 from bot.i18n import LANGUAGES, N_, Translator, translator
@@ -776,7 +778,7 @@ async def report_job(context: Context) -> None:
 
 
 async def _update_report(
-    bot: Bot, report: live_reports.OpenReport, figures: responses.Progress, now: datetime
+    bot: ExtBot[Priority], report: live_reports.OpenReport, figures: responses.Progress, now: datetime
 ) -> bool:
     """Edit one report message; True once it needs no more edits: it shows the final figures, the
     message can no longer be edited (deleted, or the coordinator blocked the bot), or sending began
@@ -784,7 +786,8 @@ async def _update_report(
     given_up = now - report.started_at >= REPORT_FOR
     text = report_text(translator(report.language), figures)
     try:
-        await bot.edit_message_text(text, report.chat_id, report.message_id)
+        # The bot's own edit, not a reply to someone who just wrote: it waits behind those.
+        await bot.edit_message_text(text, report.chat_id, report.message_id, rate_limit_args=Priority.PERSON)
     except BadRequest as exc:
         if "not modified" not in str(exc).lower():
             log.warning("The report on broadcast %s can no longer be edited: %s", report.broadcast_id, exc)
