@@ -16,9 +16,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from storage.outbox import CHANNEL
+
 log = logging.getLogger(__name__)
 
-CHANNEL = "champbot_outbox"
 FIRST_DELAY = 1.0  # seconds before listening again after a lost connection; doubles up to MAX_DELAY
 MAX_DELAY = 30.0
 PING_SECONDS = 30.0  # how often the quiet connection is checked, to notice one that died silently

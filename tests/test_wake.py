@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import wake as wakes
+from bot.budget import Budget
 from bot.channels import run_delivery
 from bot.emulator import Emulator
 from bot.settings import load_settings
@@ -108,7 +109,7 @@ async def test_delivery_listens_while_it_runs_and_stops_listening_when_it_stops(
     engine = postgresql(sessions)
     settings = load_settings(api_base_url=emulator.base_url, database_url=database_url)
     stop = asyncio.Event()
-    delivering = asyncio.create_task(run_delivery(settings, sessions, stop, workers=2))
+    delivering = asyncio.create_task(run_delivery(settings, sessions, stop, Budget(None), workers=2))
     await until_listeners(engine, 1)  # one connection for the process, however many workers
     stop.set()
     await asyncio.wait_for(delivering, WAIT)
