@@ -25,6 +25,17 @@ async def ask_to_join(person: Person) -> list[str]:
     return await person.press("Done")
 
 
+async def asked(bot: BotHarness, first_id: int) -> tuple[Person, Person]:
+    """A coordinator, Kim, who has been asked (through the outbox) to approve Zara."""
+    kim = bot.person(first_id, "Kim")
+    await make_coordinator(bot, kim)
+    await kim.send("/help")
+    zara = bot.person(first_id + 1, "Zara")
+    await ask_to_join(zara)
+    await bot.deliver()
+    return kim, zara
+
+
 @pytest.mark.bot_settings(signup_mode="approval")
 async def test_a_coordinator_who_cannot_be_messaged_lets_nobody_past_approval(
     bot: BotHarness, places: None
@@ -50,12 +61,7 @@ async def test_a_coordinator_who_cannot_be_messaged_lets_nobody_past_approval(
 async def test_a_champion_who_cannot_be_told_of_the_decision_is_the_one_marked(
     bot: BotHarness, places: None
 ) -> None:
-    kim = bot.person(811, "Kim")
-    await make_coordinator(bot, kim)
-    await kim.send("/help")
-    zara = bot.person(812, "Zara")
-    await ask_to_join(zara)
-    await bot.deliver()
+    kim, zara = await asked(bot, 811)
     bot.emulator.block(zara.id)
     assert await kim.press("Approve") == []
     assert texts(kim.history[-1:]) == ["Zara can now take part."]
@@ -104,12 +110,7 @@ async def test_statuses_change_only_along_the_intended_transitions(
 
 @pytest.mark.bot_settings(signup_mode="approval")
 async def test_a_declined_champion_is_told_and_only_then_erased(bot: BotHarness, places: None) -> None:
-    kim = bot.person(831, "Kim")
-    await make_coordinator(bot, kim)
-    await kim.send("/help")
-    zara = bot.person(832, "Zara")
-    await ask_to_join(zara)
-    await bot.deliver()
+    kim, zara = await asked(bot, 831)
     request, decline = kim.find_button("Decline")
     assert await kim.press_data(request["message_id"], decline) == []
     assert texts(kim.history[-1:]) == ["Zara was declined."]
