@@ -58,7 +58,7 @@ from bench.common import (
 from bot.budget import Budget
 from bot.delivery import DeliveryWorker, WorkerOptions
 from bot.emulator import OVERALL_PER_SECOND
-from storage import outbox
+from storage import broadcasts, outbox
 from storage.audience import Audience
 from storage.db import make_sessions
 from storage.models import Role, utcnow
@@ -160,14 +160,14 @@ async def outbox_broadcast(
     sessions = make_sessions(engine)
     try:
         async with sessions.begin() as session:
-            made = await outbox.create_broadcast(session, texts={"en": TEXT}, audience=audience)
+            made = await broadcasts.create_broadcast(session, texts={"en": TEXT}, audience=audience)
             broadcast_id = made.id
         started = time.perf_counter()
         async with sessions.begin() as session:
-            await outbox.queue_due(session, utcnow(), timedelta(hours=1))
+            await broadcasts.queue_due(session, utcnow(), timedelta(hours=1))
         await DeliveryWorker(bot, sessions, limiter, options).run(asyncio.Event(), until_idle=True)
         async with sessions.begin() as session:
-            report = await outbox.report(session, broadcast_id)
+            report = await broadcasts.report(session, broadcast_id)
         seconds = time.perf_counter() - started
     finally:
         await engine.dispose()

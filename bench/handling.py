@@ -62,7 +62,7 @@ from bot.channels import run_delivery, serve_polling, serve_webhook, stop_on_sig
 from bot.emulator import Emulator, Event
 from bot.i18n import compile_catalogs
 from bot.settings import load_settings
-from storage import directory, outbox
+from storage import broadcasts, directory, outbox
 from storage.audience import Audience
 from storage.db import make_sessions
 
@@ -593,13 +593,14 @@ async def scale_turn(
         await emulator.acall("closed", chats, run.concurrency, WARM_UP_SECONDS, False)
         async with sessions.begin() as session:
             area = (await directory.list_areas(session))[0].id
-            made = await outbox.create_broadcast(session, texts={"en": text}, audience=Audience(areas=[area]))
+            chosen = Audience(areas=[area])
+            made = await broadcasts.create_broadcast(session, texts={"en": text}, audience=chosen)
             broadcast_id = made.id
         result = await emulator.acall("closed", chats, run.concurrency, size(run, "scale_seconds"), False)
         async with asyncio.timeout(120):
             while True:
                 async with sessions.begin() as session:
-                    report = await outbox.report(session, broadcast_id)
+                    report = await broadcasts.report(session, broadcast_id)
                 if report.total and report.finished:
                     break
                 await asyncio.sleep(0.5)

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import LANGUAGES, catalog_cache_dir, catalog_status, compile_catalogs
 from bot.settings import Settings, SettingsError, get_settings
-from storage import outbox
+from storage import broadcasts, outbox
 
 if TYPE_CHECKING:
     from storage.outbox_figures import KindFigures, Row
@@ -520,7 +520,7 @@ def broadcast_send(
                 raise click.ClickException("nobody is in that audience (active, consenting champions only)")
             if not yes and not click.confirm(f"Send to {size} champion(s)?"):
                 raise click.Abort()
-            made = await outbox.create_broadcast(
+            made = await broadcasts.create_broadcast(
                 session,
                 texts=texts,
                 audience=chosen,
@@ -529,7 +529,7 @@ def broadcast_send(
                 urgent=urgent,
             )
             if when is None:  # now: queued at once, and the delivery workers are told
-                await outbox.enqueue(session, made)
+                await broadcasts.enqueue(session, made)
             return made.id, size
 
     broadcast_id, size = _with_sessions(go)
@@ -544,10 +544,10 @@ def broadcast_send(
 def broadcast_report(broadcast_id: int) -> None:
     """Delivery figures for a broadcast: sent, pending, failed, blocked, and who may have got it twice."""
 
-    async def go(sessions: async_sessionmaker[AsyncSession]) -> outbox.Report:
+    async def go(sessions: async_sessionmaker[AsyncSession]) -> broadcasts.Report:
         async with sessions.begin() as session:
             try:
-                return await outbox.report(session, broadcast_id)
+                return await broadcasts.report(session, broadcast_id)
             except LookupError as exc:
                 raise click.ClickException(str(exc)) from None
 

@@ -26,7 +26,7 @@ from bot.budget import Budget, Priority
 from bot.context import Context, Services
 from bot.i18n import N_, translator
 from bot.wake import Wake
-from storage import outbox
+from storage import broadcasts, outbox
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -246,7 +246,7 @@ async def schedule_tick(context: Context) -> None:
     """Scheduler job: queue the broadcasts that are due; mark missed those found too late."""
     grace = timedelta(minutes=context.settings.schedule_grace_minutes)
     async with context.db.begin() as session:
-        queued, missed = await outbox.queue_due(session, utcnow(), grace)
+        queued, missed = await broadcasts.queue_due(session, utcnow(), grace)
     if queued:
         log.info("Queued broadcasts %s", queued)
     if missed:

@@ -44,6 +44,7 @@ from handlers.common import (
 from handlers.onboarding import clean_name, too_long_name
 from storage import audience as audiences
 from storage import (
+    broadcasts,
     campaigns,
     champions,
     conversation,
@@ -73,7 +74,7 @@ CONFIRM = "bc:confirm"  # the last question, with the urgent and answer-back tog
 ANSWER_TEXT = "ans:text"
 
 TEXT_MAX = 4000
-CAPTION_MAX = outbox.CAPTION_MAX  # each text's limit when it goes with a photo or document
+CAPTION_MAX = broadcasts.CAPTION_MAX  # each text's limit when it goes with a photo or document
 SEGMENT_NAME_MAX = 100
 ANSWER_MAX = 1000
 CAMPAIGNS_SHOWN = 10
@@ -679,7 +680,7 @@ async def _confirm(update: Update, context: Context, data: dict[str, Any]) -> No
         left = await conversation.leave_step(session, update.effective_chat.id, CONFIRM)
         broadcast = None
         if left:
-            broadcast = await outbox.create_broadcast(
+            broadcast = await broadcasts.create_broadcast(
                 session,
                 texts=data["texts"],
                 audience=chosen,
@@ -690,7 +691,7 @@ async def _confirm(update: Update, context: Context, data: dict[str, Any]) -> No
                 media=_media(data),
             )
             if send_at is None:  # fanned out now: the workers start at once, not at the next tick
-                await outbox.enqueue(session, broadcast)
+                await broadcasts.enqueue(session, broadcast)
     if broadcast is None:
         await stale_button(update, context)
         return
@@ -719,9 +720,9 @@ async def _confirm(update: Update, context: Context, data: dict[str, Any]) -> No
 
 def report_text(t: Translator, figures: responses.Progress) -> str:
     """The delivery report line: in progress, or the final summary."""
-    if figures.status == outbox.MISSED:
+    if figures.status == broadcasts.MISSED:
         return t.gettext("This message was not sent: it fell due while the bot was down for too long.")
-    if figures.status == outbox.CANCELLED:
+    if figures.status == broadcasts.CANCELLED:
         return t.gettext("This message was cancelled.")
     values = {
         "total": t.number(figures.total),
@@ -969,7 +970,7 @@ def _campaign_text(context: Context, summary: campaigns.Summary, reach: response
             scheduled=t.number(summary.scheduled), sent=t.number(summary.sent)
         ),
     ]
-    if summary.next_at is not None and summary.status != outbox.CANCELLED:
+    if summary.next_at is not None and summary.status != broadcasts.CANCELLED:
         lines.append(
             t.gettext("Next message: {date}").format(
                 date=t.datetime(summary.next_at, _timezone_name(context))

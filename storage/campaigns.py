@@ -45,12 +45,12 @@ import yaml
 from sqlalchemy import Select, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import local_time
+from storage import local_time, outbox
 from storage.audience import Audience
+from storage.broadcasts import CANCELLED, DONE, MISSED, SCHEDULED, SENDING, create_broadcast
 from storage.db import rows_changed
 from storage.directory import list_areas, list_networks
-from storage.models import Broadcast, Campaign, Role
-from storage.outbox import CANCELLED, DONE, MISSED, SCHEDULED, SENDING, create_broadcast
+from storage.models import Broadcast, Campaign, Delivery, Role
 from storage.report_topics import TopicsError, load_topics
 
 ACTIVE, PAUSED = "active", "paused"  # a campaign's status, or CANCELLED
@@ -626,8 +626,8 @@ class StatusChange:
 
 async def change_campaign(session: AsyncSession, campaign_id: int, action: str) -> StatusChange:
     """Pause, resume or cancel a campaign with one conditional UPDATE, so of two racing changes
-    only one applies. Cancelling also cancels its still-scheduled messages; the outbox skips the
-    copies of messages already being delivered that have not gone yet."""
+    only one applies. Cancelling also cancels its still-scheduled messages and skips the queued
+    copies of those being delivered that have not gone yet."""
     allowed, status = ACTIONS[action]
     result = await rows_changed(session,
         update(Campaign).where(Campaign.id == campaign_id, Campaign.status.in_(allowed)).values(status=status)
@@ -640,6 +640,13 @@ async def change_campaign(session: AsyncSession, campaign_id: int, action: str) 
         update(Broadcast)
         .where(Broadcast.campaign_id == campaign_id, Broadcast.status == SCHEDULED)
         .values(status=CANCELLED)
+    )
+    # Copies of its messages already queued but not yet claimed are not sent either.
+    ours = select(Broadcast.id).where(Broadcast.campaign_id == campaign_id).scalar_subquery()
+    await session.execute(
+        update(Delivery)
+        .where(Delivery.broadcast_id.in_(ours), Delivery.state == outbox.PENDING)
+        .values(state=outbox.SKIPPED, error="cancelled")
     )
     return StatusChange(True, messages)
 

@@ -1,12 +1,12 @@
 """The outbox: every message the bot starts on its own, as rows a delivery worker claims and sends.
 
-Broadcasts and campaign messages fan out into one row per champion with one INSERT ... SELECT, so
-no list of recipients is ever held in memory. Replies to reports, theme responses, weekly snippets,
-digests, approvals and forwarded questions are rows too, each with its kind, its recipient and a
-payload the kind's renderer reads at send time. Workers claim rows lane by lane (person to person
-before bulk) with FOR UPDATE SKIP LOCKED on PostgreSQL (SQLite has one writer at a time anyway), so
-several workers share the outbox and no row is sent by two of them. What a row may still become is
-checked when it is claimed (`check`); a row is marked sent only after the send succeeded.
+Broadcasts and campaign messages are fanned out into it by storage.broadcasts. Replies to reports,
+theme responses, weekly snippets, digests, approvals and forwarded questions are rows too, each
+with its kind, its recipient and a payload the kind's renderer reads at send time. Workers claim
+rows lane by lane (person to person before bulk) with FOR UPDATE SKIP LOCKED on PostgreSQL (SQLite
+has one writer at a time anyway), so several workers share the outbox and no row is sent by two of
+them. What a row may still become is checked when it is claimed (`check`); a row is marked sent
+only after the send succeeded.
 """
 
 from __future__ import annotations
@@ -16,12 +16,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, and_, func, insert, literal, select, text, update
+from sqlalchemy import ColumnElement, and_, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import lazyload
 
 from storage import champions, learning
-from storage.audience import Audience, members
 from storage.db import rows_changed
 from storage.models import (
     Broadcast,
@@ -30,17 +29,13 @@ from storage.models import (
     Delivery,
     ReportReply,
     Status,
-    UTCDateTime,
     utcnow,
 )
 from storage.quiet_hours import is_quiet, quiet_until
 
-SCHEDULED, SENDING, DONE, MISSED, CANCELLED = "scheduled", "sending", "done", "missed", "cancelled"
 PENDING, CLAIMED, SENT, FAILED = "pending", "sending", "sent", "failed"
 BLOCKED, SKIPPED = "blocked", "skipped"
 FINAL = (SENT, FAILED, BLOCKED, SKIPPED)
-MEDIA_KINDS = ("photo", "document")
-CAPTION_MAX = 1024  # Telegram's limit for a caption
 CHANNEL = "champbot_outbox"  # PostgreSQL NOTIFY channel: the payload is the lane with new rows
 
 # What a row is. Person-to-person kinds never wait behind bulk ones.
@@ -113,121 +108,16 @@ async def queue_each(
     }
     values = [{**common, "champion_id": champion_id, "payload": payload} for champion_id, payload in rows]
     await session.execute(insert(Delivery), values)
-    await _notify(session, LANE[kind])
+    await notify(session, LANE[kind])
     return len(values)
 
 
-async def _notify(session: AsyncSession, lane: int) -> None:
+async def notify(session: AsyncSession, lane: int) -> None:
     """Tell other processes' workers at commit that `lane` has new rows (PostgreSQL only)."""
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(
             text("SELECT pg_notify(:channel, :lane)"), {"channel": CHANNEL, "lane": str(lane)}
         )
-
-
-async def create_broadcast(
-    session: AsyncSession,
-    *,
-    texts: dict[str, str],
-    audience: Audience,
-    send_at: datetime | None = None,
-    created_by: int | None = None,
-    campaign_id: int | None = None,
-    answer_back: bool = True,
-    urgent: bool = False,
-    media: tuple[str, str] | None = None,
-) -> Broadcast:
-    """A broadcast waiting for its time (now by default); the scheduler queues it. `media` is
-    ("photo" or "document", Telegram file id); its texts then go as the caption."""
-    if not texts.get("en", "").strip():
-        raise ValueError("a broadcast needs an English text, the fallback for every language")
-    if media is not None and media[0] not in MEDIA_KINDS:
-        raise ValueError(f"media must be one of {', '.join(MEDIA_KINDS)}")
-    if media is not None and max(len(text) for text in texts.values()) > CAPTION_MAX:
-        raise ValueError(f"with a photo or document, each text can have at most {CAPTION_MAX} characters")
-    broadcast = Broadcast(
-        texts={language: text for language, text in texts.items() if text.strip()},
-        audience=audience.as_json(),
-        send_at=send_at or utcnow(),
-        created_by=created_by,
-        campaign_id=campaign_id,
-        answer_back=answer_back,
-        urgent=urgent,
-        status=SCHEDULED,
-        media_kind=media[0] if media else None,
-        media_file_id=media[1] if media else None,
-    )
-    session.add(broadcast)
-    await session.flush()
-    return broadcast
-
-
-async def enqueue(session: AsyncSession, broadcast: Broadcast, now: datetime | None = None) -> int:
-    """Fan a broadcast out into one pending delivery per champion in its audience, in the database."""
-    now = now or utcnow()
-    audience = Audience.from_json(broadcast.audience)
-    chosen = members(audience).add_columns(
-        literal(CAMPAIGN if broadcast.campaign_id is not None else BROADCAST).label("kind"),
-        literal(BULK).label("lane"),
-        literal(broadcast.id, Integer).label("broadcast_id"),
-        literal(PENDING).label("state"),
-        literal(now, UTCDateTime()).label("not_before"),
-        literal(0).label("attempts"),
-        literal(False).label("in_flight_at_crash"),
-    )
-    insert_rows = insert(Delivery).from_select(
-        [
-            "champion_id",
-            "kind",
-            "lane",
-            "broadcast_id",
-            "state",
-            "not_before",
-            "attempts",
-            "in_flight_at_crash",
-        ],
-        chosen,
-    )
-    result = await rows_changed(session, insert_rows)
-    broadcast.status = SENDING
-    broadcast.queued_at = now
-    if result:
-        await _notify(session, BULK)
-    return result
-
-
-async def queue_due(session: AsyncSession, now: datetime, grace: timedelta) -> tuple[list[int], list[int]]:
-    """Queue broadcasts whose time has come; mark missed those that fell due longer ago than
-    `grace` (e.g. while the bot was down). Paused or cancelled campaigns' messages wait.
-    Returns (queued ids, missed ids)."""
-    paused = select(Campaign.id).where(Campaign.status != "active")
-    due = (
-        select(Broadcast)
-        .where(Broadcast.status == SCHEDULED, Broadcast.send_at <= now)
-        .where((Broadcast.campaign_id.is_(None)) | (Broadcast.campaign_id.not_in(paused)))
-        .order_by(Broadcast.send_at)
-        .with_for_update(skip_locked=True)
-    )
-    queued, missed = [], []
-    for broadcast in list(await session.scalars(due)):
-        late = now - broadcast.send_at > grace
-        # Claim it with a conditional update, so two schedulers never both queue it.
-        taken = await rows_changed(
-            session,
-            update(Broadcast)
-            .where(Broadcast.id == broadcast.id, Broadcast.status == SCHEDULED)
-            .values(status=MISSED if late else SENDING)
-            .execution_options(synchronize_session=False),
-        )
-        if not taken:
-            continue
-        await session.refresh(broadcast)
-        if late:
-            missed.append(broadcast.id)
-        else:
-            await enqueue(session, broadcast, now)
-            queued.append(broadcast.id)
-    return queued, missed
 
 
 @dataclass
@@ -248,7 +138,6 @@ class Claimed:
     urgent: bool = False
     media_kind: str | None = None
     media_file_id: str | None = None
-    cancelled: bool = False  # its broadcast or campaign was cancelled
 
     @property
     def text(self) -> str:
@@ -279,16 +168,15 @@ async def claim(
     if not ids:
         return []
     rows = await session.execute(
-        select(Delivery, Champion, Broadcast, Campaign.status)
+        select(Delivery, Champion, Broadcast)
         .options(lazyload(Champion.area), lazyload(Champion.networks))  # not needed to send
         .join(Champion, Champion.id == Delivery.champion_id)
         .outerjoin(Broadcast, Broadcast.id == Delivery.broadcast_id)
-        .outerjoin(Campaign, Campaign.id == Broadcast.campaign_id)
         .where(Delivery.id.in_(ids))
         .order_by(Delivery.id)
     )
     claimed = []
-    for delivery, champion, broadcast, campaign_status in rows:
+    for delivery, champion, broadcast in rows:
         item = Claimed(
             id=delivery.id,
             kind=delivery.kind,
@@ -306,7 +194,6 @@ async def claim(
             item.urgent = broadcast.urgent
             item.media_kind = broadcast.media_kind
             item.media_file_id = broadcast.media_file_id
-            item.cancelled = broadcast.status == CANCELLED or campaign_status == "cancelled"
         claimed.append(item)
     return claimed
 
@@ -342,8 +229,6 @@ def check(item: Claimed, now: datetime) -> Outcome | None:
         reason = f"recipient {champion.status.value}"
     elif item.kind in FOR_COORDINATORS and not champion.is_coordinator:
         reason = "recipient no longer a coordinator"
-    elif item.cancelled:
-        reason = "cancelled"
     elif item.expires_at is not None and item.expires_at <= now:
         reason = "expired"
     elif LANE[item.kind] == BULK and champion.unreachable_at is not None:
@@ -405,52 +290,6 @@ async def recover(session: AsyncSession, now: datetime, lease: timedelta) -> int
         .where(Delivery.state == CLAIMED, Delivery.claimed_at <= now - lease)
         .values(state=PENDING, in_flight_at_crash=True, claimed_by=None, claimed_at=None, not_before=now),
     )
-    return result
-
-
-@dataclass
-class Report:
-    """Delivery figures for one broadcast."""
-
-    broadcast_id: int
-    status: str
-    counts: dict[str, int] = field(default_factory=dict)
-    possibly_twice: list[int] = field(default_factory=list)  # champion ids
-
-    @property
-    def total(self) -> int:
-        return sum(self.counts.values())
-
-    @property
-    def pending(self) -> int:
-        return self.counts.get(PENDING, 0) + self.counts.get(CLAIMED, 0)
-
-    @property
-    def finished(self) -> bool:
-        return self.status in {DONE, MISSED, CANCELLED} or (self.status == SENDING and self.pending == 0)
-
-
-async def report(session: AsyncSession, broadcast_id: int) -> Report:
-    """Counts by delivery state, and who may have received it twice after a crash."""
-    broadcast = await session.get(Broadcast, broadcast_id)
-    if broadcast is None:
-        raise LookupError(f"no broadcast {broadcast_id}")
-    rows = await session.execute(
-        select(Delivery.state, func.count())
-        .where(Delivery.broadcast_id == broadcast_id)
-        .group_by(Delivery.state)
-    )
-    counts = {state: count for state, count in rows}
-    twice = list(
-        await session.scalars(
-            select(Delivery.champion_id).where(
-                and_(Delivery.broadcast_id == broadcast_id, Delivery.in_flight_at_crash.is_(True))
-            )
-        )
-    )
-    result = Report(broadcast_id, broadcast.status, counts, twice)
-    if broadcast.status == SENDING and result.pending == 0:
-        broadcast.status = result.status = DONE
     return result
 
 

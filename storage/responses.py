@@ -20,7 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from storage import outbox, reports
+from storage import broadcasts, outbox, reports
 from storage.audience import Audience, size
 from storage.models import Broadcast, Campaign, Champion, Delivery, Report, Response, utcnow
 
@@ -129,8 +129,8 @@ async def progress(session: AsyncSession, broadcast_id: int) -> Progress | None:
     broadcast = await session.get(Broadcast, broadcast_id)
     if broadcast is None:
         return None
-    report = await outbox.report(session, broadcast_id)
-    if report.status == outbox.SCHEDULED:
+    report = await broadcasts.report(session, broadcast_id)
+    if report.status == broadcasts.SCHEDULED:
         waiting = await size(session, Audience.from_json(broadcast.audience))
         return Progress(report.status, waiting, pending=waiting)
     counts = report.counts

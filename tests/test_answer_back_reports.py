@@ -12,7 +12,7 @@ from sqlalchemy import select
 from bot.i18n import LANGUAGES, translator
 from handlers.digest import digest_text
 from handlers.export import local_date
-from storage import campaigns, champions, outbox, reports
+from storage import broadcasts, campaigns, champions, outbox, reports
 from storage.audience import Audience
 from storage.insight_figures import Counts, Digest
 from storage.models import Delivery, Report, Response, utcnow
@@ -128,7 +128,7 @@ async def test_a_concern_reaches_every_coordinator_in_their_language_and_is_coun
     kasia = bot.person(9103, "Kasia", "pl")
     await join(kasia, language="Polski")
     async with bot.sessions.begin() as session:  # a one-off message: it names no topic
-        await outbox.create_broadcast(session, texts={"en": EN, "pl": PL}, audience=Audience())
+        await broadcasts.create_broadcast(session, texts={"en": EN, "pl": PL}, audience=Audience())
     await deliver(bot)
     pl = translator("pl")
     assert await kasia.press(pl.gettext("Concern heard")) == [
@@ -172,7 +172,7 @@ async def test_a_question_deleted_before_its_notification_is_sent_is_not_sent(
     ana = bot.person(9202, "Ana")
     await join(ana)
     async with bot.sessions.begin() as session:
-        await outbox.create_broadcast(session, texts={"en": EN}, audience=Audience())
+        await broadcasts.create_broadcast(session, texts={"en": EN}, audience=Audience())
     await deliver(bot)
     await ana.press("A question")
     await ana.send("Where is the library?")
@@ -203,7 +203,7 @@ async def test_a_coordinator_who_blocked_the_bot_stops_neither_the_others_nor_th
     ana = bot.person(9303, "Ana")
     await join(ana)
     async with bot.sessions.begin() as session:
-        await outbox.create_broadcast(session, texts={"en": EN}, audience=Audience())
+        await broadcasts.create_broadcast(session, texts={"en": EN}, audience=Audience())
     await deliver(bot)
     await ana.press("Concern heard")
     bot.emulator.fail(sam.id, 403, times=None)  # Sam has blocked the bot

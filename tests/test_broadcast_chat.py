@@ -18,7 +18,7 @@ from bot.i18n import translator
 from handlers.broadcast import media_during_broadcast, reach_lines
 from handlers.common import isolate
 from handlers.gate import identify
-from storage import champions, conversation, directory, outbox, reports
+from storage import broadcasts, champions, conversation, directory, outbox, reports
 from storage.audience import Audience
 from storage.models import Area, Broadcast, Campaign, Champion, Delivery, Report, Response, utcnow
 from tests.conftest import REPLY_TIMEOUT, BotHarness, Person, join, make_coordinator, texts
@@ -56,7 +56,7 @@ async def team(bot: BotHarness, first_id: int) -> tuple[Person, Person, Person, 
 async def deliver(bot: BotHarness) -> None:
     """Queue what is due, as the scheduler does, and let a delivery worker send all of it."""
     async with bot.sessions.begin() as session:
-        await outbox.queue_due(session, utcnow(), timedelta(hours=1))
+        await broadcasts.queue_due(session, utcnow(), timedelta(hours=1))
     await bot.deliver()
 
 
@@ -229,7 +229,7 @@ async def test_scheduling_in_the_coordinators_time_zone(bot: BotHarness, places:
     broadcast = await latest_broadcast(bot)
     assert broadcast.status == "scheduled" and broadcast.send_at == expected
     async with bot.sessions.begin() as session:  # not due yet
-        assert await outbox.queue_due(session, utcnow(), timedelta(hours=1)) == ([], [])
+        assert await broadcasts.queue_due(session, utcnow(), timedelta(hours=1)) == ([], [])
 
 
 async def test_champions_cannot_broadcast_or_replay_coordinator_buttons(
@@ -326,7 +326,7 @@ async def test_answer_back_is_recorded_once_and_questions_reach_coordinators_unn
     kasia = bot.person(1503, "Kasia", "pl")
     await join(kasia, language="Polski")
     async with bot.sessions.begin() as session:
-        await outbox.create_broadcast(session, texts={"en": EN, "pl": PL}, audience=Audience())
+        await broadcasts.create_broadcast(session, texts={"en": EN, "pl": PL}, audience=Audience())
     await deliver(bot)
 
     assert await ana.press("Shared it") == [
@@ -386,7 +386,7 @@ async def test_campaigns_are_listed_paused_resumed_and_cancelled(bot: BotHarness
         session.add(campaign)
         await session.flush()
         for days in (0, 7, 14):
-            await outbox.create_broadcast(
+            await broadcasts.create_broadcast(
                 session,
                 texts={"en": f"Winter flu, week {days // 7 + 1}"},
                 audience=Audience(),
@@ -409,7 +409,8 @@ async def test_campaigns_are_listed_paused_resumed_and_cancelled(bot: BotHarness
         "Cancel campaign",
     ]
     async with bot.sessions.begin() as session:  # a paused campaign's messages wait
-        assert await outbox.queue_due(session, now + timedelta(days=7, minutes=1), timedelta(hours=1)) == (
+        later = now + timedelta(days=7, minutes=1)
+        assert await broadcasts.queue_due(session, later, timedelta(hours=1)) == (
             [],
             [],
         )

@@ -17,7 +17,7 @@ from telegram.error import RetryAfter
 from bot.budget import Budget, BudgetLimiter, Chat, Priority
 from bot.channels import run_delivery
 from bot.heartbeat import ALIVE, NEWCOMER_HOLD, Heartbeat, sharing
-from storage import outbox, sending
+from storage import broadcasts, sending
 from storage.audience import Audience
 from storage.models import SendingProcess, utcnow
 from tests.conftest import BotHarness
@@ -354,8 +354,8 @@ async def test_a_process_is_counted_while_it_shares_and_no_longer_once_it_stops(
 async def test_replies_and_a_delivery_worker_together_keep_telegrams_limits(bot: BotHarness) -> None:
     recipients = await add_champions(bot.sessions, bot.emulator, 45, start=3000)
     async with bot.sessions.begin() as session:
-        await outbox.create_broadcast(session, texts={"en": "Clinic open late"}, audience=Audience())
-        await outbox.queue_due(session, utcnow(), timedelta(hours=1))
+        await broadcasts.create_broadcast(session, texts={"en": "Clinic open late"}, audience=Audience())
+        await broadcasts.queue_due(session, utcnow(), timedelta(hours=1))
     people = [bot.person(900 + i, f"P{i}") for i in range(12)]
     bot.emulator.enforce_limits = True  # from here on; the command menu was registered at start
     budget = bot.application.bot_data.budget  # the replies' own

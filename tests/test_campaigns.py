@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import LANGUAGES
-from storage import outbox
+from storage import broadcasts
 from storage.campaigns import (
     ADD,
     CANCEL,
@@ -244,7 +244,7 @@ async def test_reloading_edits_scheduled_messages_and_leaves_sent_ones_alone(
     await load(sessions, parse(THREE))
     first_at = datetime(2027, 1, 4, 10, tzinfo=LONDON)
     async with sessions.begin() as session:
-        queued, _missed = await outbox.queue_due(session, first_at, GRACE)
+        queued, _missed = await broadcasts.queue_due(session, first_at, GRACE)
     assert len(queued) == 1
 
     edited = (
@@ -295,7 +295,7 @@ async def test_export_then_load_changes_nothing(
     )
     await load(sessions, parse(text + weekly))
     async with sessions.begin() as session:
-        await outbox.queue_due(session, datetime(2027, 1, 4, 10, tzinfo=LONDON), GRACE)  # `first` goes
+        await broadcasts.queue_due(session, datetime(2027, 1, 4, 10, tzinfo=LONDON), GRACE)  # `first` goes
     exported = await export(sessions, "Clinic week")
     assert "key: weekly#3\n  at: 2027-04-09 18:30" in exported  # after the clocks went forward
 
@@ -316,7 +316,7 @@ async def test_a_paused_campaign_waits_and_a_resumed_one_is_sent(
     async with sessions.begin() as session:
         pause_campaign(await find_campaign(session, "Test"))
     async with sessions.begin() as session:
-        assert await outbox.queue_due(session, due, GRACE) == ([], [])
+        assert await broadcasts.queue_due(session, due, GRACE) == ([], [])
         (summary,) = await list_campaigns(session)
     assert (summary.status, summary.scheduled, summary.sent) == ("paused", 1, 0)
     assert summary.next_at == datetime(2027, 1, 5, 10, tzinfo=UTC)
@@ -324,7 +324,7 @@ async def test_a_paused_campaign_waits_and_a_resumed_one_is_sent(
     async with sessions.begin() as session:
         assert await resume_campaign(session, await find_campaign(session, "Test"), due) == 1
     async with sessions.begin() as session:
-        queued, _missed = await outbox.queue_due(session, due, GRACE)
+        queued, _missed = await broadcasts.queue_due(session, due, GRACE)
         (summary,) = await list_campaigns(session)
     assert len(queued) == 1
     assert (summary.status, summary.scheduled, summary.sent, summary.next_at) == ("active", 0, 1, None)
@@ -335,7 +335,7 @@ async def test_a_cancelled_campaign_cancels_what_is_left_and_cannot_be_reloaded(
 ) -> None:
     await load(sessions, parse(THREE))
     async with sessions.begin() as session:
-        await outbox.queue_due(session, datetime(2027, 1, 4, 10, tzinfo=LONDON), GRACE)
+        await broadcasts.queue_due(session, datetime(2027, 1, 4, 10, tzinfo=LONDON), GRACE)
     async with sessions.begin() as session:
         assert await cancel_campaign(session, await find_campaign(session, "Clinic week")) == 2
     statuses = {key: row.status for key, row in (await messages(sessions, "Clinic week")).items()}

@@ -15,7 +15,7 @@ from bot.budget import Budget
 from bot.delivery import DeliveryWorker, WorkerOptions
 from bot.emulator import Emulator
 from bot.i18n import translator
-from storage import audience, directory, outbox
+from storage import audience, broadcasts, directory, outbox
 from storage.audience import Audience
 from storage.models import Area, Broadcast, Champion, Delivery, Network, Role, Status, utcnow
 
@@ -70,16 +70,16 @@ def worker(
 async def broadcast(sessions: async_sessionmaker[AsyncSession], clock: Clock, **kwargs: object) -> int:
     texts = kwargs.pop("texts", {"en": "Flu jabs this Saturday"})
     async with sessions.begin() as session:
-        made = await outbox.create_broadcast(
+        made = await broadcasts.create_broadcast(
             session, texts=texts, audience=kwargs.pop("audience", Audience()), send_at=clock.now, **kwargs
         )  # type: ignore[arg-type]
-        await outbox.queue_due(session, clock.now, timedelta(hours=1))
+        await broadcasts.queue_due(session, clock.now, timedelta(hours=1))
         return made.id
 
 
-async def the_report(sessions: async_sessionmaker[AsyncSession], broadcast_id: int) -> outbox.Report:
+async def the_report(sessions: async_sessionmaker[AsyncSession], broadcast_id: int) -> broadcasts.Report:
     async with sessions.begin() as session:
-        return await outbox.report(session, broadcast_id)
+        return await broadcasts.report(session, broadcast_id)
 
 
 async def test_audience_never_includes_paused_stopped_unreachable_or_unconsented(
@@ -219,18 +219,19 @@ async def test_scheduled_broadcasts_are_queued_when_due_or_marked_missed(
     clock = Clock()
     await add_champions(sessions, emulator, 3, start=60)
     async with sessions.begin() as session:
-        later = await outbox.create_broadcast(
+        later = await broadcasts.create_broadcast(
             session, texts={"en": "later"}, audience=Audience(), send_at=clock.now + timedelta(hours=2)
         )
-        long_ago = await outbox.create_broadcast(
+        long_ago = await broadcasts.create_broadcast(
             session, texts={"en": "old"}, audience=Audience(), send_at=clock.now - timedelta(days=2)
         )
-        assert await outbox.queue_due(session, clock.now, timedelta(hours=1)) == ([], [long_ago.id])
-        assert await outbox.queue_due(session, clock.now + timedelta(hours=2), timedelta(hours=1)) == (
+        assert await broadcasts.queue_due(session, clock.now, timedelta(hours=1)) == ([], [long_ago.id])
+        assert await broadcasts.queue_due(session, clock.now + timedelta(hours=2), timedelta(hours=1)) == (
             [later.id],
             [],
         )
-        assert await outbox.queue_due(session, clock.now + timedelta(hours=3), timedelta(hours=1)) == ([], [])
+        later = clock.now + timedelta(hours=3)
+        assert await broadcasts.queue_due(session, later, timedelta(hours=1)) == ([], [])
     async with sessions() as session:
         statuses = {b.texts["en"]: b.status for b in await session.scalars(select(Broadcast))}
         assert statuses == {"later": "sending", "old": "missed"}
@@ -246,7 +247,7 @@ async def test_an_empty_audience_and_a_missing_english_text_are_explained(
     assert result.total == 0 and result.finished
     async with sessions.begin() as session:
         with pytest.raises(ValueError, match="needs an English text"):
-            await outbox.create_broadcast(session, texts={"pl": "tylko po polsku"}, audience=Audience())
+            await broadcasts.create_broadcast(session, texts={"pl": "tylko po polsku"}, audience=Audience())
 
 
 async def test_two_workers_share_a_broadcast_without_sending_twice(
@@ -298,7 +299,7 @@ async def test_a_photo_goes_with_each_language_as_its_caption(
     )
     async with sessions.begin() as session:
         with pytest.raises(ValueError, match="at most 1024 characters"):
-            await outbox.create_broadcast(
+            await broadcasts.create_broadcast(
                 session, texts={"en": "x" * 1025}, audience=Audience(), media=("photo", "f")
             )
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.emulator import Emulator
-from storage import outbox
+from storage import broadcasts
 from storage.audience import Audience
 from storage.models import Champion, Delivery, utcnow
 from tests.test_delivery import add_champions
@@ -38,10 +38,10 @@ async def start_worker(
 
 async def queued_broadcast(sessions: async_sessionmaker[AsyncSession]) -> int:
     async with sessions.begin() as session:
-        made = await outbox.create_broadcast(
+        made = await broadcasts.create_broadcast(
             session, texts={"en": "Clinic open late on Thursday"}, audience=Audience()
         )
-        await outbox.queue_due(session, utcnow(), timedelta(hours=1))
+        await broadcasts.queue_due(session, utcnow(), timedelta(hours=1))
         return made.id
 
 
@@ -64,7 +64,7 @@ async def test_sigkill_mid_broadcast_then_restart_delivers_to_everyone(
     received = {telegram_id: len(emulator.history(telegram_id)) for telegram_id in ids}
     assert all(count >= 1 for count in received.values())  # everyone got it
     async with sessions.begin() as session:
-        result = await outbox.report(session, broadcast_id)
+        result = await broadcasts.report(session, broadcast_id)
         named = set(
             await session.scalars(select(Champion.telegram_id).where(Champion.id.in_(result.possibly_twice)))
         )

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from bot.i18n import translator
 from handlers.broadcast import report_text
-from storage import outbox, reports, responses
+from storage import broadcasts, campaigns, outbox, reports, responses
 from storage.audience import Audience
 from storage.models import Broadcast, Campaign, Champion, Delivery, utcnow
 from storage.reports import Draft
@@ -50,10 +50,10 @@ async def queue_broadcast(bot: BotHarness, text: str, campaign: Campaign | None 
         if campaign is not None:
             session.add(campaign)
             await session.flush()
-        made = await outbox.create_broadcast(
+        made = await broadcasts.create_broadcast(
             session, texts={"en": text}, audience=Audience(), campaign_id=campaign.id if campaign else None
         )
-        await outbox.enqueue(session, made)
+        await broadcasts.enqueue(session, made)
         return made.id
 
 
@@ -96,9 +96,7 @@ async def test_a_campaign_cancelled_mid_delivery_sends_no_more_and_a_paused_one_
     async with bot.sessions.begin() as session:
         first = await outbox.claim(session, "w", 1, utcnow(), outbox.BULK)
         await outbox.record(session, first, [outbox.Outcome(first[0].id, outbox.SENT)], utcnow())
-        found = await session.get(Campaign, cancelled.id)
-        assert found
-        found.status = "cancelled"
+        assert (await campaigns.change_campaign(session, cancelled.id, "cancel")).changed
     await bot.deliver()
     assert sum(got(person, "Winter message") for person in people) == 0  # the first was only recorded
     assert [state for state, _error in await rows(bot, outbox.CAMPAIGN)].count("skipped") == 3

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.emulator import Emulator
 from bot.i18n import LANGUAGES
-from storage import outbox, reports
+from storage import broadcasts, outbox, reports
 from storage.audience import Audience
 from storage.content import load_library
 from storage.models import Champion, Delivery, ReportReply, Role, SnippetProgress, Status, utcnow
@@ -37,7 +37,7 @@ async def queue_one_of_each(sessions: async_sessionmaker[AsyncSession], emulator
             people[kind].role = Role.COORDINATOR  # type: ignore[union-attr]
         pending = await session.scalar(select(Champion).where(Champion.telegram_id == pending_id))
         assert pending is not None
-        broadcast = await outbox.create_broadcast(
+        broadcast = await broadcasts.create_broadcast(
             session, texts={"en": "Flu jabs on Saturday"}, audience=Audience(areas=[-1])
         )
         answered = Delivery(

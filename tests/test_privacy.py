@@ -22,7 +22,7 @@ import pytest
 from bot.context import Context
 from bot.i18n import LANGUAGES, translator
 from handlers.digest import queue_digest
-from storage import outbox, reports
+from storage import broadcasts, reports
 from storage.audience import Audience
 from storage.report_topics import load_topics
 from tests.conftest import BotHarness, Person, join, make_coordinator, texts
@@ -309,7 +309,7 @@ async def test_a_question_from_answer_back_never_names_or_dates_its_champion(
     kasia = bot.person(8402, "Kasia", "pl")
     await join(kasia, LANGUAGES["pl"])
     async with bot.sessions.begin() as session:
-        await outbox.create_broadcast(session, texts={"en": EN, "pl": PL}, audience=Audience())
+        await broadcasts.create_broadcast(session, texts={"en": EN, "pl": PL}, audience=Audience())
     await deliver(bot)
     await kasia.press(translator("pl").gettext("A question"))
     await kasia.send(POLISH)

@@ -22,7 +22,7 @@ from bot.i18n import translator
 from bot.settings import load_settings
 from bot.webhook import MAX_BODY
 from handlers import gate
-from storage import outbox
+from storage import broadcasts
 from storage.audience import Audience
 from storage.db import make_engine, make_sessions
 from storage.models import Base, Broadcast, Campaign, Champion, Status, utcnow
@@ -124,7 +124,7 @@ async def test_a_champion_replaying_a_coordinators_live_buttons_is_refused_and_c
         campaign = Campaign(name="Winter flu", audience={})
         session.add(campaign)
         await session.flush()
-        await outbox.create_broadcast(
+        await broadcasts.create_broadcast(
             session,
             texts={"en": "Winter flu"},
             audience=Audience(),

@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from bot.i18n import translator
-from storage import champions, outbox, responses
+from storage import broadcasts, champions, responses
 from storage.audience import Audience
 from storage.models import (
     Champion,
@@ -119,8 +119,8 @@ async def test_mydata_includes_messages_received_and_answers(bot: BotHarness, pl
     ana = bot.person(207, "Ana")
     await join(ana)
     async with bot.sessions.begin() as session:
-        made = await outbox.create_broadcast(session, texts={"en": "Flu jabs"}, audience=Audience())
-        await outbox.queue_due(session, utcnow(), timedelta(hours=1))
+        made = await broadcasts.create_broadcast(session, texts={"en": "Flu jabs"}, audience=Audience())
+        await broadcasts.queue_due(session, utcnow(), timedelta(hours=1))
         delivery = await session.scalar(select(Delivery).where(Delivery.broadcast_id == made.id))
         assert delivery
         await responses.record_response(session, delivery.id, "shared")
