@@ -260,7 +260,7 @@ class Emulator:
             raise ApiError(403, NOT_STARTED)
 
     def _count_send(self) -> None:
-        """Keep `send_peak` up to date (a deque of the last second's requests: a few dozen floats)."""
+        """Keep `send_peak` up to date; only the last second's requests are kept."""
         now = self.send_clock()
         self._last_second.append(now)
         while now - self._last_second[0] >= 1.0:
