@@ -161,8 +161,9 @@ class Tallies:
 class Driver:
     """Plays the champions inside the emulator's process and times every update with its listener."""
 
-    def __init__(self, emulator: Emulator) -> None:
+    def __init__(self, emulator: Emulator, sessions: tuple[tuple[Step, ...], ...] = SESSIONS) -> None:
         self.emulator = emulator
+        self.sessions = sessions
         self.echo = False  # the echo bot answers a press with answerCallbackQuery only
         self.cursor: dict[int, tuple[int, int]] = {}  # chat -> (session, step)
         self.pending: dict[int, Pending] = {}
@@ -201,10 +202,10 @@ class Driver:
 
     def next_step(self, chat_id: int) -> tuple[Step, bool]:
         """The chat's next step, and whether it ends a session."""
-        session, step = self.cursor.get(chat_id, (chat_id % len(SESSIONS), 0))
-        steps = SESSIONS[session]
+        session, step = self.cursor.get(chat_id, (chat_id % len(self.sessions), 0))
+        steps = self.sessions[session]
         last = step + 1 == len(steps)
-        self.cursor[chat_id] = ((session + 1) % len(SESSIONS), 0) if last else (session, step + 1)
+        self.cursor[chat_id] = ((session + 1) % len(self.sessions), 0) if last else (session, step + 1)
         return steps[step], last
 
     def push(self, chat_id: int, step: Step) -> Pending | None:
@@ -280,7 +281,7 @@ class Driver:
                 await asyncio.sleep(delay)
             self.tallies.late = max(self.tallies.late, -delay)
             chat_id = next(chat_ids)
-            for _ in range(max(len(s) for s in SESSIONS)):  # skip optional steps that do not apply
+            for _ in range(max(len(s) for s in self.sessions)):  # skip optional steps that do not apply
                 if self.push(chat_id, self.next_step(chat_id)[0]) is not None:
                     break
         self.tallies.seconds = time.perf_counter() - started
@@ -289,9 +290,11 @@ class Driver:
         return self.tallies.result()
 
 
-def driver_commands(emulator: Emulator, app: web.Application) -> dict[str, Command]:
+def driver_commands(
+    emulator: Emulator, app: web.Application, sessions: tuple[tuple[Step, ...], ...] = SESSIONS
+) -> dict[str, Command]:
     """The driver's commands, and a round-robin webhook proxy at /hook for several workers."""
-    driver = Driver(emulator)
+    driver = Driver(emulator, sessions)
     targets: list[str] = []
     forwarded: dict[str, int] = {}
     turn = itertools.count()
