@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import BotCommand, Update
 from telegram.error import TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     BaseUpdateProcessor,
@@ -23,6 +22,7 @@ from telegram.ext import (
 )
 
 from bot import wiring
+from bot.budget import Budget, BudgetLimiter
 from bot.context import App, Context, Services
 from bot.flood import FloodGate
 from bot.i18n import LANGUAGES, N_, translator
@@ -64,13 +64,14 @@ def build_application(
 ) -> App:
     """The Application wired with every handler; `update_processor` lets tests observe updates."""
     token = settings.token.get_secret_value() if settings.token else SANDBOX_TOKEN
+    budget = Budget(settings.delivery_rate or None)
     builder = (
         ApplicationBuilder()
         .token(token)
         .base_url(f"{settings.api_base_url}/bot")
         .base_file_url(f"{settings.api_base_url}/file/bot")
         .context_types(ContextTypes(context=Context, bot_data=Services))
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(BudgetLimiter(budget))
         .application_class(ChampApplication)
         .concurrent_updates(update_processor or ChatOrderProcessor(CONCURRENT_UPDATES))
     )
@@ -83,6 +84,7 @@ def build_application(
     application.bot_data.topics = load_report_topics()
     application.bot_data.flood = FloodGate(settings.flood_burst, settings.flood_rate)
     application.bot_data.leader = Leader(sessions.kw["bind"])
+    application.bot_data.budget = budget
     wiring.register(application)
     return application
 

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import Coroutine
+from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlparse
@@ -21,7 +22,9 @@ from bot.app import SANDBOX_TOKEN, load_content, load_report_topics, register_co
 from bot.budget import Budget
 from bot.context import App, Services
 from bot.delivery import DeliveryWorker, WorkerOptions
+from bot.heartbeat import sharing
 from bot.settings import Settings, SettingsError
+from bot.wake import listening
 from bot.webhook import webhook_app
 from bot.wiring import MESSAGES
 from storage import outbox
@@ -85,6 +88,7 @@ async def run_delivery(
     settings: Settings,
     sessions: async_sessionmaker[AsyncSession],
     stop: asyncio.Event,
+    budget: Budget,
     *,
     services: Services | None = None,
     workers: int | None = None,
@@ -94,7 +98,9 @@ async def run_delivery(
     """Run delivery workers sharing one budget until `stop` (or until nothing is left): one for
     person-to-person rows alone, so they never wait behind a bulk batch, and `workers` more that
     take person-to-person rows first, then bulk ones. `services` are the bot's own when it runs
-    them in its process; a delivery process loads its own content."""
+    them in its process (so its handlers' rings reach the workers); a delivery process loads its
+    own content. `budget` is the process's, the one its replies use too. On PostgreSQL the workers
+    are also woken by rows queued in any process."""
     count = settings.delivery_workers if workers is None else workers
     if count == 0:
         return
@@ -102,14 +108,13 @@ async def run_delivery(
         services = Services(
             settings=settings, sessions=sessions, library=load_content(), topics=load_report_topics()
         )
-    limiter = Budget(settings.delivery_rate or None)
     options = WorkerOptions() if lease is None else WorkerOptions(lease=timedelta(seconds=lease))
 
     def worker(lanes: tuple[int, ...]) -> DeliveryWorker:
         return DeliveryWorker(
             bot,
             sessions,
-            limiter,
+            budget,
             options,
             messages=MESSAGES,
             services=services,
@@ -117,23 +122,26 @@ async def run_delivery(
             wake=services.wake,
         )
 
-    async with delivery_bot(settings) as bot:
+    async with delivery_bot(settings) as bot, listening(sessions.kw["bind"], services.wake):
         everyone = [worker((outbox.PERSON,))] + [worker((outbox.PERSON, outbox.BULK)) for _ in range(count)]
         await asyncio.gather(*(one.run(stop, until_idle=until_idle) for one in everyone))
 
 
 async def serve_polling(application: App, stop: asyncio.Event) -> None:
     """Long-poll until `stop` is set, then finish every update already fetched."""
-    await start(application)
-    delivering = _start_delivery(application, stop)
     try:
-        await application.bot.delete_webhook()
-        log.info("Polling as @%s", application.bot.username)
-        await poll(application, stop)
-        await application.stop()
-        await delivering
+        async with _sharing(application):
+            await start(application)
+            delivering = _start_delivery(application, stop)
+            try:
+                await application.bot.delete_webhook()
+                log.info("Polling as @%s", application.bot.username)
+                await poll(application, stop)
+                await application.stop()
+                await delivering
+            finally:
+                await _stop_delivery(delivering)
     finally:
-        await _stop_delivery(delivering)
         await _stop_and_shut_down(application)
 
 
@@ -224,32 +232,43 @@ async def serve_webhook(
     assert settings.webhook_url and settings.webhook_secret
     secret = settings.webhook_secret.get_secret_value()
     path = urlparse(settings.webhook_url).path or "/"
-    await start(application)
-    delivering = _start_delivery(application, stop)
     try:
-        await application.bot.set_webhook(
-            settings.webhook_url, secret_token=secret, allowed_updates=Update.ALL_TYPES
-        )
-        runner = web.AppRunner(webhook_app(application, secret, path), access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "0.0.0.0", settings.webhook_port).start()
-        log.info("Webhook listening on port %s at %s", settings.webhook_port, path)
-        if ready is not None:
-            ready.set()
-        await stop.wait()
-        await runner.cleanup()  # lets requests in flight finish
-        await application.stop()
-        await delivering
+        async with _sharing(application):
+            await start(application)
+            delivering = _start_delivery(application, stop)
+            try:
+                await application.bot.set_webhook(
+                    settings.webhook_url, secret_token=secret, allowed_updates=Update.ALL_TYPES
+                )
+                runner = web.AppRunner(webhook_app(application, secret, path), access_log=None)
+                await runner.setup()
+                await web.TCPSite(runner, "0.0.0.0", settings.webhook_port).start()
+                log.info("Webhook listening on port %s at %s", settings.webhook_port, path)
+                if ready is not None:
+                    ready.set()
+                await stop.wait()
+                await runner.cleanup()  # lets requests in flight finish
+                await application.stop()
+                await delivering
+            finally:
+                await _stop_delivery(delivering)
     finally:
-        await _stop_delivery(delivering)
         await _stop_and_shut_down(application)
+
+
+def _sharing(application: App) -> AbstractAsyncContextManager[None]:
+    """This process's share of the token's budget, held from before its first send until its last:
+    the bot sends replies even when it runs no delivery worker."""
+    assert application.bot_data.sessions
+    return sharing(application.bot_data.budget, application.bot_data.sessions)
 
 
 def _start_delivery(application: App, stop: asyncio.Event) -> asyncio.Task[None]:
     services = application.bot_data
     assert services.settings and services.sessions
     return asyncio.create_task(
-        run_delivery(services.settings, services.sessions, stop, services=services), name="delivery"
+        run_delivery(services.settings, services.sessions, stop, services.budget, services=services),
+        name="delivery",
     )
 
 

@@ -6,13 +6,17 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import LANGUAGES, catalog_cache_dir, catalog_status, compile_catalogs
 from bot.settings import Settings, SettingsError, get_settings
+from storage import outbox
+
+if TYPE_CHECKING:
+    from storage.outbox_figures import KindFigures, Row
 
 T = TypeVar("T")
 
@@ -334,22 +338,112 @@ def content_check(root: Path | None) -> None:
 )
 def deliver(workers: int, until_idle: bool, lease: int) -> None:
     """Send queued broadcast messages (a delivery worker). Run several on one PostgreSQL to share the work;
-    CHAMPBOT_DELIVERY_RATE is per process, so split Telegram's 30/s between them."""
+    every process sending with the token takes its share of CHAMPBOT_DELIVERY_RATE."""
+    from bot.budget import Budget
     from bot.channels import open_database, run_delivery, stop_on_signals
+    from bot.heartbeat import sharing
 
     settings = _settings()
     _logging()
 
     async def go() -> None:
         engine, sessions = await open_database(settings)
+        budget = Budget(settings.delivery_rate or None)
         try:
-            await run_delivery(
-                settings, sessions, stop_on_signals(), workers=workers, until_idle=until_idle, lease=lease
-            )
+            async with sharing(budget, sessions):
+                stop = stop_on_signals()
+                await run_delivery(
+                    settings, sessions, stop, budget, workers=workers, until_idle=until_idle, lease=lease
+                )
         finally:
             await engine.dispose()
 
     _run(go())
+
+
+ROWS_LISTED = 100  # rows `champbot outbox` lists at most under each heading
+
+
+def _age(seconds: float) -> str:
+    """A wait, roughly: 45 s, 12 min, 5 h, 3 d."""
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size * (2 if unit == "d" else 1):
+            return f"{int(seconds // size)} {unit}"
+    return f"{int(seconds)} s"
+
+
+def _list_rows(heading: str, rows: list[Row], total: int, *, reasons: bool) -> None:
+    """Print a heading and a table of rows by ids only (with attempts and reason for failed rows),
+    and how many more there are."""
+    click.echo(heading)
+    width = max(len("kind"), *(len(row.kind) for row in rows))
+    columns = f"  {'row':>10}  {'kind':<{width}}  {'champion':>10}"
+    click.echo(columns + ("  attempts  reason" if reasons else ""))
+    for row in rows:
+        line = f"  {row.id:>10}  {row.kind:<{width}}  {row.champion_id:>10}"
+        if reasons:
+            line += f"  {row.attempts:>8}  {row.error or '(no reason kept)'}"
+        click.echo(line)
+    if total > len(rows):
+        click.echo(f"  ... and {total - len(rows)} more; --kind shows one kind's.")
+
+
+@main.command("outbox")
+@click.option("--kind", type=click.Choice(outbox.KINDS), help="Only this kind.")
+@click.option(
+    "--failed",
+    "list_failed",
+    is_flag=True,
+    help="Also list the failed rows: id, kind, champion id, attempts and reason.",
+)
+def outbox_status(kind: str | None, list_failed: bool) -> None:
+    """What the outbox holds, per kind: rows pending, sending (in flight), sent, failed, blocked and
+    skipped, and how long the oldest pending row has been due (rows held for quiet hours or a retry
+    count from when they fall due); the most common reasons rows failed; and the rows that were in
+    flight when a worker stopped, so may have been received twice.
+
+    Rows are named by their id, kind and champion id only: no names, Telegram ids or message text.
+    """
+    from storage import outbox_figures
+    from storage.models import utcnow
+
+    now = utcnow()
+
+    async def go(
+        sessions: async_sessionmaker[AsyncSession],
+    ) -> tuple[list[KindFigures], tuple[list[Row], int], tuple[list[Row], int] | None]:
+        async with sessions() as session:
+            figures = await outbox_figures.by_kind(session, now, kind)
+            twice = await outbox_figures.possibly_twice(session, kind, ROWS_LISTED)
+            failed = await outbox_figures.failed(session, kind, ROWS_LISTED) if list_failed else None
+            return figures, twice, failed
+
+    figures, (twice, twice_total), failed = _with_sessions(go)
+    if not figures:
+        click.echo(f"No rows of kind {kind!r} in the outbox." if kind else "The outbox is empty.")
+        return
+    width = max(len("kind"), *(len(f.kind) for f in figures))
+    states = outbox_figures.STATES
+    click.echo(f"{'kind':<{width}}" + "".join(f"{state:>9}" for state in states) + "  oldest pending")
+    for f in figures:
+        waited = _age((now - f.oldest_due).total_seconds()) if f.oldest_due else "-"
+        counts = "".join(f"{f.counts.get(state, 0):>9}" for state in states)
+        click.echo(f"{f.kind:<{width}}{counts}  {waited}")
+    reasons = [(f.kind, error, count) for f in figures for error, count in f.reasons]
+    if reasons:
+        click.echo("Most common failure reasons:")
+        for reason_kind, error, count in reasons:
+            click.echo(f"  {reason_kind:<{width}}{count:>7}  {error or '(no reason kept)'}")
+    if twice:
+        _list_rows(
+            "In flight when a worker stopped, so possibly received twice:", twice, twice_total, reasons=False
+        )
+    if failed is not None:
+        rows, total = failed
+        if rows:
+            _list_rows("Failed rows:", rows, total, reasons=True)
+        else:
+            click.echo("No failed rows.")
 
 
 @main.group()
@@ -388,7 +482,7 @@ def broadcast_send(
     from datetime import UTC, datetime
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    from storage import audience, directory, local_time, outbox
+    from storage import audience, directory, local_time
     from storage.audience import Audience
 
     texts = {"en": text}
@@ -434,11 +528,13 @@ def broadcast_send(
                 answer_back=not no_answer_buttons,
                 urgent=urgent,
             )
+            if when is None:  # now: queued at once, and the delivery workers are told
+                await outbox.enqueue(session, made)
             return made.id, size
 
     broadcast_id, size = _with_sessions(go)
     click.echo(
-        f"Broadcast {broadcast_id} to {size} champion(s) is scheduled; "
+        f"Broadcast {broadcast_id} to {size} champion(s) is {'queued' if when is None else 'scheduled'}; "
         f"see `champbot broadcast report {broadcast_id}`."
     )
 
@@ -447,7 +543,6 @@ def broadcast_send(
 @click.argument("broadcast_id", type=int)
 def broadcast_report(broadcast_id: int) -> None:
     """Delivery figures for a broadcast: sent, pending, failed, blocked, and who may have got it twice."""
-    from storage import outbox
 
     async def go(sessions: async_sessionmaker[AsyncSession]) -> outbox.Report:
         async with sessions.begin() as session:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, TypeAlias
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
+from bot.budget import Budget
 from bot.flood import FloodGate
 from bot.i18n import Translator, translator
 from bot.settings import Settings
@@ -31,6 +32,7 @@ class Services:
     flood: FloodGate = field(default_factory=lambda: FloodGate(burst=1, rate=0))
     leader: Leader | None = None  # decides whether this process runs the scheduled jobs
     wake: Wake = field(default_factory=Wake)  # rung after a commit that queued outbox rows
+    budget: Budget = field(default_factory=lambda: Budget(None))  # the token's sends: replies, deliveries
 
 
 class Context(CallbackContext[ExtBot[None], dict[object, object], dict[object, object], Services]):

@@ -30,7 +30,11 @@ class Settings(BaseSettings):
     signup_mode: SignupMode = Field("open", description="open, invite or approval.")
     invite_days: int = Field(14, ge=1, le=365, description="How long a new invite link stays valid.")
     delivery_rate: float = Field(
-        29.0, ge=0, description="Messages a second this process sends at most (0: no limit, for tests)."
+        29.0,
+        ge=0,
+        description="Messages a second the bot's token sends at most, replies and deliveries together, "
+        "split between the processes sending with it (0: no limit, for tests). Telegram allows about 30; "
+        "29 leaves room for a send that starts a little late.",
     )
     delivery_workers: int = Field(1, ge=0, le=16, description="Delivery workers inside the bot process.")
     schedule_grace_minutes: int = Field(

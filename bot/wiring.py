@@ -105,6 +105,7 @@ JOBS = {
     schedule_tick: 10,
     learn.weekly_job: 60,
     digest.digest_job: 60,
+    broadcast.report_job: broadcast.REPORT_SECONDS,
 }
 # What each kind of outbox row says, rendered at send time in the recipient's language.
 MESSAGES: dict[str, Render] = {

@@ -17,11 +17,10 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot, Chat, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest, Forbidden, TelegramError
 
@@ -42,7 +41,17 @@ from handlers.common import (
 )
 from handlers.onboarding import clean_name, too_long_name
 from storage import audience as audiences
-from storage import campaigns, champions, conversation, directory, local_time, outbox, reports, responses
+from storage import (
+    campaigns,
+    champions,
+    conversation,
+    directory,
+    live_reports,
+    local_time,
+    outbox,
+    reports,
+    responses,
+)
 from storage.audience import Audience
 from storage.models import Role, utcnow
 
@@ -69,8 +78,8 @@ CAMPAIGNS_SHOWN = 10
 PAGE = 8  # list items per message, leaving room for More and Back (≤ 10 choices)
 EXCERPT = 60
 SCHEDULE_AHEAD = timedelta(days=366)
-REPORT_SECONDS = 3.0
-REPORT_RUNS = 1200  # an hour of live updates at most
+REPORT_SECONDS = 3  # how often the live reports are edited
+REPORT_FOR = timedelta(hours=1)  # a report still changing this long after sending began stays as it is
 
 LIST_QUESTIONS = {
     "area": N_("Which area?"),
@@ -650,7 +659,8 @@ async def _toggle(update: Update, context: Context, data: dict[str, Any], toggle
 
 
 async def _confirm(update: Update, context: Context, data: dict[str, Any]) -> None:
-    """Create the broadcast (once, even if Confirm is pressed twice), then report on it."""
+    """Create the broadcast (once, even if Confirm is pressed twice); to send now, fan it out in
+    the same transaction and wake the delivery workers, then show the live report."""
     assert update.effective_chat and context.champion
     t = context.t
     chosen = _audience(data)
@@ -677,6 +687,8 @@ async def _confirm(update: Update, context: Context, data: dict[str, Any]) -> No
                 urgent=_flag(data, "urgent"),
                 media=_media(data),
             )
+            if send_at is None:  # fanned out now: the workers start at once, not at the next tick
+                await outbox.enqueue(session, broadcast)
     if broadcast is None:
         await stale_button(update, context)
         return
@@ -691,11 +703,13 @@ async def _confirm(update: Update, context: Context, data: dict[str, Any]) -> No
             update, text.format(count=t.number(count), date=t.datetime(send_at, _timezone_name(context)))
         )
         return
+    context.bot_data.wake.ring(outbox.BULK)
     async with context.db.begin() as session:
         figures = await responses.progress(session, broadcast.id)
     assert figures is not None
     message = await update.effective_chat.send_message(report_text(t, figures))
-    start_report_job(context, update.effective_chat.id, message.message_id, broadcast.id, t.language)
+    async with context.db.begin() as session:
+        await live_reports.attach(session, broadcast.id, update.effective_chat.id, message.message_id)
 
 
 # ------------------------------------------------------------ live report
@@ -727,6 +741,14 @@ def report_text(t: Translator, figures: responses.Progress) -> str:
         "Finished sending to {total} champions: {sent} sent, {failed} failed, {blocked} blocked.",
         figures.total,
     ).format(**values)
+    if figures.skipped:
+        text += "\n" + t.ngettext(
+            "{count} was not sent: that champion stopped or paused messages, or the campaign was "
+            "cancelled, after it was queued.",
+            "{count} were not sent: those champions stopped or paused messages, or the campaign was "
+            "cancelled, after it was queued.",
+            figures.skipped,
+        ).format(count=t.number(figures.skipped))
     if figures.possibly_twice:
         text += "\n" + t.ngettext(
             "{count} champion may have got it twice after a restart.",
@@ -736,71 +758,44 @@ def report_text(t: Translator, figures: responses.Progress) -> str:
     return text
 
 
-async def update_report_message(
-    bot: Bot,
-    sessions: async_sessionmaker[AsyncSession],
-    chat_id: int,
-    message_id: int,
-    broadcast_id: int,
-    language: str,
+async def report_job(context: Context) -> None:
+    """Scheduler job: edit every live report that is not final yet to the latest figures, in its
+    coordinator's language now; mark final those that need no more edits."""
+    now = utcnow()
+    async with context.db.begin() as session:
+        reports = await live_reports.still_open(session, context.settings.default_language)
+        shown = [(report, await responses.progress(session, report.broadcast_id)) for report in reports]
+    final = [
+        report.broadcast_id
+        for report, figures in shown
+        if figures is None or await _update_report(context.bot, report, figures, now)
+    ]
+    if final:
+        async with context.db.begin() as session:
+            await live_reports.finish(session, final, now)
+
+
+async def _update_report(
+    bot: Bot, report: live_reports.OpenReport, figures: responses.Progress, now: datetime
 ) -> bool:
-    """Edit the live report to the latest figures; True once delivery has finished (or the
-    report can no longer be shown), so the caller stops updating it."""
-    async with sessions.begin() as session:
-        figures = await responses.progress(session, broadcast_id)
-    if figures is None:
-        return True
+    """Edit one report message; True once it needs no more edits: it shows the final figures, the
+    message can no longer be edited (deleted, or the coordinator blocked the bot), or sending began
+    more than REPORT_FOR ago (its last figures stay)."""
+    given_up = now - report.started_at >= REPORT_FOR
+    text = report_text(translator(report.language), figures)
     try:
-        await bot.edit_message_text(report_text(translator(language), figures), chat_id, message_id)
+        await bot.edit_message_text(text, report.chat_id, report.message_id)
     except BadRequest as exc:
         if "not modified" not in str(exc).lower():
-            log.warning("Cannot update the report on broadcast %s: %s", broadcast_id, exc)
+            log.warning("The report on broadcast %s can no longer be edited: %s", report.broadcast_id, exc)
             return True
     except Forbidden:
+        log.warning("The report on broadcast %s can no longer be edited: blocked", report.broadcast_id)
         return True
     except TelegramError as exc:  # a network hiccup: try again next time
-        log.warning("Report on broadcast %s not updated this time: %s", broadcast_id, exc)
-        return False
-    return figures.finished
-
-
-@dataclass
-class ReportJob:
-    """What the repeating report job edits, and how often it has run."""
-
-    chat_id: int
-    message_id: int
-    broadcast_id: int
-    language: str
-    runs: int = 0
-
-
-def start_report_job(
-    context: Context, chat_id: int, message_id: int, broadcast_id: int, language: str
-) -> None:
-    """Keep the report message up to date every few seconds until delivery finishes."""
-    if context.job_queue is None:
-        return
-    context.job_queue.run_repeating(
-        report_job,  # type: ignore[arg-type]  # PTB types CallbackContext.job_queue as JobQueue[ST]
-        interval=REPORT_SECONDS,
-        first=REPORT_SECONDS,
-        data=ReportJob(chat_id, message_id, broadcast_id, language),
-        name=f"broadcast-report-{broadcast_id}",
-    )
-
-
-async def report_job(context: Context) -> None:
-    """Job: update one live report; stop when delivery has finished or after an hour."""
-    job = context.job
-    assert job is not None and isinstance(job.data, ReportJob)
-    report = job.data
-    report.runs += 1
-    finished = await update_report_message(
-        context.bot, context.db, report.chat_id, report.message_id, report.broadcast_id, report.language
-    )
-    if finished or report.runs >= REPORT_RUNS:
-        job.schedule_removal()
+        log.warning("The report on broadcast %s was not updated this time: %s", report.broadcast_id, exc)
+        return given_up
+    return figures.finished or given_up
 
 
 # ------------------------------------------------------------ answer-back

@@ -59,6 +59,7 @@ LANE = {
     APPROVAL_RESULT: PERSON,
     FORWARDED: PERSON,
 }
+KINDS = tuple(LANE)
 # Who may still get each kind, by their status at send time: a stopped champion gets nothing, one
 # who is not yet approved only the answer to their request.
 RECIPIENTS: dict[str, frozenset[Status]] = {

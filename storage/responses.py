@@ -118,6 +118,7 @@ class Progress:
     sent: int = 0
     failed: int = 0
     blocked: int = 0
+    skipped: int = 0  # not sent: the champion or the campaign changed since it was queued
     pending: int = 0
     possibly_twice: int = 0
     finished: bool = False
@@ -139,6 +140,7 @@ async def progress(session: AsyncSession, broadcast_id: int) -> Progress | None:
         sent=counts.get(outbox.SENT, 0),
         failed=counts.get(outbox.FAILED, 0),
         blocked=counts.get(outbox.BLOCKED, 0),
+        skipped=counts.get(outbox.SKIPPED, 0),
         pending=report.pending,
         possibly_twice=len(report.possibly_twice),
         finished=report.finished,

@@ -15,7 +15,7 @@ from telegram import Update
 from bot.context import Context
 from bot.emulator import split_like_clients
 from bot.i18n import translator
-from handlers.broadcast import media_during_broadcast, reach_lines, update_report_message
+from handlers.broadcast import media_during_broadcast, reach_lines
 from handlers.common import isolate
 from handlers.gate import identify
 from storage import champions, conversation, directory, outbox, reports
@@ -169,10 +169,8 @@ async def test_a_coordinator_broadcasts_in_two_languages_and_sees_the_report(
         northfield = await session.scalar(select(Area.id).where(Area.name == "Northfield"))
     assert coordinator and await count_broadcasts(bot) == 1
     assert broadcast.texts == {"en": EN, "pl": PL}
-    assert broadcast.created_by == coordinator.id and broadcast.status == "scheduled"
+    assert broadcast.created_by == coordinator.id and broadcast.status == "sending"
     assert broadcast.audience["areas"] == [northfield] and broadcast.urgent is False
-    assert bot.application.job_queue
-    (job,) = bot.application.job_queue.get_jobs_by_name(f"broadcast-report-{broadcast.id}")
 
     await deliver(bot)
     pl = translator("pl")
@@ -187,13 +185,8 @@ async def test_a_coordinator_broadcasts_in_two_languages_and_sees_the_report(
     ]
     assert abdi.history[-1]["text"] == EN
 
-    finished = await update_report_message(
-        bot.application.bot, bot.sessions, sam.id, report["message_id"], broadcast.id, "en"
-    )
-    assert finished
+    await run_report_job(bot)
     assert report["text"] == "Finished sending to 3 champions: 3 sent, 0 failed, 0 blocked."
-    await job.run(bot.application)  # the repeating job sees delivery has finished and stops itself
-    assert job.removed
     assert await sam.send("Hello") == ["Sorry, I didn't understand that. Send /help to see what I can do."]
 
 
@@ -567,3 +560,87 @@ async def test_a_long_paste_in_the_composer_is_refused_whole_once(bot: BotHarnes
     await sam.press("Confirm")
     assert (await latest_broadcast(bot)).texts == {"en": text}
     assert await count_broadcasts(bot) == 1
+
+
+async def run_report_job(bot: BotHarness) -> None:
+    """Run the live reports' scheduled job once, as the leading process does every few seconds."""
+    assert bot.application.job_queue
+    (job,) = bot.application.job_queue.get_jobs_by_name("report_job")
+    await job.run(bot.application)
+
+
+async def send_now(sam: Person, audience: str) -> dict[str, object]:
+    """Compose EN for `audience`, send it now and return the live report message."""
+    await sam.send("/broadcast")
+    await sam.send(EN)
+    await sam.press(audience)
+    await sam.press("Continue")
+    if "Done" in sam.buttons():  # no versions in the audience's other languages
+        await sam.press("Done")
+    await sam.press("Send now")
+    (said,) = await sam.press("Confirm")
+    assert said.startswith("Sending to ")
+    return sam.history[-1]
+
+
+async def test_the_live_report_survives_a_restart_and_ends_on_the_final_figures(
+    bot: BotHarness, places: None
+) -> None:
+    sam, _ana = await pair(bot, 2101)
+    report = await send_now(sam, "Everyone · 1")
+    assert report["text"] == "Sending to 1 champion: 0 sent, 1 pending, 0 failed, 0 blocked."
+    broadcast = await latest_broadcast(bot)
+    assert (broadcast.report_chat_id, broadcast.report_message_id) == (sam.id, report["message_id"])
+    assert broadcast.report_final_at is None
+
+    await bot.restart()  # a new process: nothing about the report is left in memory
+    async with bot.sessions.begin() as session:
+        coordinator = await champions.by_telegram_id(session, sam.id)
+        assert coordinator
+        await champions.set_language(session, coordinator.id, "pl")
+    await deliver(bot)
+    await run_report_job(bot)
+    pl = translator("pl")
+    final = pl.ngettext(
+        "Finished sending to {total} champion: {sent} sent, {failed} failed, {blocked} blocked.",
+        "Finished sending to {total} champions: {sent} sent, {failed} failed, {blocked} blocked.",
+        1,
+    ).format(total=1, sent=1, failed=0, blocked=0)
+    assert final.startswith("Zakończono")  # in the coordinator's language now, not the one at Confirm
+    assert report["text"] == final
+    assert (await latest_broadcast(bot)).report_final_at is not None
+
+
+async def test_a_report_that_can_no_longer_be_edited_is_left_alone(bot: BotHarness, places: None) -> None:
+    sam, _ana = await pair(bot, 2201)
+    report = await send_now(sam, "Everyone · 1")
+    bot.emulator.chats[sam.id].messages.remove(report)  # deleted: editing it answers 400
+    await run_report_job(bot)
+    assert (await latest_broadcast(bot)).report_final_at is not None
+
+
+async def test_the_report_gives_up_an_hour_after_sending_began(bot: BotHarness, places: None) -> None:
+    sam, _ana = await pair(bot, 2301)
+    report = await send_now(sam, "Everyone · 1")
+    broadcast = await latest_broadcast(bot)
+    async with bot.sessions.begin() as session:
+        await session.execute(
+            update(Broadcast)
+            .where(Broadcast.id == broadcast.id)
+            .values(queued_at=utcnow() - timedelta(hours=1, minutes=1))
+        )
+    await run_report_job(bot)  # still pending (held by quiet hours, say): the last figures stay
+    assert report["text"] == "Sending to 1 champion: 0 sent, 1 pending, 0 failed, 0 blocked."
+    assert (await latest_broadcast(bot)).report_final_at is not None
+
+
+async def test_send_now_is_fanned_out_at_confirm_and_wakes_the_workers(bot: BotHarness, places: None) -> None:
+    sam, *_champions = await team(bot, 2401)
+    await send_now(sam, "Everyone · 3")
+    broadcast = await latest_broadcast(bot)
+    async with bot.sessions() as session:
+        queued = select(Delivery.state).where(Delivery.broadcast_id == broadcast.id)
+        states = list(await session.scalars(queued))
+    assert states == ["pending"] * 3 and broadcast.status == "sending"  # no scheduler tick needed
+    assert await bot.application.bot_data.wake.wait(outbox.BULK, REPLY_TIMEOUT)
+    assert not await bot.application.bot_data.wake.wait(outbox.PERSON, 0)

@@ -121,9 +121,10 @@ async def test_taps_in_flight_together_on_one_webhook_all_count(
 async def second_worker(
     emulator: Emulator, database_url: str, webhook: str
 ) -> AsyncIterator[str]:
-    """Another webhook worker: its own Application and engine on the same database; its URL."""
+    """Another webhook worker: its own Application and engine on the same database; its URL. Not
+    paced, like the first (see `webhook`)."""
     engine = make_engine(database_url)
-    settings = load_settings(api_base_url=emulator.base_url, database_url=database_url)
+    settings = load_settings(api_base_url=emulator.base_url, database_url=database_url, delivery_rate=0)
     application = build_application(settings, make_sessions(engine))
     async with application:
         await application.start()

@@ -10,7 +10,9 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from storage import outbox, reports
+from bot.i18n import translator
+from handlers.broadcast import report_text
+from storage import outbox, reports, responses
 from storage.audience import Audience
 from storage.models import Broadcast, Campaign, Champion, Delivery, utcnow
 from storage.reports import Draft
@@ -178,3 +180,12 @@ def test_no_handler_or_job_sends_to_anyone_but_the_person_who_wrote() -> None:
             if is_bot and node.func.attr.startswith(("send_", "copy_message", "forward_message")):
                 direct.append(f"{path.name}:{node.lineno} {node.func.attr}")
     assert direct == []
+
+
+def test_the_final_report_counts_the_copies_not_sent_since_they_were_queued() -> None:
+    figures = responses.Progress("done", total=5, sent=3, skipped=2, finished=True)
+    assert report_text(translator("en"), figures).splitlines() == [
+        "Finished sending to 5 champions: 3 sent, 0 failed, 0 blocked.",
+        "2 were not sent: those champions stopped or paused messages, or the campaign was cancelled, "
+        "after it was queued.",
+    ]

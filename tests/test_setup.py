@@ -126,6 +126,7 @@ def test_cli_sets_up_a_database_with_people_and_places(tmp_path: Path) -> None:
         ["network", "add"],
         ["invite", "create"],
         ["i18n", "status"],
+        ["outbox"],
     ],
 )
 def test_every_command_has_help(command: list[str], tmp_path: Path) -> None:
