@@ -58,8 +58,10 @@ from bench.common import (
     run_figures,
 )
 from bot.app import SANDBOX_TOKEN, build_application
+from bot.budget import Budget
 from bot.channels import run_delivery, serve_polling, serve_webhook, stop_on_signals
 from bot.emulator import Emulator, Event
+from bot.heartbeat import sharing
 from bot.i18n import compile_catalogs
 from bot.settings import load_settings
 from storage import directory, outbox
@@ -379,8 +381,10 @@ async def _champbot_main(overrides: dict[str, Any], database: Database, mode: st
     sessions = make_sessions(engine)
     stop = stop_on_signals()
     try:
-        if mode == "deliver":
-            await run_delivery(settings, sessions, stop, workers=1)
+        if mode == "deliver":  # as `champbot deliver` runs it
+            budget = Budget(settings.delivery_rate or None)
+            async with sharing(budget, sessions):
+                await run_delivery(settings, sessions, stop, budget, workers=1)
         elif mode == "webhook":
             await serve_webhook(build_application(settings, sessions), settings, stop)
         else:

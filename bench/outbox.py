@@ -49,11 +49,13 @@ from bench.common import (
 )
 from bench.handling import Text, driver_commands, percentile, problems, start_bot
 from bot.app import SANDBOX_TOKEN, load_content, load_report_topics
+from bot.budget import Budget
 from bot.channels import run_delivery
 from bot.context import Services
 from bot.emulator import OVERALL_PER_SECOND, Emulator, Event
+from bot.heartbeat import sharing
 from bot.i18n import compile_catalogs
-from bot.settings import load_settings
+from bot.settings import Settings, load_settings
 from bot.wake import Wake
 from storage import directory, outbox, reports
 from storage.audience import Audience
@@ -253,6 +255,18 @@ async def send_replies(
     return Replies(latencies, len(waiting) - len(latencies))
 
 
+async def deliver(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    stop: asyncio.Event,
+    budget: Budget,
+    services: Services,
+) -> None:
+    """The delivery workers as the bot runs them, with this process's share of the token's budget."""
+    async with sharing(budget, sessions):
+        await run_delivery(settings, sessions, stop, budget, services=services)
+
+
 async def figure_reply(run: Run) -> None:
     """9: replies to reports go out within 2 s while a broadcast is delivered at the limit."""
     compile_catalogs()
@@ -275,11 +289,16 @@ async def figure_reply(run: Run) -> None:
         settings = load_settings(
             _env_file=None, token=SANDBOX_TOKEN, api_base_url=emulator.base_url, database_url=database.url
         )
+        budget = Budget(settings.delivery_rate or None)
         services = Services(
-            settings=settings, sessions=sessions, library=load_content(), topics=load_report_topics()
+            settings=settings,
+            sessions=sessions,
+            library=load_content(),
+            topics=load_report_topics(),
+            budget=budget,
         )
         stop = asyncio.Event()
-        delivering = asyncio.create_task(run_delivery(settings, sessions, stop, services=services))
+        delivering = asyncio.create_task(deliver(settings, sessions, stop, budget, services))
         try:
             alone = await send_replies(
                 emulator, sessions, services.wake, waiting[:k], coordinator_id, BASELINE_WINDOW, rng
