@@ -216,6 +216,8 @@ async def add_reports(sessions: async_sessionmaker[AsyncSession], start: int, n:
 
 @dataclass
 class Replies:
+    """How long each reply took to reach the emulator, and how many never did."""
+
     latencies: list[float]  # commit -> sendMessage received, seconds
     lost: int
 
