@@ -58,8 +58,10 @@ from bench.common import (
     run_figures,
 )
 from bot.app import SANDBOX_TOKEN, build_application
+from bot.budget import Budget
 from bot.channels import run_delivery, serve_polling, serve_webhook, stop_on_signals
 from bot.emulator import Emulator, Event
+from bot.heartbeat import sharing
 from bot.i18n import compile_catalogs
 from bot.settings import load_settings
 from storage import broadcasts, directory, outbox
@@ -158,8 +160,9 @@ class Tallies:
 class Driver:
     """Plays the champions inside the emulator's process and times every update with its listener."""
 
-    def __init__(self, emulator: Emulator) -> None:
+    def __init__(self, emulator: Emulator, sessions: tuple[tuple[Step, ...], ...] = SESSIONS) -> None:
         self.emulator = emulator
+        self.sessions = sessions
         self.echo = False  # the echo bot answers a press with answerCallbackQuery only
         self.cursor: dict[int, tuple[int, int]] = {}  # chat -> (session, step)
         self.pending: dict[int, Pending] = {}
@@ -198,10 +201,10 @@ class Driver:
 
     def next_step(self, chat_id: int) -> tuple[Step, bool]:
         """The chat's next step, and whether it ends a session."""
-        session, step = self.cursor.get(chat_id, (chat_id % len(SESSIONS), 0))
-        steps = SESSIONS[session]
+        session, step = self.cursor.get(chat_id, (chat_id % len(self.sessions), 0))
+        steps = self.sessions[session]
         last = step + 1 == len(steps)
-        self.cursor[chat_id] = ((session + 1) % len(SESSIONS), 0) if last else (session, step + 1)
+        self.cursor[chat_id] = ((session + 1) % len(self.sessions), 0) if last else (session, step + 1)
         return steps[step], last
 
     def push(self, chat_id: int, step: Step) -> Pending | None:
@@ -277,7 +280,7 @@ class Driver:
                 await asyncio.sleep(delay)
             self.tallies.late = max(self.tallies.late, -delay)
             chat_id = next(chat_ids)
-            for _ in range(max(len(s) for s in SESSIONS)):  # skip optional steps that do not apply
+            for _ in range(max(len(s) for s in self.sessions)):  # skip optional steps that do not apply
                 if self.push(chat_id, self.next_step(chat_id)[0]) is not None:
                     break
         self.tallies.seconds = time.perf_counter() - started
@@ -286,9 +289,11 @@ class Driver:
         return self.tallies.result()
 
 
-def driver_commands(emulator: Emulator, app: web.Application) -> dict[str, Command]:
+def driver_commands(
+    emulator: Emulator, app: web.Application, sessions: tuple[tuple[Step, ...], ...] = SESSIONS
+) -> dict[str, Command]:
     """The driver's commands, and a round-robin webhook proxy at /hook for several workers."""
-    driver = Driver(emulator)
+    driver = Driver(emulator, sessions)
     targets: list[str] = []
     forwarded: dict[str, int] = {}
     turn = itertools.count()
@@ -376,8 +381,10 @@ async def _champbot_main(overrides: dict[str, Any], database: Database, mode: st
     sessions = make_sessions(engine)
     stop = stop_on_signals()
     try:
-        if mode == "deliver":
-            await run_delivery(settings, sessions, stop, workers=1)
+        if mode == "deliver":  # as `champbot deliver` runs it
+            budget = Budget(settings.delivery_rate or None)
+            async with sharing(budget, sessions):
+                await run_delivery(settings, sessions, stop, budget, workers=1)
         elif mode == "webhook":
             await serve_webhook(build_application(settings, sessions), settings, stop)
         else:

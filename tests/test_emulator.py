@@ -83,6 +83,30 @@ async def test_rate_limits_answer_429(emulator: Emulator, bare_bot: Bot) -> None
     assert emulator.rate_limited == 2
 
 
+async def test_send_peak_is_the_most_sends_in_any_sliding_second_refused_ones_too(
+    emulator: Emulator, bare_bot: Bot
+) -> None:
+    """What a benchmark reads to check the bot kept Telegram's 30 a second: every send request counts,
+    a 429 too, over any one second rather than calendar seconds."""
+    now = [100.6]
+    emulator.send_clock = lambda: now[0]
+    emulator.enforce_limits = True
+    for user_id in range(200, 241):
+        emulator.add_user(user_id, "X", started=True)
+    for user_id in range(200, 220):  # 20 at 100.6
+        await bare_bot.send_message(user_id, "hi")
+    now[0] = 101.4  # a new calendar second, but within a second of the first 20
+    for user_id in range(220, 230):
+        await bare_bot.send_message(user_id, "hi")
+    with pytest.raises(RetryAfter):  # the 31st within one second is refused and still counted
+        await bare_bot.send_message(230, "hi")
+    assert emulator.send_peak == 31 and emulator.rate_limited == 1
+    now[0] = 102.5  # everything above is more than a second old
+    emulator.send_peak = 0  # measure afresh
+    await bare_bot.send_message(231, "hi")
+    assert emulator.send_peak == 1
+
+
 async def test_stopping_finishes_every_accepted_update(bot: BotHarness) -> None:
     people = [bot.person(700 + i, f"P{i}") for i in range(5)]
     update_ids = [bot.emulator.send(person.id, "/help") for person in people]
