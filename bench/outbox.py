@@ -57,7 +57,7 @@ from bot.heartbeat import sharing
 from bot.i18n import compile_catalogs
 from bot.settings import Settings, load_settings
 from bot.wake import Wake
-from storage import directory, outbox, reports
+from storage import broadcasts, directory, outbox, reports
 from storage.audience import Audience
 from storage.db import make_sessions
 from storage.models import Champion, Role
@@ -171,8 +171,8 @@ async def broadcast_area(sessions: async_sessionmaker[AsyncSession]) -> int:
 async def queue_broadcast(sessions: async_sessionmaker[AsyncSession], area: int) -> int:
     """Create the broadcast and fan it out to its area, as "Send now" does."""
     async with sessions.begin() as session:
-        made = await outbox.create_broadcast(session, texts={"en": TEXT}, audience=Audience(areas=[area]))
-        await outbox.enqueue(session, made)
+        made = await broadcasts.create_broadcast(session, texts={"en": TEXT}, audience=Audience(areas=[area]))
+        await broadcasts.enqueue(session, made)
         return made.id
 
 
@@ -183,9 +183,9 @@ async def until_flowing(emulator: EmulatorProcess) -> None:
             await asyncio.sleep(0.1)
 
 
-async def broadcast_left(sessions: async_sessionmaker[AsyncSession], broadcast_id: int) -> outbox.Report:
+async def broadcast_left(sessions: async_sessionmaker[AsyncSession], broadcast_id: int) -> broadcasts.Report:
     async with sessions.begin() as session:
-        return await outbox.report(session, broadcast_id)
+        return await broadcasts.report(session, broadcast_id)
 
 
 # ---------------------------------------------------------------------- 9: reply behind a broadcast

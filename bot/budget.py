@@ -259,8 +259,8 @@ class Budget:
 class BudgetLimiter(BaseRateLimiter[Priority]):
     """python-telegram-bot's rate limiter, through the process's Budget: a message sent or edited goes
     when the budget allows, as a REPLY unless `rate_limit_args` names another Priority; other calls
-    (answering a button press, getUpdates, getMe, ...) go at once. A RetryAfter holds the whole budget
-    and the send is tried again, up to RETRIES times, then raised."""
+    (answering a button press, getUpdates, setMyCommands, ...) go at once. A RetryAfter, for any call,
+    holds the whole budget and the call is tried again, up to RETRIES times, then raised."""
 
     def __init__(self, budget: Budget, retries: int = RETRIES) -> None:
         self.budget = budget
@@ -282,13 +282,13 @@ class BudgetLimiter(BaseRateLimiter[Priority]):
         rate_limit_args: Priority | None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
         """Make the request within the budget (see the class)."""
-        if endpoint.lower() not in SENDING:
-            return await callback(*args, **kwargs)
+        sending = endpoint.lower() in SENDING
         priority = Priority.REPLY if rate_limit_args is None else rate_limit_args
         chat = chat_of(data.get("chat_id"))
         attempt = 0
         while True:
-            await self.budget.take(chat, priority)
+            if sending:
+                await self.budget.take(chat, priority)
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
@@ -299,6 +299,8 @@ class BudgetLimiter(BaseRateLimiter[Priority]):
                 seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
                 log.info("Telegram asked to wait %.0f s; holding every send", seconds)
                 self.budget.back_off(seconds)
+                if not sending:  # a message waits for the budget; any other call waits here
+                    await asyncio.sleep(seconds)
 
 
 def chat_of(value: object) -> Chat | None:

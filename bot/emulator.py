@@ -212,9 +212,11 @@ class Emulator:
             if handler is None:
                 raise ApiError(404, "Not Found: method not found")
             if method in _SEND_METHODS:
-                self._count_send()
+                message = method != "setmycommands"  # the menu is not a message to a chat
+                if message:
+                    self._count_send()
                 await self._wait_if_held(int(params.get("chat_id", 0)))
-                self._check_send(int(params.get("chat_id", 0)))
+                self._check_send(int(params.get("chat_id", 0)), limited=message)
                 self._check_reachable(int(params.get("chat_id", 0)))
             result = await handler(params)
         except ApiError as exc:
@@ -267,7 +269,8 @@ class Emulator:
             self._last_second.popleft()
         self.send_peak = max(self.send_peak, len(self._last_second))
 
-    def _check_send(self, chat_id: int) -> None:
+    def _check_send(self, chat_id: int, *, limited: bool = True) -> None:
+        """A fault set for the chat; then, unless not `limited`, Telegram's limits on messages."""
         fault = self.faults.get(chat_id)
         if fault is not None:
             if fault.times is not None:
@@ -276,7 +279,7 @@ class Emulator:
                     del self.faults[chat_id]
             description = _FAULTS.get(fault.code, "Error").format(retry_after=fault.retry_after)
             raise ApiError(fault.code, description, fault.retry_after if fault.code == 429 else None)
-        if not self.enforce_limits:
+        if not self.enforce_limits or not limited:
             return
         now = self.send_clock()
         while self._recent_sends and now - self._recent_sends[0] >= 1.0:

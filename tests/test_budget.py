@@ -299,6 +299,23 @@ async def test_retry_after_holds_the_budget_and_tries_three_times_more() -> None
     assert len(spy.taken) == 8
 
 
+async def test_a_call_that_is_not_a_message_is_tried_again_after_retry_after_too() -> None:
+    """Telegram may answer any method with "retry after" (PTB's own limiter retried them all)."""
+    spy = Spy()
+    limiter = BudgetLimiter(spy)
+    refusals = 1
+
+    async def refused_then_done() -> bool:
+        nonlocal refusals
+        if refusals:
+            refusals -= 1
+            raise RetryAfter(0)
+        return True
+
+    assert await limiter.process_request(refused_then_done, (), {}, "setMyCommands", {}, None)
+    assert spy.taken == [] and spy.held == [0.0]
+
+
 async def test_two_sending_processes_halve_their_budgets_and_one_leaving_gives_it_back(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:

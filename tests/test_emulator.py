@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot.emulator import Emulator
@@ -193,3 +193,16 @@ async def test_what_telegram_refuses_to_send(emulator: Emulator, bare_bot: Bot) 
 
 def _one_button(data: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[InlineKeyboardButton("Go", callback_data=data)]])
+
+
+async def test_setting_the_command_menu_is_not_a_message_to_a_chat() -> None:
+    """With Telegram's message limits on, registering the menu in every language goes through."""
+    emulator = Emulator(enforce_limits=True)
+    await emulator.start()
+    try:
+        async with Bot("1:t", base_url=f"{emulator.base_url}/bot") as bot:
+            for language in ("en", "pl", "ur", "ar"):
+                assert await bot.set_my_commands([BotCommand("help", "Help")], language_code=language)
+        assert emulator.rate_limited == 0
+    finally:
+        await emulator.stop()
