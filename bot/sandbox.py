@@ -7,6 +7,7 @@ bot's buttons rendered and pressable. Nothing leaves the machine.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 from dataclasses import asdict, dataclass
 from importlib import resources
@@ -33,6 +34,17 @@ STARTER_NETWORKS = [
     "Youth clubs",
 ]
 LONG_POLL_SECONDS = 20
+
+
+class PortInUse(Exception):
+    """The page's port (which the emulator shares) is taken by another program."""
+
+    def __init__(self, host: str, port: int) -> None:
+        another = port + 1 if port < 65535 else port - 1
+        super().__init__(
+            f"port {port} is taken (something else is listening on {host}:{port}); choose another "
+            f"with `make sandbox PORT={another}` or `champbot sandbox --port {another}`"
+        )
 
 
 @dataclass
@@ -136,13 +148,19 @@ async def run_sandbox(
     ready: asyncio.Event | None = None,
 ) -> None:
     """Serve the emulator and page and run the bot against them until `stop` is set;
-    `ready` is set once serving."""
+    `ready` is set once serving. A taken port raises `PortInUse`."""
     emulator = Emulator()
     for person in PEOPLE:
         emulator.add_user(person.id, person.name, person.language_code, started=True)  # their chats are open
     app = web.Application()
     app.add_routes(sandbox_routes(emulator))
-    base_url = await emulator.start(host, port, app)
+    try:
+        base_url = await emulator.start(host, port, app)
+    except OSError as exc:
+        await emulator.stop()
+        if exc.errno == errno.EADDRINUSE:
+            raise PortInUse(host, port) from None
+        raise
     settings = sandbox_settings(data_dir, base_url)
     engine, sessions = await open_database(settings)
     await seed(sessions)

@@ -231,3 +231,20 @@ async def test_sqlite_uses_wal_and_a_busy_timeout(tmp_path: Path) -> None:
             assert (await connection.exec_driver_sql("PRAGMA busy_timeout")).scalar() == 30000
     finally:
         await engine.dispose()
+
+
+def test_sandbox_on_a_busy_port_says_which_and_how_to_choose_another(tmp_path: Path) -> None:
+    with socket.socket() as holder:  # something else already listening on the port
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        busy = holder.getsockname()[1]
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+        result = champbot(
+            "sandbox", "--port", str(busy), "--data-dir", str(tmp_path / "data"), env=env, cwd=tmp_path
+        )
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        f"Error: port {busy} is taken (something else is listening on 127.0.0.1:{busy}); choose another "
+        f"with `make sandbox PORT={busy + 1}` or `champbot sandbox --port {busy + 1}`"
+    ]
+    assert result.stdout == ""
