@@ -55,13 +55,15 @@ class Person:
     language_code: str
 
 
+# The page opens as the first: Alex, a champion who has not joined yet, as the README's tour begins.
 PEOPLE = [
-    Person(9001, "Sam", "coordinator", "en"),
+    Person(1004, "Alex", "champion", "en"),
     Person(1001, "Amina", "champion", "so"),
     Person(1002, "Bilal", "champion", "ur"),
     Person(1003, "Kasia", "champion", "pl"),
-    Person(1004, "Alex", "champion", "en"),
+    Person(9001, "Sam", "coordinator", "en"),
 ]
+COORDINATOR = next(person for person in PEOPLE if person.role == "coordinator")
 
 
 def sandbox_settings(data_dir: Path, base_url: str) -> Settings:
@@ -80,8 +82,7 @@ async def seed(sessions: async_sessionmaker[AsyncSession]) -> None:
     async with sessions.begin() as session:
         await directory.add_areas(session, STARTER_AREAS)
         await directory.add_networks(session, STARTER_NETWORKS)
-        coordinator = PEOPLE[0]
-        await champions.make_coordinator(session, coordinator.id, coordinator.name, coordinator.language_code)
+        await champions.make_coordinator(session, COORDINATOR.id, COORDINATOR.name, COORDINATOR.language_code)
 
 
 def sandbox_routes(emulator: Emulator) -> list[web.RouteDef]:
