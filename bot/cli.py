@@ -125,14 +125,17 @@ def webhook() -> None:
 def sandbox(port: int, data_dir: Path) -> None:
     """Try the bot locally: no token, SQLite, the Bot API emulator and a chat page in your browser."""
     from bot.channels import stop_on_signals
-    from bot.sandbox import run_sandbox
+    from bot.sandbox import PortInUse, run_sandbox
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
     async def go() -> None:
         await run_sandbox(data_dir, port=port, stop=stop_on_signals())
 
-    _run(go())
+    try:
+        _run(go())
+    except PortInUse as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @main.group()

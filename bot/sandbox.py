@@ -7,6 +7,7 @@ bot's buttons rendered and pressable. Nothing leaves the machine.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 from dataclasses import asdict, dataclass
 from importlib import resources
@@ -35,6 +36,17 @@ STARTER_NETWORKS = [
 LONG_POLL_SECONDS = 20
 
 
+class PortInUse(Exception):
+    """The page's port (which the emulator shares) is taken by another program."""
+
+    def __init__(self, host: str, port: int) -> None:
+        another = port + 1 if port < 65535 else port - 1
+        super().__init__(
+            f"port {port} is taken (something else is listening on {host}:{port}); choose another "
+            f"with `make sandbox PORT={another}` or `champbot sandbox --port {another}`"
+        )
+
+
 @dataclass
 class Person:
     id: int
@@ -43,13 +55,15 @@ class Person:
     language_code: str
 
 
+# The page opens as the first: Alex, a champion who has not joined yet, as the README's tour begins.
 PEOPLE = [
-    Person(9001, "Sam", "coordinator", "en"),
+    Person(1004, "Alex", "champion", "en"),
     Person(1001, "Amina", "champion", "so"),
     Person(1002, "Bilal", "champion", "ur"),
     Person(1003, "Kasia", "champion", "pl"),
-    Person(1004, "Alex", "champion", "en"),
+    Person(9001, "Sam", "coordinator", "en"),
 ]
+COORDINATOR = next(person for person in PEOPLE if person.role == "coordinator")
 
 
 def sandbox_settings(data_dir: Path, base_url: str) -> Settings:
@@ -68,8 +82,7 @@ async def seed(sessions: async_sessionmaker[AsyncSession]) -> None:
     async with sessions.begin() as session:
         await directory.add_areas(session, STARTER_AREAS)
         await directory.add_networks(session, STARTER_NETWORKS)
-        coordinator = PEOPLE[0]
-        await champions.make_coordinator(session, coordinator.id, coordinator.name, coordinator.language_code)
+        await champions.make_coordinator(session, COORDINATOR.id, COORDINATOR.name, COORDINATOR.language_code)
 
 
 def sandbox_routes(emulator: Emulator) -> list[web.RouteDef]:
@@ -136,13 +149,19 @@ async def run_sandbox(
     ready: asyncio.Event | None = None,
 ) -> None:
     """Serve the emulator and page and run the bot against them until `stop` is set;
-    `ready` is set once serving."""
+    `ready` is set once serving. A taken port raises `PortInUse`."""
     emulator = Emulator()
     for person in PEOPLE:
         emulator.add_user(person.id, person.name, person.language_code, started=True)  # their chats are open
     app = web.Application()
     app.add_routes(sandbox_routes(emulator))
-    base_url = await emulator.start(host, port, app)
+    try:
+        base_url = await emulator.start(host, port, app)
+    except OSError as exc:
+        await emulator.stop()
+        if exc.errno == errno.EADDRINUSE:
+            raise PortInUse(host, port) from None
+        raise
     settings = sandbox_settings(data_dir, base_url)
     engine, sessions = await open_database(settings)
     await seed(sessions)

@@ -3,7 +3,9 @@ content, the report topics and the catalogs, and writes nothing into its own sit
 
 from __future__ import annotations
 
+import ast
 import asyncio
+import importlib.metadata
 import importlib.util
 import os
 import shutil
@@ -18,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from bot.emulator import Emulator
 from bot.i18n import translator
@@ -41,6 +45,7 @@ class Install:
     site_packages: Path
     env: dict[str, str]
     cache: Path
+    build_output: str  # what building the wheel printed, setuptools' own output included (pip -v)
 
     def run(self, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         command = [str(self.venv / "bin" / args[0]), *args[1:]]
@@ -61,9 +66,10 @@ def _set_writable(folder: Path, writable: bool) -> None:
         path.chmod((mode | stat.S_IWUSR) if writable else (mode & ~write))
 
 
-def _quiet(command: list[str], cwd: Path) -> None:
+def _quiet(command: list[str], cwd: Path) -> str:
     result = subprocess.run(command, capture_output=True, text=True, cwd=cwd, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout + result.stderr
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +82,8 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Install]:
     source = work / "source"
     shutil.copytree(ROOT, source, ignore=NOT_SOURCE)
     pip = [sys.executable, "-m", "pip", "--quiet"]
-    _quiet([*pip, "wheel", "--no-deps", "-w", str(work / "dist"), "."], source)
+    build = [sys.executable, "-m", "pip", "-v", "wheel", "--no-deps", "-w", str(work / "dist"), "."]
+    build_output = _quiet(build, source)  # -v, for pip shows setuptools' warnings only then
     (wheel,) = (work / "dist").glob("champbot-*.whl")
     venv = work / "venv"
     _quiet([sys.executable, "-m", "venv", "--without-pip", str(venv)], work)
@@ -99,7 +106,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Install]:
     }
     _set_writable(site_packages, False)
     try:
-        yield Install(wheel, venv, site_packages, env, home / ".cache")
+        yield Install(wheel, venv, site_packages, env, home / ".cache", build_output)
     finally:
         _set_writable(site_packages, True)
 
@@ -122,6 +129,14 @@ def test_the_wheel_carries_content_topics_and_catalogs_but_no_compiled_catalog(i
     assert "champbot_content/report_topics.yaml" in expected and len(expected) > 20
     assert expected - names == set()
     assert [name for name in names if name.endswith(".mo")] == []
+
+
+def test_the_wheel_builds_without_a_setuptools_warning(installed: Install) -> None:
+    """The licence, for one, is an SPDX expression: the older table form warns and stops working in 2027."""
+    warnings = [line.strip() for line in installed.build_output.splitlines() if "Setuptools" in line]
+    assert warnings == []
+    metadata = zipfile.ZipFile(installed.wheel).read("champbot-0.1.0.dist-info/METADATA").decode()
+    assert "License-Expression: MIT" in metadata.splitlines()
 
 
 def test_the_installed_package_is_the_one_imported(installed: Install, elsewhere: Path) -> None:
@@ -182,3 +197,49 @@ async def test_a_chat_turn_through_the_emulator_writes_nothing_into_site_package
     assert _files(installed.venv) == before  # root ignores the read-only mode, so look as well
     assert list(installed.cache.rglob("*.mo")), "the catalogs are compiled into the user's cache"
     assert set(os.listdir(elsewhere)) == {"data", "bot.log"}
+
+
+def _needed(name: str) -> set[str]:
+    """The distributions that installing `name` without extras brings in, itself included."""
+    seen: set[tuple[str, frozenset[str]]] = set()
+    todo = [(name, frozenset[str]())]
+    while todo:
+        current, extras = todo.pop()
+        dist = importlib.metadata.distribution(current)
+        key = (canonicalize_name(dist.metadata["Name"]), extras)
+        if key in seen:
+            continue
+        seen.add(key)
+        for line in dist.requires or []:
+            requirement = Requirement(line)
+            marker = requirement.marker
+            if marker is None or any(marker.evaluate({"extra": extra}) for extra in {"", *extras}):
+                todo.append((requirement.name, frozenset(requirement.extras)))
+    return {dist for dist, _extras in seen}
+
+
+def _imported(path: Path) -> set[str]:
+    """The top-level names a module imports absolutely, in functions as well as at the top."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.partition(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.partition(".")[0])
+    return names
+
+
+def test_the_bot_imports_nothing_that_only_the_test_extras_install() -> None:
+    """`make sandbox` installs the package without its test extras, so every import in bot/, handlers/
+    and storage/ must come from the standard library, the project or what its base dependencies bring."""
+    own = {"bot", "handlers", "storage", "champbot_content", "champbot_locales"}
+    providers = importlib.metadata.packages_distributions()
+    needed = _needed("champbot")
+    outside = {
+        f"{path.relative_to(ROOT)}: {name}"
+        for folder in ("bot", "handlers", "storage")
+        for path in (ROOT / folder).rglob("*.py")
+        for name in _imported(path) - own - sys.stdlib_module_names
+        if not {canonicalize_name(dist) for dist in providers.get(name, [])} & needed
+    }
+    assert outside == set()

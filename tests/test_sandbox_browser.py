@@ -179,3 +179,21 @@ async def test_chat_as_a_champion_and_the_coordinator(sandbox_url: str, tmp_path
         finally:
             await browser.close()
     assert errors == []
+
+
+async def test_the_page_opens_as_a_champion_who_has_not_joined_yet(sandbox_url: str) -> None:
+    """The README says to start as a champion, so the page opens as Alex, with Sam, the coordinator, last."""
+    async with playwright.async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = await browser.new_page(viewport={"width": 390, "height": 844})
+            await page.goto(sandbox_url)
+            alex = page.get_by_test_id(f"person-{ALEX}")
+            await expect(alex).to_have_attribute("aria-pressed", "true")
+            await expect(page.get_by_test_id("message-input")).to_have_attribute(
+                "placeholder", "Message as Alex (champion, en)"
+            )
+            await expect(page.locator(".person").last).to_have_text("Sam (coordinator, en)")
+            await expect(page.get_by_text("No messages yet")).to_be_visible()
+        finally:
+            await browser.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import subprocess
 import sys
@@ -231,3 +232,43 @@ async def test_sqlite_uses_wal_and_a_busy_timeout(tmp_path: Path) -> None:
             assert (await connection.exec_driver_sql("PRAGMA busy_timeout")).scalar() == 30000
     finally:
         await engine.dispose()
+
+
+def test_sandbox_on_a_busy_port_says_which_and_how_to_choose_another(tmp_path: Path) -> None:
+    with socket.socket() as holder:  # something else already listening on the port
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        busy = holder.getsockname()[1]
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+        result = champbot(
+            "sandbox", "--port", str(busy), "--data-dir", str(tmp_path / "data"), env=env, cwd=tmp_path
+        )
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        f"Error: port {busy} is taken (something else is listening on 127.0.0.1:{busy}); choose another "
+        f"with `make sandbox PORT={busy + 1}` or `champbot sandbox --port {busy + 1}`"
+    ]
+    assert result.stdout == ""
+
+
+def make_dry_run(target: str, tmp_path: Path, *args: str) -> str:
+    """What `make TARGET` would run in a fresh clone (a venv not made yet)."""
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    root = Path(__file__).resolve().parent.parent
+    fresh = f"VENV={tmp_path / 'venv'}"
+    command = ["make", "-n", "--no-print-directory", "-C", str(root), target, fresh, *args]
+    return subprocess.run(command, capture_output=True, text=True, check=True, timeout=60).stdout
+
+
+def test_make_sandbox_installs_only_what_running_needs_on_the_port_asked_for(tmp_path: Path) -> None:
+    commands = make_dry_run("sandbox", tmp_path, "PORT=8123").splitlines()
+    installs = [line for line in commands if " install " in line and "--upgrade pip" not in line]
+    assert [line.split()[-1] for line in installs] == ["."]
+    assert commands[-1].endswith("/champbot sandbox --port 8123")
+    assert make_dry_run("sandbox", tmp_path).splitlines()[-1].endswith("/champbot sandbox --port 8080")
+
+
+@pytest.mark.parametrize("target", ["test", "lint"])
+def test_make_test_and_lint_add_the_test_extras(target: str, tmp_path: Path) -> None:
+    assert '-e ".[test]"' in make_dry_run(target, tmp_path)
