@@ -115,8 +115,11 @@ def sandbox_routes(emulator: Emulator) -> list[web.RouteDef]:
         found = emulator.files.get(request.match_info["file_id"])
         if found is None:
             raise web.HTTPNotFound(text="no such file")
-        name, content = found
-        return web.Response(body=content, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+        shown = found.content_type.startswith(("image/", "audio/"))  # on the page, not saved
+        disposition = f'{"inline" if shown else "attachment"}; filename="{found.name}"'
+        return web.Response(
+            body=found.content, content_type=found.content_type, headers={"Content-Disposition": disposition}
+        )
 
     return [
         web.get("/", page),

@@ -5,6 +5,7 @@ report to the coordinator's response."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import shutil
 import socket
@@ -35,6 +36,7 @@ CHROMIUM_ARGS = [
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 30.0
 SAM, ALEX = 9001, 1004
+PHONE = {"width": 390, "height": 844}
 
 
 def free_port() -> int:
@@ -82,6 +84,77 @@ async def send(page: playwright.Page, text: str, *, enter: bool = False) -> None
         await page.get_by_test_id("send").click()
     await expect(page.locator(".msg.user", has_text=text).last).to_be_visible()
     await expect(box).to_have_value("")
+
+
+@contextlib.asynccontextmanager
+async def phone(url: str, errors: list[str]) -> AsyncIterator[playwright.Page]:
+    """The sandbox page in Chromium at a phone's width (390 px), page errors noted in `errors`."""
+    async with playwright.async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            context = await browser.new_context(viewport=PHONE)
+            page = await context.new_page()
+            page.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
+            page.on(
+                "console", lambda msg: errors.append(f"console: {msg.text}") if msg.type == "error" else None
+            )
+            await page.goto(url)
+            yield page
+            await context.close()
+        finally:
+            await browser.close()
+
+
+async def join(page: playwright.Page, person: int, name: str) -> None:
+    """This English-speaking champion joins in Riverside."""
+    await page.get_by_test_id(f"person-{person}").click()
+    await send(page, "/start")
+    await press(page, "English")
+    await press(page, "Yes, I agree")
+    await press(page, "No")
+    await send(page, name)
+    await press(page, "Riverside")
+    await press(page, "Done")
+    await expect(bot_message(page, "Thank you for being a community champion")).to_be_visible()
+
+
+async def report(page: playwright.Page, heard: str) -> None:
+    """The champion shown reports, anonymously, a piece of misinformation about vaccinations."""
+    await send(page, "/report")
+    await press(page, "Vaccinations")
+    await press(page, "Misinformation heard")
+    await send(page, heard)
+    await press(page, "A few people")
+    await press(page, "Mine: Riverside")
+    await press(page, "Stay anonymous")
+    await press(page, "Confirm")
+    await expect(bot_message(page, "Your report is saved as")).to_be_visible()
+
+
+async def test_the_stats_chart_shows_and_files_keep_their_type_and_name(sandbox_url: str) -> None:
+    errors: list[str] = []
+    async with phone(sandbox_url, errors) as page:
+        await join(page, ALEX, "Alex")
+        await report(page, "People at the market say the flu jab gives you flu")
+
+        await page.get_by_test_id(f"person-{SAM}").click()
+        await send(page, "/stats")
+        chart = page.locator(".msg.bot img").last
+        await expect(chart).to_have_attribute("alt", re.compile("Reports by topic"))
+        await expect(chart).to_have_js_property("complete", True)
+        assert await chart.evaluate("img => img.naturalWidth") > 0  # drawn, not a broken image
+        served = await page.request.get(await chart.evaluate("img => img.src"))
+        assert served.headers["content-type"] == "image/png"
+        assert re.search(r'filename="[^"]+\.png"', served.headers["content-disposition"])
+
+        await page.get_by_test_id(f"person-{ALEX}").click()
+        await send(page, "/mydata")
+        link = page.locator(".msg.bot a.doc").last
+        await expect(link).to_contain_text("my-data.json")
+        served = await page.request.get(await link.evaluate("a => a.href"))
+        assert served.headers["content-type"].startswith("application/json")
+        assert 'filename="my-data.json"' in served.headers["content-disposition"]
+    assert errors == []
 
 
 async def test_chat_as_a_champion_and_the_coordinator(sandbox_url: str, tmp_path: Path) -> None:
