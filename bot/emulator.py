@@ -2,9 +2,9 @@
 
 It speaks the subset of the Bot API the bot uses (getMe, getUpdates with offset and long-poll
 timeout, setWebhook/deleteWebhook, sendMessage, sendDocument, sendPhoto (a file id, or an upload
-kept in `files` like a document's, with its real type and name), sendVoice, editMessageText, editMessageReplyMarkup,
-answerCallbackQuery, setMyCommands) and plays the users' side: people send
-text, press buttons, edit messages, write in groups. It can be told to fail for a chat (429 with
+kept in `files` like a document's, with its real type and name), sendVoice, editMessageText,
+editMessageReplyMarkup, answerCallbackQuery, setMyCommands) and plays the users' side: people send
+text, photos and voice notes, press buttons, edit messages, write in groups. It can be told to fail for a chat (429 with
 retry_after, 403, 400, 5xx) or to hang, and to enforce Telegram's rate limits with 429s; it
 keeps the most sends it saw in any one second (`send_peak`) for the benchmarks.
 """
