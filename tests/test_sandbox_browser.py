@@ -35,7 +35,7 @@ CHROMIUM_ARGS = [
 ]
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 30.0
-SAM, ALEX = 9001, 1004
+SAM, BILAL, ALEX = 9001, 1002, 1004
 PHONE = {"width": 390, "height": 844}
 
 
@@ -154,6 +154,19 @@ async def test_the_stats_chart_shows_and_files_keep_their_type_and_name(sandbox_
         served = await page.request.get(await link.evaluate("a => a.href"))
         assert served.headers["content-type"].startswith("application/json")
         assert 'filename="my-data.json"' in served.headers["content-disposition"]
+    assert errors == []
+
+
+async def test_commands_read_left_to_right_in_a_right_to_left_bubble(sandbox_url: str) -> None:
+    errors: list[str] = []
+    async with phone(sandbox_url, errors) as page:
+        await page.get_by_test_id(f"person-{BILAL}").click()  # Bilal reads Urdu
+        await send(page, "/help")
+        line = page.locator(".msg.bot .bubble *", has_text="اپنے ڈیٹا").last  # "/mydata – a copy of your data"
+        await expect(line).to_have_css("direction", "rtl")
+        command = line.locator("*", has_text="/mydata").last  # what holds the command itself
+        await expect(command).to_have_text("/mydata")
+        await expect(command).to_have_css("direction", "ltr")
     assert errors == []
 
 
