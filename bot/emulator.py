@@ -4,9 +4,9 @@ It speaks the subset of the Bot API the bot uses (getMe, getUpdates with offset 
 timeout, setWebhook/deleteWebhook, sendMessage, sendDocument, sendPhoto (a file id, or an upload
 kept in `files` like a document's, with its real type and name), sendVoice, editMessageText,
 editMessageReplyMarkup, answerCallbackQuery, setMyCommands) and plays the users' side: people send
-text, photos and voice notes, press buttons, edit messages, write in groups. It can be told to fail for a chat (429 with
-retry_after, 403, 400, 5xx) or to hang, and to enforce Telegram's rate limits with 429s; it
-keeps the most sends it saw in any one second (`send_peak`) for the benchmarks.
+text, photos and voice notes, press buttons, edit messages, write in groups. It can be told to fail
+for a chat (429 with retry_after, 403, 400, 5xx) or to hang, and to enforce Telegram's rate limits
+with 429s; it keeps the most sends it saw in any one second (`send_peak`) for the benchmarks.
 """
 
 from __future__ import annotations
@@ -583,31 +583,43 @@ class Emulator:
             return self._push(chat.id, {"channel_post": {**message, "chat": chat.as_api()}})
         return self._push(chat.id, {"message": {**message, "chat": chat.as_api(user), "from": user.as_api()}})
 
-    def send_photo(self, user_id: int, caption: str | None = None) -> int:
-        """The user sends a photo in their private chat."""
+    def send_photo(self, user_id: int, caption: str | None = None, photo: StoredFile | None = None) -> int:
+        """The user sends a photo in their private chat: `photo`, kept in `files`, or one not kept."""
         user = self._writes(user_id)
+        file_id = self.keep(photo) if photo else "photo-1"
         message: dict[str, Any] = {
             "message_id": next(self._message_ids),
             "date": int(time.time()),
-            "photo": [{"file_id": "photo-1", "file_unique_id": "photo-1", "width": 90, "height": 90}],
+            "photo": [{"file_id": file_id, "file_unique_id": file_id, "width": 90, "height": 90}],
         }
         if caption:
             message["caption"] = caption
-        self._record(user_id, {**message, "from_bot": False, "text": "[photo]"})
+        self._record(user_id, {**message, "from_bot": False})
         return self._push(
             user_id, {"message": {**message, "chat": self.chats[user_id].as_api(user), "from": user.as_api()}}
         )
 
-    def send_voice(self, user_id: int, chat_id: int | None = None) -> int:
-        """The user sends a voice note in their private chat or a group."""
+    def send_voice(
+        self,
+        user_id: int,
+        chat_id: int | None = None,
+        *,
+        caption: str | None = None,
+        voice: StoredFile | None = None,
+    ) -> int:
+        """The user sends a voice note in their private chat or a group: `voice`, kept in `files`, or one
+        not kept."""
         user = self._writes(user_id)
         chat = self.chats[chat_id if chat_id is not None else user_id]
+        file_id = self.keep(voice) if voice else "voice-1"
         message: dict[str, Any] = {
             "message_id": next(self._message_ids),
             "date": int(time.time()),
-            "voice": {"file_id": "voice-1", "file_unique_id": "voice-1", "duration": 5},
+            "voice": {"file_id": file_id, "file_unique_id": file_id, "duration": 5},
         }
-        self._record(chat.id, {**message, "from_bot": False, "text": "[voice]"})
+        if caption:
+            message["caption"] = caption
+        self._record(chat.id, {**message, "from_bot": False})
         return self._push(chat.id, {"message": {**message, "chat": chat.as_api(user), "from": user.as_api()}})
 
     def edit(self, user_id: int, message_id: int, text: str) -> int:

@@ -5,6 +5,7 @@ report to the coordinator's response."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import re
 import shutil
@@ -36,6 +37,9 @@ CHROMIUM_ARGS = [
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 30.0
 SAM, BILAL, ALEX = 9001, 1002, 1004
+PNG = base64.b64decode(  # a 1×1 picture
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
 PHONE = {"width": 390, "height": 844}
 
 
@@ -162,11 +166,43 @@ async def test_commands_read_left_to_right_in_a_right_to_left_bubble(sandbox_url
     async with phone(sandbox_url, errors) as page:
         await page.get_by_test_id(f"person-{BILAL}").click()  # Bilal reads Urdu
         await send(page, "/help")
-        line = page.locator(".msg.bot .bubble *", has_text="اپنے ڈیٹا").last  # "/mydata – a copy of your data"
+        line = page.locator(".msg.bot .bubble *", has_text="اپنے ڈیٹا").last  # "/mydata – a copy of…"
         await expect(line).to_have_css("direction", "rtl")
         command = line.locator("*", has_text="/mydata").last  # what holds the command itself
         await expect(command).to_have_text("/mydata")
         await expect(command).to_have_css("direction", "ltr")
+    assert errors == []
+
+
+async def test_a_photo_sent_from_the_page_answers_the_reports_media_step(sandbox_url: str) -> None:
+    errors: list[str] = []
+    async with phone(sandbox_url, errors) as page:
+        await join(page, ALEX, "Alex")
+        await send(page, "/report")
+        await press(page, "Vaccinations")
+        await press(page, "Misinformation heard")
+        await expect(bot_message(page, "send a voice note or a photo")).to_be_visible()
+        chooser = page.get_by_label("Send a photo or voice note")
+        await chooser.focus()  # reachable from the keyboard
+        await page.get_by_test_id("message-input").fill("Leaflet at the bus stop")  # goes as the caption
+        await chooser.set_input_files(files=[{"name": "leaflet.png", "mimeType": "image/png", "buffer": PNG}])
+        sent = page.locator(".msg.user img").last
+        await expect(sent).to_have_attribute("alt", "Leaflet at the bus stop")
+        await expect(sent).to_have_js_property("complete", True)
+        assert await sent.evaluate("img => img.naturalWidth") == 1
+        await expect(bot_message(page, "How many people does it concern?")).to_be_visible()  # taken
+        await press(page, "A few people")
+        await press(page, "Mine: Riverside")
+        await press(page, "Stay anonymous")
+        await press(page, "Confirm")
+        await expect(bot_message(page, "Your report is saved as")).to_be_visible()
+
+        await page.get_by_test_id(f"person-{SAM}").click()  # and the coordinator sees the photo
+        await send(page, "/insights")
+        await press(page, "R-1001")
+        shown = page.locator(".msg.bot img").last
+        await expect(shown).to_have_js_property("complete", True)
+        assert await shown.evaluate("img => img.naturalWidth") == 1
     assert errors == []
 
 
