@@ -694,6 +694,15 @@ class Emulator:
             return False
         return True
 
+    def restore(self, chats: dict[int, list[dict[str, Any]]], files: dict[str, StoredFile]) -> None:
+        """Chats' messages and the files they show, from an earlier run; new message ids go on from the
+        highest, so none is used twice."""
+        for chat_id, messages in chats.items():
+            self.chats.setdefault(chat_id, Chat(chat_id)).messages = messages
+        self.files.update(files)
+        highest = max((m.get("message_id", 0) for ms in chats.values() for m in ms), default=0)
+        self._message_ids = itertools.count(highest + 1)
+
     def history(self, chat_id: int) -> list[dict[str, Any]]:
         """Everything in a chat, oldest first."""
         return self.chats[chat_id].messages

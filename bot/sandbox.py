@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.app import build_application
 from bot.channels import open_database, serve_polling
 from bot.emulator import Emulator, stored_file
+from bot.sandbox_history import History
 from bot.settings import Settings, load_settings
 from storage import champions, directory
 
@@ -159,6 +160,9 @@ async def run_sandbox(
     emulator = Emulator()
     for person in PEOPLE:
         emulator.add_user(person.id, person.name, person.language_code, started=True)  # their chats are open
+    history = History(data_dir)
+    history.load(emulator)
+    history.watch(emulator)
     app = web.Application(client_max_size=UPLOAD_MAX)
     app.add_routes(sandbox_routes(emulator))
     base_url = await emulator.start(host, port, app)

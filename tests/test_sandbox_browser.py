@@ -52,6 +52,13 @@ def free_port() -> int:
 @pytest.fixture
 async def sandbox_url(tmp_path: Path) -> AsyncIterator[str]:
     """`champbot sandbox` running in this event loop; its page's URL."""
+    async with running_sandbox(tmp_path) as url:
+        yield url
+
+
+@contextlib.asynccontextmanager
+async def running_sandbox(tmp_path: Path) -> AsyncIterator[str]:
+    """`champbot sandbox` on this data folder, running in this event loop; its page's URL."""
     port = free_port()
     stop, ready = asyncio.Event(), asyncio.Event()
     task = asyncio.create_task(run_sandbox(tmp_path, port=port, stop=stop, ready=ready))
@@ -203,6 +210,27 @@ async def test_a_photo_sent_from_the_page_answers_the_reports_media_step(sandbox
         shown = page.locator(".msg.bot img").last
         await expect(shown).to_have_js_property("complete", True)
         assert await shown.evaluate("img => img.naturalWidth") == 1
+    assert errors == []
+
+
+async def test_the_chat_history_is_still_there_after_a_restart(tmp_path: Path) -> None:
+    errors: list[str] = []
+    async with running_sandbox(tmp_path) as url, phone(url, errors) as page:
+        await join(page, ALEX, "Alex")
+        await send(page, "/mydata")
+        await expect(page.locator(".msg.bot a.doc").last).to_contain_text("my-data.json")
+    async with running_sandbox(tmp_path) as url, phone(url, errors) as page:
+        await page.get_by_test_id(f"person-{ALEX}").click()
+        await expect(page.locator(".msg.user", has_text="/start")).to_have_count(1)
+        await expect(bot_message(page, "Welcome! Please choose your language.")).to_be_visible()
+        await expect(bot_message(page, "Privacy notice")).to_be_visible()
+        link = page.locator(".msg.bot a.doc").last
+        served = await page.request.get(await link.evaluate("a => a.href"))  # and its file
+        assert served.ok and b'"Alex"' in await served.body()
+        await send(page, "/help")  # the chat goes on, each message with an id of its own
+        await expect(bot_message(page, "Here is what I can do")).to_be_visible()
+        ids = await page.locator(".msg").evaluate_all("nodes => nodes.map(n => n.dataset.messageId)")
+        assert len(ids) == len(set(ids))
     assert errors == []
 
 
