@@ -189,7 +189,7 @@ async def test_a_photo_sent_from_the_page_answers_the_reports_media_step(sandbox
         await press(page, "Vaccinations")
         await press(page, "Misinformation heard")
         await expect(bot_message(page, "send a voice note or a photo")).to_be_visible()
-        chooser = page.get_by_label("Send a photo or voice note")
+        chooser = page.get_by_label("Attach a photo or voice note")
         await chooser.focus()  # reachable from the keyboard
         await page.get_by_test_id("message-input").fill("Leaflet at the bus stop")  # goes as the caption
         await chooser.set_input_files(files=[{"name": "leaflet.png", "mimeType": "image/png", "buffer": PNG}])
@@ -203,6 +203,12 @@ async def test_a_photo_sent_from_the_page_answers_the_reports_media_step(sandbox
         await press(page, "Stay anonymous")
         await press(page, "Confirm")
         await expect(bot_message(page, "Your report is saved as")).to_be_visible()
+        voice = {"name": "note.ogg", "mimeType": "audio/ogg", "buffer": b"OggS" + bytes(60)}
+        await chooser.set_input_files(files=[voice])  # a voice note goes as one
+        note = page.locator(".msg.user audio").last
+        await expect(note).to_have_attribute("aria-label", "Voice note")
+        served = await page.request.get(await note.evaluate("audio => audio.src"))
+        assert served.headers["content-type"] == "audio/ogg"
 
         await page.get_by_test_id(f"person-{SAM}").click()  # and the coordinator sees the photo
         await send(page, "/insights")
