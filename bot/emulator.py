@@ -2,11 +2,11 @@
 
 It speaks the subset of the Bot API the bot uses (getMe, getUpdates with offset and long-poll
 timeout, setWebhook/deleteWebhook, sendMessage, sendDocument, sendPhoto (a file id, or an upload
-kept in `files` like a document's), sendVoice, editMessageText, editMessageReplyMarkup,
-answerCallbackQuery, setMyCommands) and plays the users' side: people send
-text, press buttons, edit messages, write in groups. It can be told to fail for a chat (429 with
-retry_after, 403, 400, 5xx) or to hang, and to enforce Telegram's rate limits with 429s; it
-keeps the most sends it saw in any one second (`send_peak`) for the benchmarks.
+kept in `files` like a document's, with its real type and name), sendVoice, editMessageText,
+editMessageReplyMarkup, answerCallbackQuery, setMyCommands) and plays the users' side: people send
+text, photos and voice notes, press buttons, edit messages, write in groups. It can be told to fail
+for a chat (429 with retry_after, 403, 400, 5xx) or to hang, and to enforce Telegram's rate limits
+with 429s; it keeps the most sends it saw in any one second (`send_peak`) for the benchmarks.
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ import asyncio
 import contextlib
 import itertools
 import json
+import mimetypes
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from aiohttp import ClientSession, web
 
@@ -44,6 +45,38 @@ _SEND_METHODS = {
     "editmessagereplymarkup",
     "setmycommands",
 }
+
+
+class StoredFile(NamedTuple):
+    """A file the bot uploaded or a person sent: its name, content type and bytes."""
+
+    name: str
+    content_type: str
+    content: bytes
+
+
+UNKNOWN_TYPE = "application/octet-stream"  # also what python-telegram-bot sends for bytes with no name
+_SIGNATURES = [  # leading bytes of the kinds Telegram reads a photo or voice note from
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF8", "image/gif"),
+    (b"OggS", "audio/ogg"),
+    (b"%PDF-", "application/pdf"),
+]
+
+
+def stored_file(file_id: str, name: str | None, content_type: str | None, content: bytes) -> StoredFile:
+    """What an upload is, as Telegram works it out: the content type it was sent with, else the one its
+    bytes (or its name) show; its name, else (PTB names nameless bytes after their type, as
+    "application.octet-stream") the file id with the type's extension."""
+    kind = content_type if content_type and content_type != UNKNOWN_TYPE else None
+    kind = kind or next((t for sign, t in _SIGNATURES if content.startswith(sign)), None)
+    if kind is None and name:
+        kind = mimetypes.guess_type(name, strict=False)[0]
+    kind = kind or UNKNOWN_TYPE
+    if not name or name == UNKNOWN_TYPE.replace("/", "."):
+        name = file_id + (mimetypes.guess_extension(kind, strict=False) or "")
+    return StoredFile(name, kind, content)
 
 
 Event = Literal["push", "message", "edit", "answer"]
@@ -141,7 +174,7 @@ class Emulator:
         self.users: dict[int, User] = {}
         self.chats: dict[int, Chat] = {}
         self.commands: dict[tuple[str, str], list[dict[str, str]]] = {}
-        self.files: dict[str, tuple[str, bytes]] = {}
+        self.files: dict[str, StoredFile] = {}
         self.faults: dict[int, Fault] = {}
         self.holds: dict[int, tuple[asyncio.Event, asyncio.Event]] = {}  # chat → (arrived, released)
         self.calls: dict[str, int] = {}
@@ -348,17 +381,30 @@ class Emulator:
             raise ApiError(400, TOO_LONG)
         return self._bot_says(int(params["chat_id"]), {"text": text}, params.get("reply_markup"))
 
+    def keep(self, upload: web.FileField | StoredFile) -> str:
+        """Keep an upload (the bot's, or a person's) under a new file id, with its real type and name."""
+        file_id = f"file-{len(self.files) + 1}"
+        if isinstance(upload, web.FileField):
+            upload = stored_file(file_id, upload.filename, upload.content_type, upload.file.read())
+        self.files[file_id] = upload
+        return file_id
+
     async def _api_senddocument(self, params: dict[str, Any]) -> dict[str, Any]:
         document = params.get("document")
         if isinstance(document, str) and document in self.files:  # re-sent by file id
             file_id = document
-        elif isinstance(document, tuple):
-            file_id = f"file-{len(self.files) + 1}"
-            self.files[file_id] = document
+        elif isinstance(document, web.FileField):
+            file_id = self.keep(document)
         else:
             raise ApiError(400, "Bad Request: there is no document in the request")
+        stored = self.files[file_id]
         content: dict[str, Any] = {
-            "document": {"file_id": file_id, "file_unique_id": file_id, "file_name": self.files[file_id][0]}
+            "document": {
+                "file_id": file_id,
+                "file_unique_id": file_id,
+                "file_name": stored.name,
+                "mime_type": stored.content_type,
+            }
         }
         if params.get("caption"):
             content["caption"] = str(params["caption"])
@@ -366,9 +412,8 @@ class Emulator:
 
     async def _api_sendphoto(self, params: dict[str, Any]) -> dict[str, Any]:
         photo = params.get("photo")
-        if isinstance(photo, tuple):  # uploaded: kept, like a document, under a new file id
-            self.files[f"file-{len(self.files) + 1}"] = photo
-            photo = f"file-{len(self.files)}"
+        if isinstance(photo, web.FileField):  # uploaded: kept, like a document, under a new file id
+            photo = self.keep(photo)
         if not isinstance(photo, str) or not photo:
             raise ApiError(400, "Bad Request: there is no photo in the request")
         content: dict[str, Any] = {
@@ -538,31 +583,43 @@ class Emulator:
             return self._push(chat.id, {"channel_post": {**message, "chat": chat.as_api()}})
         return self._push(chat.id, {"message": {**message, "chat": chat.as_api(user), "from": user.as_api()}})
 
-    def send_photo(self, user_id: int, caption: str | None = None) -> int:
-        """The user sends a photo in their private chat."""
+    def send_photo(self, user_id: int, caption: str | None = None, photo: StoredFile | None = None) -> int:
+        """The user sends a photo in their private chat: `photo`, kept in `files`, or one not kept."""
         user = self._writes(user_id)
+        file_id = self.keep(photo) if photo else "photo-1"
         message: dict[str, Any] = {
             "message_id": next(self._message_ids),
             "date": int(time.time()),
-            "photo": [{"file_id": "photo-1", "file_unique_id": "photo-1", "width": 90, "height": 90}],
+            "photo": [{"file_id": file_id, "file_unique_id": file_id, "width": 90, "height": 90}],
         }
         if caption:
             message["caption"] = caption
-        self._record(user_id, {**message, "from_bot": False, "text": "[photo]"})
+        self._record(user_id, {**message, "from_bot": False})
         return self._push(
             user_id, {"message": {**message, "chat": self.chats[user_id].as_api(user), "from": user.as_api()}}
         )
 
-    def send_voice(self, user_id: int, chat_id: int | None = None) -> int:
-        """The user sends a voice note in their private chat or a group."""
+    def send_voice(
+        self,
+        user_id: int,
+        chat_id: int | None = None,
+        *,
+        caption: str | None = None,
+        voice: StoredFile | None = None,
+    ) -> int:
+        """The user sends a voice note in their private chat or a group: `voice`, kept in `files`, or one
+        not kept."""
         user = self._writes(user_id)
         chat = self.chats[chat_id if chat_id is not None else user_id]
+        file_id = self.keep(voice) if voice else "voice-1"
         message: dict[str, Any] = {
             "message_id": next(self._message_ids),
             "date": int(time.time()),
-            "voice": {"file_id": "voice-1", "file_unique_id": "voice-1", "duration": 5},
+            "voice": {"file_id": file_id, "file_unique_id": file_id, "duration": 5},
         }
-        self._record(chat.id, {**message, "from_bot": False, "text": "[voice]"})
+        if caption:
+            message["caption"] = caption
+        self._record(chat.id, {**message, "from_bot": False})
         return self._push(chat.id, {"message": {**message, "chat": chat.as_api(user), "from": user.as_api()}})
 
     def edit(self, user_id: int, message_id: int, text: str) -> int:
@@ -637,6 +694,15 @@ class Emulator:
             return False
         return True
 
+    def restore(self, chats: dict[int, list[dict[str, Any]]], files: dict[str, StoredFile]) -> None:
+        """Chats' messages and the files they show, from an earlier run; new message ids go on from the
+        highest, so none is used twice."""
+        for chat_id, messages in chats.items():
+            self.chats.setdefault(chat_id, Chat(chat_id)).messages = messages
+        self.files.update(files)
+        highest = max((m.get("message_id", 0) for ms in chats.values() for m in ms), default=0)
+        self._message_ids = itertools.count(highest + 1)
+
     def history(self, chat_id: int) -> list[dict[str, Any]]:
         """Everything in a chat, oldest first."""
         return self.chats[chat_id].messages
@@ -691,11 +757,7 @@ async def _read_params(request: web.Request) -> dict[str, Any]:
         return params
     if request.body_exists:
         form = await request.post()
-        for key, value in form.items():
-            if isinstance(value, web.FileField):
-                params[key] = (value.filename, value.file.read())
-            else:
-                params[key] = value
+        params.update(form)  # an upload stays a FileField, for `Emulator.keep`
     for key in _JSON_FIELDS & params.keys():
         if isinstance(params[key], str):
             params[key] = json.loads(params[key])

@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import build_application
 from bot.channels import open_database, serve_polling
-from bot.emulator import Emulator
+from bot.emulator import Emulator, stored_file
+from bot.sandbox_history import History
 from bot.settings import Settings, load_settings
 from storage import champions, directory
 
@@ -34,6 +35,7 @@ STARTER_NETWORKS = [
     "Youth clubs",
 ]
 LONG_POLL_SECONDS = 20
+UPLOAD_MAX = 20 * 1024 * 1024  # bytes: Telegram takes photos of up to 10 MB and files of up to 20 MB
 
 
 class PortInUse(Exception):
@@ -117,6 +119,20 @@ def sandbox_routes(emulator: Emulator) -> list[web.RouteDef]:
             raise web.HTTPBadRequest(text="empty message")
         return web.json_response({"update_id": emulator.send(cid, text)})
 
+    async def upload(request: web.Request) -> web.Response:
+        """A photo or voice note the person sends, with the text typed as its caption."""
+        cid = chat_id(request)
+        form = await request.post()
+        chosen, caption = form.get("file"), str(form.get("caption", "")).strip() or None
+        if not isinstance(chosen, web.FileField):
+            raise web.HTTPBadRequest(text="no file")
+        sent = stored_file("upload", chosen.filename, chosen.content_type, chosen.file.read())
+        if sent.content_type.startswith("image/"):
+            return web.json_response({"update_id": emulator.send_photo(cid, caption, sent)})
+        if sent.content_type.startswith("audio/"):
+            return web.json_response({"update_id": emulator.send_voice(cid, caption=caption, voice=sent)})
+        raise web.HTTPBadRequest(text="only a photo or a voice note can be sent")
+
     async def press(request: web.Request) -> web.Response:
         cid = chat_id(request)
         body = await request.json()
@@ -128,8 +144,11 @@ def sandbox_routes(emulator: Emulator) -> list[web.RouteDef]:
         found = emulator.files.get(request.match_info["file_id"])
         if found is None:
             raise web.HTTPNotFound(text="no such file")
-        name, content = found
-        return web.Response(body=content, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+        shown = found.content_type.startswith(("image/", "audio/"))  # on the page, not saved
+        disposition = f'{"inline" if shown else "attachment"}; filename="{found.name}"'
+        return web.Response(
+            body=found.content, content_type=found.content_type, headers={"Content-Disposition": disposition}
+        )
 
     return [
         web.get("/", page),
@@ -137,6 +156,7 @@ def sandbox_routes(emulator: Emulator) -> list[web.RouteDef]:
         web.get("/sandbox/api/chats/{chat_id}", chat),
         web.post("/sandbox/api/chats/{chat_id}/send", send),
         web.post("/sandbox/api/chats/{chat_id}/press", press),
+        web.post("/sandbox/api/chats/{chat_id}/upload", upload),
         web.get("/sandbox/api/files/{file_id}", file),
     ]
 
@@ -153,7 +173,10 @@ async def run_sandbox(
     emulator = Emulator()
     for person in PEOPLE:
         emulator.add_user(person.id, person.name, person.language_code, started=True)  # their chats are open
-    app = web.Application()
+    history = History(data_dir)
+    history.load(emulator)
+    history.watch(emulator)
+    app = web.Application(client_max_size=UPLOAD_MAX)
     app.add_routes(sandbox_routes(emulator))
     try:
         base_url = await emulator.start(host, port, app)

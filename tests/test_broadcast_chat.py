@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from telegram import Update
 
 from bot.context import Context
-from bot.emulator import split_like_clients
+from bot.emulator import StoredFile, split_like_clients
 from bot.i18n import translator
 from handlers.broadcast import media_during_broadcast, reach_lines
 from handlers.common import isolate
@@ -497,7 +497,8 @@ async def test_a_document_with_a_caption_is_previewed_and_delivered_as_a_documen
     bot: BotHarness, places: None
 ) -> None:
     sam, ana = await pair(bot, 1901)
-    bot.emulator.files["leaflet-1"] = ("leaflet.pdf", b"%PDF-1.4")  # as if uploaded before
+    leaflet = StoredFile("leaflet.pdf", "application/pdf", b"%PDF-1.4")
+    bot.emulator.files["leaflet-1"] = leaflet  # as if uploaded before
     await sam.send("/broadcast")
     assert await send_document(bot, sam, "leaflet-1", "z" * 1025) == CAPTION_TOO_LONG
     assert await send_document(bot, sam, "leaflet-1", EN) == ["Who should get it?"]

@@ -9,7 +9,7 @@ import pytest
 from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
-from bot.emulator import Emulator
+from bot.emulator import Emulator, StoredFile
 from tests.conftest import BotHarness
 
 
@@ -46,7 +46,13 @@ async def test_messages_keyboards_edits_and_documents(emulator: Emulator, bare_b
     with pytest.raises(BadRequest, match="not found"):
         await bare_bot.edit_message_reply_markup(chat_id=8, message_id=999, reply_markup=markup)
     await bare_bot.send_document(8, b"data", filename="f.txt", caption="file")
-    assert emulator.files[emulator.history(8)[-1]["document"]["file_id"]] == ("f.txt", b"data")
+    document = emulator.history(8)[-1]["document"]
+    assert emulator.files[document["file_id"]] == StoredFile("f.txt", "text/plain", b"data")
+    assert (document["file_name"], document["mime_type"]) == ("f.txt", "text/plain")
+    png = b"\x89PNG\r\n\x1a\n" + b"\0" * 8
+    await bare_bot.send_photo(8, png)  # bytes with no name: PTB sends them as application/octet-stream
+    photo_id = emulator.history(8)[-1]["photo"][-1]["file_id"]
+    assert emulator.files[photo_id] == StoredFile(f"{photo_id}.png", "image/png", png)  # as its bytes show
     with pytest.raises(BadRequest, match="too long"):
         await bare_bot.send_message(8, "x" * 4097)
 

@@ -102,10 +102,12 @@ def file_of(bot: BotHarness, message: dict[str, object]) -> tuple[str, bytes]:
     """The name and bytes of the document or photo a bot message carries."""
     document = message.get("document")
     if isinstance(document, dict):
-        return bot.emulator.files[document["file_id"]]
-    photos = message["photo"]
-    assert isinstance(photos, list)
-    return bot.emulator.files[photos[-1]["file_id"]]
+        stored = bot.emulator.files[document["file_id"]]
+    else:
+        photos = message["photo"]
+        assert isinstance(photos, list)
+        stored = bot.emulator.files[photos[-1]["file_id"]]
+    return stored.name, stored.content
 
 
 async def month_of_reports(bot: BotHarness) -> tuple[Person, Person]:

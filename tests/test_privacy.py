@@ -40,7 +40,8 @@ INTERNAL_FIRST = "INTERNAL: not for sharing outside the organisation"
 def document(bot: BotHarness, person: Person) -> tuple[str, bytes]:
     """The name and bytes of the newest file the bot sent this person."""
     message = next(m for m in reversed(person.history) if "document" in m)
-    return bot.emulator.files[message["document"]["file_id"]]
+    stored = bot.emulator.files[message["document"]["file_id"]]
+    return stored.name, stored.content
 
 
 def csv_rows(data: bytes) -> list[list[str]]:

@@ -526,7 +526,7 @@ async def test_mydata_includes_reports_and_replies(bot: BotHarness, places: None
         (saved,) = await session.scalars(select(Report))
         await reports.reply(session, [saved.id], "We ran a flu myths session.", None, False)
     messages = await ana.send_raw("/mydata")
-    _name, content = bot.emulator.files[messages[-1]["document"]["file_id"]]
+    content = bot.emulator.files[messages[-1]["document"]["file_id"]].content
     (sent,) = json.loads(content)["reports"]
     assert sent["reference"] == reference and sent["text"] == HEARD and sent["anonymous"] is False
     assert (sent["topic"], sent["kind"], sent["people"], sent["area"]) == (

@@ -5,6 +5,8 @@ report to the coordinator's response."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import contextlib
 import re
 import shutil
 import socket
@@ -34,7 +36,11 @@ CHROMIUM_ARGS = [
 ]
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 30.0
-SAM, ALEX = 9001, 1004
+SAM, BILAL, ALEX = 9001, 1002, 1004
+PNG = base64.b64decode(  # a 1×1 picture
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
+PHONE = {"width": 390, "height": 844}
 
 
 def free_port() -> int:
@@ -46,6 +52,13 @@ def free_port() -> int:
 @pytest.fixture
 async def sandbox_url(tmp_path: Path) -> AsyncIterator[str]:
     """`champbot sandbox` running in this event loop; its page's URL."""
+    async with running_sandbox(tmp_path) as url:
+        yield url
+
+
+@contextlib.asynccontextmanager
+async def running_sandbox(tmp_path: Path) -> AsyncIterator[str]:
+    """`champbot sandbox` on this data folder, running in this event loop; its page's URL."""
     port = free_port()
     stop, ready = asyncio.Event(), asyncio.Event()
     task = asyncio.create_task(run_sandbox(tmp_path, port=port, stop=stop, ready=ready))
@@ -82,6 +95,149 @@ async def send(page: playwright.Page, text: str, *, enter: bool = False) -> None
         await page.get_by_test_id("send").click()
     await expect(page.locator(".msg.user", has_text=text).last).to_be_visible()
     await expect(box).to_have_value("")
+
+
+@contextlib.asynccontextmanager
+async def phone(url: str, errors: list[str]) -> AsyncIterator[playwright.Page]:
+    """The sandbox page in Chromium at a phone's width (390 px), page errors noted in `errors`."""
+    async with playwright.async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            context = await browser.new_context(viewport=PHONE)
+            page = await context.new_page()
+            page.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
+            page.on(
+                "console", lambda msg: errors.append(f"console: {msg.text}") if msg.type == "error" else None
+            )
+            await page.goto(url)
+            yield page
+            await context.close()
+        finally:
+            await browser.close()
+
+
+async def join(page: playwright.Page, person: int, name: str) -> None:
+    """This English-speaking champion joins in Riverside."""
+    await page.get_by_test_id(f"person-{person}").click()
+    await send(page, "/start")
+    await press(page, "English")
+    await press(page, "Yes, I agree")
+    await press(page, "No")
+    await send(page, name)
+    await press(page, "Riverside")
+    await press(page, "Done")
+    await expect(bot_message(page, "Thank you for being a community champion")).to_be_visible()
+
+
+async def report(page: playwright.Page, heard: str) -> None:
+    """The champion shown reports, anonymously, a piece of misinformation about vaccinations."""
+    await send(page, "/report")
+    await press(page, "Vaccinations")
+    await press(page, "Misinformation heard")
+    await send(page, heard)
+    await press(page, "A few people")
+    await press(page, "Mine: Riverside")
+    await press(page, "Stay anonymous")
+    await press(page, "Confirm")
+    await expect(bot_message(page, "Your report is saved as")).to_be_visible()
+
+
+async def test_the_stats_chart_shows_and_files_keep_their_type_and_name(sandbox_url: str) -> None:
+    errors: list[str] = []
+    async with phone(sandbox_url, errors) as page:
+        await join(page, ALEX, "Alex")
+        await report(page, "People at the market say the flu jab gives you flu")
+
+        await page.get_by_test_id(f"person-{SAM}").click()
+        await send(page, "/stats")
+        chart = page.locator(".msg.bot img").last
+        await expect(chart).to_have_attribute("alt", re.compile("Reports by topic"))
+        await expect(chart).to_have_js_property("complete", True)
+        assert await chart.evaluate("img => img.naturalWidth") > 0  # drawn, not a broken image
+        served = await page.request.get(await chart.evaluate("img => img.src"))
+        assert served.headers["content-type"] == "image/png"
+        assert re.search(r'filename="[^"]+\.png"', served.headers["content-disposition"])
+
+        await page.get_by_test_id(f"person-{ALEX}").click()
+        await send(page, "/mydata")
+        link = page.locator(".msg.bot a.doc").last
+        await expect(link).to_contain_text("my-data.json")
+        served = await page.request.get(await link.evaluate("a => a.href"))
+        assert served.headers["content-type"].startswith("application/json")
+        assert 'filename="my-data.json"' in served.headers["content-disposition"]
+    assert errors == []
+
+
+async def test_commands_read_left_to_right_in_a_right_to_left_bubble(sandbox_url: str) -> None:
+    errors: list[str] = []
+    async with phone(sandbox_url, errors) as page:
+        await page.get_by_test_id(f"person-{BILAL}").click()  # Bilal reads Urdu
+        await send(page, "/help")
+        line = page.locator(".msg.bot .bubble *", has_text="اپنے ڈیٹا").last  # "/mydata – a copy of…"
+        await expect(line).to_have_css("direction", "rtl")
+        command = line.locator("*", has_text="/mydata").last  # what holds the command itself
+        await expect(command).to_have_text("/mydata")
+        await expect(command).to_have_css("direction", "ltr")
+    assert errors == []
+
+
+async def test_a_photo_sent_from_the_page_answers_the_reports_media_step(sandbox_url: str) -> None:
+    errors: list[str] = []
+    async with phone(sandbox_url, errors) as page:
+        await join(page, ALEX, "Alex")
+        await send(page, "/report")
+        await press(page, "Vaccinations")
+        await press(page, "Misinformation heard")
+        await expect(bot_message(page, "send a voice note or a photo")).to_be_visible()
+        chooser = page.get_by_label("Attach a photo or voice note")
+        await chooser.focus()  # reachable from the keyboard
+        await page.get_by_test_id("message-input").fill("Leaflet at the bus stop")  # goes as the caption
+        await chooser.set_input_files(files=[{"name": "leaflet.png", "mimeType": "image/png", "buffer": PNG}])
+        sent = page.locator(".msg.user img").last
+        await expect(sent).to_have_attribute("alt", "Leaflet at the bus stop")
+        await expect(sent).to_have_js_property("complete", True)
+        assert await sent.evaluate("img => img.naturalWidth") == 1
+        await expect(bot_message(page, "How many people does it concern?")).to_be_visible()  # taken
+        await press(page, "A few people")
+        await press(page, "Mine: Riverside")
+        await press(page, "Stay anonymous")
+        await press(page, "Confirm")
+        await expect(bot_message(page, "Your report is saved as")).to_be_visible()
+        voice = {"name": "note.ogg", "mimeType": "audio/ogg", "buffer": b"OggS" + bytes(60)}
+        await chooser.set_input_files(files=[voice])  # a voice note goes as one
+        note = page.locator(".msg.user audio").last
+        await expect(note).to_have_attribute("aria-label", "Voice note")
+        served = await page.request.get(await note.evaluate("audio => audio.src"))
+        assert served.headers["content-type"] == "audio/ogg"
+
+        await page.get_by_test_id(f"person-{SAM}").click()  # and the coordinator sees the photo
+        await send(page, "/insights")
+        await press(page, "R-1001")
+        shown = page.locator(".msg.bot img").last
+        await expect(shown).to_have_js_property("complete", True)
+        assert await shown.evaluate("img => img.naturalWidth") == 1
+    assert errors == []
+
+
+async def test_the_chat_history_is_still_there_after_a_restart(tmp_path: Path) -> None:
+    errors: list[str] = []
+    async with running_sandbox(tmp_path) as url, phone(url, errors) as page:
+        await join(page, ALEX, "Alex")
+        await send(page, "/mydata")
+        await expect(page.locator(".msg.bot a.doc").last).to_contain_text("my-data.json")
+    async with running_sandbox(tmp_path) as url, phone(url, errors) as page:
+        await page.get_by_test_id(f"person-{ALEX}").click()
+        await expect(page.locator(".msg.user", has_text="/start")).to_have_count(1)
+        await expect(bot_message(page, "Welcome! Please choose your language.")).to_be_visible()
+        await expect(bot_message(page, "Privacy notice")).to_be_visible()
+        link = page.locator(".msg.bot a.doc").last
+        served = await page.request.get(await link.evaluate("a => a.href"))  # and its file
+        assert served.ok and b'"Alex"' in await served.body()
+        await send(page, "/help")  # the chat goes on, each message with an id of its own
+        await expect(bot_message(page, "Here is what I can do")).to_be_visible()
+        ids = await page.locator(".msg").evaluate_all("nodes => nodes.map(n => n.dataset.messageId)")
+        assert len(ids) == len(set(ids))
+    assert errors == []
 
 
 async def test_chat_as_a_champion_and_the_coordinator(sandbox_url: str, tmp_path: Path) -> None:

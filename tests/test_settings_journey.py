@@ -80,7 +80,7 @@ async def test_mydata_sends_everything_as_json(bot: BotHarness, places: None) ->
     await join(ana)
     messages = await ana.send_raw("/mydata")
     assert messages[-1]["caption"] == "This is everything we hold about you."
-    name, content = bot.emulator.files[messages[-1]["document"]["file_id"]]
+    name, _type, content = bot.emulator.files[messages[-1]["document"]["file_id"]]
     assert name == "my-data.json"
     data = json.loads(content)
     assert data["display_name"] == "Ana 🌍"
@@ -125,6 +125,6 @@ async def test_mydata_includes_messages_received_and_answers(bot: BotHarness, pl
         assert delivery
         await responses.record_response(session, delivery.id, "shared")
     messages = await ana.send_raw("/mydata")
-    _name, content = bot.emulator.files[messages[-1]["document"]["file_id"]]
+    content = bot.emulator.files[messages[-1]["document"]["file_id"]].content
     received = json.loads(content)["messages_received"]
     assert received == [{"broadcast": made.id, "state": "pending", "sent_at": None, "answers": ["shared"]}]
