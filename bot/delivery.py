@@ -89,7 +89,8 @@ BROADCASTS: dict[str, Render] = {outbox.BROADCAST: broadcast_message, outbox.CAM
 
 async def send_outgoing(bot: Bot, chat_id: int, outgoing: Outgoing) -> Message:
     """Send one message: text, or a photo or document with the text as its caption. The caller keeps
-    the budget: delivery workers take it themselves with a plain Bot."""
+    the budget: delivery workers take it themselves with a plain Bot, and the composer's preview
+    goes through the Application's, whose limiter takes it."""
     markup = outgoing.markup
     if outgoing.media is None:
         return await bot.send_message(
@@ -102,13 +103,6 @@ async def send_outgoing(bot: Bot, chat_id: int, outgoing: Outgoing) -> Message:
     if kind == "photo":
         return await bot.send_photo(chat_id, file_id, caption=outgoing.text, reply_markup=markup)
     return await bot.send_document(chat_id, file_id, caption=outgoing.text, reply_markup=markup)
-
-
-async def send_broadcast_message(
-    bot: Bot, chat_id: int, text: str, media: tuple[str, str] | None, markup: InlineKeyboardMarkup | None
-) -> Message:
-    """Send a broadcast as a champion gets it (the composer's preview uses this too)."""
-    return await send_outgoing(bot, chat_id, Outgoing(text, markup, media))
 
 
 class DeliveryWorker:

@@ -27,7 +27,7 @@ from telegram.ext import ExtBot
 
 from bot.budget import Priority
 from bot.context import Context, Services
-from bot.delivery import Outgoing, answer_buttons, send_broadcast_message
+from bot.delivery import Outgoing, answer_buttons, send_outgoing
 from bot.i18n import LANGUAGES, N_, Translator, translator
 from handlers.common import (
     answer,
@@ -550,9 +550,8 @@ def _preview_buttons(data: dict[str, Any], code: str) -> InlineKeyboardMarkup | 
 async def _send_preview(chat: Chat, data: dict[str, Any], code: str) -> Message:
     """The message as champions reading `code` will get it."""
     text = data["texts"].get(code) or data["texts"]["en"]
-    return await send_broadcast_message(
-        chat.get_bot(), chat.id, text, _media(data), _preview_buttons(data, code)
-    )
+    preview = Outgoing(text, _preview_buttons(data, code), _media(data))
+    return await send_outgoing(chat.get_bot(), chat.id, preview)
 
 
 # --------------------------------------------------------------- schedule
