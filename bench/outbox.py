@@ -32,6 +32,7 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bench.broadcast import TEXT
 from bench.common import (
     FIRST_ID,
     Command,
@@ -62,7 +63,6 @@ from storage.audience import Audience
 from storage.db import make_sessions
 from storage.models import Champion, Role
 
-TEXT = "Flu jabs this Saturday at the community centre, 10:00-16:00. Please pass it on."
 REPLY = "We asked the GP surgery: evening clinics start next month."
 FULL = {"broadcast": 10_000, "replies": 20, "window": 120.0, "seconds": 60.0}
 QUICK = {"broadcast": 2_000, "replies": 10, "window": 20.0, "seconds": 15.0}

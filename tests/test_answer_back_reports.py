@@ -56,6 +56,13 @@ async def campaign_message(bot: BotHarness) -> None:
         await campaigns.load_campaign(session, spec, utcnow(), allow_past=True)
 
 
+async def one_off_message(bot: BotHarness) -> None:
+    """A broadcast to everyone, with its answer-back buttons, delivered."""
+    async with bot.sessions.begin() as session:
+        await broadcasts.create_broadcast(session, texts={"en": EN}, audience=Audience())
+    await deliver(bot)
+
+
 async def only_report(bot: BotHarness) -> Report:
     async with bot.sessions() as session:
         (report,) = await session.scalars(select(Report))
@@ -171,9 +178,7 @@ async def test_a_question_deleted_before_its_notification_is_sent_is_not_sent(
     sam = await coordinator(bot, 9201, "Sam")
     ana = bot.person(9202, "Ana")
     await join(ana)
-    async with bot.sessions.begin() as session:
-        await broadcasts.create_broadcast(session, texts={"en": EN}, audience=Audience())
-    await deliver(bot)
+    await one_off_message(bot)
     await ana.press("A question")
     await ana.send("Where is the library?")
     await ana.send("/deleteme")
@@ -202,9 +207,7 @@ async def test_a_coordinator_who_blocked_the_bot_stops_neither_the_others_nor_th
     lee = await coordinator(bot, 9302, "Lee")
     ana = bot.person(9303, "Ana")
     await join(ana)
-    async with bot.sessions.begin() as session:
-        await broadcasts.create_broadcast(session, texts={"en": EN}, audience=Audience())
-    await deliver(bot)
+    await one_off_message(bot)
     await ana.press("Concern heard")
     bot.emulator.fail(sam.id, 403, times=None)  # Sam has blocked the bot
     assert await ana.send("People say the jab gives you flu.") == [

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import pytest
@@ -279,23 +279,28 @@ async def test_the_bots_messages_go_through_the_budget_as_replies_and_other_call
     ]
 
 
+def refused(times: int, seconds: int) -> Callable[[], Awaitable[bool]]:
+    """A Bot API call that Telegram answers with "retry after `seconds`" `times` times, then takes."""
+    left = times
+
+    async def call() -> bool:
+        nonlocal left
+        if left:
+            left -= 1
+            raise RetryAfter(seconds)
+        return True
+
+    return call
+
+
 async def test_retry_after_holds_the_budget_and_tries_three_times_more() -> None:
     spy = Spy()
     limiter = BudgetLimiter(spy)
-    refusals = 3
-
-    async def refused_then_sent() -> bool:
-        nonlocal refusals
-        if refusals:
-            refusals -= 1
-            raise RetryAfter(2)
-        return True
-
-    assert await limiter.process_request(refused_then_sent, (), {}, "sendMessage", {"chat_id": 1}, None)
+    sent = refused(3, seconds=2)
+    assert await limiter.process_request(sent, (), {}, "sendMessage", {"chat_id": 1}, None)
     assert spy.held == [2.0, 2.0, 2.0] and len(spy.taken) == 4
-    refusals = 4
     with pytest.raises(RetryAfter):
-        await limiter.process_request(refused_then_sent, (), {}, "sendMessage", {"chat_id": 1}, None)
+        await limiter.process_request(refused(4, seconds=2), (), {}, "sendMessage", {"chat_id": 1}, None)
     assert len(spy.taken) == 8
 
 
@@ -303,16 +308,7 @@ async def test_a_call_that_is_not_a_message_is_tried_again_after_retry_after_too
     """Telegram may answer any method with "retry after" (PTB's own limiter retried them all)."""
     spy = Spy()
     limiter = BudgetLimiter(spy)
-    refusals = 1
-
-    async def refused_then_done() -> bool:
-        nonlocal refusals
-        if refusals:
-            refusals -= 1
-            raise RetryAfter(0)
-        return True
-
-    assert await limiter.process_request(refused_then_done, (), {}, "setMyCommands", {}, None)
+    assert await limiter.process_request(refused(1, seconds=0), (), {}, "setMyCommands", {}, None)
     assert spy.taken == [] and spy.held == [0.0]
 
 
