@@ -73,8 +73,9 @@ Progress = Callable[[int], None]
 
 def clean(cell: str) -> str:
     """Cell text without the control characters a spreadsheet cannot hold (openpyxl refuses them);
-    tabs and line breaks stay."""
-    return ILLEGAL_CHARACTERS.sub("", cell)
+    tabs and line breaks stay, each line break as a line feed (XML reads a bare carriage return back
+    as one, so the CSV and the XLSX say the same)."""
+    return ILLEGAL_CHARACTERS.sub("", cell.replace("\r\n", "\n").replace("\r", "\n"))
 
 
 def suppressed(count: int) -> str:
