@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, TypeAlias, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram import Update
 from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
 from bot.budget import Budget, Priority
 from bot.flood import FloodGate
 from bot.i18n import Translator, translator
+from bot.replies import Replies
 from bot.settings import Settings
+from bot.steps import StepData
+from bot.telegram_replies import TelegramReplies
 from bot.wake import Wake
 from storage.content import Library
 from storage.models import Champion, ConversationState
@@ -33,6 +38,10 @@ class Services:
     leader: Leader | None = None  # decides whether this process runs the scheduled jobs
     wake: Wake = field(default_factory=Wake)  # rung after a commit that queued outbox rows
     budget: Budget = field(default_factory=lambda: Budget(None))  # the token's sends: replies, deliveries
+    steps: Mapping[str, type[StepData]] = field(default_factory=dict)  # journey prefix → its step data
+
+
+T = TypeVar("T", bound=StepData)
 
 
 class Context(CallbackContext[ExtBot[Priority], dict[object, object], dict[object, object], Services]):
@@ -43,7 +52,32 @@ class Context(CallbackContext[ExtBot[Priority], dict[object, object], dict[objec
         self.champion: Champion | None = None
         self.state: ConversationState | None = None
         self.state_version: int | None = None  # of the state as read and last written (None: no state)
+        self.step_data: StepData | None = None  # the state's data, validated as its journey's model
         self.t: Translator = translator("en")
+        self._reply: Replies | None = None
+
+    @classmethod
+    def from_update(cls, update: object, application: App) -> Context:
+        """PTB's context for an update, with replies to the chat it came from."""
+        context = super().from_update(update, application)
+        if isinstance(update, Update) and update.effective_chat is not None:
+            context._reply = TelegramReplies(application.bot, update.effective_chat.id, update.callback_query)
+        return context
+
+    def step_as(self, model: type[T]) -> T | None:
+        """The chat's step data if it is this journey's (None otherwise)."""
+        return self.step_data if isinstance(self.step_data, model) else None
+
+    async def settle(self) -> None:
+        """Wait for what was said in the background (nothing to wait for without a chat)."""
+        if self._reply is not None:
+            await self._reply.flush()
+
+    @property
+    def reply(self) -> Replies:
+        """The reply API for the chat this update came from."""
+        assert self._reply is not None, "only an update from a chat has someone to reply to"
+        return self._reply
 
     @property
     def settings(self) -> Settings:

@@ -19,12 +19,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.budget import Budget, Priority
 from bot.context import Context, Services
 from bot.i18n import N_, translator
+from bot.replies import Choice, Media, Outgoing
+from bot.telegram_replies import send
 from bot.wake import Wake
 from storage import broadcasts, outbox
 from storage.models import utcnow
@@ -50,25 +52,10 @@ class WorkerOptions:
     idle_wait: float = 1.0
 
 
-def answer_buttons(delivery_id: int, language: str) -> InlineKeyboardMarkup:
+def answer_choices(delivery_id: int, language: str) -> list[Choice]:
     """ "Shared it" / "A question" / "Concern heard" in the champion's language."""
     tr = translator(language)
-    keys = [
-        InlineKeyboardButton(tr.gettext(label), callback_data=f"answer:{delivery_id}:{kind}")
-        for kind, label in ANSWER_BACK
-    ]
-    return InlineKeyboardMarkup([keys])
-
-
-@dataclass
-class Outgoing:
-    """What one outbox row says to its recipient: a text (a caption when there is media), its
-    buttons, and a photo or document by file id."""
-
-    text: str
-    markup: InlineKeyboardMarkup | None = None
-    media: tuple[str, str] | None = None  # ("photo" or "document", file id)
-    preview: bool = True  # False: no link preview
+    return [Choice(tr.gettext(label), f"answer:{delivery_id}:{kind}") for kind, label in ANSWER_BACK]
 
 
 # A kind's renderer: what the row says now, or None when there is nothing to say any more.
@@ -79,30 +66,12 @@ async def broadcast_message(
     session: AsyncSession, item: outbox.Claimed, services: Services
 ) -> Outgoing | None:
     """A broadcast or campaign message as its champion gets it, with the answer-back buttons."""
-    markup = answer_buttons(item.id, item.language) if item.answer_back else None
-    media = (item.media_kind, item.media_file_id) if item.media_kind and item.media_file_id else None
-    return Outgoing(item.text, markup, media)
+    choices = answer_choices(item.id, item.language) if item.answer_back else []
+    media = Media(item.media_kind, item.media_file_id) if item.media_kind and item.media_file_id else None
+    return Outgoing(item.text, choices, columns=len(choices) or 1, media=media)
 
 
 BROADCASTS: dict[str, Render] = {outbox.BROADCAST: broadcast_message, outbox.CAMPAIGN: broadcast_message}
-
-
-async def send_outgoing(bot: Bot, chat_id: int, outgoing: Outgoing) -> Message:
-    """Send one message: text, or a photo or document with the text as its caption. The caller keeps
-    the budget: delivery workers take it themselves with a plain Bot, and the composer's preview
-    goes through the Application's, whose limiter takes it."""
-    markup = outgoing.markup
-    if outgoing.media is None:
-        return await bot.send_message(
-            chat_id,
-            outgoing.text,
-            reply_markup=markup,
-            disable_web_page_preview=None if outgoing.preview else True,
-        )
-    kind, file_id = outgoing.media
-    if kind == "photo":
-        return await bot.send_photo(chat_id, file_id, caption=outgoing.text, reply_markup=markup)
-    return await bot.send_document(chat_id, file_id, caption=outgoing.text, reply_markup=markup)
 
 
 class DeliveryWorker:
@@ -209,7 +178,7 @@ class DeliveryWorker:
     async def _attempt(self, item: outbox.Claimed, outgoing: Outgoing, priority: Priority) -> outbox.Outcome:
         try:
             await self.budget.take(item.telegram_id, priority)
-            message = await send_outgoing(self.bot, item.telegram_id, outgoing)
+            message = await send(self.bot, item.telegram_id, outgoing)
         except RetryAfter as exc:
             wait = (
                 exc.retry_after

@@ -6,6 +6,10 @@ journeys, most specific first, then the fallbacks.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
+from functools import wraps
+from typing import Any
+
 from telegram import Update
 from telegram.ext import (
     CallbackQueryHandler,
@@ -15,9 +19,10 @@ from telegram.ext import (
     filters,
 )
 
-from bot.context import App
+from bot.context import App, Context
 from bot.delivery import BROADCASTS, Render, schedule_tick
 from bot.leader import when_leading
+from bot.steps import StepData
 from handlers import (
     admin,
     broadcast,
@@ -120,17 +125,41 @@ MESSAGES: dict[str, Render] = {
 }
 
 
+# Each journey's step data, by its steps' prefix: read and validated by the loading step.
+STEPS: dict[str, type[StepData]] = {
+    "erase": settings.Erasing,
+}
+
+Callback = Callable[[Update, Context], Coroutine[Any, Any, None]]
+
+
+def speaking(callback: Callback) -> Callback:
+    """The handler, then a wait for what it said that went in the background (the answer to a
+    press, an echo, an edit), so its failures reach the error handler and the chat's next update
+    starts after them."""
+
+    @wraps(callback)
+    async def handle(update: Update, context: Context) -> None:
+        try:
+            await callback(update, context)
+        finally:
+            await context.settle()
+
+    return handle
+
+
 def register(application: App) -> None:
     """Add every handler and the error handler to the application."""
-    application.add_handler(TypeHandler(Update, gate.load), group=-2)
+    application.bot_data.steps = STEPS
+    application.add_handler(TypeHandler(Update, speaking(gate.load)), group=-2)
     for name, callback in COMMANDS.items():
-        application.add_handler(CommandHandler(name, callback))
+        application.add_handler(CommandHandler(name, speaking(callback)))
     for pattern, callback in BUTTONS.items():
-        application.add_handler(CallbackQueryHandler(callback, pattern=pattern))
-    application.add_handler(CallbackQueryHandler(stale_button))
-    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, fallback.text))
-    application.add_handler(MessageHandler(filters.COMMAND, fallback.unknown_command))
-    application.add_handler(MessageHandler(filters.ALL, fallback.other_message))
+        application.add_handler(CallbackQueryHandler(speaking(callback), pattern=pattern))
+    application.add_handler(CallbackQueryHandler(speaking(stale_button)))
+    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, speaking(fallback.text)))
+    application.add_handler(MessageHandler(filters.COMMAND, speaking(fallback.unknown_command)))
+    application.add_handler(MessageHandler(filters.ALL, speaking(fallback.other_message)))
     application.add_error_handler(errors.on_error)
     assert application.job_queue is not None
     for job, seconds in JOBS.items():

@@ -12,6 +12,8 @@ from telegram.error import BadRequest
 
 from bot.context import Context
 from bot.i18n import LANGUAGES, Translator
+from bot.replies import Choice, ticked
+from bot.steps import StepData
 from storage import conversation
 from storage.models import Champion, Status
 
@@ -46,6 +48,11 @@ def buttons(choices: Sequence[tuple[str, str]], columns: int = 1) -> InlineKeybo
     """An inline keyboard of (label, callback data) choices, `columns` to a row."""
     keys = [InlineKeyboardButton(label, callback_data=data) for label, data in choices]
     return InlineKeyboardMarkup([keys[i : i + columns] for i in range(0, len(keys), columns)])
+
+
+def language_choices(current: str, prefix: str) -> list[Choice]:
+    """The shipped languages, each named in its own script, the current one ticked."""
+    return [Choice(ticked(code == current, name), f"{prefix}{code}") for code, name in LANGUAGES.items()]
 
 
 def language_buttons(current: str, prefix: str) -> InlineKeyboardMarkup:
@@ -87,17 +94,20 @@ async def answer_and_clear(update: Update) -> None:
 async def stale_button(update: Update, context: Context) -> None:
     """Tell the person a button they pressed is old, unknown or forged: it does nothing."""
     if update.callback_query:
-        await answer(update.callback_query, context.t.gettext("This button is no longer active."))
+        await context.reply.ack(context.t.gettext("This button is no longer active."))
 
 
-async def save_step(update: Update, context: Context, step: str, data: dict[str, Any]) -> None:
+async def save_step(update: Update, context: Context, step: str, data: StepData | dict[str, Any]) -> None:
     """Record which step of a flow this chat is on, and its answers so far, over the state this
     update read; if another update changed it meanwhile, StateConflict (the update is run again)."""
     assert update.effective_chat
+    stored = data.stored() if isinstance(data, StepData) else data
     async with context.db.begin() as session:
         context.state_version = await conversation.set_state(
-            session, update.effective_chat.id, step, data, read=context.state_version
+            session, update.effective_chat.id, step, stored, read=context.state_version
         )
+    if isinstance(data, StepData):
+        context.step_data = data
 
 
 async def clear_step(update: Update, context: Context) -> None:
@@ -115,9 +125,9 @@ async def require_member(update: Update, context: Context) -> Champion | None:
         return champion
     _ = context.t.gettext
     if champion is not None and champion.status == Status.PENDING:
-        await reply(update, _("Your request to join is waiting for a coordinator's approval."))
+        await context.reply.say(_("Your request to join is waiting for a coordinator's approval."))
     else:
-        await reply(update, _("You haven't joined yet. Send /start to join."))
+        await context.reply.say(_("You haven't joined yet. Send /start to join."))
     return None
 
 
@@ -129,18 +139,20 @@ async def require_coordinator(update: Update, context: Context) -> Champion | No
     _ = context.t.gettext
     text = _("Sorry, only coordinators can do that.")
     if update.callback_query:
-        await answer(update.callback_query, text, show_alert=True)
+        await context.reply.ack(text, alert=True)
     else:
-        await reply(update, text)
+        await context.reply.say(text)
     return None
 
 
-def main_menu(t: Translator) -> InlineKeyboardMarkup:
+def main_menu(t: Translator) -> list[Choice]:
     """The member's main menu, shown on the welcome: report, learn, follow their reports."""
     _ = t.gettext
-    return buttons(
-        [(_("Report what I heard"), "rep:start"), (_("Learn"), "learn:topics"), (_("My reports"), "myr:0")]
-    )
+    return [
+        Choice(_("Report what I heard"), "rep:start"),
+        Choice(_("Learn"), "learn:topics"),
+        Choice(_("My reports"), "myr:0"),
+    ]
 
 
 def help_text(context: Context) -> str:

@@ -11,6 +11,7 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot.context import Context
 from bot.flood import Verdict
+from bot import steps
 from bot.i18n import negotiate, translator
 from handlers import pastes
 from storage import champions, conversation
@@ -37,6 +38,7 @@ async def load(update: Update, context: Context) -> None:
         await retry_while_away(lambda: identify(update, context), context.settings.db_retry_seconds)
 
     await load_person()
+    await check_step(update, context)
     if verdict == Verdict.WARN:
         log.info("A chat is sending too fast; dropping its updates for a moment")
         await chat.send_message(
@@ -51,6 +53,28 @@ async def load(update: Update, context: Context) -> None:
             context.t.gettext("That message is too long for me. Please send something shorter.")
         )
         raise ApplicationHandlerStop
+
+
+async def check_step(update: Update, context: Context) -> None:
+    """Read the chat's step data as its journey's model; a state this release can't continue (left
+    mid-journey by an earlier one) is ended, and the person told, before the update is handled."""
+    state = context.state
+    if state is None or steps.journey(state.step) not in context.bot_data.steps:  # TEMPORARY until all typed
+        return
+    context.step_data = steps.read(state, context.bot_data.steps)
+    if context.step_data is not None:
+        return
+    assert update.effective_chat is not None
+    async with context.db.begin() as session:
+        await conversation.clear_state(session, update.effective_chat.id, read=context.state_version)
+    context.state = context.state_version = None
+    log.info("Ended a conversation step this release can't continue")
+    await context.reply.say(
+        context.t.gettext(
+            "Sorry, the bot was updated while you were in the middle of something, so it has to start "
+            "again. Send /help to see what you can do."
+        )
+    )
 
 
 async def identify(update: Update, context: Context) -> None:

@@ -38,10 +38,8 @@ async def start(update: Update, context: Context) -> None:
     _ = context.t.gettext
     champion = context.champion
     if champion is not None and champion.status in {Status.ACTIVE, Status.PAUSED}:
-        await reply(
-            update,
-            _("Welcome back, {name}!").format(name=isolate(champion.display_name)),
-            main_menu(context.t),
+        await context.reply.say(
+            _("Welcome back, {name}!").format(name=isolate(champion.display_name)), main_menu(context.t)
         )
         await reply(update, help_text(context))
         return
@@ -279,8 +277,7 @@ async def finish(update: Update, context: Context) -> None:
             await outbox.queue(session, outbox.APPROVAL_REQUEST, coordinators, {"champion": champion.id})
     context.champion = champion
     if approved:
-        await reply(
-            update,
+        await context.reply.say(
             _("You're all set, {name}! Thank you for being a community champion.").format(
                 name=isolate(data["name"])
             ),

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import json
 
-from telegram import InputFile, Update
+from telegram import Update
 
 from bot.context import Context
 from bot.i18n import LANGUAGES, translator
+from bot.replies import Choice, Media, Outgoing
+from bot.steps import StepData
 from handlers.common import (
-    answer,
-    answer_and_clear,
-    buttons,
     clear_step,
     help_text,
-    language_buttons,
-    reply,
+    language_choices,
     require_member,
     save_step,
     stale_button,
@@ -27,9 +25,13 @@ from storage.models import Status
 ERASE_STEP = "erase:confirm"
 
 
+class Erasing(StepData):
+    """Asked to confirm erasure; nothing else to remember."""
+
+
 async def show_help(update: Update, context: Context) -> None:
     """List what the bot can do for this person."""
-    await reply(update, help_text(context))
+    await context.reply.say(help_text(context))
 
 
 async def cancel(update: Update, context: Context) -> None:
@@ -37,18 +39,18 @@ async def cancel(update: Update, context: Context) -> None:
     assert update.effective_chat
     _ = context.t.gettext
     if context.state is None:
-        await reply(update, _("There is nothing to cancel."))
+        await context.reply.say(_("There is nothing to cancel."))
         return
     await clear_step(update, context)
-    await reply(update, _("Cancelled. Send /help to see what you can do."))
+    await context.reply.say(_("Cancelled. Send /help to see what you can do."))
 
 
 async def ask_language(update: Update, context: Context) -> None:
     """Offer the shipped languages."""
     if await require_member(update, context) is None:
         return
-    await reply(
-        update, context.t.gettext("Choose your language."), language_buttons(context.t.language, "lang:")
+    await context.reply.say(
+        context.t.gettext("Choose your language."), language_choices(context.t.language, "lang:"), columns=2
     )
 
 
@@ -59,32 +61,32 @@ async def set_language(update: Update, context: Context) -> None:
     champion = await require_member(update, context)
     language = query.data.split(":", 1)[1]
     if champion is None:
-        await answer(query)
+        await context.reply.ack()
         return
     if language not in LANGUAGES:
         await stale_button(update, context)
         return
     async with context.db.begin() as session:
         await champions.set_language(session, champion.id, language)
-    await answer_and_clear(update)
+    await context.reply.picked(LANGUAGES[language])
     context.t = translator(language)
-    await reply(update, context.t.gettext("Done. I will write to you in English from now on."))
+    await context.reply.say(context.t.gettext("Done. I will write to you in English from now on."))
 
 
 async def show_privacy(update: Update, context: Context) -> None:
     """Show the privacy notice and the person's current choices, with a button to change one."""
     _ = context.t.gettext
-    await reply(update, privacy_notice(context))
+    await context.reply.say(privacy_notice(context))
     champion = context.champion
     if champion is None or champion.consent_at is None:
         return
     if champion.share_consent:
         text = _("You agreed that what you report may be used, without your name, in reports to partners.")
-        markup = buttons([(_("Stop sharing"), "privacy:share:no")])
+        choice = Choice(_("Stop sharing"), "privacy:share:no")
     else:
         text = _("You chose not to let what you report be used in reports to partners.")
-        markup = buttons([(_("Allow sharing"), "privacy:share:yes")])
-    await reply(update, text, markup)
+        choice = Choice(_("Allow sharing"), "privacy:share:yes")
+    await context.reply.say(text, [choice])
 
 
 async def change_sharing(update: Update, context: Context) -> None:
@@ -98,9 +100,9 @@ async def change_sharing(update: Update, context: Context) -> None:
     share = query.data.endswith(":yes")
     async with context.db.begin() as session:
         await champions.set_share_consent(session, champion.id, share)
-    await answer_and_clear(update)
     _ = context.t.gettext
-    await reply(update, _("Thank you, your choice is saved."))
+    await context.reply.picked(_("Allow sharing") if share else _("Stop sharing"))
+    await context.reply.say(_("Thank you, your choice is saved."))
 
 
 QUIET_STARTS = (20, 21, 22, 23)
@@ -119,9 +121,9 @@ async def ask_quiet_hours(update: Update, context: Context) -> None:
         )
     else:
         current = _("You have no quiet hours.")
-    choices = [(f"{hour:02d}:00", f"quiet:s:{hour}") for hour in QUIET_STARTS]
-    choices.append((_("No quiet hours"), "quiet:off"))
-    await reply(update, current + "\n" + _("When should quiet hours start?"), buttons(choices, columns=4))
+    choices = [Choice(f"{hour:02d}:00", f"quiet:s:{hour}") for hour in QUIET_STARTS]
+    choices.append(Choice(_("No quiet hours"), "quiet:off"))
+    await context.reply.say(current + "\n" + _("When should quiet hours start?"), choices, columns=4)
 
 
 async def choose_quiet_start(update: Update, context: Context) -> None:
@@ -132,9 +134,9 @@ async def choose_quiet_start(update: Update, context: Context) -> None:
     if await require_member(update, context) is None or start not in QUIET_STARTS:
         await stale_button(update, context)
         return
-    await answer_and_clear(update)
-    choices = [(f"{hour:02d}:00", f"quiet:e:{start}:{hour}") for hour in QUIET_ENDS]
-    await reply(update, context.t.gettext("And when should they end?"), buttons(choices, columns=4))
+    await context.reply.picked(f"{start:02d}:00")
+    choices = [Choice(f"{hour:02d}:00", f"quiet:e:{start}:{hour}") for hour in QUIET_ENDS]
+    await context.reply.say(context.t.gettext("And when should they end?"), choices, columns=4)
 
 
 async def choose_quiet_end(update: Update, context: Context) -> None:
@@ -147,18 +149,17 @@ async def choose_quiet_end(update: Update, context: Context) -> None:
     if champion is None or (hours and (hours[0] not in QUIET_STARTS or hours[1] not in QUIET_ENDS)):
         await stale_button(update, context)
         return
-    await answer_and_clear(update)
+    _ = context.t.gettext
+    await context.reply.picked(f"{hours[1]:02d}:00" if hours else _("No quiet hours"))
     async with context.db.begin() as session:
         await champions.set_quiet_hours(session, champion.id, *(hours or (None, None)))
-    _ = context.t.gettext
     if hours is None:
-        await reply(update, _("Quiet hours are off."))
+        await context.reply.say(_("Quiet hours are off."))
     else:
-        await reply(
-            update,
+        await context.reply.say(
             _("Saved. Your quiet hours are {start} to {end}.").format(
                 start=f"{hours[0]:02d}:00", end=f"{hours[1]:02d}:00"
-            ),
+            )
         )
 
 
@@ -183,12 +184,11 @@ async def _change_status(update: Update, context: Context, status: Status) -> No
     if status == Status.STOPPED and champion is not None and champion.status != Status.STOPPED:
         async with context.db.begin() as session:
             await champions.change_status(session, champion.id, status)
-        await reply(
-            update,
+        await context.reply.say(
             _(
                 "You will not get any more messages from us. We still keep your details so you can "
                 "come back with /start; to delete them, send /deleteme."
-            ),
+            )
         )
         return
     champion = await require_member(update, context)
@@ -199,7 +199,7 @@ async def _change_status(update: Update, context: Context, status: Status) -> No
             Status.PAUSED: _("Campaign messages are already paused. Send /resume to get them again."),
             Status.ACTIVE: _("You are already getting campaign messages."),
         }
-        await reply(update, already[status])
+        await context.reply.say(already[status])
         return
     async with context.db.begin() as session:
         await champions.change_status(session, champion.id, status)
@@ -207,7 +207,7 @@ async def _change_status(update: Update, context: Context, status: Status) -> No
         Status.PAUSED: _("Campaign messages are paused. Send /resume to get them again."),
         Status.ACTIVE: _("Welcome back! You will get campaign messages again."),
     }
-    await reply(update, done[status])
+    await context.reply.say(done[status])
 
 
 async def my_data(update: Update, context: Context) -> None:
@@ -215,12 +215,12 @@ async def my_data(update: Update, context: Context) -> None:
     assert update.effective_chat
     _ = context.t.gettext
     if context.champion is None:
-        await reply(update, _("We hold no data about you."))
+        await context.reply.say(_("We hold no data about you."))
         return
     async with context.db() as session:
         data = await champions.personal_data(session, context.champion)
-    document = InputFile(json.dumps(data, ensure_ascii=False, indent=2).encode(), filename="my-data.json")
-    await update.effective_chat.send_document(document, caption=_("This is everything we hold about you."))
+    document = Media("document", json.dumps(data, ensure_ascii=False, indent=2).encode(), "my-data.json")
+    await context.reply.say(Outgoing(_("This is everything we hold about you."), media=document))
 
 
 async def ask_delete(update: Update, context: Context) -> None:
@@ -228,13 +228,12 @@ async def ask_delete(update: Update, context: Context) -> None:
     assert update.effective_chat
     _ = context.t.gettext
     if context.champion is None:
-        await reply(update, _("We hold no data about you."))
+        await context.reply.say(_("We hold no data about you."))
         return
-    await save_step(update, context, ERASE_STEP, {})
-    await reply(
-        update,
+    await save_step(update, context, ERASE_STEP, Erasing())
+    await context.reply.say(
         _("This deletes everything we hold about you and cannot be undone. Are you sure?"),
-        buttons([(_("Yes, delete everything"), "erase:yes"), (_("No, keep it"), "erase:no")]),
+        [Choice(_("Yes, delete everything"), "erase:yes"), Choice(_("No, keep it"), "erase:no")],
     )
 
 
@@ -248,12 +247,13 @@ async def confirm_delete(update: Update, context: Context) -> None:
     if champion is None or context.state is None or context.state.step != ERASE_STEP:
         await stale_button(update, context)
         return
-    await answer_and_clear(update)
-    if not query.data.endswith(":yes"):
+    erase = query.data.endswith(":yes")
+    await context.reply.picked(_("Yes, delete everything") if erase else _("No, keep it"))
+    if not erase:
         await clear_step(update, context)
-        await reply(update, _("Nothing was deleted."))
+        await context.reply.say(_("Nothing was deleted."))
         return
     async with context.db.begin() as session:
         await champions.erase(session, champion)
     context.champion = None
-    await reply(update, _("Everything we held about you has been deleted. Goodbye, and thank you."))
+    await context.reply.say(_("Everything we held about you has been deleted. Goodbye, and thank you."))
