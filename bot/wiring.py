@@ -6,6 +6,7 @@ journeys, most specific first, then the fallbacks.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Coroutine
 from functools import wraps
 from typing import Any
@@ -40,6 +41,8 @@ from handlers import (
 )
 from handlers.common import stale_button
 from storage import outbox
+
+log = logging.getLogger(__name__)
 
 COMMANDS = {
     "start": onboarding.start,
@@ -142,8 +145,13 @@ def speaking(callback: Callback) -> Callback:
     async def handle(update: Update, context: Context) -> None:
         try:
             await callback(update, context)
-        finally:
-            await context.settle()
+        except BaseException:
+            try:
+                await context.settle()
+            except Exception:  # the handler's own failure is the one to report (or to rerun on)
+                log.warning("What the failed handler had said could not all be sent", exc_info=True)
+            raise
+        await context.settle()
 
     return handle
 

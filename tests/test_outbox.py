@@ -166,7 +166,7 @@ def test_no_handler_or_job_sends_to_anyone_but_the_person_who_wrote() -> None:
     root = Path(__file__).parent.parent
     direct = []
     for path in [*root.glob("handlers/*.py"), *root.glob("bot/*.py")]:
-        if path.name in ("delivery.py", "emulator.py"):
+        if path.name in ("delivery.py", "emulator.py", "telegram_replies.py"):
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
