@@ -128,10 +128,10 @@ class Page:
 
 
 def whatsapp_pages(choices: Sequence[Choice], more: str) -> list[Page]:
-    """Lay choices out as WhatsApp can show them: ≤ 3 as buttons, ≤ 10 as one list, more as pages
-    of 9 rows and a `more` row whose data is "more:<next page>", which the channel answers itself
-    with the next page."""
-    if len(choices) <= BUTTONS_MAX:
+    """Lay choices out as WhatsApp can show them: ≤ 3 without notes as buttons, ≤ 10 as one list
+    (a row has room for a note), more as pages of 9 rows and a `more` row whose data is
+    "more:<next page>", which the channel answers itself with the next page."""
+    if len(choices) <= BUTTONS_MAX and not any(choice.note for choice in choices):
         return [Page(tuple(choices), as_list=False)]
     if len(choices) <= LIST_ROWS:
         return [Page(tuple(choices), as_list=True)]

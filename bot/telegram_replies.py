@@ -157,7 +157,11 @@ class TelegramReplies(Replies):
         if echoed is not None and len(echoed) <= MessageLimit.MAX_TEXT_LENGTH:
             self._later(
                 self.bot.edit_message_text(
-                    echoed, chat_id=pressed.chat.id, message_id=pressed.message_id, reply_markup=None
+                    echoed,
+                    chat_id=pressed.chat.id,
+                    message_id=pressed.message_id,
+                    reply_markup=None,
+                    link_preview_options=pressed.link_preview_options,  # else an edit previews anew
                 )
             )
         else:

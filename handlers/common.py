@@ -150,7 +150,7 @@ def main_menu(t: Translator) -> list[Choice]:
     _ = t.gettext
     return [
         Choice(_("Report what I heard"), "rep:start"),
-        Choice(_("Learn"), "learn:topics"),
+        Choice(_("Learn"), "learn:start"),
         Choice(_("My reports"), "myr:0"),
     ]
 

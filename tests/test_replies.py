@@ -30,6 +30,8 @@ def test_three_choices_are_buttons_and_more_a_list() -> None:
     assert layout(BUTTONS_MAX) == [(3, False)]
     assert layout(4) == [(4, True)]
     assert layout(LIST_ROWS) == [(10, True)]
+    with_notes = [Choice("1", "q:1", note="Call NHS 111 and choose the mental health option")]
+    assert [page.as_list for page in whatsapp_pages(with_notes, "More…")] == [True]  # buttons have no notes
 
 
 def test_more_than_ten_choices_page_with_more() -> None:
