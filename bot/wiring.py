@@ -84,7 +84,7 @@ BUTTONS = {
     r"^quiet:(e:\d{1,2}:\d{1,2}|off)$": settings.choose_quiet_end,
     r"^invite:\d{1,9}:(one|many)$": admin.make_invite,
     r"^approve:\d{1,9}:(yes|no)$": admin.decide,
-    r"^learn:topics$": learn.show_topics,
+    r"^learn:(topics|start)$": learn.show_topics,
     r"^learn:t:[a-z0-9-]{1,40}$": learn.open_topic,
     r"^learn:s:[a-z0-9-]{1,40}$": learn.open_snippet,
     r"^learn:q:[a-z0-9-]{1,40}$": learn.ask_quiz,

@@ -12,8 +12,8 @@ from babel.dates import format_date
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import Context, Services
-from bot.delivery import Outgoing
 from bot.i18n import Translator, translator
+from bot.replies import Outgoing
 from handlers.report_labels import KIND_LABELS, excerpt, topic_label
 from storage import champions, insight_figures, job_runs, outbox
 from storage.insight_export import SMALL
@@ -60,10 +60,11 @@ async def queue_digest(context: Context, now: datetime) -> int:
 
 
 async def digest_message(session: AsyncSession, item: outbox.Claimed, services: Services) -> Outgoing:
-    """Outbox renderer: the digest of the week before its slot, in the coordinator's language."""
+    """Outbox renderer: the digest of the week before its slot, in the coordinator's language. A
+    link in a report's excerpt is not previewed: the bot should not fetch what a champion typed."""
     slot = datetime.fromisoformat(str(item.payload["slot"]))
     figures = await insight_figures.digest(session, slot - timedelta(days=7), slot)
-    return Outgoing(digest_text(translator(item.language), services.topics, figures, slot))
+    return Outgoing(digest_text(translator(item.language), services.topics, figures, slot), preview=False)
 
 
 def suppressed(t: Translator, count: int) -> str:

@@ -7,19 +7,12 @@ from datetime import datetime
 
 from babel.dates import get_day_names
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardMarkup, Update
+from telegram import Update
 
 from bot.context import Context, Services
-from bot.delivery import Outgoing
 from bot.i18n import N_, Translator, translator
-from handlers.common import (
-    answer_and_clear,
-    buttons,
-    reply,
-    require_member,
-    signpost,
-    stale_button,
-)
+from bot.replies import Choice, Outgoing
+from handlers.common import require_member, signpost, stale_button
 from storage import learning, outbox
 from storage.content import Library, Snippet
 from storage.models import Champion, Status, utcnow
@@ -44,11 +37,15 @@ def topic_title(t: Translator, topic: str) -> str:
 
 
 async def show_topics(update: Update, context: Context) -> None:
-    """List the topics with how much of each the champion has read."""
+    """List the topics, each with how much of it the champion has read as its note. A press is
+    echoed under its message: Learn on the main menu (learn:start), Topics under a snippet."""
     champion = await require_member(update, context)
     if champion is None:
         return
-    await answer_and_clear(update)
+    t = context.t
+    query = update.callback_query
+    if query:
+        await context.reply.picked(t.gettext("Learn") if query.data == "learn:start" else t.gettext("Topics"))
     library = context.library
     async with context.db() as session:
         read = set(await learning.progress(session, champion.id))
@@ -56,11 +53,11 @@ async def show_topics(update: Update, context: Context) -> None:
     for topic in library.topics():
         ids = library.in_topic(topic)
         done = sum(1 for snippet_id in ids if snippet_id in read)
-        choices.append((f"{topic_title(context.t, topic)} · {done}/{len(ids)}", f"learn:t:{topic}"))
+        choices.append(Choice(topic_title(t, topic), f"learn:t:{topic}", note=f"{done}/{len(ids)}"))
     if not choices:
-        await reply(update, context.t.gettext("There is nothing to learn here yet."))
+        await context.reply.say(t.gettext("There is nothing to learn here yet."))
         return
-    await reply(update, context.t.gettext("Choose a topic to learn about."), buttons(choices))
+    await context.reply.say(t.gettext("Choose a topic to learn about."), choices)
 
 
 async def open_topic(update: Update, context: Context) -> None:
@@ -68,13 +65,15 @@ async def open_topic(update: Update, context: Context) -> None:
     champion = await require_member(update, context)
     query = update.callback_query
     assert query and query.data
-    ids = context.library.in_topic(query.data.split(":", 2)[2])
+    topic = query.data.split(":", 2)[2]
+    ids = context.library.in_topic(topic)
     if champion is None or not ids:
         await stale_button(update, context)
         return
+    await context.reply.picked(topic_title(context.t, topic))
     async with context.db() as session:
         read = set(await learning.progress(session, champion.id))
-    await show_snippet(update, context, champion, learning.next_unread(context.library, read, ids) or ids[0])
+    await show_snippet(context, champion, learning.next_unread(context.library, read, ids) or ids[0])
 
 
 async def open_snippet(update: Update, context: Context) -> None:
@@ -86,23 +85,20 @@ async def open_snippet(update: Update, context: Context) -> None:
     if champion is None or context.library.get(snippet_id, "en") is None:
         await stale_button(update, context)
         return
-    await show_snippet(update, context, champion, snippet_id)
+    await context.reply.picked(context.t.gettext("Next"))
+    await show_snippet(context, champion, snippet_id)
 
 
-async def show_snippet(update: Update, context: Context, champion: Champion, snippet_id: str) -> None:
+async def show_snippet(context: Context, champion: Champion, snippet_id: str) -> None:
     """Send a snippet in the champion's language (or English, saying so) and mark it read."""
-    await answer_and_clear(update)
     async with context.db.begin() as session:
         await learning.mark_read(session, champion.id, snippet_id)
-    assert update.effective_chat
-    text, markup = snippet_message(context.library, context.t, snippet_id)
-    await update.effective_chat.send_message(text, reply_markup=markup, disable_web_page_preview=True)
+    await context.reply.say(snippet_message(context.library, context.t, snippet_id))
 
 
-def snippet_message(
-    library: Library, t: Translator, snippet_id: str, heading: str = ""
-) -> tuple[str, InlineKeyboardMarkup]:
-    """A snippet's text and its Quiz / Next / Topics buttons, in the translator's language."""
+def snippet_message(library: Library, t: Translator, snippet_id: str, heading: str = "") -> Outgoing:
+    """A snippet with its Quiz / Next / Topics choices, in the translator's language; its source
+    link is not previewed, so the snippet stays the message."""
     found = library.get(snippet_id, t.language)
     assert found is not None
     snippet, fell_back = found
@@ -118,11 +114,11 @@ def snippet_message(
     following = _following(library, snippet)
     choices = []
     if snippet.quiz:
-        choices.append((t.gettext("Quiz"), f"learn:q:{snippet_id}"))
+        choices.append(Choice(t.gettext("Quiz"), f"learn:q:{snippet_id}"))
     if following:
-        choices.append((t.gettext("Next"), f"learn:s:{following}"))
-    choices.append((t.gettext("Topics"), "learn:topics"))
-    return "\n\n".join(parts), buttons(choices, columns=len(choices))
+        choices.append(Choice(t.gettext("Next"), f"learn:s:{following}"))
+    choices.append(Choice(t.gettext("Topics"), "learn:topics"))
+    return Outgoing("\n\n".join(parts), choices, columns=len(choices), preview=False)
 
 
 async def ask_quiz(update: Update, context: Context) -> None:
@@ -136,15 +132,16 @@ async def ask_quiz(update: Update, context: Context) -> None:
         return
     snippet = found[0]
     assert snippet.quiz
-    await answer_and_clear(update)
+    await context.reply.picked(context.t.gettext("Quiz"))
     order = list(range(len(snippet.quiz.options)))
     random.Random(f"{champion.id}:{snippet.id}").shuffle(order)
-    choices = [(snippet.quiz.options[i], f"learn:a:{snippet.id}:{i}") for i in order]
-    await reply(update, snippet.quiz.question, buttons(choices))
+    choices = [Choice(snippet.quiz.options[i], f"learn:a:{snippet.id}:{i}") for i in order]
+    await context.reply.say(snippet.quiz.question, choices)
 
 
 async def answer_quiz(update: Update, context: Context) -> None:
-    """Give feedback in the champion's language and keep the answer."""
+    """Echo the answer chosen under the question, keep it, and give feedback in the champion's
+    language."""
     champion = await require_member(update, context)
     query = update.callback_query
     assert query and query.data
@@ -154,7 +151,7 @@ async def answer_quiz(update: Update, context: Context) -> None:
     if champion is None or found is None or quiz is None or int(choice) >= len(quiz.options):
         await stale_button(update, context)
         return
-    await answer_and_clear(update)
+    await context.reply.picked(quiz.options[int(choice)])
     correct = int(choice) == quiz.answer
     async with context.db.begin() as session:
         await learning.record_answer(session, champion.id, snippet_id, correct)
@@ -162,11 +159,11 @@ async def answer_quiz(update: Update, context: Context) -> None:
     t = context.t
     feedback = ("✅ " + quiz.right) if correct else ("❌ " + quiz.wrong)
     if following:
-        button = (t.gettext("Next"), f"learn:s:{following}")
+        onward = Choice(t.gettext("Next"), f"learn:s:{following}")
     else:
-        button = (t.gettext("Topics"), "learn:topics")
+        onward = Choice(t.gettext("Topics"), "learn:topics")
         feedback += "\n\n" + t.gettext("You have reached the end of this topic. Well done!")
-    await reply(update, feedback, buttons([button]))
+    await context.reply.say(feedback, [onward])
 
 
 async def show_progress(update: Update, context: Context) -> None:
@@ -178,7 +175,7 @@ async def show_progress(update: Update, context: Context) -> None:
         rows = await learning.progress(session, champion.id)
     t = context.t
     if not rows:
-        await reply(update, t.gettext("You haven't started learning yet. Send /learn to begin."))
+        await context.reply.say(t.gettext("You haven't started learning yet. Send /learn to begin."))
         return
     lines = [t.gettext("Your learning so far:")]
     for topic in context.library.topics():
@@ -194,7 +191,7 @@ async def show_progress(update: Update, context: Context) -> None:
                 answered=len(answered),
             )
         )
-    await reply(update, "\n".join(lines))
+    await context.reply.say("\n".join(lines))
 
 
 async def ask_weekly(update: Update, context: Context) -> None:
@@ -202,56 +199,58 @@ async def ask_weekly(update: Update, context: Context) -> None:
     champion = await require_member(update, context)
     if champion is None:
         return
-    await answer_and_clear(update)
     t = context.t
     async with context.db() as session:
         current = await learning.weekly(session, champion.id)
     if current is not None:
-        await reply(
-            update,
+        await context.reply.say(
             t.gettext("You get a snippet every {day} at {time}.").format(
                 day=_day(t, current.weekday), time=f"{current.hour:02d}:00"
             ),
-            buttons([(t.gettext("Change"), "weekly:change"), (t.gettext("Stop"), "weekly:stop")], 2),
+            [Choice(t.gettext("Change"), "weekly:change"), Choice(t.gettext("Stop"), "weekly:stop")],
+            columns=2,
         )
         return
-    await _ask_day(update, t)
+    await _ask_day(context)
 
 
 async def change_weekly(update: Update, context: Context) -> None:
-    """Offer the days again."""
-    await answer_and_clear(update)
-    await _ask_day(update, context.t)
+    """Echo Change under the current choice and offer the days again."""
+    await context.reply.picked(context.t.gettext("Change"))
+    await _ask_day(context)
 
 
-async def _ask_day(update: Update, t: Translator) -> None:
-    days = [(_day(t, d), f"weekly:d:{d}") for d in range(7)]
-    await reply(update, t.gettext("Get a snippet of the week? Choose a day."), buttons(days, columns=2))
+async def _ask_day(context: Context) -> None:
+    t = context.t
+    days = [Choice(_day(t, d), f"weekly:d:{d}") for d in range(7)]
+    await context.reply.say(t.gettext("Get a snippet of the week? Choose a day."), days, columns=2)
 
 
 async def choose_weekly_day(update: Update, context: Context) -> None:
-    """Offer the hours for the chosen day."""
+    """Echo the chosen day and offer the hours for it."""
     query = update.callback_query
     assert query and query.data
     if await require_member(update, context) is None:
         await stale_button(update, context)
         return
-    await answer_and_clear(update)
     day = int(query.data.rsplit(":", 1)[1])
     t = context.t
+    await context.reply.picked(_day(t, day))
     assert context.champion
     hours = [
-        (f"{h:02d}:00", f"weekly:h:{day}:{h}") for h in WEEKLY_HOURS if not hour_is_quiet(context.champion, h)
+        Choice(f"{h:02d}:00", f"weekly:h:{day}:{h}")
+        for h in WEEKLY_HOURS
+        if not hour_is_quiet(context.champion, h)
     ]
-    await reply(
-        update,
+    await context.reply.say(
         t.gettext("At what time? (Your time zone: {timezone})").format(timezone=context.champion.timezone),
-        buttons(hours, columns=4),
+        hours,
+        columns=4,
     )
 
 
 async def choose_weekly_hour(update: Update, context: Context) -> None:
-    """Save the weekly day and hour."""
+    """Echo the chosen hour and save the weekly day and hour."""
     query = update.callback_query
     assert query and query.data
     champion = await require_member(update, context)
@@ -264,12 +263,11 @@ async def choose_weekly_hour(update: Update, context: Context) -> None:
     ):
         await stale_button(update, context)
         return
-    await answer_and_clear(update)
+    await context.reply.picked(f"{int(hour):02d}:00")
     async with context.db.begin() as session:
         await learning.set_weekly(session, champion, int(day), int(hour))
     t = context.t
-    await reply(
-        update,
+    await context.reply.say(
         t.gettext("Done! You will get a snippet every {day} at {time}.").format(
             day=_day(t, int(day)), time=f"{int(hour):02d}:00"
         ),
@@ -282,10 +280,10 @@ async def stop_weekly(update: Update, context: Context) -> None:
     if champion is None:
         await stale_button(update, context)
         return
-    await answer_and_clear(update)
+    await context.reply.picked(context.t.gettext("Stop"))
     async with context.db.begin() as session:
         await learning.stop_weekly(session, champion.id)
-    await reply(update, context.t.gettext("Stopped. You won't get weekly snippets."))
+    await context.reply.say(context.t.gettext("Stopped. You won't get weekly snippets."))
 
 
 async def weekly_job(context: Context) -> None:
@@ -325,10 +323,7 @@ async def weekly_message(session: AsyncSession, item: outbox.Claimed, services: 
     if services.library.get(snippet_id, item.language) is None:
         return None
     t = translator(item.language)
-    text, markup = snippet_message(
-        services.library, t, snippet_id, heading=t.gettext("Your snippet of the week:")
-    )
-    return Outgoing(text, markup, preview=False)
+    return snippet_message(services.library, t, snippet_id, heading=t.gettext("Your snippet of the week:"))
 
 
 def _following(library: Library, snippet: Snippet) -> str | None:

@@ -18,7 +18,7 @@ from handlers.learn import queue_due_snippets, weekly_job
 from storage import champions, learning
 from storage.content import TOPICS, load_library
 from storage.models import WeeklySnippet
-from tests.conftest import BotHarness, join, make_coordinator
+from tests.conftest import BotHarness, Person, join, make_coordinator, texts
 
 SNIPPET = """---
 id: {id}
@@ -49,6 +49,16 @@ def write(
     (folder / f"{snippet_id}.md").write_text(text, encoding="utf-8")
 
 
+QUESTION = "Someone has sudden chest pain and is struggling to breathe. What should they do?"
+
+
+def shown(person: Person, message_id: int) -> tuple[str, list[str]]:
+    """What one bot message in the person's chat says now, and the labels still on it."""
+    (message,) = [m for m in person.history if m.get("from_bot") and m.get("message_id") == message_id]
+    rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
+    return texts([message])[0], [button["text"] for row in rows for button in row]
+
+
 def test_starter_pack_is_complete_in_every_language() -> None:
     library, problems = load_library(languages=tuple(LANGUAGES))
     assert problems == []
@@ -72,17 +82,23 @@ async def test_browse_a_topic_read_snippets_and_see_progress(bot: BotHarness, pl
         "Vaccine conversations · 0/2",
         "Where to get help · 0/2",
     ]
+    topics = ana.history[-1]["message_id"]
     (text,) = await ana.press("Where to get help · 0/2")
+    assert shown(ana, topics) == ("Choose a topic to learn about.\n\n✓ Where to get help", [])
     assert text.startswith("999 or 111?\n\nCall 999 when someone is seriously ill")
     assert (
         "Source: https://www.nhs.uk/nhs-services/urgent-and-emergency-care-services/when-to-use-111/" in text
     )
     assert text.endswith("in an emergency call 999.")
     assert ana.buttons() == ["Quiz", "Next", "Topics"]
+    first = ana.history[-1]["message_id"]
     (text,) = await ana.press("Next")
+    assert shown(ana, first)[0].endswith("in an emergency call 999.\n\n✓ Next")
     assert text.startswith("Pharmacy first, then GP")
     assert ana.buttons() == ["Quiz", "Topics"]
-    await ana.press("Topics")
+    second = ana.history[-1]["message_id"]
+    assert await ana.press("Topics") == ["Choose a topic to learn about."]
+    assert shown(ana, second)[0].endswith("\n\n✓ Topics")
     assert "Where to get help · 2/2" in ana.buttons()
     (text,) = await ana.send("/progress")
     assert "Where to get help: read 2/2, quiz 0/0 right" in text.splitlines()
@@ -94,9 +110,7 @@ async def test_quiz_gives_feedback_and_keeps_the_answer(bot: BotHarness, places:
     await join(ana)
     await ana.send("/learn")
     await ana.press("Where to get help · 0/2")
-    assert await ana.press("Quiz") == [
-        "Someone has sudden chest pain and is struggling to breathe. What should they do?"
-    ]
+    assert await ana.press("Quiz") == [QUESTION]
     assert sorted(ana.buttons()) == ["Book a GP appointment", "Call 111", "Call 999"]
     (feedback,) = await ana.press("Call 111")
     assert feedback.startswith("❌ Not quite.")
@@ -113,6 +127,30 @@ async def test_quiz_gives_feedback_and_keeps_the_answer(bot: BotHarness, places:
     )
     (text,) = await ana.send("/progress")
     assert "Where to get help: read 2/2, quiz 1/2 right" in text.splitlines()
+
+
+async def test_a_quiz_answer_is_echoed_under_its_question_and_the_feedback_follows(
+    bot: BotHarness, places: None
+) -> None:
+    ana = bot.person(809, "Ana")
+    await join(ana)
+    await ana.send("/learn")
+    await ana.press("Where to get help · 0/2")
+    await ana.press("Quiz")
+    question = ana.history[-1]["message_id"]
+    (feedback,) = await ana.press("Call 999")
+    assert shown(ana, question) == (f"{QUESTION}\n\n✓ Call 999", [])
+    assert feedback.startswith("✅ Right.")
+    assert texts(ana.history[-1:]) == [feedback] and ana.buttons() == ["Next"]
+
+
+async def test_learn_on_the_main_menu_echoes_learn(bot: BotHarness, places: None) -> None:
+    ana = bot.person(810, "Ana")
+    await join(ana)
+    welcome = ana.find_button("Learn")[0]["message_id"]  # main_menu is to send learn:start
+    assert await ana.press_data(welcome, "learn:start") == ["Choose a topic to learn about."]
+    text, labels = shown(ana, welcome)
+    assert text.endswith("\n\n✓ Learn") and labels == []
 
 
 async def test_learning_in_urdu(bot: BotHarness, places: None) -> None:
@@ -181,8 +219,12 @@ async def test_weekly_snippet_is_sent_when_due_once_a_week(bot: BotHarness, plac
     await join(ana)
     await ana.send("/weekly")
     assert ana.buttons()[0] == "Monday"
+    days = ana.history[-1]["message_id"]
     assert await ana.press("Monday") == ["At what time? (Your time zone: Europe/London)"]
+    assert shown(ana, days) == ("Get a snippet of the week? Choose a day.\n\n✓ Monday", [])
+    hours = ana.history[-1]["message_id"]
     assert await ana.press("10:00") == ["Done! You will get a snippet every Monday at 10:00."]
+    assert shown(ana, hours) == ("At what time? (Your time zone: Europe/London)\n\n✓ 10:00", [])
     async with bot.sessions() as session:
         champion = await champions.by_telegram_id(session, 806)
         assert champion
@@ -205,8 +247,12 @@ async def test_weekly_snippet_is_sent_when_due_once_a_week(bot: BotHarness, plac
     assert ana.history[-1]["text"].startswith("Your snippet of the week:\n\nCore20PLUS5 for children")
     await ana.send("/pause")
     assert await queue_due_snippets(context, due + timedelta(days=14, minutes=1)) == 0
+    assert await ana.send("/weekly") == ["You get a snippet every Monday at 10:00."]
+    assert await ana.press("Change") == ["Get a snippet of the week? Choose a day."]
+    assert shown(ana, ana.history[-2]["message_id"])[0].endswith("\n\n✓ Change")
     await ana.send("/weekly")
     assert await ana.press("Stop") == ["Stopped. You won't get weekly snippets."]
+    assert shown(ana, ana.history[-2]["message_id"])[0].endswith("\n\n✓ Stop")
 
 
 async def test_two_weekly_runs_at_once_send_each_snippet_once(bot: BotHarness, places: None) -> None:
