@@ -135,7 +135,11 @@ async def ask_quiz(update: Update, context: Context) -> None:
     await context.reply.picked(context.t.gettext("Quiz"))
     order = list(range(len(snippet.quiz.options)))
     random.Random(f"{champion.id}:{snippet.id}").shuffle(order)
-    choices = [Choice(snippet.quiz.options[i], f"learn:a:{snippet.id}:{i}") for i in order]
+    # Numbered, with the option as the note: options run to 60 characters, past a button's room.
+    choices = [
+        Choice(str(n), f"learn:a:{snippet.id}:{i}", note=snippet.quiz.options[i])
+        for n, i in enumerate(order, start=1)
+    ]
     await context.reply.say(snippet.quiz.question, choices)
 
 

@@ -41,7 +41,7 @@ TOPICS = (
     "champion-safely",
 )
 BODY_MAX = 1000  # characters: about one phone screen
-OPTION_MAX = 60  # characters on a quiz button
+OPTION_MAX = 60  # characters of a quiz option: a numbered choice's note, within a list row's 72
 OPTIONS_MIN, OPTIONS_MAX = 2, 4
 ID_MAX = 40  # keeps button data well under Telegram's 64 bytes
 REQUIRED = ("id", "topic", "order", "title", "source")

@@ -162,7 +162,8 @@ class Person:
         for message in reversed(self.history):
             for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
                 for button in row:
-                    if button["text"] == label or button["text"] == f"✓ {label}":
+                    text = button["text"]
+                    if text in (label, f"✓ {label}") or text.endswith(f" · {label}"):  # or its note
                         return message, button["callback_data"]
         raise AssertionError(f"No button {label!r}; last messages: {texts(self.history[-3:])}")
 
