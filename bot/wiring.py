@@ -131,6 +131,7 @@ MESSAGES: dict[str, Render] = {
 # Each journey's step data, by its steps' prefix: read and validated by the loading step.
 STEPS: dict[str, type[StepData]] = {
     "erase": settings.Erasing,
+    "join": onboarding.Joining,
 }
 
 Callback = Callable[[Update, Context], Coroutine[Any, Any, None]]

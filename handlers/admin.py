@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardMarkup, Update
+from telegram import Update
 
 from bot.context import Context, Services
-from bot.delivery import Outgoing
 from bot.i18n import Translator, translator
-from handlers.common import answer, answer_and_clear, buttons, isolate, reply, require_coordinator
+from bot.replies import Choice, Outgoing
+from handlers.common import isolate, require_coordinator
 from storage import champions, directory, invites, outbox
 from storage.models import Champion, Status
 
@@ -25,20 +25,19 @@ async def ask_invite(update: Update, context: Context) -> None:
             network = await directory.find_network(session, name)
             known = [n.name for n in await directory.list_networks(session)]
         if network is None:
-            await reply(
-                update,
+            await context.reply.say(
                 _("There is no network called {name}. Networks: {networks}").format(
                     name=isolate(name), networks=", ".join(known) or "–"
-                ),
+                )
             )
             return
         network_id = network.id
-    await reply(
-        update,
+    await context.reply.say(
         _("Who is this invite link for?"),
-        buttons(
-            [(_("One person"), f"invite:{network_id}:one"), (_("Many people"), f"invite:{network_id}:many")]
-        ),
+        [
+            Choice(_("One person"), f"invite:{network_id}:one"),
+            Choice(_("Many people"), f"invite:{network_id}:many"),
+        ],
     )
 
 
@@ -65,17 +64,18 @@ async def make_invite(update: Update, context: Context) -> None:
                 max_uses=1 if kind == "one" else None,
                 days=days,
             )
-    await answer_and_clear(update)
-    if invite is None:
-        await reply(update, _("This button is no longer active."))
+    if invite is None:  # the network went meanwhile
+        await context.reply.picked()
+        await context.reply.say(_("This button is no longer active."))
         return
+    await context.reply.picked(_("One person") if kind == "one" else _("Many people"))
     link = f"https://t.me/{context.bot.username}?start={invite.code}"
     until = context.t.datetime(invite.expires_at, coordinator.timezone)
     if kind == "one":
         text = _("Here is an invite link for one person. It works until {date}:\n{link}")
     else:
         text = _("Here is an invite link for any number of people. It works until {date}:\n{link}")
-    await reply(update, text.format(date=until, link=link))
+    await context.reply.say(text.format(date=until, link=link))
 
 
 async def list_pending(update: Update, context: Context) -> None:
@@ -86,27 +86,29 @@ async def list_pending(update: Update, context: Context) -> None:
     async with context.db() as session:
         waiting = await champions.pending(session)
     if not waiting:
-        await reply(update, _("Nobody is waiting for approval."))
+        await context.reply.say(_("Nobody is waiting for approval."))
         return
     count = len(waiting)
-    await reply(
-        update,
+    await context.reply.say(
         context.t.ngettext("{count} person is waiting:", "{count} people are waiting:", count).format(
             count=context.t.number(count)
-        ),
+        )
     )
     for champion in waiting:
-        await reply(update, *approval_request(context.t, champion))
+        await context.reply.say(approval_request(context.t, champion))
 
 
-def approval_request(t: Translator, champion: Champion) -> tuple[str, InlineKeyboardMarkup]:
+def approval_request(t: Translator, champion: Champion) -> Outgoing:
     """Someone asking to join, with Approve and Decline, in a coordinator's language."""
     _ = t.gettext
     text = _("{name} asks to join (area: {area}).").format(
         name=isolate(champion.display_name), area=champion.area.name if champion.area else "–"
     )
-    choices = [(_("Approve"), f"approve:{champion.id}:yes"), (_("Decline"), f"approve:{champion.id}:no")]
-    return text, buttons(choices, 2)
+    choices = [
+        Choice(_("Approve"), f"approve:{champion.id}:yes"),
+        Choice(_("Decline"), f"approve:{champion.id}:no"),
+    ]
+    return Outgoing(text, choices, columns=2)
 
 
 async def request_message(session: AsyncSession, item: outbox.Claimed, services: Services) -> Outgoing | None:
@@ -114,7 +116,7 @@ async def request_message(session: AsyncSession, item: outbox.Claimed, services:
     champion = await session.get(Champion, int(item.payload["champion"]))
     if champion is None or champion.status != Status.PENDING:
         return None
-    return Outgoing(*approval_request(translator(item.language), champion))
+    return approval_request(translator(item.language), champion)
 
 
 async def result_message(session: AsyncSession, item: outbox.Claimed, services: Services) -> Outgoing:
@@ -145,12 +147,11 @@ async def decide(update: Update, context: Context) -> None:
         else:
             champion = None
     if champion is None:
-        await answer(query, _("Someone has already decided about this person."), show_alert=True)
+        await context.reply.ack(_("Someone has already decided about this person."), alert=True)
         return
     context.bot_data.wake.ring(outbox.PERSON)
-    await answer(query)
     name = isolate(champion.display_name)
     if verdict == "yes":
-        await query.edit_message_text(_("{name} can now take part.").format(name=name))
+        await context.reply.replace(_("{name} can now take part.").format(name=name))
     else:
-        await query.edit_message_text(_("{name} was declined.").format(name=name))
+        await context.reply.replace(_("{name} was declined.").format(name=name))

@@ -25,8 +25,9 @@ async def on_error(update: object, context: Context) -> None:
         log.exception("Could not load who sent update %s", update.update_id)
     _ = context.t.gettext
     try:
-        await update.effective_chat.send_message(
+        await context.reply.say(
             _("Sorry, something went wrong on our side. Please try again, or send /help.")
         )
+        await context.settle()  # the press it answers, if the update was one
     except Exception:  # the apology itself failing must not raise again
         log.exception("Could not apologise for update %s", update.update_id)

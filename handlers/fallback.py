@@ -5,18 +5,20 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.context import Context
+from handlers import onboarding
 from handlers.broadcast import media_during_broadcast, text_during_broadcast
 from handlers.common import reply
 from handlers.insights import media_during_insights, text_during_insights
-from handlers.onboarding import text_during_join
 from handlers.report import media_during_report, text_during_report
 
 
 async def text(update: Update, context: Context) -> None:
     """Route free text to the step waiting for it, or explain what the bot understands."""
+    if context.state is not None and context.state.step.startswith("join:"):
+        await onboarding.on_text(update, context)
+        return
     if (
-        await text_during_join(update, context)
-        or await text_during_broadcast(update, context)
+        await text_during_broadcast(update, context)
         or await text_during_report(update, context)
         or await text_during_insights(update, context)
     ):

@@ -9,9 +9,9 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop
 
+from bot import steps
 from bot.context import Context
 from bot.flood import Verdict
-from bot import steps
 from bot.i18n import negotiate, translator
 from handlers import pastes
 from storage import champions, conversation
@@ -41,7 +41,7 @@ async def load(update: Update, context: Context) -> None:
     await check_step(update, context)
     if verdict == Verdict.WARN:
         log.info("A chat is sending too fast; dropping its updates for a moment")
-        await chat.send_message(
+        await context.reply.say(
             context.t.gettext("You're sending messages very fast. Please wait a moment and try again.")
         )
         raise ApplicationHandlerStop
@@ -49,7 +49,7 @@ async def load(update: Update, context: Context) -> None:
         raise ApplicationHandlerStop
     message = update.message
     if message and message.text and len(message.text) > pastes.JOINED_MAX:
-        await message.reply_text(
+        await context.reply.say(
             context.t.gettext("That message is too long for me. Please send something shorter.")
         )
         raise ApplicationHandlerStop

@@ -7,29 +7,49 @@ ask again; declining deletes even that.
 from __future__ import annotations
 
 import unicodedata
-from typing import Any
 
+from pydantic import Field
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 
 from bot.context import Context
 from bot.i18n import LANGUAGES, N_, Translator, translator
+from bot.replies import Choice, ticked
+from bot.steps import StepData
 from handlers.common import (
-    answer,
-    answer_and_clear,
-    buttons,
     clear_step,
     help_text,
     isolate,
-    language_buttons,
+    language_choices,
     main_menu,
-    reply,
     save_step,
     stale_button,
 )
 from storage import champions, conversation, directory, invites, outbox
-from storage.models import Status
+from storage.models import Champion, Status
 
 NAME_MAX = 64
+LANGUAGE, CONSENT, SHARE, NAME, AREA, NETWORKS = (
+    "join:language",
+    "join:consent",
+    "join:share",
+    "join:name",
+    "join:area",
+    "join:networks",
+)
+# How Done went: joined, waiting for approval, or refused (erased meanwhile, the invite expired).
+JOINED, PENDING, GONE, EXPIRED = "joined", "pending", "gone", "expired"
+
+
+class Joining(StepData):
+    """What someone joining has answered so far. `language` is read before the champion exists
+    (handlers.gate.identify), so the questions come in the language they chose."""
+
+    language: str = "en"
+    invite: str | None = None  # the code of the link they followed, used up only on Done
+    name: str = ""
+    area_id: int | None = None  # None: none chosen, or "Prefer not to say"
+    networks: list[int] = Field(default_factory=list)
 
 
 async def start(update: Update, context: Context) -> None:
@@ -41,10 +61,10 @@ async def start(update: Update, context: Context) -> None:
         await context.reply.say(
             _("Welcome back, {name}!").format(name=isolate(champion.display_name)), main_menu(context.t)
         )
-        await reply(update, help_text(context))
+        await context.reply.say(help_text(context))
         return
     if champion is not None and champion.status == Status.PENDING:
-        await reply(update, _("Your request to join is waiting for a coordinator's approval."))
+        await context.reply.say(_("Your request to join is waiting for a coordinator's approval."))
         return
     code = context.args[0] if context.args else None
     invite_code = None
@@ -53,56 +73,51 @@ async def start(update: Update, context: Context) -> None:
         async with context.db.begin() as session:
             invite = await invites.valid_invite(session, code[:64])
         if invite is None:
-            await reply(
-                update, _("This invite link is not valid or has expired. Ask your coordinator for a new one.")
+            await context.reply.say(
+                _("This invite link is not valid or has expired. Ask your coordinator for a new one.")
             )
         else:
             invite_code, network_id = invite.code, invite.network_id
     if invite_code is None and context.settings.signup_mode == "invite":
-        await reply(update, _("Joining is by invitation only. Ask your coordinator for an invite link."))
+        await context.reply.say(_("Joining is by invitation only. Ask your coordinator for an invite link."))
         return
-    language = context.t.language
-    data = {"language": language, "invite": invite_code, "networks": [network_id] if network_id else []}
-    await save_step(update, context, "join:language", data)
-    await ask(update, context, "join:language", data)
+    data = Joining(
+        language=context.t.language, invite=invite_code, networks=[network_id] if network_id else []
+    )
+    await save_step(update, context, LANGUAGE, data)
+    await ask(context, LANGUAGE, data)
 
 
-async def ask(update: Update, context: Context, step: str, data: dict[str, Any]) -> None:
+async def ask(context: Context, step: str, data: Joining) -> None:
     """Ask the question for a joining step (again, after an unexpected answer)."""
     _ = context.t.gettext
-    if step == "join:language":
-        markup = language_buttons(data["language"], "join:lang:")
-        await reply(update, _("Welcome! Please choose your language."), markup)
-    elif step == "join:consent":
-        await reply(update, privacy_notice(context))
-        await reply(
-            update,
+    say = context.reply.say
+    if step == LANGUAGE:
+        choices = language_choices(data.language, "join:lang:")
+        await say(_("Welcome! Please choose your language."), choices, columns=2)
+    elif step == CONSENT:
+        await say(privacy_notice(context))
+        await say(
             _("Do you agree to take part and to receive messages from us? You can stop at any time."),
-            buttons([(_("Yes, I agree"), "join:consent:yes"), (_("No, thanks"), "join:consent:no")]),
+            [Choice(_("Yes, I agree"), "join:consent:yes"), Choice(_("No, thanks"), "join:consent:no")],
         )
-    elif step == "join:share":
-        await reply(
-            update,
+    elif step == SHARE:
+        await say(
             _(
                 "One more choice, and it is up to you: may we use what you report, without your name, "
                 "in reports to our partners (such as the NHS and the council)?"
             ),
-            buttons([(_("Yes, that's fine"), "join:share:yes"), (_("No"), "join:share:no")]),
+            [Choice(_("Yes, that's fine"), "join:share:yes"), Choice(_("No"), "join:share:no")],
         )
-    elif step == "join:name":
-        await reply(update, _("What should we call you? Your first name or a nickname is fine."))
-    elif step == "join:area":
-        async with context.db() as session:
-            areas = await directory.list_areas(session)
-        choices = [(area.name, f"join:area:{area.id}") for area in areas] + [
-            (_("Prefer not to say"), "join:area:0")
-        ]
-        await reply(update, _("Which area do you mostly work in?"), buttons(choices, columns=2))
-    elif step == "join:networks":
-        await reply(
-            update,
+    elif step == NAME:
+        await say(_("What should we call you? Your first name or a nickname is fine."))
+    elif step == AREA:
+        await say(_("Which area do you mostly work in?"), await _area_choices(context), columns=2)
+    elif step == NETWORKS:
+        await say(
             _("Which communities or networks do you connect with? Choose any, then press Done."),
-            await _network_buttons(context, data["networks"]),
+            await _network_choices(context, data.networks),
+            columns=2,
         )
 
 
@@ -123,69 +138,80 @@ def privacy_notice(context: Context) -> str:
 
 async def choose_language(update: Update, context: Context) -> None:
     """Store the chosen language and show the privacy notice in it."""
-    data = await _expect(update, context, "join:language")
+    data = await _expect(update, context, LANGUAGE)
     if data is None:
         return
     language = _arg(update)
     if language not in LANGUAGES:
         return await stale_button(update, context)
-    await answer_and_clear(update)
-    data["language"] = language
+    data.language = language
+    await save_step(update, context, CONSENT, data)  # first: a press run again is answered once
+    await context.reply.picked(LANGUAGES[language])
     context.t = translator(language)
-    await save_step(update, context, "join:consent", data)
-    await ask(update, context, "join:consent", data)
+    await ask(context, CONSENT, data)
 
 
 async def answer_consent(update: Update, context: Context) -> None:
     """Continue on consent; on refusal forget this chat entirely."""
-    assert update.effective_chat
-    data = await _expect(update, context, "join:consent")
+    data = await _expect(update, context, CONSENT)
     if data is None:
         return
-    await answer_and_clear(update)
     _ = context.t.gettext
     if _arg(update) != "yes":
         await clear_step(update, context)
-        await reply(
-            update,
-            _("That's fine. We have not kept anything about you. Send /start if you change your mind."),
+        await context.reply.picked(_("No, thanks"))
+        await context.reply.say(
+            _("That's fine. We have not kept anything about you. Send /start if you change your mind.")
         )
         return
-    await save_step(update, context, "join:share", data)
-    await ask(update, context, "join:share", data)
+    await save_step(update, context, SHARE, data)
+    await context.reply.picked(_("Yes, I agree"))
+    await ask(context, SHARE, data)
 
 
 async def answer_share(update: Update, context: Context) -> None:
     """Record both consents with version and time, then ask for a name."""
     assert update.effective_user and update.effective_chat
-    data = await _expect(update, context, "join:share")
+    data = await _expect(update, context, SHARE)
     if data is None:
         return
-    await answer_and_clear(update)
+    share = _arg(update) == "yes"
     async with context.db.begin() as session:
-        await champions.start_joining(
-            session, update.effective_user.id, data["language"], _arg(update) == "yes", data.get("invite")
+        await champions.start_joining(session, update.effective_user.id, data.language, share, data.invite)
+        context.state_version = await conversation.set_state(
+            session, update.effective_chat.id, NAME, data.stored(), read=context.state_version
         )
-        await conversation.set_state(
-            session, update.effective_chat.id, "join:name", data, read=context.state_version
-        )
-    await ask(update, context, "join:name", data)
+    _ = context.t.gettext
+    await context.reply.picked(_("Yes, that's fine") if share else _("No"))
+    await ask(context, NAME, data)
 
 
-async def receive_name(update: Update, context: Context) -> None:
+async def on_text(update: Update, context: Context) -> None:
+    """Take text typed on a joining step: the name on its step, elsewhere a reminder of the buttons
+    and the question again."""
+    data, state = context.step_as(Joining), context.state
+    assert data is not None and state is not None, "called only for a chat on a joining step"
+    if state.step == NAME:
+        await receive_name(update, context, data)
+        return
+    await context.reply.say(context.t.gettext("Please choose one of the buttons."))
+    await ask(context, state.step, data)
+
+
+async def receive_name(update: Update, context: Context, data: Joining) -> None:
     """Take the display name typed in, refusing empty or over-long ones."""
-    assert update.message and context.state
+    assert update.message
     _ = context.t.gettext
     name = clean_name(update.message.text or "")
     if not name:
-        await reply(update, _("Please type a name (letters, not only spaces)."))
+        await context.reply.say(_("Please type a name (letters, not only spaces)."))
         return
     if len(name) > NAME_MAX:
-        await reply(update, too_long_name(context.t, NAME_MAX))
+        await context.reply.say(too_long_name(context.t, NAME_MAX))
         return
-    data = dict(context.state.data, name=name)
-    await save_step(update, context, "join:area", data)
-    await ask(update, context, "join:area", data)
+    data.name = name
+    await save_step(update, context, AREA, data)
+    await ask(context, AREA, data)
 
 
 def too_long_name(t: Translator, limit: int) -> str:
@@ -206,121 +232,121 @@ def clean_name(text: str) -> str:
 
 async def choose_area(update: Update, context: Context) -> None:
     """Store the area, then ask about networks."""
-    data = await _expect(update, context, "join:area")
+    data = await _expect(update, context, AREA)
     if data is None:
         return
     area_id = int(_arg(update))
     async with context.db() as session:
-        known = {area.id for area in await directory.list_areas(session)}
-    if area_id and area_id not in known:
+        names = {area.id: area.name for area in await directory.list_areas(session)}
+    if area_id and area_id not in names:
         return await stale_button(update, context)
-    await answer_and_clear(update)
-    data["area_id"] = area_id or None
-    await save_step(update, context, "join:networks", data)
-    await ask(update, context, "join:networks", data)
+    data.area_id = area_id or None
+    await save_step(update, context, NETWORKS, data)
+    await context.reply.picked(names[area_id] if area_id else context.t.gettext("Prefer not to say"))
+    await ask(context, NETWORKS, data)
 
 
 async def toggle_network(update: Update, context: Context) -> None:
     """Tick or untick a network on the same message."""
-    query = update.callback_query
-    data = await _expect(update, context, "join:networks")
-    if data is None or query is None:
+    data = await _expect(update, context, NETWORKS)
+    if data is None:
         return
     network_id = int(_arg(update))
     async with context.db() as session:
         known = {network.id for network in await directory.list_networks(session)}
     if network_id not in known:
         return await stale_button(update, context)
-    chosen = set(data["networks"])
-    chosen ^= {network_id}
-    data["networks"] = sorted(chosen)
-    await save_step(update, context, "join:networks", data)  # first: a tap run again answers once
-    await answer(query)
-    await query.edit_message_reply_markup(await _network_buttons(context, data["networks"]))
+    data.networks = sorted(set(data.networks) ^ {network_id})
+    await save_step(update, context, NETWORKS, data)  # first: a press run again is answered once
+    await context.reply.rechoose(await _network_choices(context, data.networks), columns=2)
 
 
 async def finish(update: Update, context: Context) -> None:
     """Store the answers; the champion is active, or waits for approval in approval mode."""
     assert update.effective_chat and update.effective_user
-    data = await _expect(update, context, "join:networks")
+    data = await _expect(update, context, NETWORKS)
     if data is None:
         return
-    await answer_and_clear(update)
     _ = context.t.gettext
-    mode = context.settings.signup_mode
     async with context.db.begin() as session:
-        champion = await champions.by_telegram_id(session, update.effective_user.id)
-        if champion is None:  # erased meanwhile (e.g. /deleteme in another step)
-            await conversation.clear_state(session, update.effective_chat.id, read=context.state_version)
-            await reply(update, _("You haven't joined yet. Send /start to join."))
-            return
-        # The link may have been used up by someone else since /start.
-        invited = bool(data.get("invite")) and await invites.use_invite(session, data["invite"])
-        if mode == "invite" and not invited:
-            await conversation.clear_state(session, update.effective_chat.id, read=context.state_version)
-            await reply(
-                update, _("This invite link is not valid or has expired. Ask your coordinator for a new one.")
-            )
-            return
-        approved = mode != "approval" or invited
-        await champions.finish_joining(
-            session,
-            champion,
-            display_name=data["name"],
-            area_id=data.get("area_id"),
-            network_ids=data["networks"],
-            approved=approved,
-        )
+        networks = [n.name for n in await directory.list_networks(session) if n.id in data.networks]
+        champion, outcome = await _record(session, context, update.effective_user.id, data)
         await conversation.clear_state(session, update.effective_chat.id, read=context.state_version)
-        if not approved:  # every coordinator is asked, even when another can't be reached
-            coordinators = [coordinator.id for coordinator in await champions.coordinators(session)]
-            await outbox.queue(session, outbox.APPROVAL_REQUEST, coordinators, {"champion": champion.id})
-    context.champion = champion
-    if approved:
+    await context.reply.picked(", ".join(networks) or _("None"))
+    name = isolate(data.name)
+    if outcome == GONE:
+        await context.reply.say(_("You haven't joined yet. Send /start to join."))
+    elif outcome == EXPIRED:
         await context.reply.say(
-            _("You're all set, {name}! Thank you for being a community champion.").format(
-                name=isolate(data["name"])
-            ),
+            _("This invite link is not valid or has expired. Ask your coordinator for a new one.")
+        )
+    elif outcome == PENDING:
+        await context.reply.say(
+            _("Thank you, {name}. A coordinator will look at your request soon.").format(name=name)
+        )
+        context.bot_data.wake.ring(outbox.PERSON)
+    else:
+        context.champion = champion
+        await context.reply.say(
+            _("You're all set, {name}! Thank you for being a community champion.").format(name=name),
             main_menu(context.t),
         )
-        await reply(update, help_text(context))
-        return
-    await reply(
-        update,
-        _("Thank you, {name}. A coordinator will look at your request soon.").format(
-            name=isolate(data["name"])
-        ),
+        await context.reply.say(help_text(context))
+
+
+async def _record(
+    session: AsyncSession, context: Context, user_id: int, data: Joining
+) -> tuple[Champion | None, str]:
+    """Make the person a member, or ask the coordinators about them in approval mode: JOINED or
+    PENDING; or why not: GONE (erased meanwhile, e.g. by /deleteme) or EXPIRED (their invite)."""
+    champion = await champions.by_telegram_id(session, user_id)
+    if champion is None:
+        return None, GONE
+    # The link may have been used up by someone else since /start.
+    invited = data.invite is not None and await invites.use_invite(session, data.invite)
+    mode = context.settings.signup_mode
+    if mode == "invite" and not invited:
+        return champion, EXPIRED
+    approved = mode != "approval" or invited
+    await champions.finish_joining(
+        session,
+        champion,
+        display_name=data.name,
+        area_id=data.area_id,
+        network_ids=data.networks,
+        approved=approved,
     )
-    context.bot_data.wake.ring(outbox.PERSON)
+    if approved:
+        return champion, JOINED
+    # Every coordinator is asked, even when another can't be reached.
+    coordinators = [coordinator.id for coordinator in await champions.coordinators(session)]
+    await outbox.queue(session, outbox.APPROVAL_REQUEST, coordinators, {"champion": champion.id})
+    return champion, PENDING
 
 
-async def text_during_join(update: Update, context: Context) -> bool:
-    """Handle free text sent while joining; False if the chat is not joining."""
-    state = context.state
-    if state is None or not state.step.startswith("join:"):
-        return False
-    if state.step == "join:name":
-        await receive_name(update, context)
-        return True
-    await reply(update, context.t.gettext("Please choose one of the buttons."))
-    await ask(update, context, state.step, state.data)
-    return True
+async def _area_choices(context: Context) -> list[Choice]:
+    """The areas by name, then a way not to say."""
+    async with context.db() as session:
+        areas = await directory.list_areas(session)
+    choices = [Choice(area.name, f"join:area:{area.id}") for area in areas]
+    return [*choices, Choice(context.t.gettext("Prefer not to say"), "join:area:0")]
 
 
-async def _network_buttons(context: Context, chosen: list[int]) -> Any:
-    _ = context.t.gettext
+async def _network_choices(context: Context, chosen: list[int]) -> list[Choice]:
+    """The networks, those chosen ticked, then Done."""
     async with context.db() as session:
         networks = await directory.list_networks(session)
-    choices = [(("✓ " if n.id in chosen else "") + n.name, f"join:net:{n.id}") for n in networks]
-    return buttons([*choices, (_("Done"), "join:done")], columns=2)
+    choices = [Choice(ticked(n.id in chosen, n.name), f"join:net:{n.id}") for n in networks]
+    return [*choices, Choice(context.t.gettext("Done"), "join:done")]
 
 
-async def _expect(update: Update, context: Context, step: str) -> dict[str, Any] | None:
+async def _expect(update: Update, context: Context, step: str) -> Joining | None:
     """The chat's answers so far if it is on `step`; otherwise the button is stale (and answered)."""
-    if context.state is None or context.state.step != step:
+    data = context.step_as(Joining)
+    if data is None or context.state is None or context.state.step != step:
         await stale_button(update, context)
         return None
-    return dict(context.state.data)
+    return data
 
 
 def _arg(update: Update) -> str:

@@ -11,12 +11,13 @@ from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import Update
 
 from bot.context import Context
 from bot.i18n import N_, Translator, translator
+from bot.replies import Choice, Media, Outgoing
 from handlers.broadcast import reach_lines
-from handlers.common import answer_and_clear, buttons, champion_zone, isolate, reply, require_coordinator
+from handlers.common import champion_zone, isolate, require_coordinator
 from handlers.learn import topic_title
 from handlers.report_labels import KIND_LABELS, topic_label
 from storage import insight_figures, learning
@@ -47,8 +48,8 @@ async def show_stats(update: Update, context: Context) -> None:
     """Show coordinators learning, reach and this month's reports with a chart."""
     if await require_coordinator(update, context) is None:
         return
-    await reply(update, await _learning_and_reach(context))
-    await show_reports(update, context, DEFAULT_PERIOD)
+    await context.reply.say(await _learning_and_reach(context))
+    await show_reports(context, DEFAULT_PERIOD)
 
 
 async def choose_period(update: Update, context: Context) -> None:
@@ -57,8 +58,9 @@ async def choose_period(update: Update, context: Context) -> None:
     assert query and query.data
     if await require_coordinator(update, context) is None:
         return
-    await answer_and_clear(update)
-    await show_reports(update, context, query.data.removeprefix("stats:"))
+    period = query.data.removeprefix("stats:")
+    await context.reply.picked(context.t.gettext(PERIODS[period]))
+    await show_reports(context, period)
 
 
 async def _learning_and_reach(context: Context) -> str:
@@ -101,22 +103,23 @@ def period_bounds(period: str, now: datetime, timezone: str) -> tuple[datetime, 
     return start.astimezone(UTC), now
 
 
-async def show_reports(update: Update, context: Context, period: str) -> None:
+async def show_reports(context: Context, period: str) -> None:
     """Send a period's report figures with the period buttons, then the chart if there is anything
     to draw."""
     since, until = period_bounds(period, utcnow(), champion_zone(context.champion).key)
     async with context.db() as session:
         figures = await insight_figures.figures(session, since, until)
     t = context.t
-    await reply(update, report_text(t, context.topics, period, figures), _period_buttons(t))
+    await context.reply.say(report_text(t, context.topics, period, figures), _period_choices(t), columns=3)
     if figures.current.total or figures.previous.total:
         png = await asyncio.to_thread(topic_chart, t, context.topics, period, figures)
-        assert update.effective_chat
-        await update.effective_chat.send_photo(png, caption=t.gettext(CHART_TITLES[period]))
+        chart = Media("photo", png, "chart.png")
+        await context.reply.say(Outgoing(t.gettext(CHART_TITLES[period]), media=chart))
 
 
-def _period_buttons(t: Translator) -> InlineKeyboardMarkup:
-    return buttons([(t.gettext(label), f"stats:{period}") for period, label in PERIODS.items()], columns=3)
+def _period_choices(t: Translator) -> list[Choice]:
+    """This week, this month, the last 30 days."""
+    return [Choice(t.gettext(label), f"stats:{period}") for period, label in PERIODS.items()]
 
 
 def change(t: Translator, now: int, before: int) -> str:

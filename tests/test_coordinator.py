@@ -28,6 +28,9 @@ async def test_single_use_invite_works_once(bot: BotHarness, places: None) -> No
     assert await sam.send("/invite") == ["Who is this invite link for?"]
     (text,) = await sam.press("One person")
     assert text.startswith("Here is an invite link for one person. It works until ")
+    question = sam.history[-2]  # answered: the choice shown on it, its buttons gone
+    assert question["text"] == "Who is this invite link for?\n\n\u2068✓ One person\u2069"
+    assert not question.get("reply_markup")
     assert f"https://t.me/{bot.emulator.bot_username}?start=" in text
     code = invite_code(text)
     assert len(code) <= 64 and code.replace("-", "").replace("_", "").isalnum()
@@ -104,6 +107,7 @@ async def test_approval_mode_waits_for_a_coordinator(bot: BotHarness, places: No
     assert await sam.send("/pending") == ["1 person is waiting:", "Zara asks to join (area: Riverside)."]
     assert await sam.press("Approve") == []
     assert texts(sam.history[-1:]) == ["Zara can now take part."] and sam.history[-1]["edited"]
+    assert not sam.history[-1].get("reply_markup")
     await bot.deliver()
     assert zara.history[-1]["text"] == "Good news: you have been approved! Send /help to see what you can do."
     # The first notification still shows its buttons: a second decision is refused.
@@ -177,3 +181,16 @@ async def test_a_single_use_link_used_up_meanwhile_does_not_let_a_second_person_
     async with bot.sessions() as session:
         late = await champions.by_telegram_id(session, 373)
         assert late and late.status == Status.JOINING
+
+
+async def test_a_stats_period_pressed_is_shown_under_the_figures_it_was_pressed_on(
+    bot: BotHarness, places: None
+) -> None:
+    sam = bot.person(381, "Sam")
+    await make_coordinator(bot, sam)
+    _learning, month = await sam.send("/stats")
+    (week,) = await sam.press("This week")
+    assert week.startswith("Reports this week: 0 (=)")
+    figures = sam.history[-2]
+    assert texts([figures]) == [f"{month}\n\n✓ This week"] and not figures.get("reply_markup")
+    assert sam.buttons() == ["This week", "This month", "Last 30 days"]

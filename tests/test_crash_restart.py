@@ -71,6 +71,19 @@ async def press(emulator: Emulator, label: str, count: int = 1) -> list[str]:
     raise AssertionError(f"No button {label!r}")
 
 
+async def echoed(emulator: Emulator, question: str) -> None:
+    """Wait until the question beginning with `question` shows its answer with its buttons gone: an
+    edit that goes in the background, so it can come after the next question."""
+
+    def open_question() -> bool:
+        asked = [m for m in emulator.history(ANA) if (m.get("text") or "").startswith(question)]
+        return bool(asked and asked[-1].get("reply_markup"))
+
+    async with asyncio.timeout(WAIT):
+        while open_question():
+            await emulator.wait_for_change(ANA, WAIT)
+
+
 async def kill(process: asyncio.subprocess.Process) -> None:
     process.send_signal(signal.SIGKILL)
     await process.wait()
@@ -90,6 +103,7 @@ async def test_sigkill_mid_join_then_restart_loses_no_message_and_applies_none_t
     await press(emulator, "English", count=2)
     await press(emulator, "Yes, I agree")
     assert await press(emulator, "No") == ["What should we call you? Your first name or a nickname is fine."]
+    await echoed(emulator, "One more choice")
 
     # Ana types her name and then /help; the bot saves her name but hangs sending the next question.
     stuck = emulator.hold(ANA)

@@ -2,11 +2,33 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Any
+
+from sqlalchemy import select, update
 
 from storage import champions
 from storage.models import Champion, ConversationState, Status
-from tests.conftest import BotHarness, join
+from tests.conftest import BotHarness, Person, join, texts
+
+UPDATED = (
+    "Sorry, the bot was updated while you were in the middle of something, so it has to start again. "
+    "Send /help to see what you can do."
+)
+
+
+def question(person: Person, start: str) -> dict[str, Any]:
+    """The newest bot message beginning with `start`."""
+    return next(
+        m for m in reversed(person.history) if m.get("from_bot") and (m.get("text") or "").startswith(start)
+    )
+
+
+def answered(person: Person, start: str) -> str:
+    """What a question shows once answered, which must have no buttons left to press."""
+    message = question(person, start)
+    assert not message.get("reply_markup"), message
+    (text,) = texts([message])
+    return text
 
 
 async def test_open_signup_walks_through_every_step(bot: BotHarness, places: None) -> None:
@@ -70,3 +92,75 @@ async def test_someone_who_stopped_can_join_again(bot: BotHarness, places: None)
     async with bot.sessions() as session:
         champion = await champions.by_telegram_id(session, 104)
         assert champion and champion.status == Status.ACTIVE and champion.display_name == "Ana B"
+
+
+async def test_each_answer_pressed_is_shown_on_its_question(bot: BotHarness, places: None) -> None:
+    ana = bot.person(105, "Ana")
+    await ana.send("/start")
+    await ana.press("English")
+    assert answered(ana, "Welcome!") == "Welcome! Please choose your language.\n\n✓ English"
+    await ana.press("Yes, I agree")
+    assert answered(ana, "Do you agree").endswith("at any time.\n\n✓ Yes, I agree")
+    await ana.press("Yes, that's fine")
+    assert answered(ana, "One more choice").endswith("the council)?\n\n✓ Yes, that's fine")
+    await ana.send("Ana")
+    await ana.press("Prefer not to say")
+    assert answered(ana, "Which area") == "Which area do you mostly work in?\n\n✓ Prefer not to say"
+    await ana.press("Youth clubs")
+    await ana.press("Faith groups")
+    assert question(ana, "Which communities").get("reply_markup")  # toggles keep the question open
+    await ana.press("Done")
+    assert answered(ana, "Which communities").endswith("press Done.\n\n✓ Faith groups, Youth clubs")
+
+
+async def test_done_with_no_network_says_so(bot: BotHarness, places: None) -> None:
+    bo = bot.person(106, "Bo")
+    await join(bo)
+    assert answered(bo, "Which area").endswith("\n\n✓ Northfield")
+    assert answered(bo, "Which communities").endswith("\n\n✓ None")
+
+
+async def test_declining_is_shown_on_the_question(bot: BotHarness, places: None) -> None:
+    bo = bot.person(107, "Bo")
+    await bo.send("/start")
+    await bo.press("English")
+    await bo.press("No, thanks")
+    assert answered(bo, "Do you agree").endswith("\n\n✓ No, thanks")
+
+
+async def test_a_join_left_half_way_by_the_previous_release_starts_again_kindly(
+    bot: BotHarness, places: None
+) -> None:
+    ana = bot.person(108, "Ana")
+    await ana.send("/start")
+    await ana.press("English")
+    await ana.press("Yes, I agree")
+    await ana.press("No")
+    async with bot.sessions.begin() as session:  # as the previous release wrote it: no version
+        old = {"language": "en", "invite": None, "networks": []}
+        await session.execute(
+            update(ConversationState).where(ConversationState.chat_id == 108).values(data=old)
+        )
+    replies = await ana.send("Ana")
+    assert replies[0] == UPDATED
+    assert not any(reply.startswith("Sorry, something went wrong") for reply in replies)
+    async with bot.sessions() as session:
+        assert await session.get(ConversationState, 108) is None
+    assert await ana.send("/start") == ["Welcome! Please choose your language."]
+    await join(ana)
+    async with bot.sessions() as session:
+        champion = await champions.by_telegram_id(session, 108)
+        assert champion is not None and champion.status == Status.ACTIVE
+
+
+async def test_a_press_on_a_join_left_by_the_previous_release_starts_again_kindly(
+    bot: BotHarness, places: None
+) -> None:
+    ana = bot.person(109, "Ana")
+    await ana.send("/start")
+    async with bot.sessions.begin() as session:
+        old = {"language": "en", "invite": None, "networks": []}
+        await session.execute(
+            update(ConversationState).where(ConversationState.chat_id == 109).values(data=old)
+        )
+    assert await ana.press("English") == [UPDATED]  # the press answered with it, once
