@@ -57,9 +57,10 @@ async def load(update: Update, context: Context) -> None:
 
 async def check_step(update: Update, context: Context) -> None:
     """Read the chat's step data as its journey's model; a state this release can't continue (left
-    mid-journey by an earlier one) is ended, and the person told, before the update is handled."""
+    mid-journey by an earlier one) is ended, and the person told. A command or a press is then
+    handled as from no step; anything else was an answer to the ended step, so it stops here."""
     state = context.state
-    if state is None or steps.journey(state.step) not in context.bot_data.steps:  # TEMPORARY until all typed
+    if state is None:
         return
     context.step_data = steps.read(state, context.bot_data.steps)
     if context.step_data is not None:
@@ -69,12 +70,16 @@ async def check_step(update: Update, context: Context) -> None:
         await conversation.clear_state(session, update.effective_chat.id, read=context.state_version)
     context.state = context.state_version = None
     log.info("Ended a conversation step this release can't continue")
+    _ = context.t.gettext
+    again = _("Send /help to see what you can do.") if context.champion else _("Send /start to join.")
     await context.reply.say(
-        context.t.gettext(
-            "Sorry, the bot was updated while you were in the middle of something, so it has to start "
-            "again. Send /help to see what you can do."
-        )
+        _("Sorry, the bot was updated while you were in the middle of something, so it has to start again.")
+        + " "
+        + again
     )
+    message = update.message
+    if message is not None and not (message.text or "").startswith("/"):
+        raise ApplicationHandlerStop
 
 
 async def identify(update: Update, context: Context) -> None:

@@ -12,7 +12,7 @@ from tests.conftest import BotHarness, Person, join, texts
 
 UPDATED = (
     "Sorry, the bot was updated while you were in the middle of something, so it has to start again. "
-    "Send /help to see what you can do."
+    "Send /start to join."
 )
 
 
@@ -141,9 +141,7 @@ async def test_a_join_left_half_way_by_the_previous_release_starts_again_kindly(
         await session.execute(
             update(ConversationState).where(ConversationState.chat_id == 108).values(data=old)
         )
-    replies = await ana.send("Ana")
-    assert replies[0] == UPDATED
-    assert not any(reply.startswith("Sorry, something went wrong") for reply in replies)
+    assert await ana.send("Ana") == [UPDATED]  # the name answered the ended step: nothing else follows
     async with bot.sessions() as session:
         assert await session.get(ConversationState, 108) is None
     assert await ana.send("/start") == ["Welcome! Please choose your language."]
