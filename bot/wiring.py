@@ -39,6 +39,7 @@ from handlers import (
     stats,
 )
 from handlers.common import stale_button
+from handlers.insights_state import Insights
 from storage import outbox
 
 COMMANDS = {
@@ -128,6 +129,8 @@ MESSAGES: dict[str, Render] = {
 # Each journey's step data, by its steps' prefix: read and validated by the loading step.
 STEPS: dict[str, type[StepData]] = {
     "erase": settings.Erasing,
+    "rep": report.Reporting,
+    "ins": Insights,
 }
 
 Callback = Callable[[Update, Context], Coroutine[Any, Any, None]]
