@@ -65,6 +65,7 @@ async def ask_audience(update: Update, context: Context) -> None:
 
 
 def _reader_choices(t: Translator, *readers: str) -> list[Choice]:
+    """The choices of whom a file is for (or what it holds), in the coordinator's language."""
     return [Choice(t.gettext(READER_LABELS[reader]), f"exp:{reader}") for reader in readers]
 
 
@@ -192,8 +193,8 @@ async def _send_file(
     partner: bool,
 ) -> None:
     """Write a file with `write` in a temporary folder and send it with a caption saying how many
-    reports it covers; the folder is removed once sent: the file holds what champions said, so no
-    copy stays."""
+    reports it covers; the folder is removed once the file is read to be sent: it holds what
+    champions said, so no copy stays."""
     t = context.t
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / name

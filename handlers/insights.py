@@ -2,15 +2,15 @@
 
 /insights lists reports newest first, five to a page, with filters (topic, kind, area, status, dates)
 kept in the chat's conversation state (steps `ins:*`, typed as `Insights`), so a restart or /export
-finds them. Opening a report shows it whole, split over messages if it is too long for one, its text even
-when its photo or voice note fails, and marks it seen once shown. Nothing singles out an anonymous
-reporter: no name, no language (response previews are in the coordinator's), no count of champions,
-and the day it was sent rather than the minute. A response goes to one report or to every report the
-filters match; it is stored with one outbox row per champion in the same transaction, so a crash
-between storing and sending loses nothing, and the row is marked told only once it was sent
-(`reply_message` renders it in the champion's language at send time). A theme reply sends one
-message per report, each with its own reference and excerpt. The coordinator role is
-checked on every command, button and message.
+finds them; each choice is echoed under its question. Opening a report shows it whole, split over
+messages if it is too long for one, its text even when its photo or voice note fails, and marks it
+seen once shown. Nothing singles out an anonymous reporter: no name, no language (response previews
+are in the coordinator's), no count of champions, and the day it was sent rather than the minute.
+A response goes to one report or to every report the filters match; it is stored with one outbox row
+per champion in the same transaction, so a crash between storing and sending loses nothing, and the
+row is marked told only once it was sent (`reply_message` renders it in the champion's language at
+send time). A theme reply sends one message per report, each with its own reference and excerpt. The
+coordinator role is checked on every command, button and message.
 """
 
 from __future__ import annotations
