@@ -40,6 +40,7 @@ from handlers import (
     stats,
 )
 from handlers.common import stale_button
+from handlers.insights_state import Insights
 from storage import outbox
 
 log = logging.getLogger(__name__)
@@ -132,6 +133,8 @@ MESSAGES: dict[str, Render] = {
 STEPS: dict[str, type[StepData]] = {
     "erase": settings.Erasing,
     "join": onboarding.Joining,
+    "rep": report.Reporting,
+    "ins": Insights,
 }
 
 Callback = Callable[[Update, Context], Coroutine[Any, Any, None]]

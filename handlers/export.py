@@ -24,7 +24,9 @@ from telegram import Update
 
 from bot.context import Context
 from bot.i18n import N_, Translator
-from handlers.common import answer_and_clear, buttons, champion_zone, isolate, reply, require_coordinator
+from bot.replies import Choice, Media, Outgoing
+from handlers.common import champion_zone, isolate, require_coordinator
+from handlers.insights_state import Insights
 from handlers.report_labels import KIND_LABELS, STATUS_LABELS, topic_label
 from storage import insight_export, insight_figures
 from storage.models import Area, utcnow
@@ -32,7 +34,13 @@ from storage.report_topics import Topic
 from storage.reports import Filters
 
 FORMAT_LABELS = {"csv": N_("CSV"), "xlsx": N_("Excel")}
-INTERNAL, COUNTS, WITH_TEXT = "int", "pt", "ptx"  # what a file is for, in the callback data
+INTERNAL, PARTNER, COUNTS, WITH_TEXT = "int", "partner", "pt", "ptx"  # whom a file is for, in the data
+READER_LABELS = {
+    INTERNAL: N_("Our organisation"),
+    PARTNER: N_("For partners"),
+    COUNTS: N_("Counts only"),
+    WITH_TEXT: N_("With what they wrote"),
+}
 NONE_SHAREABLE = N_(
     "None of these reports may be shared with partners: their champions have not agreed to it."
 )
@@ -53,8 +61,12 @@ async def ask_audience(update: Update, context: Context) -> None:
         "Export {count} reports ({filters}) as a file. Who is it for?",
         count,
     ).format(count=t.number(count), filters=chosen)
-    choices = [(t.gettext("Inside the organisation"), "exp:int"), (t.gettext("For partners"), "exp:partner")]
-    await reply(update, question, buttons(choices))
+    await context.reply.say(question, _reader_choices(t, INTERNAL, PARTNER))
+
+
+def _reader_choices(t: Translator, *readers: str) -> list[Choice]:
+    """The choices of whom a file is for (or what it holds), in the coordinator's language."""
+    return [Choice(t.gettext(READER_LABELS[reader]), f"exp:{reader}") for reader in readers]
 
 
 async def choose(update: Update, context: Context) -> None:
@@ -63,12 +75,12 @@ async def choose(update: Update, context: Context) -> None:
     assert query and query.data
     if await require_coordinator(update, context) is None:
         return
-    await answer_and_clear(update)
     t = context.t
     _ = t.gettext
     reader, _sep, fmt = query.data.removeprefix("exp:").partition(":")
+    await context.reply.picked(_(FORMAT_LABELS[fmt] if fmt else READER_LABELS[reader]))
     filters = current_filters(context)
-    if reader == "partner":
+    if reader == PARTNER:
         await _ask_partner_text(update, context, filters)
     elif not fmt:
         question = _("Which format?")
@@ -76,8 +88,8 @@ async def choose(update: Update, context: Context) -> None:
             question = _(
                 "For use inside the organisation only: the file says so on its first line. Which format?"
             )
-        choices = [(_(label), f"exp:{reader}:{name}") for name, label in FORMAT_LABELS.items()]
-        await reply(update, question, buttons(choices, columns=2))
+        choices = [Choice(_(label), f"exp:{reader}:{name}") for name, label in FORMAT_LABELS.items()]
+        await context.reply.say(question, choices, columns=2)
     elif reader == INTERNAL:
         await export_reports(update, context, filters, fmt)
     else:
@@ -90,7 +102,7 @@ async def _ask_partner_text(update: Update, context: Context, filters: Filters) 
     async with context.db() as session:
         count = await insight_figures.count_matching(session, filters, shareable=True)
     if not count:
-        await reply(update, t.gettext(NONE_SHAREABLE))
+        await context.reply.say(t.gettext(NONE_SHAREABLE))
         return
     text = t.ngettext(
         "For partners: only the {count} report whose champion agrees to sharing, counted by month, "
@@ -101,11 +113,7 @@ async def _ask_partner_text(update: Update, context: Context, filters: Filters) 
         "Include what those champions wrote (with its month only)?",
         count,
     ).format(count=t.number(count))
-    choices = [
-        (t.gettext("Counts only"), f"exp:{COUNTS}"),
-        (t.gettext("Counts and what they wrote"), f"exp:{WITH_TEXT}"),
-    ]
-    await reply(update, text, buttons(choices))
+    await context.reply.say(text, _reader_choices(t, COUNTS, WITH_TEXT))
 
 
 async def _matching(update: Update, context: Context, filters: Filters) -> tuple[int, str] | None:
@@ -118,17 +126,17 @@ async def _matching(update: Update, context: Context, filters: Filters) -> tuple
             session, t, context.topics, filters, champion_zone(context.champion).key
         )
     if not count:
-        await reply(update, t.gettext("There are no reports to export ({filters}).").format(filters=chosen))
+        await context.reply.say(
+            t.gettext("There are no reports to export ({filters}).").format(filters=chosen)
+        )
         return None
     return count, chosen
 
 
 def current_filters(context: Context) -> Filters:
     """The filters chosen in /insights while this chat is in that flow; otherwise none (everything)."""
-    state = context.state
-    if state is None or not state.step.startswith("ins:") or not isinstance(state.data.get("filters"), dict):
-        return Filters()
-    return Filters.from_dict(state.data["filters"])
+    browsing = context.step_as(Insights)
+    return browsing.filters if browsing is not None else Filters()
 
 
 async def export_reports(update: Update, context: Context, filters: Filters, fmt: str) -> None:
@@ -185,24 +193,22 @@ async def _send_file(
     partner: bool,
 ) -> None:
     """Write a file with `write` in a temporary folder and send it with a caption saying how many
-    reports it covers; the folder is removed once sent: the file holds what champions said, so no
-    copy stays."""
-    assert update.effective_chat
+    reports it covers; the folder is removed once the file is read to be sent: it holds what
+    champions said, so no copy stays."""
     t = context.t
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / name
         async with context.db() as session:
             count = await write(session, path)
         if partner and not count:
-            await reply(update, t.gettext(NONE_SHAREABLE))
+            await context.reply.say(t.gettext(NONE_SHAREABLE))
             return
         if path.stat().st_size > SEND_LIMIT:
-            await reply(
-                update,
+            await context.reply.say(
                 t.gettext(
                     "That file is too large to send here. Choose fewer reports with the filters in "
                     "/insights, or ask your admin to run: champbot export insights"
-                ),
+                )
             )
             return
         caption = t.ngettext("{count} report · {filters}", "{count} reports · {filters}", count).format(
@@ -210,8 +216,8 @@ async def _send_file(
         )
         if partner:
             caption = t.gettext("For partners: {caption}").format(caption=caption)
-        with path.open("rb") as document:
-            await update.effective_chat.send_document(document, filename=path.name, caption=caption)
+        document = Media("document", path.read_bytes(), path.name)
+    await context.reply.say(Outgoing(caption, media=document))
 
 
 async def describe_filters(

@@ -5,11 +5,13 @@ from __future__ import annotations
 from telegram import Update
 
 from bot.context import Context
-from handlers import onboarding
+from bot.steps import journey
+from handlers import insights, onboarding, report
 from handlers.broadcast import media_during_broadcast, text_during_broadcast
 from handlers.common import reply
-from handlers.insights import media_during_insights, text_during_insights
-from handlers.report import media_during_report, text_during_report
+
+# The journeys that take typed text and media through on_text / on_media, by step prefix.
+TYPED = {"rep": (report.on_text, report.on_media), "ins": (insights.on_text, insights.on_media)}
 
 
 async def text(update: Update, context: Context) -> None:
@@ -17,11 +19,11 @@ async def text(update: Update, context: Context) -> None:
     if context.state is not None and context.state.step.startswith("join:"):
         await onboarding.on_text(update, context)
         return
-    if (
-        await text_during_broadcast(update, context)
-        or await text_during_report(update, context)
-        or await text_during_insights(update, context)
-    ):
+    typed = TYPED.get(journey(context.state.step)) if context.state else None
+    if typed is not None:
+        await typed[0](update, context)
+        return
+    if await text_during_broadcast(update, context):
         return
     _ = context.t.gettext
     if context.champion is None:
@@ -37,11 +39,11 @@ async def unknown_command(update: Update, context: Context) -> None:
 
 async def other_message(update: Update, context: Context) -> None:
     """Photos, stickers, voice notes and the like where none is expected."""
-    if (
-        await media_during_broadcast(update, context)
-        or await media_during_report(update, context)
-        or await media_during_insights(update, context)
-    ):
+    typed = TYPED.get(journey(context.state.step)) if context.state else None
+    if typed is not None:
+        await typed[1](update, context)
+        return
+    if await media_during_broadcast(update, context):
         return
     _ = context.t.gettext
     if context.state is not None and context.state.step == "join:name":

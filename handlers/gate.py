@@ -37,6 +37,10 @@ async def load(update: Update, context: Context) -> None:
         # idempotent).
         await retry_while_away(lambda: identify(update, context), context.settings.db_retry_seconds)
 
+    async def reload() -> None:  # after a held paste went to its step, which may have moved on
+        await load_person()
+        await check_step(update, context)
+
     await load_person()
     await check_step(update, context)
     if verdict == Verdict.WARN:
@@ -45,7 +49,7 @@ async def load(update: Update, context: Context) -> None:
             context.t.gettext("You're sending messages very fast. Please wait a moment and try again.")
         )
         raise ApplicationHandlerStop
-    if await pastes.intercept(update, context, load_person):
+    if await pastes.intercept(update, context, reload):
         raise ApplicationHandlerStop
     message = update.message
     if message and message.text and len(message.text) > pastes.JOINED_MAX:
@@ -60,6 +64,7 @@ async def check_step(update: Update, context: Context) -> None:
     mid-journey by an earlier one) is ended, and the person told. A command or a press is then
     handled as from no step; anything else was an answer to the ended step, so it stops here."""
     state = context.state
+    context.step_data = None  # until read again: this may be a reload, after the step moved on
     if state is None:
         return
     context.step_data = steps.read(state, context.bot_data.steps)

@@ -1,16 +1,16 @@
 """The coordinator's /insights: review what champions heard, filter it, and answer ("you said, we did").
 
 /insights lists reports newest first, five to a page, with filters (topic, kind, area, status, dates)
-kept in the chat's conversation state (steps `ins:*`, data["filters"]), so a restart or /export finds
-them. Opening a report shows it whole, split over messages if it is too long for one, its text even
-when its photo or voice note fails, and marks it seen once shown. Nothing singles out an anonymous
-reporter: no name, no language (response previews are in the coordinator's), no count of champions,
-and the day it was sent rather than the minute. A response goes to one report or to every report the
-filters match; it is stored with one outbox row per champion in the same transaction, so a crash
-between storing and sending loses nothing, and the row is marked told only once it was sent
-(`reply_message` renders it in the champion's language at send time). A theme reply sends one
-message per report, each with its own reference and excerpt. The coordinator role is
-checked on every command, button and message.
+kept in the chat's conversation state (steps `ins:*`, typed as `Insights`), so a restart or /export
+finds them; each choice is echoed under its question. Opening a report shows it whole, split over
+messages if it is too long for one, its text even when its photo or voice note fails, and marks it
+seen once shown. Nothing singles out an anonymous reporter: no name, no language (response previews
+are in the coordinator's), no count of champions, and the day it was sent rather than the minute.
+A response goes to one report or to every report the filters match; it is stored with one outbox row
+per champion in the same transaction, so a crash between storing and sending loses nothing, and the
+row is marked told only once it was sent (`reply_message` renders it in the champion's language at
+send time). A theme reply sends one message per report, each with its own reference and excerpt. The
+coordinator role is checked on every command, button and message.
 """
 
 from __future__ import annotations
@@ -18,32 +18,28 @@ from __future__ import annotations
 import dataclasses
 import logging
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.constants import MessageLimit
 from telegram.error import TelegramError
 
 from bot.context import Context, Services
-from bot.delivery import Outgoing
 from bot.i18n import N_, Translator, translator
+from bot.replies import Choice, Media, Outgoing, ticked
 from handlers.broadcast import message_excerpt
 from handlers.common import (
-    answer,
-    answer_and_clear,
-    buttons,
     champion_zone,
     clear_step,
     isolate,
-    reply,
     require_coordinator,
     save_step,
     stale_button,
     telegram_length,
 )
 from handlers.export import ask_audience, local_date
+from handlers.insights_state import Insights
 from handlers.report_labels import KIND_LABELS, STATUS_LABELS, describe, excerpt, topic_label
 from storage import conversation, directory, outbox, reports, responses
 from storage.models import Report, utcnow
@@ -51,10 +47,10 @@ from storage.reports import Filters
 
 log = logging.getLogger(__name__)
 
-# Steps of the flow, kept in the conversation state with data["filters"] and data["offset"].
+# Steps of the flow, each kept in the conversation state with its Insights.
 LIST = "ins:list"  # browsing: the list, the filter menus, one report
-RESPOND = "ins:respond"  # typing a response (data["report"], or data["theme"] for all matching)
-CONFIRM = "ins:confirm"  # the response typed (data["text"]), waiting for Confirm
+RESPOND = "ins:respond"  # typing a response (to Insights.report, or to all matching if .theme)
+CONFIRM = "ins:confirm"  # the response typed (Insights.text), waiting for Confirm
 
 PAGE = 5  # reports per list message: with paging and actions, at most 10 buttons
 OPTIONS_PAGE = 8  # filter choices per message, leaving room for More and Back
@@ -86,6 +82,14 @@ QUESTIONS = {
     "date": N_("Which dates?"),
 }
 ANY = "*"
+# What a press moving to another view echoes under its message; paging and Back echo nothing.
+ECHOES = {
+    "no": N_("Cancel"),
+    "clr": N_("Clear filters"),
+    "resp": N_("Respond"),
+    "theme": N_("Respond to all"),
+    "done": N_("Done"),
+}
 GONE = N_("That report no longer exists (the champion may have deleted their data).")
 MEDIA_FAILED = {
     "photo": N_("The photo could not be shown here."),
@@ -100,11 +104,7 @@ async def start(update: Update, context: Context) -> None:
     """/insights: the newest reports, five at a time, with filters (coordinators only)."""
     if await require_coordinator(update, context) is None:
         return
-    await _show_list(update, context, {"filters": {}, "offset": 0})
-
-
-def _filters(data: dict[str, Any]) -> Filters:
-    return Filters.from_dict(data.get("filters") or {})
+    await _show_list(update, context, Insights())
 
 
 def period_bounds(period: str, zone: ZoneInfo, now: datetime) -> datetime | None:
@@ -120,11 +120,11 @@ def period_bounds(period: str, zone: ZoneInfo, now: datetime) -> datetime | None
     return start.astimezone(UTC) if start else None
 
 
-def _filter_labels(context: Context, data: dict[str, Any], areas: dict[int, str]) -> list[str]:
+def _filter_labels(context: Context, data: Insights, areas: dict[int, str]) -> list[str]:
     """The filters that are on, as "Topic: Vaccinations" and so on."""
     t = context.t
     _ = t.gettext
-    filters = _filters(data)
+    filters = data.filters
     labels = []
     if filters.topic:
         labels.append(
@@ -136,9 +136,8 @@ def _filter_labels(context: Context, data: dict[str, Any], areas: dict[int, str]
         labels.append(_("Area: {area}").format(area=areas.get(filters.area_id, "–")))
     if filters.status:
         labels.append(_("Status: {status}").format(status=_(STATUS_LABELS[filters.status])))
-    if data.get("period") in PERIODS:
-        period = PERIODS[data["period"]]
-        labels.append(_("Dates: {period}").format(period=_(period)))
+    if data.period in PERIODS:
+        labels.append(_("Dates: {period}").format(period=_(PERIODS[data.period])))
     return labels
 
 
@@ -163,21 +162,19 @@ def _line(context: Context, report: Report) -> str:
     return " · ".join(parts) + "\n“" + excerpt(t, report.text, report.media_kind, EXCERPT) + "”"
 
 
-async def _show_list(update: Update, context: Context, data: dict[str, Any]) -> None:
+async def _show_list(update: Update, context: Context, data: Insights) -> None:
     """Save the browsing step and send one page of the reports the filters match."""
     t = context.t
     _ = t.gettext
-    for key in ("report", "text", "theme", "ids"):
-        data.pop(key, None)
-    filters = _filters(data)
-    offset = max(0, int(data.get("offset", 0)))
+    filters = data.filters
+    offset = max(0, data.offset)
     async with context.db() as session:
         rows, total = await reports.find(session, filters, offset, PAGE)
         if not rows and offset:  # fewer match than when the page was chosen: back to the start
             offset = 0
             rows, total = await reports.find(session, filters, offset, PAGE)
         areas = {area.id: area.name for area in await directory.list_areas(session)}
-    data["offset"] = offset
+    data = Insights(filters=filters, period=data.period, offset=offset)  # no report or response
     await save_step(update, context, LIST, data)
     if total > reports.COUNT_CAP:  # counting further would cost more than the page
         count = t.ngettext("More than {count} report", "More than {count} reports", reports.COUNT_CAP).format(
@@ -196,23 +193,17 @@ async def _show_list(update: Update, context: Context, data: dict[str, Any]) -> 
         lines += ["", _line(context, report)]
     if not rows:
         lines += ["", _("No reports match these filters.") if filters != Filters() else _("No reports yet.")]
-    keys = [InlineKeyboardButton(reports.reference(r.id), callback_data=f"ins:open:{r.id}") for r in rows]
-    rows_of_keys = [keys] if keys else []
-    paging = []
+    choices = [Choice(reports.reference(r.id), f"ins:open:{r.id}") for r in rows]
     if offset:
-        paging.append(InlineKeyboardButton(_("Newer"), callback_data=f"ins:pg:{max(0, offset - PAGE)}"))
+        choices.append(Choice(_("Newer"), f"ins:pg:{max(0, offset - PAGE)}"))
     if offset + PAGE < total:
-        paging.append(InlineKeyboardButton(_("Older"), callback_data=f"ins:pg:{offset + PAGE}"))
-    if paging:
-        rows_of_keys.append(paging)
-    actions = [InlineKeyboardButton(_("Filter"), callback_data="ins:flt")]
+        choices.append(Choice(_("Older"), f"ins:pg:{offset + PAGE}"))
+    choices.append(Choice(_("Filter"), "ins:flt"))
     if rows:
-        actions.append(InlineKeyboardButton(_("Respond to all"), callback_data="ins:theme"))
-        actions.append(InlineKeyboardButton(_("Export"), callback_data="ins:exp"))
-    if len(keys) + len(paging) + len(actions) < 10:  # at most 10 choices (WhatsApp); /cancel also ends
-        actions.append(InlineKeyboardButton(_("Done"), callback_data="ins:done"))
-    rows_of_keys.append(actions)
-    await reply(update, "\n".join(lines), InlineKeyboardMarkup(rows_of_keys))
+        choices += [Choice(_("Respond to all"), "ins:theme"), Choice(_("Export"), "ins:exp")]
+    if len(choices) < 10:  # at most 10 choices (WhatsApp); /cancel also ends
+        choices.append(Choice(_("Done"), "ins:done"))
+    await context.reply.say("\n".join(lines), choices, columns=2)
 
 
 # ------------------------------------------------------------------ buttons
@@ -224,13 +215,11 @@ async def button(update: Update, context: Context) -> None:
     assert query and query.data
     if await require_coordinator(update, context) is None:
         return
-    state = context.state
     action, *args = query.data.split(":")[1:]
-    if state is not None and state.step.startswith("ins:"):
-        data = dict(state.data)
-    elif action == "open":  # a notification's Open: the report, as if from a fresh /insights
-        data = {"filters": {}, "offset": 0}
-    else:
+    data = context.step_as(Insights)
+    if data is None and action == "open":  # a notification's Open: the report, as if from /insights
+        data = Insights()
+    if data is None:
         await stale_button(update, context)
         return
     if action == "ok":
@@ -239,53 +228,60 @@ async def button(update: Update, context: Context) -> None:
         await _mark(update, context, int(args[0]), args[1])
     elif action == "fv":
         await _set_filter(update, context, data, args[0], args[1])
+    elif action == "f":
+        await _ask_options(update, context, data, args[0], int(args[1]) if len(args) > 1 else None)
     elif action == "exp":
-        await answer(query)
+        await context.reply.ack()
         await ask_audience(update, context)  # exports what this list's filters show
     else:
-        await answer_and_clear(update)
-        if action == "pg":
-            data["offset"] = int(args[0])
-            await _show_list(update, context, data)
-        elif action in ("back", "no"):
-            if action == "no":
-                await reply(update, context.t.gettext("Nothing was sent."))
-            await _show_list(update, context, data)
-        elif action == "flt":
-            await _ask_filter(update, context, data)
-        elif action == "f":
-            await _ask_options(update, context, data, args[0], int(args[1]) if len(args) > 1 else 0)
-        elif action == "clr":
-            data["filters"], data["offset"] = {}, 0
-            data.pop("period", None)
-            await _show_list(update, context, data)
-        elif action == "open":
-            await _open(update, context, data, int(args[0]))
-        elif action == "resp":
-            await _ask_response(update, context, data, int(args[0]))
-        elif action == "theme":
-            await _ask_theme_response(update, context, data)
-        elif action == "done":
-            await clear_step(update, context)
-            await reply(update, context.t.gettext("Closed. Send /insights to look again."))
+        await _move(update, context, data, action, int(args[0]) if args else 0)
+
+
+async def _move(update: Update, context: Context, data: Insights, action: str, number: int) -> None:
+    """A press that moves on to another view: echo it (paging and Back just take the buttons
+    away), then show the view."""
+    _ = context.t.gettext
+    if action == "open":
+        await context.reply.picked(reports.reference(number))
+    else:
+        await context.reply.picked(_(ECHOES[action]) if action in ECHOES else None)
+    if action == "pg":
+        await _show_list(update, context, data.model_copy(update={"offset": number}))
+    elif action in ("back", "no"):
+        if action == "no":
+            await context.reply.say(_("Nothing was sent."))
+        await _show_list(update, context, data)
+    elif action == "flt":
+        await _ask_filter(update, context, data)
+    elif action == "clr":
+        await _show_list(update, context, Insights())
+    elif action == "open":
+        await _open(update, context, data, number)
+    elif action == "resp":
+        await _ask_response(update, context, data, number)
+    elif action == "theme":
+        await _ask_theme_response(update, context, data)
+    elif action == "done":
+        await clear_step(update, context)
+        await context.reply.say(_("Closed. Send /insights to look again."))
 
 
 # ------------------------------------------------------------------ filters
 
 
-async def _ask_filter(update: Update, context: Context, data: dict[str, Any]) -> None:
+async def _ask_filter(update: Update, context: Context, data: Insights) -> None:
     _ = context.t.gettext
-    current = _filters(data)
+    current = data.filters
     on = {
         "topic": current.topic is not None,
         "kind": current.kind is not None,
         "area": current.area_id is not None,
         "status": current.status is not None,
-        "date": data.get("period") in PERIODS,
+        "date": data.period in PERIODS,
     }
-    choices = [(("✓ " if on[field] else "") + _(label), f"ins:f:{field}") for field, label in FIELDS.items()]
-    choices += [(_("Clear filters"), "ins:clr"), (_("Back to list"), "ins:back")]
-    await reply(update, _("Filter the reports by:"), buttons(choices, columns=2))
+    choices = [Choice(ticked(on[field], _(label)), f"ins:f:{field}") for field, label in FIELDS.items()]
+    choices += [Choice(_("Clear filters"), "ins:clr"), Choice(_("Back to list"), "ins:back")]
+    await context.reply.say(_("Filter the reports by:"), choices, columns=2)
 
 
 async def _options(context: Context, field: str) -> list[tuple[str, str]]:
@@ -305,43 +301,52 @@ async def _options(context: Context, field: str) -> list[tuple[str, str]]:
     return [(_("Any"), ANY), *options]
 
 
-def _current(data: dict[str, Any], field: str) -> str:
+def _current(data: Insights, field: str) -> str:
     if field == "date":
-        return str(data.get("period", "all"))
-    value = getattr(_filters(data), "area_id" if field == "area" else field)
+        return data.period or "all"
+    value = getattr(data.filters, "area_id" if field == "area" else field)
     return ANY if value is None else str(value)
 
 
-async def _ask_options(update: Update, context: Context, data: dict[str, Any], field: str, page: int) -> None:
-    """One page of a filter's choices, the current one ticked, with More and Back."""
+async def _ask_options(
+    update: Update, context: Context, data: Insights, field: str, page: int | None
+) -> None:
+    """A filter's choices, the current one ticked, with More and Back: the first page after the
+    filter is picked, or another page (More) in place of the one pressed."""
     _ = context.t.gettext
+    if page is None:
+        await context.reply.picked(_(FIELDS[field]))
     options = await _options(context, field)
-    page = max(0, min(page, (len(options) - 1) // OPTIONS_PAGE))
+    shown = max(0, min(page or 0, (len(options) - 1) // OPTIONS_PAGE))
     current = _current(data, field)
     choices = [
-        (("✓ " if value == current else "") + label, f"ins:fv:{field}:{value}")
-        for label, value in options[page * OPTIONS_PAGE : (page + 1) * OPTIONS_PAGE]
+        Choice(ticked(value == current, label), f"ins:fv:{field}:{value}")
+        for label, value in options[shown * OPTIONS_PAGE : (shown + 1) * OPTIONS_PAGE]
     ]
-    if len(options) > (page + 1) * OPTIONS_PAGE:
-        choices.append((_("More"), f"ins:f:{field}:{page + 1}"))
-    choices.append((_("Back"), "ins:flt"))
-    await reply(update, _(QUESTIONS[field]), buttons(choices, columns=2))
+    if len(options) > (shown + 1) * OPTIONS_PAGE:
+        choices.append(Choice(_("More"), f"ins:f:{field}:{shown + 1}"))
+    choices.append(Choice(_("Back"), "ins:flt"))
+    question = Outgoing(_(QUESTIONS[field]), choices, columns=2)
+    if page is None:
+        await context.reply.say(question)
+    else:
+        await context.reply.replace(question)
 
 
-async def _set_filter(update: Update, context: Context, data: dict[str, Any], field: str, value: str) -> None:
+async def _set_filter(update: Update, context: Context, data: Insights, field: str, value: str) -> None:
     """Apply a filter choice, checking it is (still) offered, and show the list from its start."""
-    if value not in {v for _label, v in await _options(context, field)}:
+    label = next((label for label, offered in await _options(context, field) if offered == value), None)
+    if label is None:
         await stale_button(update, context)
         return
-    await answer_and_clear(update)
-    filters = _filters(data)
+    await context.reply.picked(label)
+    filters = data.filters
+    period = data.period
     chosen = None if value == ANY else value
     if field == "date":
         since = period_bounds(value, champion_zone(context.champion), utcnow())
         filters = dataclasses.replace(filters, since=since, until=None)
-        data["period"] = value
-        if since is None:
-            data.pop("period")
+        period = value if since is not None else None
     elif field == "area":
         filters = dataclasses.replace(filters, area_id=int(chosen) if chosen else None)
     elif field == "topic":
@@ -350,8 +355,7 @@ async def _set_filter(update: Update, context: Context, data: dict[str, Any], fi
         filters = dataclasses.replace(filters, kind=chosen)
     else:
         filters = dataclasses.replace(filters, status=chosen)
-    data["filters"], data["offset"] = filters.to_dict(), 0
-    await _show_list(update, context, data)
+    await _show_list(update, context, Insights(filters=filters, period=period))
 
 
 # -------------------------------------------------------------- one report
@@ -383,7 +387,7 @@ class View:
     the whole text to send before it when the view had to cut it short."""
 
     text: str
-    markup: InlineKeyboardMarkup
+    choices: list[Choice]
     full_text: str | None = None
 
 
@@ -455,99 +459,88 @@ async def _report_view(
             view = compose(isolate(_cut(report.text, keep).rstrip()) + marker)
     choices = []
     if status != "acted":
-        choices.append((_("Mark acted on"), f"ins:mark:{report.id}:acted"))
+        choices.append(Choice(_("Mark acted on"), f"ins:mark:{report.id}:acted"))
     if status != "new":
-        choices.append((_("Mark new"), f"ins:mark:{report.id}:new"))
-    choices += [(_("Respond"), f"ins:resp:{report.id}"), (_("Back to list"), "ins:back")]
-    return View(view, buttons(choices, columns=2), full_text)
+        choices.append(Choice(_("Mark new"), f"ins:mark:{report.id}:new"))
+    choices += [Choice(_("Respond"), f"ins:resp:{report.id}"), Choice(_("Back to list"), "ins:back")]
+    return View(view, choices, full_text)
 
 
-async def _open(update: Update, context: Context, data: dict[str, Any], report_id: int) -> None:
+def _back_to_list(t: Translator) -> list[Choice]:
+    return [Choice(t.gettext("Back to list"), "ins:back")]
+
+
+async def _open(update: Update, context: Context, data: Insights, report_id: int) -> None:
     """Show a report: its photo or voice note, then its text whatever happened to the media (and
     the whole text first if the view had to cut it); mark it seen once it was shown."""
-    assert update.effective_chat
     async with context.db() as session:
         report = await reports.get(session, report_id)
     media_failed = False
     if report is not None and report.media_file_id and report.media_kind in MEDIA_FAILED:
-        chat, caption = update.effective_chat, reports.reference(report.id)
+        media = Media(report.media_kind, report.media_file_id)
         try:
-            if report.media_kind == "photo":
-                await chat.send_photo(report.media_file_id, caption=caption)
-            else:
-                await chat.send_voice(report.media_file_id, caption=caption)
+            await context.reply.say(Outgoing(reports.reference(report.id), media=media))
         except TelegramError as exc:  # an expired file id must not hide the report's text
             log.warning("The %s of report %s could not be shown: %s", report.media_kind, report.id, exc)
             media_failed = True
     view = await _report_view(context, report_id, opening=True, media_failed=media_failed)
     if view is None:
-        await reply(
-            update, context.t.gettext(GONE), buttons([(context.t.gettext("Back to list"), "ins:back")])
-        )
+        await context.reply.say(context.t.gettext(GONE), _back_to_list(context.t))
         return
     if view.full_text:
         parts = _parts(view.full_text, MESSAGE_MAX - 40)  # room for the reference and part numbers
         of = context.t.number(len(parts))
         for number, part in enumerate(parts, 1):
             heading = f"{reports.reference(report_id)} ({context.t.number(number)}/{of})"
-            await reply(update, heading + "\n" + isolate(part))
-    data["report"] = report_id
-    await save_step(update, context, LIST, data)
-    await reply(update, view.text, view.markup)
+            await context.reply.say(heading + "\n" + isolate(part))
+    await save_step(update, context, LIST, data.model_copy(update={"report": report_id}))
+    await context.reply.say(view.text, view.choices, columns=2)
     async with context.db.begin() as session:
         await reports.mark_seen(session, [report_id])
 
 
 async def _mark(update: Update, context: Context, report_id: int, status: str) -> None:
-    """Mark a report acted on or new, and show the change on its message."""
-    query = update.callback_query
-    assert query
+    """Mark a report acted on or new, and show the change on its message, text and buttons at once."""
     _ = context.t.gettext
     async with context.db.begin() as session:
         found = await reports.set_status(session, report_id, status)
     view = await _report_view(context, report_id) if found else None
     if view is None:
-        await answer(query, _(GONE), show_alert=True)
+        await context.reply.ack(_(GONE), alert=True)
         return
-    await answer(query, _("Marked acted on.") if status == "acted" else _("Marked new."))
-    await query.edit_message_text(view.text, reply_markup=view.markup)
+    await context.reply.ack(_("Marked acted on.") if status == "acted" else _("Marked new."))
+    await context.reply.replace(view.text, view.choices, columns=2)
 
 
 # ---------------------------------------------------------------- responses
 
 
-async def _ask_response(update: Update, context: Context, data: dict[str, Any], report_id: int) -> None:
+async def _ask_response(update: Update, context: Context, data: Insights, report_id: int) -> None:
     _ = context.t.gettext
     async with context.db() as session:
         report = await reports.get(session, report_id)
     if report is None:
-        await reply(update, _(GONE), buttons([(_("Back to list"), "ins:back")]))
+        await context.reply.say(_(GONE), _back_to_list(context.t))
         return
-    data["report"] = report_id
-    data.pop("theme", None)
-    await save_step(update, context, RESPOND, data)
-    await reply(
-        update,
+    await save_step(update, context, RESPOND, data.model_copy(update={"report": report_id, "theme": False}))
+    await context.reply.say(
         _("Type your response to {reference}: what was done, or what the champion should know.").format(
             reference=reports.reference(report_id)
         ),
-        buttons([(_("Back to list"), "ins:back")]),
+        _back_to_list(context.t),
     )
 
 
-async def _ask_theme_response(update: Update, context: Context, data: dict[str, Any]) -> None:
+async def _ask_theme_response(update: Update, context: Context, data: Insights) -> None:
     t = context.t
     async with context.db() as session:
-        count = len(await reports.matching_ids(session, _filters(data)))
+        count = len(await reports.matching_ids(session, data.filters))
     if not count:
-        await reply(update, t.gettext("No reports match these filters."))
+        await context.reply.say(t.gettext("No reports match these filters."))
         await _show_list(update, context, data)
         return
-    data["theme"] = True
-    data.pop("report", None)
-    await save_step(update, context, RESPOND, data)
-    await reply(
-        update,
+    await save_step(update, context, RESPOND, data.model_copy(update={"theme": True, "report": None}))
+    await context.reply.say(
         t.ngettext(
             "Type one response for the {count} report these filters match. "
             "Its champion gets it with the report's reference.",
@@ -555,30 +548,36 @@ async def _ask_theme_response(update: Update, context: Context, data: dict[str, 
             "Each champion gets it with their own report's reference.",
             count,
         ).format(count=t.number(count)),
-        buttons([(t.gettext("Back to list"), "ins:back")]),
+        _back_to_list(t),
     )
 
 
-async def text_during_insights(update: Update, context: Context) -> bool:
-    """A typed response (or a corrected one at the confirm step); False if no response is awaited."""
-    state = context.state
-    if state is None or state.step not in (RESPOND, CONFIRM):
-        return False
+async def on_text(update: Update, context: Context) -> None:
+    """Text from a chat on an /insights step: a typed response (or a corrected one at Confirm);
+    while browsing, nothing waits for text."""
+    state, data = context.state, context.step_as(Insights)
+    if state is None or data is None:
+        return
+    _ = context.t.gettext
+    if state.step not in (RESPOND, CONFIRM):
+        await context.reply.say(_("Sorry, I didn't understand that. Send /help to see what I can do."))
+        return
     if await require_coordinator(update, context) is None:
         await clear_step(update, context)  # no longer a coordinator: the half-typed response goes
-        return True
-    await _receive_response(update, context, dict(state.data))
-    return True
+        return
+    await _receive_response(update, context, data)
 
 
-async def media_during_insights(update: Update, context: Context) -> bool:
-    """A photo, voice note or the like while a response is awaited: ask for text."""
+async def on_media(update: Update, context: Context) -> None:
+    """A photo, voice note or the like from a chat on an /insights step: only text is taken."""
     state = context.state
-    if state is None or state.step not in (RESPOND, CONFIRM):
-        return False
-    if await require_coordinator(update, context) is not None:
-        await reply(update, context.t.gettext("Please type your response as text."))
-    return True
+    if state is None:
+        return
+    _ = context.t.gettext
+    if state.step not in (RESPOND, CONFIRM):
+        await context.reply.say(_("Sorry, I can only read text here. Send /help to see what I can do."))
+    elif await require_coordinator(update, context) is not None:
+        await context.reply.say(_("Please type your response as text."))
 
 
 def you_said(t: Translator, report_id: int, text: str | None, media_kind: str | None, response: str) -> str:
@@ -591,40 +590,42 @@ def you_said(t: Translator, report_id: int, text: str | None, media_kind: str | 
     return said + "\n\n" + t.gettext("Thank you for telling us what you heard.")
 
 
-async def _receive_response(update: Update, context: Context, data: dict[str, Any]) -> None:
+def _targets(data: Insights) -> list[int]:
+    """The report a response goes to, or (for a theme) the reports it was shown to go to."""
+    if data.theme:
+        return data.ids
+    return [data.report] if data.report is not None else []
+
+
+async def _receive_response(update: Update, context: Context, data: Insights) -> None:
     """Check the typed response, then show exactly what will be sent and ask to confirm."""
     assert update.message
     t = context.t
     _ = t.gettext
     text = (update.message.text or "").strip()
     if not text:
-        await reply(update, _("The response is empty. Please type what was done."))
+        await context.reply.say(_("The response is empty. Please type what was done."))
         return
     if len(text) > RESPONSE_MAX:
-        await reply(
-            update,
+        await context.reply.say(
             t.ngettext(
                 "That is too long. Please keep it to at most {count} character.",
                 "That is too long. Please keep it to at most {count} characters.",
                 RESPONSE_MAX,
-            ).format(count=t.number(RESPONSE_MAX)),
+            ).format(count=t.number(RESPONSE_MAX))
         )
         return
     async with context.db() as session:
-        ids = (
-            await reports.matching_ids(session, _filters(data))
-            if data.get("theme")
-            else [int(data["report"])]
-        )
+        ids = await reports.matching_ids(session, data.filters) if data.theme else _targets(data)
         sample = await reports.get(session, ids[0]) if ids else None
     if sample is None:
-        await reply(update, _(GONE) if not data.get("theme") else _("No reports match these filters."))
+        await context.reply.say(_("No reports match these filters.") if data.theme else _(GONE))
         await _show_list(update, context, data)
         return
     # In the coordinator's language, not the reporter's, and counting reports, not champions: either
     # could tell who sent an anonymous report.
     preview = you_said(t, sample.id, sample.text, sample.media_kind, text)
-    if data.get("theme"):
+    if data.theme:
         heading = t.ngettext(
             "This goes to the champion of {count} report, with its reference, in their own language "
             "(shown here in yours), like this:",
@@ -632,47 +633,45 @@ async def _receive_response(update: Update, context: Context, data: dict[str, An
             "in their own language (shown here in yours), like this:",
             len(ids),
         ).format(count=t.number(len(ids)))
-        data["ids"] = ids
     else:
         heading = _(
             "{reference} will be marked acted on, and its champion will get this message in their own "
             "language (shown here in yours):"
         ).format(reference=reports.reference(sample.id))
-    data["text"] = text
-    await save_step(update, context, CONFIRM, data)
-    await reply(
-        update,
-        heading + "\n\n" + preview,
-        buttons([(_("Confirm"), "ins:ok"), (_("Cancel"), "ins:no")]),
+    typed = {"text": text, "ids": ids if data.theme else []}
+    await save_step(update, context, CONFIRM, data.model_copy(update=typed))
+    await context.reply.say(
+        heading + "\n\n" + preview, [Choice(_("Confirm"), "ins:ok"), Choice(_("Cancel"), "ins:no")]
     )
 
 
-async def _confirm(update: Update, context: Context, data: dict[str, Any]) -> None:
+async def _confirm(update: Update, context: Context, data: Insights) -> None:
     """Store the response (once, however often Confirm is pressed) and start telling the champions."""
     assert update.effective_chat and context.champion
     t = context.t
     chat_id = update.effective_chat.id
+    response, ids, kind = data.text, _targets(data), outbox.THEME if data.theme else outbox.REPLY
+    if response is None or not ids:  # no response typed: not on the confirm step
+        await stale_button(update, context)
+        return
     async with context.db.begin() as session:
         confirmed = await conversation.leave_step(session, chat_id, CONFIRM)
         if confirmed:
-            theme = bool(data.get("theme"))
-            ids = [int(i) for i in data["ids"]] if theme else [int(data["report"])]
-            replied = await reports.reply(session, ids, data["text"], context.champion.id, theme=theme)
-            kind = outbox.THEME if theme else outbox.REPLY
+            replied = await reports.reply(session, ids, response, context.champion.id, theme=data.theme)
             await outbox.queue_each(session, kind, [(r.champion_id, {"reply": r.reply_id}) for r in replied])
-            kept: dict[str, Any] = {key: data[key] for key in ("filters", "offset", "period") if key in data}
-            await conversation.set_state(session, chat_id, LIST, kept)
+            kept = Insights(filters=data.filters, period=data.period, offset=data.offset)
+            await conversation.set_state(session, chat_id, LIST, kept.stored())
     if not confirmed:
         await stale_button(update, context)
         return
-    await answer_and_clear(update)
-    after = buttons([(t.gettext("Back to list"), "ins:back"), (t.gettext("Done"), "ins:done")])
+    await context.reply.picked(t.gettext("Confirm"))
+    after = [Choice(t.gettext("Back to list"), "ins:back"), Choice(t.gettext("Done"), "ins:done")]
     reached = len(replied)
     if not reached:
-        await reply(update, t.gettext("{gone} Nothing was sent.").format(gone=t.gettext(GONE)), after)
+        await context.reply.say(t.gettext("{gone} Nothing was sent.").format(gone=t.gettext(GONE)), after)
         return
     context.bot_data.wake.ring(outbox.LANE[kind])
-    if theme:
+    if data.theme:
         text = t.ngettext(
             "Sent. {count} report is marked acted on, and its champion is being told.",
             "Sent. {count} reports are marked acted on, and their champions are being told.",
@@ -682,7 +681,7 @@ async def _confirm(update: Update, context: Context, data: dict[str, Any]) -> No
         text = t.gettext("Sent. {reference} is marked acted on, and its champion is being told.").format(
             reference=reports.reference(ids[0])
         )
-    await reply(update, text, after)
+    await context.reply.say(text, after)
 
 
 # ------------------------------------------------------- telling champions

@@ -2,26 +2,25 @@
 
 /report: topic → kind → what they heard (text, a voice note or a photo, kept as Telegram's file id)
 → how many people → area → share their name or stay anonymous → review → confirm → a reference
-such as R-1042. The answers live in the chat's conversation state (steps `rep:*`), so a restart
-mid-report loses nothing; Back returns to the previous step with the answers kept. Every step is
-text plus at most 10 buttons, so the flow ports to WhatsApp.
+such as R-1042. The answers live in the chat's conversation state (steps `rep:*`, typed as
+`Reporting`), so a restart mid-report loses nothing; Back returns to the previous step with the
+answers kept. Each press is echoed under its question. Every step is text plus at most 10 choices,
+so the flow ports to WhatsApp.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Literal
 
 from telegram import Message, Update
 from telegram.constants import MessageLimit
 
 from bot.context import Context
+from bot.replies import Choice, Outgoing, ticked
+from bot.steps import StepData
 from handlers.common import (
-    answer,
-    answer_and_clear,
-    buttons,
     clear_step,
     isolate,
-    reply,
     require_member,
     save_step,
     stale_button,
@@ -41,7 +40,7 @@ TOPIC = "rep:topic"
 KIND = "rep:kind"
 HEARD = "rep:heard"  # what they heard: text, a voice note or a photo
 PEOPLE = "rep:people"
-AREA = "rep:area"  # data["page"]: the page of areas shown
+AREA = "rep:area"  # Reporting.page: the page of areas shown
 NAME = "rep:name"  # share their name or stay anonymous
 REVIEW = "rep:review"
 STEPS = (TOPIC, KIND, HEARD, PEOPLE, AREA, NAME, REVIEW)
@@ -65,78 +64,114 @@ EXCERPT = 80
 REPLY_EXCERPT = 200
 REPLIES_SHOWN = 2  # the latest ones; the champion was sent each reply in full when it was made
 
+MediaKind = Literal["voice", "photo"]
+
+
+class Reporting(StepData):
+    """A report as answered so far; a field is None until its step is answered."""
+
+    topic: str | None = None  # a topic id
+    kind: str | None = None  # one of reports.KINDS
+    text: str | None = None  # what they heard, typed, or a photo's caption
+    media_kind: MediaKind | None = None
+    media_file_id: str | None = None  # Telegram's file id of the voice note or photo
+    people: str | None = None  # one of reports.PEOPLE
+    area_id: int | None = None  # None: not area-specific, once `area_chosen`
+    area_chosen: bool = False
+    page: int = 0  # the page of areas shown
+    anonymous: bool | None = None
+
+    def heard(self) -> bool:
+        """Whether they have told what they heard (as text, a voice note or a photo)."""
+        return bool(self.text or self.media_file_id)
+
+    def draft(self) -> reports.Draft | None:
+        """The report to store; None while a step it needs is unanswered. Anonymous unless they
+        chose to share their name."""
+        if self.topic is None or self.kind is None or self.people is None:
+            return None
+        return reports.Draft(
+            topic=self.topic,
+            kind=self.kind,
+            people=self.people,
+            text=self.text,
+            media_kind=self.media_kind,
+            media_file_id=self.media_file_id,
+            area_id=self.area_id,
+            anonymous=self.anonymous is not False,
+        )
+
 
 # ------------------------------------------------------------------ /report
 
 
 async def start(update: Update, context: Context) -> None:
     """/report or the menu button: begin a report, or carry on with the one in progress."""
-    await answer_and_clear(update)
+    _ = context.t.gettext
+    if update.callback_query:
+        await context.reply.picked(_("Report what I heard"))
     if await require_member(update, context) is None:
         return
-    _ = context.t.gettext
-    state = context.state
-    if state is not None and state.step.startswith("rep:"):
-        await reply(update, _("Let's carry on with your report."))
-        await ask(update, context, state.step, dict(state.data))
+    state, data = context.state, context.step_as(Reporting)
+    if state is not None and data is not None:
+        await context.reply.say(_("Let's carry on with your report."))
+        await ask(update, context, state.step, data)
         return
     if state is not None:
-        await reply(
-            update,
-            _("You are in the middle of something else. Finish it, or send /cancel, then /report."),
+        await context.reply.say(
+            _("You are in the middle of something else. Finish it, or send /cancel, then /report.")
         )
         return
-    await _go(update, context, TOPIC, {})
+    await _go(update, context, TOPIC, Reporting())
 
 
-async def ask(update: Update, context: Context, step: str, data: dict[str, Any]) -> None:
+async def ask(update: Update, context: Context, step: str, data: Reporting) -> None:
     """Ask the question for a step of the report (again, after an unexpected answer)."""
+    if step == REVIEW:
+        await _review(update, context, data)
+    elif step == AREA:
+        await context.reply.say(await _area_question(context, data))
+    elif step in STEPS:
+        await context.reply.say(_question(context, step, data))
+
+
+def _question(context: Context, step: str, data: Reporting) -> Outgoing:
+    """The question of a step with a fixed set of answers, the one given before ticked."""
     t = context.t
     _ = t.gettext
-    back, cancel = (_("Back"), "rep:back"), (_("Cancel"), "rep:stop")
+    back, cancel = Choice(_("Back"), "rep:back"), Choice(_("Cancel"), "rep:stop")
     if step == TOPIC:
         choices = [
-            (_tick(topic.id == data.get("topic")) + topic.label(t.language), f"rep:t:{topic.id}")
+            Choice(ticked(topic.id == data.topic, topic.label(t.language)), f"rep:t:{topic.id}")
             for topic in context.topics
         ]
         if len(choices) < MAX_CHOICES:  # with ten topics, /cancel (named in the question) has to do
             choices.append(cancel)
-        await reply(update, _("What is it about? Choose a topic, or send /cancel."), buttons(choices, 2))
-    elif step == KIND:
-        choices = [
-            (_tick(k == data.get("kind")) + _(KIND_LABELS[k]), f"rep:k:{k}") for k in reports.KINDS
-        ]
-        await reply(update, _("What kind of thing did you hear?"), buttons([*choices, back, cancel], 2))
-    elif step == HEARD:
-        choices = [(_("Keep what I sent"), "rep:keep")] if _heard(data) else []
-        await reply(
-            update,
-            _("What did you hear? Type it, or send a voice note or a photo."),
-            buttons([*choices, back, cancel]),
+        return Outgoing(_("What is it about? Choose a topic, or send /cancel."), choices, columns=2)
+    if step == KIND:
+        choices = [Choice(ticked(k == data.kind, _(KIND_LABELS[k])), f"rep:k:{k}") for k in reports.KINDS]
+        return Outgoing(_("What kind of thing did you hear?"), [*choices, back, cancel], columns=2)
+    if step == HEARD:
+        choices = [Choice(_("Keep what I sent"), "rep:keep")] if data.heard() else []
+        return Outgoing(
+            _("What did you hear? Type it, or send a voice note or a photo."), [*choices, back, cancel]
         )
-    elif step == PEOPLE:
+    if step == PEOPLE:
         choices = [
-            (_tick(p == data.get("people")) + _(label), f"rep:p:{p}") for p, label in PEOPLE_LABELS.items()
+            Choice(ticked(p == data.people, _(label)), f"rep:p:{p}") for p, label in PEOPLE_LABELS.items()
         ]
-        await reply(update, _("How many people does it concern?"), buttons([*choices, back, cancel]))
-    elif step == AREA:
-        await _ask_area(update, context, data)
-    elif step == NAME:
-        anonymous = data.get("anonymous")
-        choices = [
-            (_tick(anonymous is False) + _("Share my name"), "rep:anon:no"),
-            (_tick(anonymous is True) + _("Stay anonymous"), "rep:anon:yes"),
-        ]
-        await reply(
-            update,
-            _(
-                "Share your name with the coordinators? They would see it was you and could ask you more. "
-                "Anonymous reports never show who sent them."
-            ),
-            buttons([*choices, back, cancel]),
-        )
-    elif step == REVIEW:
-        await _review(update, context, data)
+        return Outgoing(_("How many people does it concern?"), [*choices, back, cancel])
+    choices = [
+        Choice(ticked(data.anonymous is False, _("Share my name")), "rep:anon:no"),
+        Choice(ticked(data.anonymous is True, _("Stay anonymous")), "rep:anon:yes"),
+    ]
+    return Outgoing(
+        _(
+            "Share your name with the coordinators? They would see it was you and could ask you more. "
+            "Anonymous reports never show who sent them."
+        ),
+        [*choices, back, cancel],
+    )
 
 
 async def button(update: Update, context: Context) -> None:
@@ -145,72 +180,68 @@ async def button(update: Update, context: Context) -> None:
     assert query and query.data
     champion = await require_member(update, context)
     if champion is None:
-        await answer(query)
+        await context.reply.ack()
         return
+    _ = context.t.gettext
     action, _sep, arg = query.data.removeprefix("rep:").partition(":")
-    state = context.state
-    step = state.step if state is not None else ""
-    if action == "stop" and step.startswith("rep:"):
-        await answer_and_clear(update)
+    step = context.state.step if context.state is not None else ""
+    data = context.step_as(Reporting)
+    if action == "stop" and data is not None:
+        await context.reply.picked(_("Cancel"))
         await clear_step(update, context)
-        await reply(update, context.t.gettext("Report cancelled. Nothing was saved."))
+        await context.reply.say(_("Report cancelled. Nothing was saved."))
         return
-    if state is None or step not in EXPECTED.get(action, set()):
+    if data is None or step not in EXPECTED.get(action, set()):
         await stale_button(update, context)
         return
-    data = dict(state.data)
     if action == "ok":
         await _confirm(update, context, champion, data)
         return
     if action == "back":
-        await answer_and_clear(update)
+        await context.reply.picked(_("Back"))
         await _go(update, context, STEPS[STEPS.index(step) - 1], data)
         return
-    if action == "more":
-        await answer_and_clear(update)
-        data["page"] = int(arg)
-        await _go(update, context, AREA, data)
+    if action == "more":  # the next page of areas, in place of this one
+        data = data.model_copy(update={"page": int(arg)})
+        await save_step(update, context, AREA, data)
+        await context.reply.replace(await _area_question(context, data))
         return
     chosen = await _choice(context, action, arg, data)
     if chosen is None:
         await stale_button(update, context)
         return
-    await answer_and_clear(update)
-    data.update(chosen)
-    await _go(update, context, STEPS[STEPS.index(step) + 1], data)
+    label, answer = chosen
+    await context.reply.picked(label)
+    await _go(update, context, STEPS[STEPS.index(step) + 1], data.model_copy(update=answer))
 
 
-async def _choice(context: Context, action: str, arg: str, data: dict[str, Any]) -> dict[str, Any] | None:
-    """The answer a button gives, checked against what can be chosen; None if it is not one."""
-    if action == "t" and arg in {topic.id for topic in context.topics}:
-        return {"topic": arg}
+async def _choice(
+    context: Context, action: str, arg: str, data: Reporting
+) -> tuple[str, dict[str, object]] | None:
+    """The answer a button gives, as (the label to echo, the fields it sets), checked against what
+    can be chosen; None if it is not one."""
+    t = context.t
+    _ = t.gettext
+    if action == "t":
+        topic = next((topic for topic in context.topics if topic.id == arg), None)
+        return (topic.label(t.language), {"topic": arg}) if topic else None
     if action == "k" and arg in reports.KINDS:
-        return {"kind": arg}
-    if action == "keep" and _heard(data):
-        return {}
+        return _(KIND_LABELS[arg]), {"kind": arg}
+    if action == "keep" and data.heard():
+        return _("Keep what I sent"), {}
     if action == "p" and arg in reports.PEOPLE:
-        return {"people": arg}
+        return _(PEOPLE_LABELS[arg]), {"people": arg}
     if action == "anon" and arg in ("yes", "no"):
-        return {"anonymous": arg == "yes"}
+        return (_("Stay anonymous") if arg == "yes" else _("Share my name")), {"anonymous": arg == "yes"}
+    if action == "a" and arg == "0":
+        return _("Not area-specific"), {"area_id": None, "area_chosen": True}
     if action == "a":
-        area_id = int(arg)
-        async with context.db() as session:
-            known = {area.id for area in await directory.list_areas(session)}
-        if area_id == 0 or area_id in known:
-            return {"area_id": area_id or None, "area_chosen": True}
+        name = await _area_name(context, int(arg))
+        return (name, {"area_id": int(arg), "area_chosen": True}) if name else None
     return None
 
 
-def _tick(chosen: bool) -> str:
-    """The mark on the answer already given, when a step is asked again after Back."""
-    return "✓ " if chosen else ""
-
-
-def _heard(data: dict[str, Any]) -> bool:
-    return bool(data.get("text") or data.get("media_file_id"))
-
-
-async def _go(update: Update, context: Context, step: str, data: dict[str, Any]) -> None:
+async def _go(update: Update, context: Context, step: str, data: Reporting) -> None:
     """Move the chat to a step and ask its question."""
     await save_step(update, context, step, data)
     await ask(update, context, step, data)
@@ -219,33 +250,29 @@ async def _go(update: Update, context: Context, step: str, data: dict[str, Any])
 # ---------------------------------------------------------- what they heard
 
 
-async def text_during_report(update: Update, context: Context) -> bool:
-    """Free text for the report's "what did you hear" step; False if the chat is not reporting."""
-    return await _during_report(update, context)
+async def on_text(update: Update, context: Context) -> None:
+    """Text from a chat on a report step: what they heard, or a nudge back to the buttons."""
+    await _received(update, context)
 
 
-async def media_during_report(update: Update, context: Context) -> bool:
-    """A voice note, photo or other non-text message during a report; False if none is waiting."""
-    return await _during_report(update, context)
+async def on_media(update: Update, context: Context) -> None:
+    """A voice note, photo or other non-text message from a chat on a report step."""
+    await _received(update, context)
 
 
-async def _during_report(update: Update, context: Context) -> bool:
+async def _received(update: Update, context: Context) -> None:
     """Hand a message to the "what did you hear" step, or ask the step's question again."""
-    state = context.state
-    if state is None or not state.step.startswith("rep:"):
-        return False
-    if await require_member(update, context) is None:
-        return True
-    data = dict(state.data)
+    state, data = context.state, context.step_as(Reporting)
+    if state is None or data is None or await require_member(update, context) is None:
+        return
     if state.step == HEARD:
         await _receive_heard(update, context, data)
-        return True
-    await reply(update, context.t.gettext("Please choose one of the buttons."))
+        return
+    await context.reply.say(context.t.gettext("Please choose one of the buttons."))
     await ask(update, context, state.step, data)
-    return True
 
 
-def heard_media(message: Message) -> tuple[str, str] | None:
+def heard_media(message: Message) -> tuple[MediaKind, str] | None:
     """("voice" or "photo", Telegram file id) of what the message carries; the largest size of a photo."""
     if message.voice:
         return "voice", message.voice.file_id
@@ -254,64 +281,63 @@ def heard_media(message: Message) -> tuple[str, str] | None:
     return None
 
 
-async def _receive_heard(update: Update, context: Context, data: dict[str, Any]) -> None:
+async def _receive_heard(update: Update, context: Context, data: Reporting) -> None:
     """Take what they heard as text, a voice note or a photo (with an optional caption)."""
     message = update.message
     assert message
     t = context.t
     media = heard_media(message)
     if media is None and message.text is None:
-        await reply(update, t.gettext("I can take what you heard as text, a voice note or a photo."))
+        await context.reply.say(t.gettext("I can take what you heard as text, a voice note or a photo."))
         await ask(update, context, HEARD, data)
         return
     text = (message.text or message.caption or "").strip()
     if media is None and not text:
-        await reply(update, t.gettext("That was empty. Please tell us what you heard in a few words."))
+        await context.reply.say(t.gettext("That was empty. Please tell us what you heard in a few words."))
         return
     if len(text) > reports.TEXT_MAX:
-        await reply(
-            update,
+        await context.reply.say(
             t.ngettext(
                 "That is too long. Please keep it to at most {count} character.",
                 "That is too long. Please keep it to at most {count} characters.",
                 reports.TEXT_MAX,
-            ).format(count=t.number(reports.TEXT_MAX)),
+            ).format(count=t.number(reports.TEXT_MAX))
         )
         return
-    data["text"] = text or None
-    data["media_kind"], data["media_file_id"] = media if media else (None, None)
-    await _go(update, context, PEOPLE, data)
+    kind, file_id = media if media else (None, None)
+    heard = {"text": text or None, "media_kind": kind, "media_file_id": file_id}
+    await _go(update, context, PEOPLE, data.model_copy(update=heard))
 
 
 # -------------------------------------------------------------------- area
 
 
-async def _area_options(context: Context) -> list[tuple[str, str]]:
-    """Every area as (label, button data): the champion's own first, marked, then the rest, then none."""
+async def _area_options(context: Context) -> list[Choice]:
+    """Every area as a choice: the champion's own first, marked, then the rest, then none."""
     _ = context.t.gettext
     champion = context.champion
     own = champion.area_id if champion else None
     async with context.db() as session:
         areas = await directory.list_areas(session)
-    options = [(_("Mine: {area}").format(area=a.name), f"rep:a:{a.id}") for a in areas if a.id == own]
-    options += [(a.name, f"rep:a:{a.id}") for a in areas if a.id != own]
-    return [*options, (_("Not area-specific"), "rep:a:0")]
+    options = [Choice(_("Mine: {area}").format(area=a.name), f"rep:a:{a.id}") for a in areas if a.id == own]
+    options += [Choice(a.name, f"rep:a:{a.id}") for a in areas if a.id != own]
+    return [*options, Choice(_("Not area-specific"), "rep:a:0")]
 
 
-async def _ask_area(update: Update, context: Context, data: dict[str, Any]) -> None:
-    """One page of areas, plus More, Back and Cancel."""
+async def _area_question(context: Context, data: Reporting) -> Outgoing:
+    """One page of areas, the one chosen before ticked, plus More, Back and Cancel."""
     _ = context.t.gettext
     options = await _area_options(context)
-    page = max(0, min(int(data.get("page", 0)), (len(options) - 1) // AREA_PAGE))
-    chosen = f"rep:a:{data.get('area_id') or 0}" if data.get("area_chosen") else None
+    page = max(0, min(data.page, (len(options) - 1) // AREA_PAGE))
+    chosen = f"rep:a:{data.area_id or 0}" if data.area_chosen else None
     choices = [
-        (_tick(callback == chosen) + label, callback)
-        for label, callback in options[page * AREA_PAGE : (page + 1) * AREA_PAGE]
+        Choice(ticked(option.data == chosen, option.label), option.data)
+        for option in options[page * AREA_PAGE : (page + 1) * AREA_PAGE]
     ]
     if len(options) > (page + 1) * AREA_PAGE:
-        choices.append((_("More"), f"rep:more:{page + 1}"))
-    choices += [(_("Back"), "rep:back"), (_("Cancel"), "rep:stop")]
-    await reply(update, _("Which area is it about?"), buttons(choices, 2))
+        choices.append(Choice(_("More"), f"rep:more:{page + 1}"))
+    choices += [Choice(_("Back"), "rep:back"), Choice(_("Cancel"), "rep:stop")]
+    return Outgoing(_("Which area is it about?"), choices, columns=2)
 
 
 # ------------------------------------------------------------ review, confirm
@@ -325,25 +351,29 @@ async def _area_name(context: Context, area_id: int | None) -> str | None:
     return next((area.name for area in areas if area.id == area_id), None)
 
 
-async def _review(update: Update, context: Context, data: dict[str, Any]) -> None:
+async def _review(update: Update, context: Context, data: Reporting) -> None:
     """Show the report as it will be stored, with Confirm, Back and Cancel. When that is longer
     than one message can be, what they heard is shown whole on its own first, then the review."""
+    draft = data.draft()
+    if draft is None:  # a step was skipped somehow: start from the first
+        await _go(update, context, TOPIC, data)
+        return
     t = context.t
     _ = t.gettext
     champion = context.champion
-    name = None if data.get("anonymous", True) or champion is None else isolate(champion.display_name)
-    area = await _area_name(context, data.get("area_id"))
+    name = None if draft.anonymous or champion is None else isolate(champion.display_name)
+    area = await _area_name(context, draft.area_id)
     heading = _("Please check your report:") + "\n\n"
 
     def review(heard: str | None) -> str:
         text = describe(
             t,
             context.topics,
-            topic=data["topic"],
-            kind=data["kind"],
-            people=data["people"],
+            topic=draft.topic,
+            kind=draft.kind,
+            people=draft.people,
             text=heard,
-            media_kind=data.get("media_kind"),
+            media_kind=draft.media_kind,
             area=area,
             name=name,
         )
@@ -351,45 +381,36 @@ async def _review(update: Update, context: Context, data: dict[str, Any]) -> Non
             text += "\n" + _("Anonymous: the coordinators will not see your name.")
         return text
 
-    heard = data.get("text")
+    heard = draft.text
     shown = heading + review(isolate(heard) if heard else None)
     if heard and len(shown) > MessageLimit.MAX_TEXT_LENGTH:
-        await reply(update, heading + isolate(heard))
+        await context.reply.say(heading + isolate(heard))
         shown = review(excerpt(t, heard, None, EXCERPT))
-    await reply(
-        update,
+    await context.reply.say(
         shown,
-        buttons([(_("Confirm"), "rep:ok"), (_("Back"), "rep:back"), (_("Cancel"), "rep:stop")]),
+        [Choice(_("Confirm"), "rep:ok"), Choice(_("Back"), "rep:back"), Choice(_("Cancel"), "rep:stop")],
     )
 
 
-async def _confirm(update: Update, context: Context, champion: Champion, data: dict[str, Any]) -> None:
+async def _confirm(update: Update, context: Context, champion: Champion, data: Reporting) -> None:
     """Store the report once, however often (or wherever) Confirm is pressed, and give its reference."""
     assert update.effective_chat
-    draft = reports.Draft(
-        topic=data["topic"],
-        kind=data["kind"],
-        people=data["people"],
-        text=data.get("text"),
-        media_kind=data.get("media_kind"),
-        media_file_id=data.get("media_file_id"),
-        area_id=data.get("area_id"),
-        anonymous=bool(data.get("anonymous", True)),
-    )
-    async with context.db.begin() as session:
-        report = None
-        if await conversation.leave_step(session, update.effective_chat.id, REVIEW):
-            report = await reports.create(session, champion, draft)
+    draft = data.draft()
+    report = None
+    if draft is not None:
+        async with context.db.begin() as session:
+            if await conversation.leave_step(session, update.effective_chat.id, REVIEW):
+                report = await reports.create(session, champion, draft)
     if report is None:  # pressed twice, or on two workers: the other press stored it
         await stale_button(update, context)
         return
-    await answer_and_clear(update)
-    await reply(
-        update,
-        context.t.gettext(
+    _ = context.t.gettext
+    await context.reply.picked(_("Confirm"))
+    await context.reply.say(
+        _(
             "Thank you! Your report is saved as {reference}. A coordinator will look at it; "
             "you can follow it with /myreports."
-        ).format(reference=isolate(reports.reference(report.id))),
+        ).format(reference=isolate(reports.reference(report.id)))
     )
 
 
@@ -401,8 +422,7 @@ async def my_reports(update: Update, context: Context) -> None:
     query = update.callback_query
     champion = await require_member(update, context)
     if champion is None:
-        if query:
-            await answer(query)
+        await context.reply.ack()
         return
     offset = int(query.data.split(":")[1]) if query and query.data else 0
     async with context.db() as session:
@@ -411,13 +431,15 @@ async def my_reports(update: Update, context: Context) -> None:
     t = context.t
     _ = t.gettext
     if total == 0:
-        await answer_and_clear(update)
-        await reply(update, _("You have not sent any reports yet. Send /report to tell us what you heard."))
+        await context.reply.picked()
+        await context.reply.say(
+            _("You have not sent any reports yet. Send /report to tell us what you heard.")
+        )
         return
     if not rows:  # an old button, from before some reports were deleted
         await stale_button(update, context)
         return
-    await answer_and_clear(update)
+    await context.reply.picked()
     heading = t.ngettext(
         "Showing {first}–{last} of {count} report, newest first.",
         "Showing {first}–{last} of {count} reports, newest first.",
@@ -438,7 +460,7 @@ async def my_reports(update: Update, context: Context) -> None:
         blocks.append("\n".join(lines))
     choices = []
     if offset > 0:
-        choices.append((_("Newer"), f"myr:{max(0, offset - MY_PAGE)}"))
+        choices.append(Choice(_("Newer"), f"myr:{max(0, offset - MY_PAGE)}"))
     if offset + len(rows) < total:
-        choices.append((_("Older"), f"myr:{offset + MY_PAGE}"))
-    await reply(update, "\n\n".join(blocks), buttons(choices, 2) if choices else None)
+        choices.append(Choice(_("Older"), f"myr:{offset + MY_PAGE}"))
+    await context.reply.say("\n\n".join(blocks), choices, columns=2)

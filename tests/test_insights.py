@@ -13,7 +13,7 @@ from sqlalchemy import select
 from bot.i18n import LANGUAGES, Translator, translator
 from handlers.export import local_date
 from handlers.insights import period_bounds
-from storage import champions, outbox, reports
+from storage import champions, conversation, outbox, reports
 from storage.models import Area, Delivery, Report, ReportReply, Status, utcnow
 from storage.report_topics import load_topics
 from tests.conftest import REPLY_TIMEOUT, BotHarness, Person, join, make_coordinator, texts
@@ -541,3 +541,36 @@ async def test_a_report_of_any_accepted_length_opens_within_telegrams_limit(
         assert utf16(sent[-1]["text"]) <= 4096 and sent[-1]["text"].startswith("Report R-")
         assert "· new\n" in sent[-1]["text"]
         await sam.press("Back to list")
+
+
+async def test_filter_choices_are_echoed_and_more_pages_in_place(bot: BotHarness, places: None) -> None:
+    sam, ana = await pair(bot, 7101)
+    await add_report(bot, ana, "Nobody told us", topic="other")
+    await sam.send("/insights")
+    await sam.press("Filter")
+    menu = sam.history[-1]
+    await sam.press("Topic")
+    assert texts([menu]) == ["Filter the reports by:\n\n✓ Topic"] and not menu.get("reply_markup")
+    options = sam.history[-1]
+    assert await sam.press("More") == []  # the next page, in place of the first
+    assert sam.buttons() == ["Housing", "Other", "Back"]
+    (text,) = await sam.press("Other")
+    assert text.startswith("1 report · Topic: Other\n")
+    assert texts([options]) == ["Which topic?\n\n✓ Other"] and not options.get("reply_markup")
+
+
+async def test_a_response_half_typed_in_the_previous_release_is_ended_kindly(
+    bot: BotHarness, places: None
+) -> None:
+    sam, ana = await pair(bot, 7201)
+    report_id = await add_report(bot, ana)
+    async with bot.sessions.begin() as session:  # as the previous release kept it: no version
+        await conversation.set_state(session, sam.id, "ins:respond", {"filters": {}, "report": report_id})
+    assert await sam.send("We called the practice.") == [
+        "Sorry, the bot was updated while you were in the middle of something, so it has to start "
+        "again. Send /help to see what you can do.",
+        "Sorry, I didn't understand that. Send /help to see what I can do.",
+    ]
+    assert await replies(bot) == []
+    (text,) = await sam.send("/insights")
+    assert text.startswith("1 report\n")

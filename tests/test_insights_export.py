@@ -23,6 +23,7 @@ from bot.context import Context
 from bot.i18n import translator
 from handlers import stats
 from handlers.digest import digest_job, queue_digest, suppressed
+from handlers.insights_state import Insights
 from storage import champions, conversation, insight_export, reports
 from storage.insight_export import clean
 from storage.insight_figures import Counts, Figures
@@ -253,7 +254,7 @@ async def test_csv_export_names_only_those_who_shared_their_name(bot: BotHarness
         await reports.reply(session, [shared], "We asked the council to inspect.", None, theme=False)
 
     assert await sam.send("/export") == ["Export 2 reports (all reports) as a file. Who is it for?"]
-    await sam.press("Inside the organisation")
+    await sam.press("Our organisation")
     assert sam.buttons() == ["CSV", "Excel"]
     assert await sam.press("CSV") == ["2 reports · all reports"]
     name, data = file_of(bot, sam.history[-1])
@@ -297,7 +298,7 @@ async def test_xlsx_export_opens_with_the_same_columns(bot: BotHarness, places: 
     await join(secret)
     await report(bot, secret, "maternity", "question", datetime(2026, 11, 3, tzinfo=UTC), '=HYPERLINK("x")')
     await sam.send("/export")
-    await sam.press("Inside the organisation")
+    await sam.press("Our organisation")
     assert await sam.press("Excel") == ["1 report · all reports"]
     name, data = file_of(bot, sam.history[-1])
     assert name.endswith(".xlsx")
@@ -320,10 +321,10 @@ async def test_export_follows_the_insights_filters_and_says_when_nothing_matches
     await month_of_reports(bot)
     async with bot.sessions.begin() as session:
         await conversation.set_state(
-            session, sam.id, "ins:list", {"filters": Filters(topic="housing").to_dict()}
+            session, sam.id, "ins:list", Insights(filters=Filters(topic="housing")).stored()
         )
     assert await sam.send("/export") == ["Export 4 reports (Housing) as a file. Who is it for?"]
-    await sam.press("Inside the organisation")
+    await sam.press("Our organisation")
     assert await sam.press("CSV") == ["4 reports · Housing"]
     rows = read_csv(file_of(bot, sam.history[-1])[1])[1:]
     assert {row[COLUMNS.index("topic_id")] for row in rows[1:]} == {"housing"}
@@ -332,7 +333,7 @@ async def test_export_follows_the_insights_filters_and_says_when_nothing_matches
     since = datetime(2026, 11, 1, tzinfo=UTC)
     async with bot.sessions.begin() as session:
         filters = Filters(topic="maternity", status="new", since=since)
-        await conversation.set_state(session, sam.id, "ins:list", {"filters": filters.to_dict()})
+        await conversation.set_state(session, sam.id, "ins:list", Insights(filters=filters).stored())
     assert await sam.send("/export") == [
         "There are no reports to export (Maternity · new · from Nov 1, 2026)."
     ]
@@ -352,7 +353,7 @@ async def test_export_in_arabic(bot: BotHarness, places: None) -> None:
         1,
     ).format(count=ar.number(1), filters=ar.gettext("all reports"))
     assert await layla.send("/export") == [question]
-    await layla.press(ar.gettext("Inside the organisation"))
+    await layla.press(ar.gettext("Our organisation"))
     caption = ar.ngettext("{count} report · {filters}", "{count} reports · {filters}", 1)
     assert await layla.press(ar.gettext("CSV")) == [
         caption.format(count=ar.number(1), filters=ar.gettext("all reports"))
@@ -436,9 +437,12 @@ async def test_anything_a_champion_typed_survives_every_export_and_format(
         )
         assert partner_count == 1
         assert await insight_export.write_xlsx(session, Filters(), topics, tmp_path / "internal.xlsx") == 1
-        assert await insight_export.write_partner_xlsx(
-            session, Filters(), topics, tmp_path / "partner.xlsx", with_text=True
-        ) == 1
+        assert (
+            await insight_export.write_partner_xlsx(
+                session, Filters(), topics, tmp_path / "partner.xlsx", with_text=True
+            )
+            == 1
+        )
 
     def unguarded(cell: str) -> str:  # a CSV cell that would start a formula carries a leading '
         guarded = cell.startswith("'") and cell[1:].startswith(insight_export.FORMULA_START)

@@ -93,10 +93,10 @@ async def test_nothing_a_coordinator_sees_or_exports_singles_out_an_anonymous_re
     assert await queue_digest(Context(bot.application), digest_time)
     await bot.deliver(now=digest_time)
     files = [
-        csv_rows((await export(bot, sam, "Inside the organisation", "CSV"))[1]),
-        xlsx_rows((await export(bot, sam, "Inside the organisation", "Excel"))[1]),
-        csv_rows((await export(bot, sam, "For partners", "Counts and what they wrote", "CSV"))[1]),
-        xlsx_rows((await export(bot, sam, "For partners", "Counts and what they wrote", "Excel"))[1], "text"),
+        csv_rows((await export(bot, sam, "Our organisation", "CSV"))[1]),
+        xlsx_rows((await export(bot, sam, "Our organisation", "Excel"))[1]),
+        csv_rows((await export(bot, sam, "For partners", "With what they wrote", "CSV"))[1]),
+        xlsx_rows((await export(bot, sam, "For partners", "With what they wrote", "Excel"))[1], "text"),
     ]
 
     shown = texts([m for m in sam.history if m.get("from_bot")])
@@ -159,13 +159,13 @@ async def test_the_partner_export_counts_only_consenting_reporters(bot: BotHarne
     await make_coordinator(bot, sam)
     ana, ben, _cy = await consenting_and_not(bot)
     assert await sam.send("/export") == ["Export 10 reports (all reports) as a file. Who is it for?"]
-    assert sam.buttons() == ["Inside the organisation", "For partners"]
+    assert sam.buttons() == ["Our organisation", "For partners"]
     assert await sam.press("For partners") == [
         "For partners: only the 7 reports whose champions agree to sharing, counted by month, topic, "
         "kind and area, counts under 5 shown as “<5”, with no names, references or exact dates. "
         "Include what those champions wrote (with its month only)?"
     ]
-    assert sam.buttons() == ["Counts only", "Counts and what they wrote"]
+    assert sam.buttons() == ["Counts only", "With what they wrote"]
     assert await sam.press("Counts only") == ["Which format?"]
     assert await sam.press("CSV") == ["For partners: 7 reports · all reports"]
     name, data = document(bot, sam)
@@ -184,7 +184,7 @@ async def test_the_partner_export_counts_only_consenting_reporters(bot: BotHarne
     # Ana withdraws: her reports leave every later partner export.
     await ana.send("/privacy")
     await ana.press("Stop sharing")
-    _name, data = await export(bot, sam, "For partners", "Counts and what they wrote", "Excel")
+    _name, data = await export(bot, sam, "For partners", "With what they wrote", "Excel")
     counts = xlsx_rows(data, "counts")
     assert counts[1:] == [
         PARTNER_HEADER,
@@ -227,12 +227,12 @@ async def test_the_internal_export_says_on_its_first_line_it_is_not_for_sharing(
     await join(ana)
     await add_report(bot, ana, "Heard something")
     assert await sam.send("/export") == ["Export 1 report (all reports) as a file. Who is it for?"]
-    assert await sam.press("Inside the organisation") == [
+    assert await sam.press("Our organisation") == [
         "For use inside the organisation only: the file says so on its first line. Which format?"
     ]
     assert await sam.press("CSV") == ["1 report · all reports"]
     assert csv_rows(document(bot, sam)[1])[0][0].startswith(INTERNAL_FIRST)
-    _name, data = await export(bot, sam, "Inside the organisation", "Excel")
+    _name, data = await export(bot, sam, "Our organisation", "Excel")
     assert xlsx_rows(data)[0][0].startswith(INTERNAL_FIRST)
 
 
@@ -317,7 +317,7 @@ async def test_a_question_from_answer_back_never_names_or_dates_its_champion(
     await deliver(bot)
     (view,) = await sam.press("Open")
     assert POLISH in view
-    rows = csv_rows((await export(bot, sam, "Inside the organisation", "CSV"))[1])
+    rows = csv_rows((await export(bot, sam, "Our organisation", "CSV"))[1])
     (row,) = [r for r in rows if POLISH in r]
     header = rows[1]
     assert row[header.index("kind")] == "question" and row[header.index("champion_name")] == ""

@@ -17,8 +17,8 @@ from bot.context import Context
 from bot.emulator import split_like_clients
 from bot.i18n import translator
 from handlers import report
-from handlers.gate import identify
-from storage import champions, conversation, reports
+from handlers.gate import check_step, identify
+from storage import champions, conversation, directory, reports
 from storage.models import Area, Report, ReportReply
 from tests.conftest import REPLY_TIMEOUT, BotHarness, Person, join, send_report, texts
 
@@ -384,12 +384,14 @@ async def test_confirm_on_two_workers_stores_one_report(bot: BotHarness, places:
     }
     update = Update.de_json({"update_id": 1, "callback_query": query}, bot.application.bot)
     # Both workers loaded the chat while it was still on the review step.
-    first = Context(bot.application, chat_id=ana.id, user_id=ana.id)
-    second = Context(bot.application, chat_id=ana.id, user_id=ana.id)
-    await identify(update, first)
-    await identify(update, second)
-    await report.button(update, first)
-    await report.button(update, second)
+    first = Context.from_update(update, bot.application)
+    second = Context.from_update(update, bot.application)
+    for context in (first, second):
+        await identify(update, context)
+        await check_step(update, context)
+    for context in (first, second):
+        await report.button(update, context)
+        await context.settle()
     assert len(await stored(bot)) == 1
     assert sum(THANKS.split("{")[0] in text for text in texts(ana.history)) == 1
 
@@ -573,7 +575,7 @@ async def test_a_long_paste_is_refused_whole_once_and_the_step_kept(bot: BotHarn
     async with bot.sessions() as session:
         state = await conversation.get_state(session, ana.id)
     assert state is not None and state.step == report.HEARD
-    assert "text" not in state.data and "paste" not in state.data
+    assert state.data.get("text") is None and "paste" not in state.data
     assert await ana.send(HEARD) == [PEOPLE_QUESTION]
     await ana.press("A few people")
     await ana.press(ana.buttons()[0])
@@ -671,3 +673,132 @@ async def test_a_message_after_something_else_ended_the_paste_is_not_taken_for_i
         HEARD_QUESTION,
     ]
     assert await ana.send(HEARD) == [PEOPLE_QUESTION]
+
+
+# ------------------------------------------------------ echoes, paging, old states
+
+
+def question(person: Person, text: str) -> dict[str, object]:
+    """The newest bot message that asked this question (perhaps since edited)."""
+    return next(m for m in reversed(person.history) if m.get("from_bot") and m["text"].startswith(text))
+
+
+def echoed(message: dict[str, object]) -> tuple[str, bool]:
+    """A question's text as it reads now (without isolates), and whether it still has buttons."""
+    (text,) = texts([message])
+    return text, bool(message.get("reply_markup"))
+
+
+async def test_each_press_is_echoed_under_its_question(bot: BotHarness, places: None) -> None:
+    ana = bot.person(5050, "Ana")
+    await join(ana)
+    await ana.send("/report")
+    await ana.press("Vaccinations")
+    assert echoed(question(ana, TOPIC_QUESTION)) == (f"{TOPIC_QUESTION}\n\n✓ Vaccinations", False)
+    await ana.press("Misinformation heard")
+    assert echoed(question(ana, KIND_QUESTION)) == (f"{KIND_QUESTION}\n\n✓ Misinformation heard", False)
+    await ana.send(HEARD)
+    await ana.press("A few people")
+    assert echoed(question(ana, PEOPLE_QUESTION)) == (f"{PEOPLE_QUESTION}\n\n✓ A few people", False)
+    await ana.press("Mine: Northfield")  # the area's name, not the button's wording
+    assert echoed(question(ana, AREA_QUESTION)) == (f"{AREA_QUESTION}\n\n✓ Northfield", False)
+    await ana.press("Back")
+    assert echoed(question(ana, NAME_QUESTION)) == (f"{NAME_QUESTION}\n\n✓ Back", False)
+    await ana.press("Not area-specific")
+    assert echoed(question(ana, AREA_QUESTION)) == (f"{AREA_QUESTION}\n\n✓ Not area-specific", False)
+    await ana.press("Share my name")
+    assert echoed(question(ana, NAME_QUESTION)) == (f"{NAME_QUESTION}\n\n✓ Share my name", False)
+    await ana.press("Cancel")
+    text, has_buttons = echoed(question(ana, "Please check your report:"))
+    assert text.endswith("\n\n✓ Cancel") and not has_buttons
+
+
+async def test_more_areas_show_in_place_of_the_page(bot: BotHarness, places: None) -> None:
+    async with bot.sessions.begin() as session:
+        await directory.add_areas(session, [f"Ward {n:02d}" for n in range(1, 10)])  # 11 areas in all
+    ana = bot.person(5051, "Ana")
+    await join(ana)
+    await up_to_heard(ana)
+    await ana.send(HEARD)
+    await ana.press("One person")
+    page, _data = ana.find_button("More")
+    assert ana.buttons()[0] == "Mine: Northfield" and len(ana.buttons()) == report.AREA_PAGE + 3
+    assert await ana.press("More") == []  # no new message: the page changed in place
+    assert page["text"] == AREA_QUESTION
+    assert ana.buttons() == [
+        "Ward 06",
+        "Ward 07",
+        "Ward 08",
+        "Ward 09",
+        "Not area-specific",
+        "Back",
+        "Cancel",
+    ]
+    assert await ana.press("Ward 08") == [NAME_QUESTION]
+    assert echoed(page) == (f"{AREA_QUESTION}\n\n✓ Ward 08", False)
+    await ana.press("Back")
+    assert "✓ Ward 08" in ana.buttons()  # the page with the answer given, asked again
+    await ana.press("Ward 08")
+    await ana.press("Stay anonymous")
+    await ana.press("Confirm")
+    (saved,) = await stored(bot)
+    assert saved.area is not None and saved.area.name == "Ward 08"
+
+
+async def test_a_step_stored_by_the_previous_release_is_ended_kindly(bot: BotHarness, places: None) -> None:
+    """The previous release kept the answers as untyped JSON, without a version: a report half made
+    then can't be trusted, so the champion is told to start again, whatever they send next."""
+    sorry = (
+        "Sorry, the bot was updated while you were in the middle of something, so it has to start "
+        "again. Send /help to see what you can do."
+    )
+    ana = bot.person(5052, "Ana")
+    await join(ana)
+    await up_to_heard(ana)
+    await ana.send(HEARD)
+    message, data = ana.find_button("Many people")
+    old = {
+        "topic": "vaccinations",
+        "kind": "misinfo",
+        "text": HEARD,
+        "media_kind": None,
+        "media_file_id": None,
+    }
+    for sent in ("press", "text", "photo"):
+        async with bot.sessions.begin() as session:
+            await conversation.set_state(session, ana.id, report.PEOPLE, old)
+        if sent == "press":
+            assert await ana.press_data(message["message_id"], data) == [sorry]
+        elif sent == "text":
+            assert await ana.send("many") == [
+                sorry,
+                "Sorry, I didn't understand that. Send /help to see what I can do.",
+            ]
+        else:
+            assert await send_photo(ana) == [
+                sorry,
+                "Sorry, I can only read text here. Send /help to see what I can do.",
+            ]
+        assert await step_of(bot, ana) is None
+    assert await ana.send("/report") == [TOPIC_QUESTION]  # and a new report starts afresh
+    assert await stored(bot) == []
+
+
+@pytest.mark.bot_settings(paste_window_seconds=10)
+async def test_a_press_right_after_a_held_text_sees_the_text_taken(bot: BotHarness, places: None) -> None:
+    """A long text waits a moment for the rest of a paste; a press before then first hands it to its
+    step, and then acts on the answers as they are now, the text among them."""
+    ana = bot.person(5053, "Ana")
+    await join(ana)
+    await up_to_heard(ana)
+    long_heard = ("The clinic is too far to walk to. " * 70)[:2300].rstrip()
+    await bot.processed(bot.emulator.send(ana.id, long_heard))  # held: it may go on
+    assert await step_of(bot, ana) == report.HEARD
+    assert await ana.press("Back") == [PEOPLE_QUESTION, HEARD_QUESTION]
+    assert ana.buttons() == ["Keep what I sent", "Back", "Cancel"]
+    assert await ana.press("Keep what I sent") == [PEOPLE_QUESTION]
+    await ana.press("One person")
+    await ana.press("Riverside")
+    await ana.press("Stay anonymous")
+    await ana.press("Confirm")
+    assert [saved.text for saved in await stored(bot)] == [long_heard]
