@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from storage import pastes
 from storage.models import ConversationState
 
 VERSION_KEY = "v"
@@ -40,7 +41,7 @@ def read(state: ConversationState, models: Mapping[str, type[StepData]]) -> Step
     model = models.get(journey(state.step))
     if model is None or not isinstance(state.data, dict):
         return None
-    data = dict(state.data)
+    data = pastes.without(state.data)  # the parts of a long paste, held beside the step's answers
     if data.pop(VERSION_KEY, None) != model.VERSION:
         return None
     try:

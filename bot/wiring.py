@@ -25,7 +25,9 @@ from bot.leader import when_leading
 from bot.steps import StepData
 from handlers import (
     admin,
-    broadcast,
+    answer_back,
+    campaigns_menu,
+    compose,
     digest,
     errors,
     export,
@@ -33,6 +35,7 @@ from handlers import (
     gate,
     insights,
     learn,
+    live_report,
     onboarding,
     report,
     settings,
@@ -60,8 +63,8 @@ COMMANDS = {
     "pending": admin.list_pending,
     "stats": stats.show_stats,
     "export": export.ask_audience,
-    "broadcast": broadcast.start,
-    "campaigns": broadcast.list_campaigns,
+    "broadcast": compose.start,
+    "campaigns": campaigns_menu.list_campaigns,
     "report": report.start,
     "myreports": report.my_reports,
     "insights": insights.start,
@@ -90,9 +93,9 @@ BUTTONS = {
     r"^weekly:h:[0-6]:\d{1,2}$": learn.choose_weekly_hour,
     r"^weekly:change$": learn.change_weekly,
     r"^weekly:stop$": learn.stop_weekly,
-    r"^bc:[a-z]{1,12}(:[A-Za-z0-9_-]{1,40})?$": broadcast.button,
-    r"^answer:\d{1,18}:(shared|question|concern)$": broadcast.answer_back,
-    r"^camp:\d{1,9}:(pause|resume|cancel)$": broadcast.campaign_button,
+    r"^bc:[a-z]{1,12}(:[A-Za-z0-9_-]{1,40})?$": compose.button,
+    r"^answer:\d{1,18}:(shared|question|concern)$": answer_back.answer_back,
+    r"^camp:\d{1,9}:(pause|resume|cancel)$": campaigns_menu.campaign_button,
     r"^ins:(flt|clr|theme|ok|no|back|exp|done|pg:\d{1,6})$": insights.button,
     r"^ins:(open|resp):\d{1,18}$": insights.button,
     r"^ins:mark:\d{1,18}:(acted|new)$": insights.button,
@@ -110,7 +113,7 @@ JOBS = {
     schedule_tick: 10,
     learn.weekly_job: 60,
     digest.digest_job: 60,
-    broadcast.report_job: broadcast.REPORT_SECONDS,
+    live_report.report_job: live_report.REPORT_SECONDS,
 }
 # What each kind of outbox row says, rendered at send time in the recipient's language.
 MESSAGES: dict[str, Render] = {
@@ -121,13 +124,15 @@ MESSAGES: dict[str, Render] = {
     outbox.APPROVAL_RESULT: admin.result_message,
     outbox.WEEKLY: learn.weekly_message,
     outbox.DIGEST: digest.digest_message,
-    outbox.FORWARDED: broadcast.forwarded_message,
+    outbox.FORWARDED: answer_back.forwarded_message,
 }
 
 
 # Each journey's step data, by its steps' prefix: read and validated by the loading step.
 STEPS: dict[str, type[StepData]] = {
     "erase": settings.Erasing,
+    "bc": compose.Composing,
+    "ans": answer_back.Answering,
 }
 
 Callback = Callable[[Update, Context], Coroutine[Any, Any, None]]

@@ -29,7 +29,6 @@ from telegram.error import TelegramError
 from bot.context import Context, Services
 from bot.delivery import Outgoing
 from bot.i18n import N_, Translator, translator
-from handlers.broadcast import message_excerpt
 from handlers.common import (
     answer,
     answer_and_clear,
@@ -44,6 +43,7 @@ from handlers.common import (
     telegram_length,
 )
 from handlers.export import ask_audience, local_date
+from handlers.reach import message_excerpt
 from handlers.report_labels import KIND_LABELS, STATUS_LABELS, describe, excerpt, topic_label
 from storage import conversation, directory, outbox, reports, responses
 from storage.models import Report, utcnow

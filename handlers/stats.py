@@ -15,9 +15,9 @@ from telegram import InlineKeyboardMarkup, Update
 
 from bot.context import Context
 from bot.i18n import N_, Translator, translator
-from handlers.broadcast import reach_lines
 from handlers.common import answer_and_clear, buttons, champion_zone, isolate, reply, require_coordinator
 from handlers.learn import topic_title
+from handlers.reach import reach_lines
 from handlers.report_labels import KIND_LABELS, topic_label
 from storage import insight_figures, learning
 from storage.insight_figures import Figures

@@ -15,9 +15,10 @@ from telegram import Update
 from bot.context import Context
 from bot.emulator import StoredFile, split_like_clients
 from bot.i18n import translator
-from handlers.broadcast import media_during_broadcast, reach_lines
 from handlers.common import isolate
-from handlers.gate import identify
+from handlers.compose import on_media
+from handlers.gate import check_step, identify
+from handlers.reach import reach_lines
 from storage import broadcasts, champions, conversation, directory, outbox, reports
 from storage.audience import Audience
 from storage.models import Area, Broadcast, Campaign, Champion, Delivery, Report, Response, utcnow
@@ -27,6 +28,7 @@ EN = "Free flu jabs at Northfield library this Saturday, 10:00 to 14:00."
 PL = "Bezpłatne szczepienia przeciw grypie w bibliotece Northfield w sobotę, 10:00–14:00."
 ONLY = ["Sorry, only coordinators can do that."]
 INACTIVE = ["This button is no longer active."]
+URGENT = "Urgent · ignores quiet hours"  # the label, and its note (a list row's description on WhatsApp)
 LANGUAGES_QUESTION = "Add a version in another language? Anyone without one gets the English text."
 NO_CAPTION = ["Please send it again with a caption: the caption is the message in English."]
 CAPTION_TOO_LONG = [
@@ -94,9 +96,11 @@ async def send_document(bot: BotHarness, person: Person, file_id: str, caption: 
         "caption": caption,
     }
     update = Update.de_json({"update_id": 1, "message": message}, bot.application.bot)
-    context = Context(bot.application, chat_id=person.id, user_id=person.id)
+    context = Context.from_update(update, bot.application)
     await identify(update, context)
-    assert await media_during_broadcast(update, context)
+    await check_step(update, context)
+    await on_media(update, context)
+    await context.settle()
     return texts(person.history[before:])
 
 
@@ -152,11 +156,11 @@ async def test_a_coordinator_broadcasts_in_two_languages_and_sees_the_report(
     assert await sam.press_data(somali_preview["message_id"], "answer:0:shared") == INACTIVE
 
     assert await sam.press("Send now") == ["Send to 3 champions now?"]
-    assert sam.buttons() == ["Confirm", "Urgent (ignore quiet hours)", "Answer buttons: on", "Cancel"]
-    assert await sam.press("Urgent (ignore quiet hours)") == []
-    assert sam.buttons() == ["Confirm", "✓ Urgent (ignore quiet hours)", "Answer buttons: on", "Cancel"]
-    await sam.press("Urgent (ignore quiet hours)")
-    assert sam.buttons()[1] == "Urgent (ignore quiet hours)"
+    assert sam.buttons() == ["Confirm", URGENT, "Answer buttons: on", "Cancel"]
+    assert await sam.press(URGENT) == []
+    assert sam.buttons() == ["Confirm", f"✓ {URGENT}", "Answer buttons: on", "Cancel"]
+    await sam.press(URGENT)
+    assert sam.buttons()[1] == URGENT
     confirm_message, _data = sam.find_button("Confirm")
     assert await sam.press("Confirm") == ["Sending to 3 champions: 0 sent, 3 pending, 0 failed, 0 blocked."]
     report = sam.history[-1]
@@ -524,7 +528,7 @@ async def test_answer_buttons_can_be_turned_off_and_the_preview_follows(
     assert labels(preview) == ["Shared it", "A question", "Concern heard"]
     await sam.press("Send now")
     assert await sam.press("Answer buttons: on") == []
-    assert sam.buttons() == ["Confirm", "Urgent (ignore quiet hours)", "Answer buttons: off", "Cancel"]
+    assert sam.buttons() == ["Confirm", URGENT, "Answer buttons: off", "Cancel"]
     assert labels(preview) == []
     await sam.press("Answer buttons: off")
     assert sam.buttons()[2] == "Answer buttons: on" and labels(preview) == [

@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from bot.i18n import translator
-from handlers.broadcast import report_text
+from handlers.live_report import report_text
 from storage import broadcasts, campaigns, outbox, reports, responses
 from storage.audience import Audience
 from storage.models import Broadcast, Campaign, Champion, Delivery, utcnow
