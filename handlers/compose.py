@@ -293,6 +293,7 @@ async def _receive_version(update: Update, context: Context, data: Composing) ->
 
 
 async def _ask_audience(context: Context) -> None:
+    """The audience menu: everyone (with its size), a list to choose from, or Cancel."""
     _ = context.t.gettext
     async with context.db() as session:
         everyone = await audiences.size(session, Audience())
@@ -376,6 +377,7 @@ async def _pick(update: Update, context: Context, data: Composing, kind: str) ->
 
 
 async def _everyone(update: Update, context: Context, data: Composing, _arg: str) -> None:
+    """Everyone: every champion who can get messages."""
     await _choose(update, context, data, Audience(), context.t.gettext("Everyone"), segment=False)
 
 
@@ -410,6 +412,7 @@ async def _back(update: Update, context: Context, data: Composing, _arg: str) ->
 
 
 async def _show_size(context: Context, data: Composing) -> None:
+    """How many champions the chosen audience reaches, and what next."""
     _ = context.t.gettext
     async with context.db() as session:
         count = await audiences.size(session, _audience(data))
@@ -422,11 +425,13 @@ async def _show_size(context: Context, data: Composing) -> None:
 
 
 async def _continue(update: Update, context: Context, data: Composing, _arg: str) -> None:
+    """The audience as shown: on to its languages."""
     await context.reply.picked(context.t.gettext("Continue"))
     await _to_languages(update, context, data)
 
 
 async def _save(update: Update, context: Context, data: Composing, _arg: str) -> None:
+    """Ask for a name to save the audience under."""
     await context.reply.picked(context.t.gettext("Save this audience"))
     await _go(update, context, SEGMENT_NAME, data)
 
@@ -467,6 +472,7 @@ async def _to_languages(update: Update, context: Context, data: Composing) -> No
 
 
 async def _ask_languages(context: Context, data: Composing) -> None:
+    """The audience's other languages (those with a version ticked), each with its count, and Done."""
     _ = context.t.gettext
     counts = await _language_counts(context, data)
     choices = [
@@ -483,6 +489,7 @@ async def _ask_languages(context: Context, data: Composing) -> None:
 
 
 async def _choose_version(update: Update, context: Context, data: Composing, code: str) -> None:
+    """Ask for the version in one of the audience's languages."""
     if code not in LANGUAGES or code == "en":
         await stale_button(update, context)
         return
@@ -495,6 +502,7 @@ async def _choose_version(update: Update, context: Context, data: Composing, cod
 
 
 async def _done(update: Update, context: Context, data: Composing, _arg: str) -> None:
+    """No more versions: on to the previews."""
     await context.reply.picked(context.t.gettext("Done"))
     await _to_preview(update, context, data)
 
@@ -536,12 +544,14 @@ def _preview_choices(data: Composing, code: str) -> list[Choice]:
 
 
 async def _now(update: Update, context: Context, data: Composing, _arg: str) -> None:
+    """Send as soon as it is confirmed."""
     await context.reply.picked(context.t.gettext("Send now"))
     data.send_at = None
     await _go(update, context, CONFIRM, data)
 
 
 async def _schedule(update: Update, context: Context, data: Composing, _arg: str) -> None:
+    """Ask when to send it."""
     await context.reply.picked(context.t.gettext("Schedule"))
     await _go(update, context, WHEN, data)
 
@@ -588,6 +598,7 @@ async def _receive_when(update: Update, context: Context, data: Composing) -> No
 
 
 def _confirm_choices(t: Translator, data: Composing) -> list[Choice]:
+    """Confirm, the two toggles as they are now, and Cancel."""
     _ = t.gettext
     answers = _("Answer buttons: on") if data.answer_back else _("Answer buttons: off")
     return [
@@ -599,6 +610,7 @@ def _confirm_choices(t: Translator, data: Composing) -> list[Choice]:
 
 
 async def _ask_confirm(context: Context, data: Composing) -> None:
+    """The last question: send to this many champions now, or at the time chosen?"""
     t = context.t
     async with context.db() as session:
         count = await audiences.size(session, _audience(data))
