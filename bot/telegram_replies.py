@@ -14,8 +14,10 @@ from collections.abc import Awaitable, Sequence
 
 from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message
 from telegram.constants import MessageLimit
-from telegram.error import BadRequest
+from telegram.error import BadRequest, Forbidden
+from telegram.ext import ExtBot
 
+from bot.budget import Priority
 from bot.replies import Choice, Media, Outgoing, Replies, Sent, as_outgoing
 
 log = logging.getLogger(__name__)
@@ -57,6 +59,30 @@ async def send(bot: Bot, chat_id: int, outgoing: Outgoing) -> Message:
     if media.kind == "voice":
         return await bot.send_voice(chat_id, _file(media), caption=caption, reply_markup=keyboard)
     return await bot.send_document(chat_id, _file(media), caption=caption, reply_markup=keyboard)
+
+
+async def edit(bot: ExtBot[Priority], sent: Sent, outgoing: Outgoing, priority: Priority) -> bool:
+    """Change a message the bot sent before, outside any update (a scheduled job's edit), waiting
+    in the budget at `priority`: True if it shows `outgoing` now (or did already), False if it can
+    no longer be changed (deleted, or the chat blocked the bot). Other failures (the network, a
+    429) raise: try again later."""
+    try:
+        await bot.edit_message_text(
+            outgoing.text,
+            sent.chat_id,
+            sent.message_id,
+            reply_markup=markup(outgoing.choices, outgoing.columns),
+            disable_web_page_preview=None if outgoing.preview else True,
+            rate_limit_args=priority,
+        )
+    except BadRequest as exc:
+        if "not modified" not in exc.message.lower():
+            log.warning("A message can no longer be edited: %s", exc.message)
+            return False
+    except Forbidden:
+        log.warning("A message can no longer be edited: the chat blocked the bot")
+        return False
+    return True
 
 
 async def _harmless(call: Awaitable[object]) -> None:

@@ -23,10 +23,12 @@ from telegram.ext import (
 from bot.context import App, Context
 from bot.delivery import BROADCASTS, Render, schedule_tick
 from bot.leader import when_leading
-from bot.steps import StepData
+from bot.steps import StepData, journey
 from handlers import (
     admin,
-    broadcast,
+    answer_back,
+    campaigns_menu,
+    compose,
     digest,
     errors,
     export,
@@ -34,6 +36,7 @@ from handlers import (
     gate,
     insights,
     learn,
+    live_report,
     onboarding,
     report,
     settings,
@@ -64,8 +67,8 @@ COMMANDS = {
     "pending": admin.list_pending,
     "stats": stats.show_stats,
     "export": export.ask_audience,
-    "broadcast": broadcast.start,
-    "campaigns": broadcast.list_campaigns,
+    "broadcast": compose.start,
+    "campaigns": campaigns_menu.list_campaigns,
     "report": report.start,
     "myreports": report.my_reports,
     "insights": insights.start,
@@ -94,9 +97,9 @@ BUTTONS = {
     r"^weekly:h:[0-6]:\d{1,2}$": learn.choose_weekly_hour,
     r"^weekly:change$": learn.change_weekly,
     r"^weekly:stop$": learn.stop_weekly,
-    r"^bc:[a-z]{1,12}(:[A-Za-z0-9_-]{1,40})?$": broadcast.button,
-    r"^answer:\d{1,18}:(shared|question|concern)$": broadcast.answer_back,
-    r"^camp:\d{1,9}:(pause|resume|cancel)$": broadcast.campaign_button,
+    r"^bc:[a-z]{1,12}(:[A-Za-z0-9_-]{1,40})?$": compose.button,
+    r"^answer:\d{1,18}:(shared|question|concern)$": answer_back.answer_back,
+    r"^camp:\d{1,9}:(pause|resume|cancel)$": campaigns_menu.campaign_button,
     r"^ins:(flt|clr|theme|ok|no|back|exp|done|pg:\d{1,6})$": insights.button,
     r"^ins:(open|resp):\d{1,18}$": insights.button,
     r"^ins:mark:\d{1,18}:(acted|new)$": insights.button,
@@ -114,7 +117,7 @@ JOBS = {
     schedule_tick: 10,
     learn.weekly_job: 60,
     digest.digest_job: 60,
-    broadcast.report_job: broadcast.REPORT_SECONDS,
+    live_report.report_job: live_report.REPORT_SECONDS,
 }
 # What each kind of outbox row says, rendered at send time in the recipient's language.
 MESSAGES: dict[str, Render] = {
@@ -125,7 +128,7 @@ MESSAGES: dict[str, Render] = {
     outbox.APPROVAL_RESULT: admin.result_message,
     outbox.WEEKLY: learn.weekly_message,
     outbox.DIGEST: digest.digest_message,
-    outbox.FORWARDED: broadcast.forwarded_message,
+    outbox.FORWARDED: answer_back.forwarded_message,
 }
 
 
@@ -135,9 +138,36 @@ STEPS: dict[str, type[StepData]] = {
     "join": onboarding.Joining,
     "rep": report.Reporting,
     "ins": Insights,
+    "bc": compose.Composing,
+    "ans": answer_back.Answering,
 }
 
 Callback = Callable[[Update, Context], Coroutine[Any, Any, None]]
+
+# Where typed text and media go while a chat is on a journey's step, by the steps' prefix.
+TEXT: dict[str, Callback] = {
+    "join": onboarding.on_text,
+    "rep": report.on_text,
+    "ins": insights.on_text,
+    "bc": compose.on_text,
+    "ans": answer_back.on_text,
+}
+MEDIA: dict[str, Callback] = {
+    "rep": report.on_media,
+    "ins": insights.on_media,
+    "bc": compose.on_media,
+}
+
+
+def routed(routes: dict[str, Callback], otherwise: Callback) -> Callback:
+    """A handler that gives the message to the journey whose step the chat is on, else `otherwise`."""
+
+    @wraps(otherwise)
+    async def route(update: Update, context: Context) -> None:
+        state = context.state
+        await (routes.get(journey(state.step), otherwise) if state else otherwise)(update, context)
+
+    return route
 
 
 def speaking(callback: Callback) -> Callback:
@@ -169,9 +199,10 @@ def register(application: App) -> None:
     for pattern, callback in BUTTONS.items():
         application.add_handler(CallbackQueryHandler(speaking(callback), pattern=pattern))
     application.add_handler(CallbackQueryHandler(speaking(stale_button)))
-    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, speaking(fallback.text)))
+    text = routed(TEXT, fallback.text)
+    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, speaking(text)))
     application.add_handler(MessageHandler(filters.COMMAND, speaking(fallback.unknown_command)))
-    application.add_handler(MessageHandler(filters.ALL, speaking(fallback.other_message)))
+    application.add_handler(MessageHandler(filters.ALL, speaking(routed(MEDIA, fallback.other_message))))
     application.add_error_handler(errors.on_error)
     assert application.job_queue is not None
     for job, seconds in JOBS.items():

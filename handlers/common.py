@@ -1,14 +1,11 @@
-"""Pieces every journey uses: button keyboards, membership and role checks, the main menu."""
+"""Pieces every journey uses: step saving, membership and role checks, the main menu, help."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import BadRequest
+from telegram import Update
 
 from bot.context import Context
 from bot.i18n import LANGUAGES, Translator
@@ -44,51 +41,9 @@ def telegram_length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def buttons(choices: Sequence[tuple[str, str]], columns: int = 1) -> InlineKeyboardMarkup:
-    """An inline keyboard of (label, callback data) choices, `columns` to a row."""
-    keys = [InlineKeyboardButton(label, callback_data=data) for label, data in choices]
-    return InlineKeyboardMarkup([keys[i : i + columns] for i in range(0, len(keys), columns)])
-
-
 def language_choices(current: str, prefix: str) -> list[Choice]:
     """The shipped languages, each named in its own script, the current one ticked."""
     return [Choice(ticked(code == current, name), f"{prefix}{code}") for code, name in LANGUAGES.items()]
-
-
-def language_buttons(current: str, prefix: str) -> InlineKeyboardMarkup:
-    """The shipped languages, each named in its own script, the current one ticked."""
-    choices = [
-        (("✓ " if code == current else "") + name, f"{prefix}{code}") for code, name in LANGUAGES.items()
-    ]
-    return buttons(choices, columns=2)
-
-
-async def reply(update: Update, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
-    """Send a message to the chat the update came from."""
-    assert update.effective_chat is not None
-    await update.effective_chat.send_message(text, reply_markup=markup)
-
-
-async def answer(query: CallbackQuery, text: str | None = None, *, show_alert: bool = False) -> None:
-    """Acknowledge a button press (with a notice, if given). Telegram refuses the answer once the
-    press is about 15 seconds old or was answered already (it reached two workers): the press then
-    goes unanswered, and whatever the step does next still happens."""
-    try:
-        await query.answer(text, show_alert=show_alert)
-    except BadRequest as exc:
-        if "query is too old" not in exc.message.lower():
-            raise
-        log.info("A button press could not be answered any more")
-
-
-async def answer_and_clear(update: Update) -> None:
-    """Answer a button press and take the buttons off its message, so old choices can't be pressed."""
-    query = update.callback_query
-    if query is None:
-        return
-    await answer(query)
-    if query.message is not None and getattr(query.message, "reply_markup", None):
-        await query.edit_message_reply_markup(None)
 
 
 async def stale_button(update: Update, context: Context) -> None:
@@ -97,17 +52,15 @@ async def stale_button(update: Update, context: Context) -> None:
         await context.reply.ack(context.t.gettext("This button is no longer active."))
 
 
-async def save_step(update: Update, context: Context, step: str, data: StepData | dict[str, Any]) -> None:
+async def save_step(update: Update, context: Context, step: str, data: StepData) -> None:
     """Record which step of a flow this chat is on, and its answers so far, over the state this
     update read; if another update changed it meanwhile, StateConflict (the update is run again)."""
     assert update.effective_chat
-    stored = data.stored() if isinstance(data, StepData) else data
     async with context.db.begin() as session:
         context.state_version = await conversation.set_state(
-            session, update.effective_chat.id, step, stored, read=context.state_version
+            session, update.effective_chat.id, step, data.stored(), read=context.state_version
         )
-    if isinstance(data, StepData):
-        context.step_data = data
+    context.step_data = data
 
 
 async def clear_step(update: Update, context: Context) -> None:
@@ -116,6 +69,7 @@ async def clear_step(update: Update, context: Context) -> None:
     async with context.db.begin() as session:
         await conversation.clear_state(session, update.effective_chat.id, read=context.state_version)
     context.state_version = None
+    context.step_data = None
 
 
 async def require_member(update: Update, context: Context) -> Champion | None:

@@ -28,7 +28,6 @@ from telegram.error import TelegramError
 from bot.context import Context, Services
 from bot.i18n import N_, Translator, translator
 from bot.replies import Choice, Media, Outgoing, ticked
-from handlers.broadcast import message_excerpt
 from handlers.common import (
     champion_zone,
     clear_step,
@@ -40,6 +39,7 @@ from handlers.common import (
 )
 from handlers.export import ask_audience, local_date
 from handlers.insights_state import Insights
+from handlers.reach import message_excerpt
 from handlers.report_labels import KIND_LABELS, STATUS_LABELS, describe, excerpt, topic_label
 from storage import conversation, directory, outbox, reports, responses
 from storage.models import Report, utcnow

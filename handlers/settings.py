@@ -233,7 +233,7 @@ async def ask_delete(update: Update, context: Context) -> None:
     await save_step(update, context, ERASE_STEP, Erasing())
     await context.reply.say(
         _("This deletes everything we hold about you and cannot be undone. Are you sure?"),
-        [Choice(_("Yes, delete everything"), "erase:yes"), Choice(_("No, keep it"), "erase:no")],
+        [Choice(_("Yes, delete it all"), "erase:yes"), Choice(_("No, keep it"), "erase:no")],
     )
 
 
@@ -248,7 +248,7 @@ async def confirm_delete(update: Update, context: Context) -> None:
         await stale_button(update, context)
         return
     erase = query.data.endswith(":yes")
-    await context.reply.picked(_("Yes, delete everything") if erase else _("No, keep it"))
+    await context.reply.picked(_("Yes, delete it all") if erase else _("No, keep it"))
     if not erase:
         await clear_step(update, context)
         await context.reply.say(_("Nothing was deleted."))

@@ -16,9 +16,9 @@ from telegram import Update
 from bot.context import Context
 from bot.i18n import N_, Translator, translator
 from bot.replies import Choice, Media, Outgoing
-from handlers.broadcast import reach_lines
 from handlers.common import champion_zone, isolate, require_coordinator
 from handlers.learn import topic_title
+from handlers.reach import reach_lines
 from handlers.report_labels import KIND_LABELS, topic_label
 from storage import insight_figures, learning
 from storage.insight_figures import Figures

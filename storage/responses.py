@@ -73,6 +73,11 @@ async def record_response(session: AsyncSession, delivery_id: int, kind: str) ->
     return (await session.scalar(statement)) is not None
 
 
+async def answered(session: AsyncSession, delivery_id: int) -> set[str]:
+    """The answers recorded on one delivery so far."""
+    return set(await session.scalars(select(Response.kind).where(Response.delivery_id == delivery_id)))
+
+
 async def report_answer(
     session: AsyncSession, found: Answerable, champion: Champion, kind: str, text: str
 ) -> Report:

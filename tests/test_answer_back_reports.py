@@ -182,7 +182,7 @@ async def test_a_question_deleted_before_its_notification_is_sent_is_not_sent(
     await ana.press("A question")
     await ana.send("Where is the library?")
     await ana.send("/deleteme")
-    await ana.press("Yes, delete everything")
+    await ana.press("Yes, delete it all")
     async with bot.sessions() as session:
         assert await session.scalar(select(Report)) is None
     before = len(sam.history)

@@ -15,20 +15,36 @@ from telegram import Update
 from bot.context import Context
 from bot.emulator import StoredFile, split_like_clients
 from bot.i18n import translator
-from handlers.broadcast import media_during_broadcast, reach_lines
 from handlers.common import isolate
-from handlers.gate import identify
+from handlers.compose import on_media
+from handlers.gate import check_step, identify
+from handlers.reach import reach_lines
 from storage import broadcasts, champions, conversation, directory, outbox, reports
 from storage.audience import Audience
-from storage.models import Area, Broadcast, Campaign, Champion, Delivery, Report, Response, utcnow
+from storage.models import (
+    Area,
+    Broadcast,
+    Campaign,
+    Champion,
+    ConversationState,
+    Delivery,
+    Report,
+    Response,
+    utcnow,
+)
 from tests.conftest import REPLY_TIMEOUT, BotHarness, Person, join, make_coordinator, texts
 
 EN = "Free flu jabs at Northfield library this Saturday, 10:00 to 14:00."
 PL = "Bezpłatne szczepienia przeciw grypie w bibliotece Northfield w sobotę, 10:00–14:00."
 ONLY = ["Sorry, only coordinators can do that."]
 INACTIVE = ["This button is no longer active."]
+URGENT = "Urgent · ignores quiet hours"  # the label, and its note (a list row's description on WhatsApp)
 LANGUAGES_QUESTION = "Add a version in another language? Anyone without one gets the English text."
 NO_CAPTION = ["Please send it again with a caption: the caption is the message in English."]
+STARTED_AGAIN = (
+    "Sorry, the bot was updated while you were in the middle of something, so it has to start again. "
+    "Send /help to see what you can do."
+)
 CAPTION_TOO_LONG = [
     "With a photo or document, each text can have at most 1,024 characters. Please shorten it."
 ]
@@ -94,9 +110,11 @@ async def send_document(bot: BotHarness, person: Person, file_id: str, caption: 
         "caption": caption,
     }
     update = Update.de_json({"update_id": 1, "message": message}, bot.application.bot)
-    context = Context(bot.application, chat_id=person.id, user_id=person.id)
+    context = Context.from_update(update, bot.application)
     await identify(update, context)
-    assert await media_during_broadcast(update, context)
+    await check_step(update, context)
+    await on_media(update, context)
+    await context.settle()
     return texts(person.history[before:])
 
 
@@ -152,11 +170,11 @@ async def test_a_coordinator_broadcasts_in_two_languages_and_sees_the_report(
     assert await sam.press_data(somali_preview["message_id"], "answer:0:shared") == INACTIVE
 
     assert await sam.press("Send now") == ["Send to 3 champions now?"]
-    assert sam.buttons() == ["Confirm", "Urgent (ignore quiet hours)", "Answer buttons: on", "Cancel"]
-    assert await sam.press("Urgent (ignore quiet hours)") == []
-    assert sam.buttons() == ["Confirm", "✓ Urgent (ignore quiet hours)", "Answer buttons: on", "Cancel"]
-    await sam.press("Urgent (ignore quiet hours)")
-    assert sam.buttons()[1] == "Urgent (ignore quiet hours)"
+    assert sam.buttons() == ["Confirm", URGENT, "Answer buttons: on", "Cancel"]
+    assert await sam.press(URGENT) == []
+    assert sam.buttons() == ["Confirm", f"✓ {URGENT}", "Answer buttons: on", "Cancel"]
+    await sam.press(URGENT)
+    assert sam.buttons()[1] == URGENT
     confirm_message, _data = sam.find_button("Confirm")
     assert await sam.press("Confirm") == ["Sending to 3 champions: 0 sent, 3 pending, 0 failed, 0 blocked."]
     report = sam.history[-1]
@@ -286,7 +304,7 @@ async def test_audiences_by_network_language_role_saved_and_long_lists(bot: BotH
     assert await sam.press("An area") == ["Which area?"]
     assert len(sam.buttons()) == 10
     assert sam.buttons()[:2] == ["Northfield · 2", "Riverside · 0"] and sam.buttons()[-2:] == ["More", "Back"]
-    await sam.press("More")
+    assert await sam.press("More") == []  # the next page, in place of this one
     assert sam.buttons() == ["Ward 07 · 0", "Ward 08 · 0", "Ward 09 · 0", "Back"]
     await sam.press("Back")
     assert await sam.press("A network") == ["Which network?"]
@@ -524,7 +542,7 @@ async def test_answer_buttons_can_be_turned_off_and_the_preview_follows(
     assert labels(preview) == ["Shared it", "A question", "Concern heard"]
     await sam.press("Send now")
     assert await sam.press("Answer buttons: on") == []
-    assert sam.buttons() == ["Confirm", "Urgent (ignore quiet hours)", "Answer buttons: off", "Cancel"]
+    assert sam.buttons() == ["Confirm", URGENT, "Answer buttons: off", "Cancel"]
     assert labels(preview) == []
     await sam.press("Answer buttons: off")
     assert sam.buttons()[2] == "Answer buttons: on" and labels(preview) == [
@@ -646,3 +664,87 @@ async def test_send_now_is_fanned_out_at_confirm_and_wakes_the_workers(bot: BotH
     assert states == ["pending"] * 3 and broadcast.status == "sending"  # no scheduler tick needed
     assert await bot.application.bot_data.wake.wait(outbox.BULK, REPLY_TIMEOUT)
     assert not await bot.application.bot_data.wake.wait(outbox.PERSON, 0)
+
+
+def shown(message: dict[str, object]) -> str:
+    """What a message says now (after any edit), without the isolates around an echoed answer."""
+    return texts([message])[0]
+
+
+async def test_each_press_is_echoed_under_its_question_and_toggles_flip_in_place(
+    bot: BotHarness, places: None
+) -> None:
+    sam, _ana, _kasia, _abdi = await team(bot, 2501)
+    await sam.send("/broadcast")
+    await sam.send(EN)
+    menu, _data = sam.find_button("An area")
+    await sam.press("An area")
+    assert shown(menu) == "Who should get it?\n\n✓ An area" and "reply_markup" not in menu
+    areas, _data = sam.find_button("Northfield · 3")
+    await sam.press("Northfield · 3")
+    assert shown(areas) == "Which area?\n\n✓ Northfield"  # the name, not its count
+    size, _data = sam.find_button("Continue")
+    await sam.press("Continue")
+    assert shown(size) == "That is 3 champions.\n\n✓ Continue"
+    languages, _data = sam.find_button("Polski · 1")
+    await sam.press("Polski · 1")
+    assert shown(languages) == f"{LANGUAGES_QUESTION}\n\n✓ Polski"
+    await sam.send(PL)
+    languages, _data = sam.find_button("Done")
+    await sam.press("Done")
+    assert shown(languages) == f"{LANGUAGES_QUESTION}\n\n✓ Done"
+    when, _data = sam.find_button("Send now")
+    await sam.press("Send now")
+    assert shown(when) == "Send it now, or schedule it for later?\n\n✓ Send now"
+    confirm, _data = sam.find_button("Confirm")
+    assert await sam.press(URGENT) == []
+    assert shown(confirm) == "Send to 3 champions now?" and sam.buttons()[1] == f"✓ {URGENT}"
+    await sam.press("Confirm")
+    assert shown(confirm) == "Send to 3 champions now?\n\n✓ Confirm" and "reply_markup" not in confirm
+
+
+async def test_answer_back_ticks_each_answer_and_keeps_the_others(bot: BotHarness, places: None) -> None:
+    _sam, ana = await pair(bot, 2601)
+    async with bot.sessions.begin() as session:
+        await broadcasts.create_broadcast(session, texts={"en": EN}, audience=Audience())
+    await deliver(bot)
+    message = ana.history[-1]
+    await ana.press("Shared it")
+    assert labels(message) == ["✓ Shared it", "A question", "Concern heard"] and shown(message) == EN
+    await ana.press("A question")
+    assert labels(message) == ["✓ Shared it", "✓ A question", "Concern heard"]
+
+
+async def test_a_half_made_broadcast_left_by_the_previous_release_is_ended_kindly(
+    bot: BotHarness, places: None
+) -> None:
+    sam, _ana = await pair(bot, 2701)
+    await sam.send("/broadcast")
+    await sam.send(EN)
+    everyone, data = sam.find_button("Everyone · 1")
+    async with bot.sessions.begin() as session:  # the untyped data the previous release kept
+        await session.execute(
+            update(ConversationState)
+            .where(ConversationState.chat_id == sam.id)
+            .values(data={"texts": {"en": EN}, "pick": None})
+        )
+    assert (await sam.press_data(everyone["message_id"], data))[0] == STARTED_AGAIN
+    async with bot.sessions() as session:
+        assert await conversation.get_state(session, sam.id) is None
+    assert await sam.send("/broadcast") == ["Send the message in English."]  # a new one starts afresh
+    assert await count_broadcasts(bot) == 0
+
+
+async def test_a_question_half_typed_before_an_update_is_ended_kindly(bot: BotHarness, places: None) -> None:
+    _sam, ana = await pair(bot, 2801)
+    async with bot.sessions.begin() as session:
+        await broadcasts.create_broadcast(session, texts={"en": EN}, audience=Audience())
+    await deliver(bot)
+    assert await ana.press("A question") == ["Tell us your question in a few words, or /cancel."]
+    async with bot.sessions.begin() as session:  # as the previous release kept it: no version
+        state = await session.get(ConversationState, ana.id)
+        assert state is not None and state.step == "ans:text"
+        state.data = {"delivery": state.data["delivery"], "kind": "question"}
+    assert (await ana.send("Is it free?"))[0] == STARTED_AGAIN
+    async with bot.sessions() as session:
+        assert await session.scalar(select(Report.id)) is None

@@ -371,7 +371,7 @@ async def test_responding_to_a_report_deleted_meanwhile(bot: BotHarness, places:
     await sam.press("Respond")
     await sam.send("We talked to the practice.")
     await ana.send("/deleteme")
-    await ana.press("Yes, delete everything")
+    await ana.press("Yes, delete it all")
     assert await report_row(bot, report_id) is None
     assert await sam.press("Confirm") == [f"{GONE} Nothing was sent."]
     assert await replies(bot) == []

@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from bot.i18n import translator
-from handlers.broadcast import report_text
+from handlers.live_report import report_text
 from storage import broadcasts, campaigns, outbox, reports, responses
 from storage.audience import Audience
 from storage.models import Broadcast, Campaign, Champion, Delivery, utcnow
@@ -73,7 +73,7 @@ async def test_stop_pause_and_deletion_between_queueing_and_sending_send_nothing
     await stopping.send("/stop")
     await pausing.send("/pause")
     await leaving.send("/deleteme")
-    await leaving.press("Yes, delete everything")
+    await leaving.press("Yes, delete it all")
     await bot.deliver()
     assert not any(got(person, "Flu jabs") for person in (stopping, pausing, leaving))
     assert not got(stopping, "We asked the GP.") and not got(leaving, "We asked the GP.")

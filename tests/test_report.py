@@ -550,7 +550,7 @@ async def test_deleteme_removes_reports_and_replies(bot: BotHarness, places: Non
         (saved,) = await session.scalars(select(Report))
         await reports.reply(session, [saved.id], "Thanks, noted.", None, False)
     await ana.send("/deleteme")
-    await ana.press("Yes, delete everything")
+    await ana.press("Yes, delete it all")
     async with bot.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Report)) == 0
         assert await session.scalar(select(func.count()).select_from(ReportReply)) == 0

@@ -103,7 +103,7 @@ async def test_deleteme_asks_then_erases_everything_naming_them(bot: BotHarness,
     ]
     assert await ana.press("No, keep it") == ["Nothing was deleted."]
     await ana.send("/deleteme")
-    assert await ana.press("Yes, delete everything") == [
+    assert await ana.press("Yes, delete it all") == [
         "Everything we held about you has been deleted. Goodbye, and thank you."
     ]
     async with bot.sessions() as session:
