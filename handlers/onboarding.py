@@ -272,7 +272,7 @@ async def finish(update: Update, context: Context) -> None:
         networks = [n.name for n in await directory.list_networks(session) if n.id in data.networks]
         champion, outcome = await _record(session, context, update.effective_user.id, data)
         await conversation.clear_state(session, update.effective_chat.id, read=context.state_version)
-    await context.reply.picked(", ".join(networks) or _("None"))
+    await context.reply.picked(", ".join(networks) or _("No networks"))
     name = isolate(data.name)
     if outcome == GONE:
         await context.reply.say(_("You haven't joined yet. Send /start to join."))

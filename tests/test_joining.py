@@ -117,7 +117,7 @@ async def test_done_with_no_network_says_so(bot: BotHarness, places: None) -> No
     bo = bot.person(106, "Bo")
     await join(bo)
     assert answered(bo, "Which area").endswith("\n\n✓ Northfield")
-    assert answered(bo, "Which communities").endswith("\n\n✓ None")
+    assert answered(bo, "Which communities").endswith("\n\n✓ No networks")
 
 
 async def test_declining_is_shown_on_the_question(bot: BotHarness, places: None) -> None:
