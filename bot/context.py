@@ -68,6 +68,10 @@ class Context(CallbackContext[ExtBot[Priority], dict[object, object], dict[objec
         """The chat's step data if it is this journey's (None otherwise)."""
         return self.step_data if isinstance(self.step_data, model) else None
 
+    def replies_to(self, chat_id: int) -> Replies:
+        """The reply API for a chat outside any update from it (a scheduled job's edit)."""
+        return TelegramReplies(self.bot, chat_id)
+
     async def settle(self) -> None:
         """Wait for what was said in the background (nothing to wait for without a chat)."""
         if self._reply is not None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 
 # WhatsApp Cloud API limits on interactive messages.
 BUTTONS_MAX = 3  # reply buttons in one message
@@ -63,6 +64,14 @@ class Sent:
     message_id: int
 
 
+class Edited(Enum):
+    """What came of changing a message sent before."""
+
+    SHOWN = "shown"  # it shows the new content now (or did already)
+    GONE = "gone"  # it can't be changed any more: deleted, or the chat blocked the bot
+    LATER = "later"  # the channel failed for now (the network, a rate limit): try again later
+
+
 def ticked(on: bool, label: str) -> str:
     """A label with the tick when `on`: the answer picked before, or a toggle that is on."""
     return TICK + label if on else label
@@ -106,6 +115,11 @@ class Replies(ABC):
     async def picked(self, label: str | None = None) -> None:
         """Acknowledge the press and show on its question what was picked (`label`), taking the
         question's choices away so an old answer can't be pressed; None just takes them away."""
+
+    @abstractmethod
+    async def edit(self, message: Sent, outgoing: Outgoing) -> Edited:
+        """Change a message sent before, outside any press (a scheduled job's), waiting for the
+        outcome; it queues behind replies to people who just wrote."""
 
     @abstractmethod
     async def flush(self) -> None:

@@ -14,11 +14,11 @@ from collections.abc import Awaitable, Sequence
 
 from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message
 from telegram.constants import MessageLimit
-from telegram.error import BadRequest, Forbidden
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ExtBot
 
 from bot.budget import Priority
-from bot.replies import Choice, Media, Outgoing, Replies, Sent, as_outgoing
+from bot.replies import Choice, Edited, Media, Outgoing, Replies, Sent, as_outgoing
 
 log = logging.getLogger(__name__)
 
@@ -61,30 +61,6 @@ async def send(bot: Bot, chat_id: int, outgoing: Outgoing) -> Message:
     return await bot.send_document(chat_id, _file(media), caption=caption, reply_markup=keyboard)
 
 
-async def edit(bot: ExtBot[Priority], sent: Sent, outgoing: Outgoing, priority: Priority) -> bool:
-    """Change a message the bot sent before, outside any update (a scheduled job's edit), waiting
-    in the budget at `priority`: True if it shows `outgoing` now (or did already), False if it can
-    no longer be changed (deleted, or the chat blocked the bot). Other failures (the network, a
-    429) raise: try again later."""
-    try:
-        await bot.edit_message_text(
-            outgoing.text,
-            sent.chat_id,
-            sent.message_id,
-            reply_markup=markup(outgoing.choices, outgoing.columns),
-            disable_web_page_preview=None if outgoing.preview else True,
-            rate_limit_args=priority,
-        )
-    except BadRequest as exc:
-        if "not modified" not in exc.message.lower():
-            log.warning("A message can no longer be edited: %s", exc.message)
-            return False
-    except Forbidden:
-        log.warning("A message can no longer be edited: the chat blocked the bot")
-        return False
-    return True
-
-
 async def _harmless(call: Awaitable[object]) -> None:
     """Run an acknowledgement or an edit; Telegram refusing it because the press is too old, the
     message is gone or already shows this, changes nothing for the person."""
@@ -99,7 +75,7 @@ async def _harmless(call: Awaitable[object]) -> None:
 class TelegramReplies(Replies):
     """Replies in one private chat, to the button press `query` if the update was one."""
 
-    def __init__(self, bot: Bot, chat_id: int, query: CallbackQuery | None = None) -> None:
+    def __init__(self, bot: ExtBot[Priority], chat_id: int, query: CallbackQuery | None = None) -> None:
         self.bot = bot
         self.chat_id = chat_id
         self.query = query
@@ -196,6 +172,30 @@ class TelegramReplies(Replies):
                     chat_id=pressed.chat.id, message_id=pressed.message_id, reply_markup=None
                 )
             )
+
+    async def edit(self, message: Sent, outgoing: Outgoing) -> Edited:
+        """Edit text and keyboard in one call, in the budget behind replies."""
+        try:
+            await self.bot.edit_message_text(
+                outgoing.text,
+                chat_id=message.chat_id,
+                message_id=message.message_id,
+                reply_markup=markup(outgoing.choices, outgoing.columns),
+                disable_web_page_preview=None if outgoing.preview else True,
+                rate_limit_args=Priority.PERSON,
+            )
+        except BadRequest as exc:
+            if "not modified" in exc.message.lower():
+                return Edited.SHOWN
+            log.warning("A message can no longer be edited: %s", exc.message)
+            return Edited.GONE
+        except Forbidden:
+            log.warning("A message can no longer be edited: the chat blocked the bot")
+            return Edited.GONE
+        except TelegramError as exc:
+            log.warning("A message was not edited this time: %s", exc)
+            return Edited.LATER
+        return Edited.SHOWN
 
     async def flush(self) -> None:
         """Wait for the acknowledgement and edits started in the background."""

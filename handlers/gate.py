@@ -16,6 +16,7 @@ from bot.i18n import negotiate, translator
 from handlers import pastes
 from storage import champions, conversation
 from storage.db import retry_while_away
+from storage.models import Status
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,8 @@ async def check_step(update: Update, context: Context) -> None:
     context.state = context.state_version = None
     log.info("Ended a conversation step this release can't continue")
     _ = context.t.gettext
-    again = _("Send /help to see what you can do.") if context.champion else _("Send /start to join.")
+    joined = context.champion is not None and context.champion.status in (Status.ACTIVE, Status.PAUSED)
+    again = _("Send /help to see what you can do.") if joined else _("Send /start to join.")
     await context.reply.say(
         _("Sorry, the bot was updated while you were in the middle of something, so it has to start again.")
         + " "

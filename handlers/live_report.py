@@ -8,14 +8,10 @@ import logging
 from datetime import datetime, timedelta
 
 from telegram import Update
-from telegram.error import TelegramError
-from telegram.ext import ExtBot
 
-from bot.budget import Priority
 from bot.context import Context
 from bot.i18n import Translator, translator
-from bot.replies import Outgoing, Sent
-from bot.telegram_replies import edit
+from bot.replies import Edited, Outgoing, Sent
 from storage import broadcasts, live_reports, responses
 from storage.models import utcnow
 
@@ -88,7 +84,7 @@ async def report_job(context: Context) -> None:
     final = [
         report.broadcast_id
         for report, figures in shown
-        if figures is None or await _update_report(context.bot, report, figures, now)
+        if figures is None or await _update_report(context, report, figures, now)
     ]
     if final:
         async with context.db.begin() as session:
@@ -96,20 +92,18 @@ async def report_job(context: Context) -> None:
 
 
 async def _update_report(
-    bot: ExtBot[Priority], report: live_reports.OpenReport, figures: responses.Progress, now: datetime
+    context: Context, report: live_reports.OpenReport, figures: responses.Progress, now: datetime
 ) -> bool:
     """Edit one report message; True once it needs no more edits: it shows the final figures, the
     message can no longer be edited (deleted, or the coordinator blocked the bot), or sending began
     more than REPORT_FOR ago (its last figures stay)."""
     given_up = now - report.started_at >= REPORT_FOR
     shown = Outgoing(report_text(translator(report.language), figures))
-    try:
-        # The bot's own edit, not a reply to someone who just wrote: it waits behind those.
-        editable = await edit(bot, Sent(report.chat_id, report.message_id), shown, Priority.PERSON)
-    except TelegramError as exc:  # a network hiccup: try again next time
-        log.warning("The report on broadcast %s was not updated this time: %s", report.broadcast_id, exc)
+    edited = await context.replies_to(report.chat_id).edit(Sent(report.chat_id, report.message_id), shown)
+    if edited == Edited.LATER:  # a network hiccup: try again next time
+        log.warning("The report on broadcast %s was not updated this time", report.broadcast_id)
         return given_up
-    if not editable:
+    if edited == Edited.GONE:
         log.warning("The report on broadcast %s can no longer be edited", report.broadcast_id)
         return True
     return figures.finished or given_up

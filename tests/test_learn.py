@@ -111,7 +111,9 @@ async def test_quiz_gives_feedback_and_keeps_the_answer(bot: BotHarness, places:
     await ana.send("/learn")
     await ana.press("Where to get help · 0/2")
     assert await ana.press("Quiz") == [QUESTION]
-    assert sorted(ana.buttons()) == ["Book a GP appointment", "Call 111", "Call 999"]
+    options = sorted(label.split(" · ") for label in ana.buttons())  # numbered, the option as the note
+    assert [number for number, _ in options] == ["1", "2", "3"]
+    assert sorted(option for _, option in options) == ["Book a GP appointment", "Call 111", "Call 999"]
     (feedback,) = await ana.press("Call 111")
     assert feedback.startswith("❌ Not quite.")
     assert ana.buttons() == ["Next"]
