@@ -28,6 +28,7 @@ import socket
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -290,10 +291,15 @@ class Driver:
 
 
 def driver_commands(
-    emulator: Emulator, app: web.Application, sessions: tuple[tuple[Step, ...], ...] = SESSIONS
+    emulator: Emulator,
+    app: web.Application,
+    sessions: tuple[tuple[Step, ...], ...] = SESSIONS,
+    *,
+    driver: Driver | None = None,
 ) -> dict[str, Command]:
-    """The driver's commands, and a round-robin webhook proxy at /hook for several workers."""
-    driver = Driver(emulator, sessions)
+    """The driver's commands (a `Driver` of these sessions, unless another driver is given), and a
+    round-robin webhook proxy at /hook for several workers."""
+    driver = driver or Driver(emulator, sessions)
     targets: list[str] = []
     forwarded: dict[str, int] = {}
     turn = itertools.count()
@@ -430,15 +436,23 @@ def bot_settings(emulator: EmulatorProcess, database: Database, **more: Any) -> 
     return {"api_base_url": emulator.base_url, "database_url": database.url, **more}
 
 
+EchoBot = Callable[[str, str, int], None]  # (emulator's base URL, mode, webhook port): runs until stopped
+
+
 async def start_bot(
-    emulator: EmulatorProcess, database: Database, side: str, mode: str, capped: bool = False
+    emulator: EmulatorProcess,
+    database: Database,
+    side: str,
+    mode: str,
+    capped: bool = False,
+    echo_bot: EchoBot = _echo_bot,
 ) -> Child:
     """Start the echo bot or champbot, polling or on its own webhook port, and wait until it is up."""
     port = free_port()
     url = f"http://127.0.0.1:{port}/hook" if mode == "webhook" else None
     await emulator.acall("expect")
     if side == "echo":
-        child = Child(_echo_bot, emulator.base_url, mode, port)
+        child = Child(echo_bot, emulator.base_url, mode, port)
     else:
         hook = {"webhook_url": url, "webhook_port": port, "webhook_secret": SECRET} if url else {}
         child = Child(_champbot, bot_settings(emulator, database, **hook), database, mode, capped)
