@@ -147,7 +147,7 @@ class Tallies:
 
     answered: int = 0
     lost: int = 0  # not answered within STEP_TIMEOUT, or overtaken by the chat's next update
-    strays: int = 0  # replies to no pending update: an update answered twice, or a reply out of place
+    strays: int = 0  # messages to no pending update: an update answered twice, or a reply out of place
     missing: int = 0  # a button the session expected was not there
     latencies: list[float] = field(default_factory=list)  # push -> completing reply, seconds
     firsts: list[float] = field(default_factory=list)  # push -> first reply, seconds
@@ -189,7 +189,10 @@ class Driver:
                 pending.pushed = now
             return
         if pending is None:
-            self.tallies.strays += 1
+            # A press's acknowledgement or echoed choice may land after the next step's message, which
+            # completed it; a handler run twice shows as a message of its own.
+            if event == "message":
+                self.tallies.strays += 1
             return
         if pending.first is None:
             pending.first = now

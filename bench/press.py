@@ -51,7 +51,7 @@ from bench.handling import (
     start_bot,
 )
 from bot.app import SANDBOX_TOKEN
-from bot.emulator import Emulator, Event
+from bot.emulator import Emulator
 from bot.i18n import compile_catalogs
 
 RTT = 0.060  # seconds, each Bot API call
@@ -68,11 +68,6 @@ class PressDriver(Driver):
     """Plays champions on /report's first steps: each press is a topic (on the topic question) or Back
     (on the next one), done when the chat's next message arrives; the press's acknowledgement and the
     question's edit are not waited for, wherever they land."""
-
-    def on_event(self, event: Event, chat_id: int) -> None:
-        if event in ("edit", "answer"):
-            return  # they may finish before or after the next step: neither completes nor strays
-        super().on_event(event, chat_id)
 
     def push(self, chat_id: int, step: Step) -> Pending | None:
         """Press what the chat's newest question offers (the bot's newest message with buttons: the echo
