@@ -276,7 +276,10 @@ class Emulator:
     async def _answer_api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"].lower()
         self.calls[method] = self.calls.get(method, 0) + 1
-        params = await _read_params(request)
+        try:
+            params = await _read_params(request)
+        except ConnectionResetError:  # the bot went away (stopped) while its call was on the way
+            return web.Response(status=499)
         try:
             handler = getattr(self, f"_api_{method}", None)
             if handler is None:
