@@ -5,10 +5,17 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from bench import broadcast, data_scale, handling, idle, outbox
+from bench import broadcast, data_scale, handling, idle, outbox, press
 from bench.common import run_figures
 
-FIGURES = {**broadcast.FIGURES, **handling.FIGURES, **idle.FIGURES, **data_scale.FIGURES, **outbox.FIGURES}
+FIGURES = {
+    **broadcast.FIGURES,
+    **handling.FIGURES,
+    **idle.FIGURES,
+    **data_scale.FIGURES,
+    **outbox.FIGURES,
+    **press.FIGURES,
+}
 
 if __name__ == "__main__":
     sys.exit(asyncio.run(run_figures("benchmarks", FIGURES, None, __doc__)))

@@ -80,13 +80,26 @@ def no_commands(emulator: Emulator, app: web.Application) -> dict[str, Command]:
     return {}
 
 
-def _serve_emulator(conn: mp.connection.Connection, enforce_limits: bool, commands: Commands) -> None:
-    asyncio.run(_emulator_main(conn, enforce_limits, commands))
+@dataclass(frozen=True)
+class Network:
+    """The round trip each Bot API call waits in the emulator (0: none), jittered, from a seeded
+    random stream so a benchmark sees the same trips each run."""
+
+    rtt: float = 0.0
+    seed: int = 12
 
 
-async def _emulator_main(conn: mp.connection.Connection, enforce_limits: bool, commands: Commands) -> None:
+def _serve_emulator(
+    conn: mp.connection.Connection, enforce_limits: bool, commands: Commands, network: Network
+) -> None:
+    asyncio.run(_emulator_main(conn, enforce_limits, commands, network))
+
+
+async def _emulator_main(
+    conn: mp.connection.Connection, enforce_limits: bool, commands: Commands, network: Network
+) -> None:
     """Serve the emulator; run the benchmark's commands, one at a time, while it serves."""
-    emulator = Emulator(enforce_limits=enforce_limits)
+    emulator = Emulator(enforce_limits=enforce_limits, rtt=network.rtt, seed=network.seed)
 
     async def users(start: int, n: int) -> int:
         for telegram_id in range(start, start + n):
@@ -115,11 +128,13 @@ async def _emulator_main(conn: mp.connection.Connection, enforce_limits: bool, c
 class EmulatorProcess:
     """The Bot API emulator in a child process; `call` runs a command in it (see `Commands`)."""
 
-    def __init__(self, *, enforce_limits: bool, commands: Commands = no_commands) -> None:
+    def __init__(
+        self, *, enforce_limits: bool, commands: Commands = no_commands, network: Network = Network()
+    ) -> None:
         context = mp.get_context("spawn")
         self._conn, child = context.Pipe()
         self._process = context.Process(
-            target=_serve_emulator, args=(child, enforce_limits, commands), daemon=True
+            target=_serve_emulator, args=(child, enforce_limits, commands, network), daemon=True
         )
         self._process.start()
         child.close()

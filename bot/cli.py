@@ -122,15 +122,27 @@ def webhook() -> None:
     show_default=True,
     help="Folder for the sandbox's SQLite file.",
 )
-def sandbox(port: int, data_dir: Path) -> None:
+@click.option(
+    "--rtt",
+    default="0ms",
+    show_default=True,
+    help="Network round trip each Bot API call waits, jittered ±20% (e.g. 60ms), to feel a real network.",
+)
+def sandbox(port: int, data_dir: Path, rtt: str) -> None:
     """Try the bot locally: no token, SQLite, the Bot API emulator and a chat page in your browser."""
     from bot.channels import stop_on_signals
+    from bot.emulator import parse_rtt
     from bot.sandbox import PortInUse, run_sandbox
+
+    try:
+        round_trip = parse_rtt(rtt)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--rtt") from None
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
     async def go() -> None:
-        await run_sandbox(data_dir, port=port, stop=stop_on_signals())
+        await run_sandbox(data_dir, port=port, stop=stop_on_signals(), rtt=round_trip)
 
     try:
         _run(go())

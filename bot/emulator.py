@@ -6,7 +6,9 @@ kept in `files` like a document's, with its real type and name), sendVoice, edit
 editMessageReplyMarkup, answerCallbackQuery, setMyCommands) and plays the users' side: people send
 text, photos and voice notes, press buttons, edit messages, write in groups. It can be told to fail
 for a chat (429 with retry_after, 403, 400, 5xx) or to hang, and to enforce Telegram's rate limits
-with 429s; it keeps the most sends it saw in any one second (`send_peak`) for the benchmarks.
+with 429s; it keeps the most sends it saw in any one second (`send_peak`) for the benchmarks. It
+can also play a network: each Bot API call (and each webhook post) waits a jittered round trip (`rtt`),
+half before it is handled and half before its answer, as a bot far from Telegram's servers sees it.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ import contextlib
 import itertools
 import json
 import mimetypes
+import random
+import re
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
@@ -33,6 +37,7 @@ CAPTION_MAX = 1024  # and in a photo's, document's or voice note's caption
 CALLBACK_DATA_MAX = 64  # bytes of callback data on a button
 QUERY_ANSWER_SECONDS = 15.0  # how long a button press can be answered (Telegram gives about this)
 CLIENT_SPLIT = 4096  # clients send a longer text as several messages of at most this many UTF-16 units
+JITTER = 0.2  # a round trip varies uniformly by this share either way
 
 _JSON_FIELDS = {"reply_markup", "commands", "scope", "allowed_updates", "entities", "link_preview_options"}
 _INT_FIELDS = {"chat_id", "message_id", "offset", "limit", "timeout", "user_id"}
@@ -168,9 +173,23 @@ class Chat:
 class Emulator:
     """In-memory Bot API server plus the users' side of every chat."""
 
-    def __init__(self, *, bot_username: str = "champbot_sandbox_bot", enforce_limits: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        bot_username: str = "champbot_sandbox_bot",
+        enforce_limits: bool = False,
+        rtt: float = 0.0,
+        jitter: float = JITTER,
+        seed: int | None = None,
+    ) -> None:
+        """`rtt`: seconds of network round trip each Bot API call waits (0: none), varied uniformly by
+        `jitter` of it either way, from a random stream seeded with `seed` so benchmarks repeat."""
         self.bot_username = bot_username
         self.enforce_limits = enforce_limits
+        self.rtt = rtt
+        self.jitter = jitter
+        self._network = random.Random(seed)
+        self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep  # the network's wait (tests record it)
         self.users: dict[int, User] = {}
         self.chats: dict[int, Chat] = {}
         self.commands: dict[tuple[str, str], list[dict[str, str]]] = {}
@@ -236,10 +255,31 @@ class Emulator:
             await self._runner.cleanup()
             self._runner = None
 
+    def round_trip(self) -> float:
+        """The next call's round trip, in seconds: `rtt` varied by up to `jitter` of it either way."""
+        if not self.rtt:
+            return 0.0
+        return self.rtt * self._network.uniform(1 - self.jitter, 1 + self.jitter)
+
+    async def _travel(self, seconds: float) -> None:
+        if seconds > 0:
+            await self.sleep(seconds)
+
     async def _handle_api(self, request: web.Request) -> web.Response:
+        """A Bot API call, half its round trip on the way in and half on the way back."""
+        trip = self.round_trip()
+        await self._travel(trip / 2)
+        response = await self._answer_api(request)
+        await self._travel(trip / 2)
+        return response
+
+    async def _answer_api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"].lower()
         self.calls[method] = self.calls.get(method, 0) + 1
-        params = await _read_params(request)
+        try:
+            params = await _read_params(request)
+        except ConnectionResetError:  # the bot went away (stopped) while its call was on the way
+            return web.Response(status=499)
         try:
             handler = getattr(self, f"_api_{method}", None)
             if handler is None:
@@ -679,6 +719,7 @@ class Emulator:
         assert self.webhook
         url, secret = self.webhook
         headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
+        await self._travel(self.round_trip() / 2)  # the update's way to the bot
         if self._webhook_session is None:
             self._webhook_session = ClientSession()
         async with self._webhook_session.post(url, json=update, headers=headers):
@@ -706,6 +747,15 @@ class Emulator:
     def history(self, chat_id: int) -> list[dict[str, Any]]:
         """Everything in a chat, oldest first."""
         return self.chats[chat_id].messages
+
+
+def parse_rtt(text: str) -> float:
+    """A round trip as written on a command line, in seconds: "60ms", "0.06s", or "60" (milliseconds)."""
+    found = re.fullmatch(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s)?\s*", text)
+    if found is None:
+        raise ValueError(f"not a round trip: {text!r} (e.g. 60ms or 0.06s)")
+    value = float(found[1])
+    return value if found[2] == "s" else value / 1000
 
 
 def utf16_length(text: str) -> int:

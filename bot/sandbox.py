@@ -167,10 +167,12 @@ async def run_sandbox(
     port: int = 8080,
     stop: asyncio.Event | None = None,
     ready: asyncio.Event | None = None,
+    rtt: float = 0.0,
 ) -> None:
     """Serve the emulator and page and run the bot against them until `stop` is set;
-    `ready` is set once serving. A taken port raises `PortInUse`."""
-    emulator = Emulator()
+    `ready` is set once serving; each Bot API call waits a round trip of `rtt` seconds. A taken port
+    raises `PortInUse`."""
+    emulator = Emulator(rtt=rtt)
     for person in PEOPLE:
         emulator.add_user(person.id, person.name, person.language_code, started=True)  # their chats are open
     history = History(data_dir)

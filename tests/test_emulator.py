@@ -9,7 +9,7 @@ import pytest
 from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
-from bot.emulator import Emulator, StoredFile
+from bot.emulator import Emulator, StoredFile, parse_rtt
 from tests.conftest import BotHarness
 
 
@@ -212,3 +212,55 @@ async def test_setting_the_command_menu_is_not_a_message_to_a_chat() -> None:
         assert emulator.rate_limited == 0
     finally:
         await emulator.stop()
+
+
+async def test_each_call_waits_a_jittered_round_trip_half_each_way() -> None:
+    """With a round trip set, a call waits half of it before it is handled and half before its answer,
+    each call's trip within ±20% of it, the same trips for the same seed. The waits are recorded
+    rather than slept, so nothing here depends on the clock."""
+    waits: list[tuple[float, int]] = []  # (seconds, messages in the chat by then)
+    emulator = Emulator(rtt=0.06, seed=7)
+
+    async def sleep(seconds: float) -> None:
+        waits.append((seconds, len(emulator.history(8))))
+
+    emulator.sleep = sleep
+    emulator.add_user(8, "Ed", started=True)
+    await emulator.start()
+    try:
+        async with Bot("1:t", base_url=f"{emulator.base_url}/bot") as bot:  # getMe, on the way in
+            waits.clear()
+            for _ in range(3):
+                await bot.send_message(8, "hi")
+    finally:
+        await emulator.stop()
+    assert len(waits) == 6
+    trips = [waits[i][0] + waits[i + 1][0] for i in range(0, 6, 2)]
+    assert all(waits[i][0] == waits[i + 1][0] for i in range(0, 6, 2))
+    assert all(0.048 <= trip <= 0.072 for trip in trips) and len(set(trips)) == 3
+    assert [n for _, n in waits] == [0, 1, 1, 2, 2, 3]  # each message arrives halfway
+    again = Emulator(rtt=0.06, seed=7)
+    again.round_trip()  # the getMe above
+    assert [again.round_trip() for _ in range(3)] == trips
+
+
+async def test_no_round_trip_set_means_no_wait(emulator: Emulator, bare_bot: Bot) -> None:
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    emulator.sleep = sleep
+    emulator.add_user(8, "Ed", started=True)
+    await bare_bot.send_message(8, "hi")
+    assert waits == [] and emulator.round_trip() == 0.0
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("60ms", 0.06), ("0.5s", 0.5), ("60", 0.06), ("0", 0.0)])
+def test_round_trips_are_read_as_written_on_a_command_line(text: str, seconds: float) -> None:
+    assert parse_rtt(text) == pytest.approx(seconds)
+
+
+def test_a_round_trip_that_is_not_one_is_refused() -> None:
+    with pytest.raises(ValueError, match="not a round trip"):
+        parse_rtt("fast")
