@@ -146,18 +146,23 @@ async def serve_polling(application: App, stop: asyncio.Event) -> None:
 
 
 async def poll(application: App, stop: asyncio.Event) -> None:
-    """Fetch updates and handle each one before confirming it, until `stop` is set; an update that
+    """Fetch updates and handle each batch before confirming it, until `stop` is set; an update that
     cannot be read is logged, skipped and confirmed past like the others.
 
+    A batch's updates are handled at once, different chats side by side and one chat's in order
+    (the update processor keys them by chat), so a press waits for its own round trips only, not
+    for everyone else's fetched with it.
+
     Telegram forgets an update once a later poll's offset is past it, so the offset moves only after
-    the update is handled: an update fetched but not yet handled when the process dies is sent again
+    the batch is handled: an update fetched but not yet handled when the process dies is sent again
     after a restart (python-telegram-bot's own Updater confirms a batch as soon as it is queued).
-    At most the one update in hand when the process died is handled twice; every step checks the
-    chat's conversation state first, so the repeat is answered as a stale button or by asking the
+    At most the batch in hand when the process died is handled twice; every step checks the
+    chat's conversation state first, so a repeat is answered as a stale button or by asking the
     step's question again rather than applied again.
     """
     offset = 0
     delay = POLL_FIRST_DELAY
+    processor = application.update_processor
     while not stop.is_set():
         try:
             raw = await _unless_stopped(fetch_updates(application.bot, offset), stop)
@@ -168,6 +173,7 @@ async def poll(application: App, stop: asyncio.Event) -> None:
             delay = min(delay * 2, POLL_MAX_DELAY)
             continue
         delay = POLL_FIRST_DELAY
+        batch = []
         for data in raw:
             update_id = data.get("update_id") if isinstance(data, dict) else None
             if type(update_id) is not int:  # nothing to confirm it by; later ones move the offset on
@@ -176,7 +182,8 @@ async def poll(application: App, stop: asyncio.Event) -> None:
             offset = max(offset, update_id + 1)
             update = read_update(data, application.bot)
             if update is not None:
-                await application.update_processor.process_update(update, application.process_update(update))
+                batch.append(processor.process_update(update, application.process_update(update)))
+        await asyncio.gather(*batch)  # started in arrival order: a chat's turn is first come, first served
     if offset:  # confirm what was handled, so a restart does not see it again
         try:
             await application.bot.get_updates(offset=offset, timeout=0, limit=1)

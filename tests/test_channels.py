@@ -6,12 +6,16 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+from collections.abc import Awaitable, Callable
+from typing import cast
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram import Bot, Update
 
-from bot.app import build_application, shutdown
-from bot.channels import serve_webhook, start
+from bot.app import ChatOrderProcessor, build_application, shutdown
+from bot.channels import poll, serve_webhook, start
+from bot.context import App
 from bot.emulator import Emulator
 from bot.i18n import LANGUAGES, translator
 from bot.settings import load_settings
@@ -135,3 +139,42 @@ async def test_serve_webhook_registers_itself_and_answers_until_stopped(
     assert emulator.history(507)[-1]["text"].startswith("Here is what I can do:")
     stop.set()
     await asyncio.wait_for(serving, 10)
+
+
+class Batch:
+    """The parts of an Application that `poll` uses, handling updates with a hook per update."""
+
+    def __init__(self, bot: Bot, handle: Callable[[Update], Awaitable[None]]) -> None:
+        self.bot = bot
+        self.update_processor = ChatOrderProcessor(8)
+        self.handle = handle
+
+    async def process_update(self, update: object) -> None:
+        assert isinstance(update, Update)
+        await self.handle(update)
+
+
+async def test_polling_handles_other_chats_beside_a_slow_one_and_one_chats_in_order(
+    emulator: Emulator,
+) -> None:
+    """A fetched batch is handled at once: the first chat's update waits for the second chat's to be
+    handled (one by one, it never would be), and the first chat's second update waits its turn."""
+    for user_id in (1, 2):
+        emulator.add_user(user_id, "W")
+    first, second, later = emulator.send(1, "a"), emulator.send(2, "b"), emulator.send(1, "c")
+    stop = asyncio.Event()
+    other_chat_done = asyncio.Event()
+    handled: list[int] = []
+
+    async def handle(update: Update) -> None:
+        if update.update_id == first:
+            await asyncio.wait_for(other_chat_done.wait(), 5)
+        handled.append(update.update_id)
+        if update.update_id == second:
+            other_chat_done.set()
+        if len(handled) == 3:
+            stop.set()
+
+    async with Bot("1:t", base_url=f"{emulator.base_url}/bot") as bot:
+        await asyncio.wait_for(poll(cast("App", Batch(bot, handle)), stop), 10)
+    assert handled == [second, first, later]
