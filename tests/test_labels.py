@@ -3,13 +3,13 @@
 WhatsApp cuts nothing: a reply button's title over 20 characters, a list row's over 24 or a row's
 description over 72 is refused. So the labels are found in the source, not by driving journeys (a
 keyboard no test reaches would slip by): the first argument of each `Choice(...)` in bot/ and
-handlers/ (and its note, held to 72), and, until every handler is converted, the label of each
-old-style `(label, "prefix:…")` pair or pair given to `buttons(...)`. Each label expression is
-resolved with `ast` into what it can read: `_("…")`, `t.gettext(…)` over a constant, a loop over a
-module-level dict or tuple of `N_("…")`, `ticked(…)` or another tick, a helper function's return
-value, report topics (content/report_topics.yaml), the learn topics' titles, language names and
-day names. Each is then translated from the `.po` files as the bot would (a missing or fuzzy
-translation reads in English) and measured.
+handlers/, and its note, held to 72 (a note it can't read is a run-time value: a count, or a quiz
+option, which content holds to OPTION_MAX: `test_quiz_options_fit_as_notes`). Each label
+expression is resolved with `ast` into what it can read: `_("…")`, `t.gettext(…)` over a constant,
+a loop over a module-level dict or tuple of `N_("…")`, `ticked(…)` or another tick, a helper
+function's return value, report topics (content/report_topics.yaml), the learn topics' titles,
+language names and day names. Each is then translated from the `.po` files as the bot would (a
+missing or fuzzy translation reads in English) and measured.
 
 A label may take 24 characters when it is shown to sit in a list: its keyboard is a literal of more
 than 3 choices, or a loop over more than 3 things; otherwise 20. A value known only at run time
@@ -36,23 +36,21 @@ from babel.messages.pofile import read_po
 
 from bot.i18n import LANGUAGES
 from bot.replies import BUTTON_TITLE, BUTTONS_MAX, ROW_NOTE, ROW_TITLE
-from storage.content import load_library
+from storage.content import OPTION_MAX, load_library
 from storage.report_topics import Topic, load_topics
 
 ROOT = Path(__file__).resolve().parent.parent
 SCANNED = ("bot", "handlers")  # where keyboards are built
 READ = ("bot", "handlers", "storage")  # where the constants they use may live
-CALLBACK_DATA = re.compile(r"^[a-z_]+:")  # what tells an old (label, data) pair from any other pair
 PLACEHOLDER = re.compile(r"\{[a-z_]*\}")
 GETTEXT = {"_", "gettext"}
 DYNAMIC = "\x00"  # stands for a value known only at run time; measured as one character
-NUMBERS = {"str", "number", "percent", "len"}  # calls that make a number into text (Translator.number)
+NUMBERS = {"str", "number", "len"}  # calls that make a number into text (Translator.number)
 
 # `….name` is what a coordinator named an area, a network or a saved audience: no catalog can
 # shorten it. These expressions are skipped too, each for its reason.
 SKIPPED = {
     "more": "whatsapp_pages' own More row: its caller passes the translated label",
-    "snippet.quiz.options[i]": "a quiz option, from content/learn: test_quiz_options_fit_as_notes",
 }
 
 
@@ -144,9 +142,6 @@ class Resolver:
             return [(Piece("text", node.value),)]
         if isinstance(node, ast.JoinedStr):
             return self._fstring(node, module)
-        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-            left, right = self.readings(Where(node.left, module)), self.readings(Where(node.right, module))
-            return [a + b for a in left for b in right]
         if isinstance(node, ast.IfExp):
             return self.readings(Where(node.body, module)) + self.readings(Where(node.orelse, module))
         if isinstance(node, ast.Subscript) and _is_call(node.value, "get_day_names"):
@@ -157,8 +152,6 @@ class Resolver:
             return [r for bound in self.bindings(node, module) for r in self.readings(bound)]
         if isinstance(node, ast.Attribute) and node.attr == "label" and isinstance(node.value, ast.Name):
             return [r for choice in self.bindings(node.value, module) for r in self._label_of(choice)]
-        if isinstance(node, ast.Await):
-            return self.readings(Where(node.value, module))
         if isinstance(node, ast.Call):
             return self._call(node, module)
         raise Unknown(ast.unparse(node))
@@ -226,24 +219,17 @@ class Resolver:
                 else:
                     items.append(Where(element, module))
             return items
-        if isinstance(node, ast.Dict):
-            return [Where(key, module) for key in node.keys if key is not None]
         if isinstance(node, (ast.ListComp, ast.GeneratorExp, ast.SetComp)):
             return [Where(node.elt, module)] * self._loops(node, module)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and not node.args:
-            if node.func.attr == "items":
-                pairs = self._dict(Where(node.func.value, module))
-                return [Where(ast.Tuple([key, value]), module) for key, value in pairs]
-            if node.func.attr == "values":
-                return self.values(Where(node.func.value, module))
+        if _is_call(node, "items") and isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            pairs = self._dict(Where(node.func.value, module))
+            return [Where(ast.Tuple([key, value]), module) for key, value in pairs]
         if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice):
             return self.elements(Where(node.value, module))
         if isinstance(node, ast.Await):
             return self.elements(Where(node.value, module))
         if _is_call(node, "zip") and isinstance(node, ast.Call) and node.args:
             return self._zip(node, module)
-        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-            return self.elements(Where(node.left, module)) + self.elements(Where(node.right, module))
         if _content_list(node) == "topics":  # context.topics: the report topics
             return [Where(ast.Constant(topic.id), module) for topic in load_topics()]
         if _content_list(node) == "library":  # library.topics(): the learn topics
@@ -476,24 +462,11 @@ def _assigned(name: str, target: ast.expr, value: ast.expr, module: Module) -> l
 # ---------------------------------------------------------------- finding keyboards
 
 
-def label_expressions(resolver: Resolver, module: Module) -> Iterator[Where]:
-    """The label of each Choice(...), and of each old-style (label, data) pair: one whose data
-    reads "prefix:…", or one a `buttons(...)` call is shown to be given."""
-    found: set[int] = set()
+def choices(module: Module) -> Iterator[ast.Call]:
+    """Each `Choice(...)` the module builds (`click.Choice` is not a button)."""
     for node in ast.walk(module.tree):
-        label = None
-        if isinstance(node, ast.Call) and _called(node) == "Choice" and isinstance(node.func, ast.Name):
-            label = _argument(node, 0, "label")
-        elif isinstance(node, ast.Tuple) and len(node.elts) == 2 and _is_data(node.elts[1]):
-            label = node.elts[0]
-        if label is not None and id(label) not in found:
-            found.add(id(label))
-            yield Where(label, module)
-        if isinstance(node, ast.Call) and _called(node) == "buttons" and node.args:
-            for pair in _pairs(resolver, Where(node.args[0], module)):
-                if id(pair.node) not in found:
-                    found.add(id(pair.node))
-                    yield pair
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "Choice":
+            yield node
 
 
 def _argument(call: ast.Call, position: int, name: str) -> ast.expr | None:
@@ -502,32 +475,10 @@ def _argument(call: ast.Call, position: int, name: str) -> ast.expr | None:
     return next((k.value for k in call.keywords if k.arg == name), None)
 
 
-def _pairs(resolver: Resolver, choices: Where) -> list[Where]:
-    """The labels of the (label, data) pairs an old keyboard is built from, where they are known."""
-    try:
-        items = resolver.elements(choices)
-    except Unknown:
-        return []
-    return [_item(i, 0) for i in items if isinstance(i.node, ast.Tuple) and len(i.node.elts) == 2]
-
-
-def _is_data(node: ast.expr) -> bool:
-    if isinstance(node, ast.JoinedStr) and node.values:
-        node = node.values[0]
-    return (
-        isinstance(node, ast.Constant)
-        and isinstance(node.value, str)
-        and bool(CALLBACK_DATA.match(node.value))
-    )
-
-
-def keyboard_size(resolver: Resolver, label: ast.expr, module: Module) -> int:
-    """How many choices the keyboard holding this label is shown to have (0 when unknown): its list
+def keyboard_size(resolver: Resolver, choice: ast.Call, module: Module) -> int:
+    """How many choices the keyboard holding this one is shown to have (0 when unknown): its list
     literal's length, or how many things the comprehension or loop building it goes through."""
-    holder = module.parents.get(label)  # the (label, data) pair or the Choice(...) call
-    if isinstance(holder, ast.keyword):
-        holder = module.parents.get(holder)
-    parent = module.parents.get(holder) if holder is not None else None
+    parent = module.parents.get(choice)
     if isinstance(parent, ast.List) and not any(isinstance(e, ast.Starred) for e in parent.elts):
         return len(parent.elts)
     if isinstance(parent, ast.ListComp):
@@ -544,41 +495,33 @@ def keyboard_size(resolver: Resolver, label: ast.expr, module: Module) -> int:
     return 0
 
 
-def note_expressions(module: Module) -> Iterator[ast.expr]:
-    """The note of each Choice(...) that has one."""
-    for node in ast.walk(module.tree):
-        if isinstance(node, ast.Call) and _called(node) == "Choice" and isinstance(node.func, ast.Name):
-            note = _argument(node, 2, "note")
-            if note is not None:
-                yield note
-
-
 def find_labels(modules: Mapping[str, Module], scanned: Iterable[str] = SCANNED) -> Findings:
-    """Every label (and Choice note) built in the `scanned` folders' modules, with its limit."""
+    """Every label (and note) of a Choice built in the `scanned` folders' modules, with its limit."""
     resolver = Resolver(modules)
     findings = Findings()
     for module in modules.values():
         if module.name.split(".")[0] not in scanned:
             continue
-        for note in note_expressions(module):
+        for choice in choices(module):
+            where = f"{module.path}:{choice.lineno}"
+            note = _argument(choice, 2, "note")
             try:  # a note carries counts and progress: what can't be read is a run-time value
-                readings = resolver.readings(Where(note, module))
+                readings = resolver.readings(Where(note, module)) if note is not None else []
             except Unknown:
+                readings = []
+            if readings:
+                findings.labels.append(Label(tuple(dict.fromkeys(readings)), where, ROW_NOTE))
+            label = _argument(choice, 0, "label")
+            if label is None:
                 continue
-            findings.labels.append(
-                Label(tuple(dict.fromkeys(readings)), f"{module.path}:{note.lineno}", ROW_NOTE)
-            )
-        for expression in label_expressions(resolver, module):
-            where = f"{expression.module.path}:{expression.node.lineno}"
-            source = ast.unparse(expression.node)
             try:
-                readings = resolver.readings(expression)
+                readings = resolver.readings(Where(label, module))
             except Unknown as exc:
-                findings.unknown.append(f"{where}: {source} (can't read {exc})")
+                findings.unknown.append(f"{where}: {ast.unparse(label)} (can't read {exc})")
                 continue
             readings = [r for r in readings if not _only_numbers(r)]
             if readings:
-                size = keyboard_size(resolver, expression.node, expression.module)
+                size = keyboard_size(resolver, choice, module)
                 limit = ROW_TITLE if size > BUTTONS_MAX else BUTTON_TITLE
                 findings.labels.append(Label(tuple(dict.fromkeys(readings)), where, limit))
     return findings
@@ -698,18 +641,10 @@ def test_keyboards_are_found() -> None:
     assert {"Report what I heard", "Shared it", "A barrier", "This week", "Confirm"} <= msgids
 
 
-@pytest.mark.parametrize("language", sorted(LANGUAGES))
-def test_quiz_options_fit_as_notes(language: str) -> None:
-    """A quiz's options are sentences (content allows 60 characters), too long for any button:
-    each is to be shown as the Choice.note under a short label, so each must fit a note."""
-    library, _problems = load_library()
-    long = []
-    for snippet_id in library.all_ids():
-        found = library.get(snippet_id, language)
-        quiz = found[0].quiz if found else None
-        options = quiz.options if quiz else ()
-        long += [f"{snippet_id}: {o!r} ({len(o)} > {ROW_NOTE})" for o in options if len(o) > ROW_NOTE]
-    assert not long
+def test_quiz_options_fit_as_notes() -> None:
+    """A quiz option is the note of a numbered Choice (handlers/learn.py), which the source can't
+    tell: content refuses an option longer than OPTION_MAX, so that must fit a note."""
+    assert OPTION_MAX <= ROW_NOTE
 
 
 # -------------------------------------------------------- the checker itself, on made-up source
@@ -724,11 +659,11 @@ NOTE = "A note that is far too long to sit under a list row on WhatsApp, it goes
 
 def keyboard(t, on):
     _ = t.gettext
-    urgent = ticked(on, _("Urgent (ignore quiet hours)"))
-    old = [(_(label), f"k:{kind}") for kind, label in KINDS.items()]
-    new = [Choice(t.gettext(label), f"p:{k}") for k, label in PAIRS]
+    urgent = Choice(ticked(on, _("Urgent (ignore quiet hours)")), "k:urgent")
+    kinds = [Choice(_(label), f"k:{kind}") for kind, label in KINDS.items()]
+    pairs = [Choice(t.gettext(label), f"p:{k}") for k, label in PAIRS]
     hours = [Choice(f"{h:02d}:00", f"h:{h}") for h in range(24)]
-    return [*old, (urgent, "k:urgent"), Choice(_("Four"), "a", note=_(NOTE)), *new, *hours]
+    return [*kinds, urgent, Choice(_("Four"), "a", note=_(NOTE)), *pairs, *hours]
 """
 
 
@@ -736,7 +671,7 @@ def _fake(source: str = FAKE) -> Findings:
     return find_labels({"handlers.fake": parse("handlers.fake", "handlers/fake.py", source)})
 
 
-def test_checker_reads_both_forms_ticks_and_loops() -> None:
+def test_checker_reads_ticks_loops_and_notes() -> None:
     found = _fake()
     assert found.unknown == []
     msgids = {describe_reading(r) for label in found.labels for r in label.readings}
@@ -779,7 +714,7 @@ def test_checker_gives_24_only_to_labels_in_long_lists() -> None:
 
 def test_checker_counts_a_run_time_value_as_one_character() -> None:
     found = _fake(
-        'from bot.replies import Choice\ndef f(_, n):\n    return Choice(_("Everyone") + f" · {n}", "x")\n'
+        'from bot.replies import Choice\ndef f(_, n):\n    return Choice(f"{_(\'Everyone\')} · {n}", "x")\n'
     )
     (label,) = found.labels
     (problem,) = offenders([replace(label, limit=5)], ["en"], lambda _language: {})
@@ -792,10 +727,10 @@ def test_checker_names_what_it_cannot_read() -> None:
     assert found.unknown == ["handlers/fake.py:3: x.title() (can't read x.title())"]
 
 
-def test_checker_skips_numbers_and_follows_old_keyboards_through_helpers() -> None:
+def test_checker_skips_numbers_and_follows_helpers() -> None:
     source = """
 from bot.i18n import N_
-from handlers.common import buttons
+from bot.replies import Choice
 
 SIZES = {"s": N_("Small"), "l": N_("A size far too long to fit")}
 
@@ -804,9 +739,10 @@ def _options(_):
     options += [(_("None"), "0")]
     return options
 
-def keyboard(t, quiz):
-    numbers = buttons([(str(i + 1), f"q:{i}") for i in range(len(quiz))] + [(t.number(5), "n:5")])
-    return numbers, buttons([(label, f"s:{value}") for label, value in _options(t.gettext)])
+def keyboard(t, order, quiz):
+    numbers = [Choice(str(n), f"q:{i}", note=quiz.options[i]) for n, i in enumerate(order, start=1)]
+    numbers.append(Choice(t.number(5), "n:5"))
+    return numbers, [Choice(label, f"s:{value}") for label, value in _options(t.gettext)]
 """
     found = _fake(source)
     assert found.unknown == []
