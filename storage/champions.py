@@ -20,6 +20,7 @@ from storage.models import (
     SnippetProgress,
     Status,
     WeeklySnippet,
+    champion_network,
     utcnow,
 )
 
@@ -29,6 +30,18 @@ CONSENT_VERSION = "1"  # bump when the privacy notice changes, so champions are 
 async def by_telegram_id(session: AsyncSession, telegram_id: int) -> Champion | None:
     """The champion with this Telegram user id."""
     return await session.scalar(select(Champion).where(Champion.telegram_id == telegram_id))
+
+
+async def network_names(session: AsyncSession, champion_id: int) -> list[str]:
+    """The names of the networks a champion chose, by name."""
+    return list(
+        await session.scalars(
+            select(Network.name)
+            .join(champion_network, champion_network.c.network_id == Network.id)
+            .where(champion_network.c.champion_id == champion_id)
+            .order_by(Network.name)
+        )
+    )
 
 
 async def start_joining(
@@ -64,6 +77,7 @@ async def finish_joining(
     networks = list(await session.scalars(select(Network).where(Network.id.in_(network_ids))))
     champion.display_name = display_name
     champion.area_id = area_id
+    await session.refresh(champion, ["networks"])  # never loaded with the champion; replacing needs it
     champion.networks = networks
     champion.status = Status.ACTIVE if approved else Status.PENDING
     await session.flush()
@@ -203,7 +217,7 @@ async def personal_data(session: AsyncSession, champion: Champion) -> dict[str, 
             else None
         ),
         "area": champion.area.name if champion.area else None,
-        "networks": [network.name for network in champion.networks],
+        "networks": await network_names(session, champion.id),
         "role": champion.role.value,
         "status": champion.status.value,
         "unreachable_since": _iso(champion.unreachable_at),
