@@ -94,8 +94,7 @@ async def identify(update: Update, context: Context) -> None:
     chat, user = update.effective_chat, update.effective_user
     assert chat is not None and user is not None
     async with context.db.begin() as session:
-        champion = await champions.by_telegram_id(session, user.id)
-        state = await conversation.get_state(session, chat.id)
+        champion, state = await champions.with_state(session, user.id, chat.id)
         if champion is not None and champion.unreachable_at is not None:
             # They are writing to us, so they can be reached again; their status is untouched.
             await champions.mark_reachable(session, champion.id)

@@ -3,8 +3,9 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload, outerjoin
 
 from storage import reports
 from storage.db import rows_changed
@@ -20,6 +21,7 @@ from storage.models import (
     SnippetProgress,
     Status,
     WeeklySnippet,
+    champion_network,
     utcnow,
 )
 
@@ -29,6 +31,39 @@ CONSENT_VERSION = "1"  # bump when the privacy notice changes, so champions are 
 async def by_telegram_id(session: AsyncSession, telegram_id: int) -> Champion | None:
     """The champion with this Telegram user id."""
     return await session.scalar(select(Champion).where(Champion.telegram_id == telegram_id))
+
+
+async def with_state(
+    session: AsyncSession, telegram_id: int, chat_id: int
+) -> tuple[Champion | None, ConversationState | None]:
+    """The champion with this Telegram user id (and their area) and the chat's conversation state,
+    either of them None, in one statement: what every update loads first (handlers.gate), so one
+    round trip rather than one for each."""
+    one = select(literal(1).label("one")).subquery()  # a row for both to be joined to, found or not
+    row = (
+        await session.execute(
+            select(Champion, ConversationState)
+            .select_from(
+                outerjoin(one, Champion, Champion.telegram_id == telegram_id).outerjoin(
+                    ConversationState, ConversationState.chat_id == chat_id
+                )
+            )
+            .options(joinedload(Champion.area))
+        )
+    ).one()
+    return row[0], row[1]
+
+
+async def network_names(session: AsyncSession, champion_id: int) -> list[str]:
+    """The names of the networks a champion chose, by name."""
+    return list(
+        await session.scalars(
+            select(Network.name)
+            .join(champion_network, champion_network.c.network_id == Network.id)
+            .where(champion_network.c.champion_id == champion_id)
+            .order_by(Network.name)
+        )
+    )
 
 
 async def start_joining(
@@ -64,6 +99,7 @@ async def finish_joining(
     networks = list(await session.scalars(select(Network).where(Network.id.in_(network_ids))))
     champion.display_name = display_name
     champion.area_id = area_id
+    await session.refresh(champion, ["networks"])  # never loaded with the champion; replacing needs it
     champion.networks = networks
     champion.status = Status.ACTIVE if approved else Status.PENDING
     await session.flush()
@@ -203,7 +239,7 @@ async def personal_data(session: AsyncSession, champion: Champion) -> dict[str, 
             else None
         ),
         "area": champion.area.name if champion.area else None,
-        "networks": [network.name for network in champion.networks],
+        "networks": await network_names(session, champion.id),
         "role": champion.role.value,
         "status": champion.status.value,
         "unreachable_since": _iso(champion.unreachable_at),

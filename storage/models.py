@@ -126,7 +126,9 @@ class Champion(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     area: Mapped[Area | None] = relationship(lazy="selectin")
-    networks: Mapped[list[Network]] = relationship(secondary=champion_network, lazy="selectin")
+    # Not loaded with the champion (every update loads one, and few read this): a reader asks for it
+    # (selectinload, Session.refresh or a query of its own); reading it unloaded raises.
+    networks: Mapped[list[Network]] = relationship(secondary=champion_network, lazy="raise")
 
     @property
     def is_coordinator(self) -> bool:

@@ -169,7 +169,7 @@ async def claim(
         return []
     rows = await session.execute(
         select(Delivery, Champion, Broadcast)
-        .options(lazyload(Champion.area), lazyload(Champion.networks))  # not needed to send
+        .options(lazyload(Champion.area))  # not needed to send (nor are the networks, never loaded with one)
         .join(Champion, Champion.id == Delivery.champion_id)
         .outerjoin(Broadcast, Broadcast.id == Delivery.broadcast_id)
         .where(Delivery.id.in_(ids))

@@ -72,7 +72,9 @@ async def test_invite_only_mode_needs_a_valid_link(bot: BotHarness, places: None
         await person.press("Done")
     async with bot.sessions.begin() as session:
         joined = await champions.by_telegram_id(session, 314)
-        assert joined and [n.name for n in joined.networks] == ["Youth clubs"]
+        assert joined
+        await session.refresh(joined, ["networks"])  # not loaded with the champion
+        assert [n.name for n in joined.networks] == ["Youth clubs"]
         await session.execute(update(Invite).values(expires_at=utcnow() - timedelta(seconds=1)))
     expired = bot.person(315, "Expired")
     assert (await expired.send(f"/start {code}"))[0].startswith(

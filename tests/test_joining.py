@@ -54,6 +54,7 @@ async def test_open_signup_walks_through_every_step(bot: BotHarness, places: Non
     async with bot.sessions() as session:
         champion = await champions.by_telegram_id(session, 101)
         assert champion is not None
+        await session.refresh(champion, ["networks"])  # not loaded with the champion
         assert champion.display_name == "Ana"
         assert champion.status == Status.ACTIVE
         assert champion.area and champion.area.name == "Riverside"
