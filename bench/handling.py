@@ -28,7 +28,7 @@ import socket
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -550,26 +550,49 @@ def percentile(values: list[float], share: float) -> float:
     return 1000 * statistics.quantiles(values, n=100, method="inclusive")[round(share * 100) - 1]
 
 
+async def both_sides(
+    emulator: EmulatorProcess,
+    database: Database,
+    chats: list[int],
+    rate: float,
+    seconds: float,
+    echo_bot: EchoBot = _echo_bot,
+    before_ours: Callable[[], Awaitable[object]] | None = None,
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """By webhook, then by polling: the echo bot, then champbot (after `before_ours`, once), each
+    warmed up and then offered `rate` updates/s for `seconds`; what the emulator measured, by
+    (mode, side)."""
+    results: dict[tuple[str, str], dict[str, Any]] = {}
+    for mode in ("webhook", "polling"):
+        for side in ("echo", "champbot"):
+            bot = await start_bot(emulator, database, side, mode, echo_bot=echo_bot)
+            try:
+                echo = side == "echo"
+                if not echo and before_ours is not None:
+                    await before_ours()
+                    before_ours = None
+                await emulator.acall("open", chats, rate, WARM_UP_SECONDS, echo)
+                results[mode, side] = await emulator.acall("open", chats, rate, seconds, echo)
+            finally:
+                bot.stop()
+    return results
+
+
+def p50_p99(values: list[float]) -> tuple[float, float]:
+    """The median and the 99th percentile, in ms."""
+    return percentile(values, 0.50), percentile(values, 0.99)
+
+
 async def figure_latency(run: Run) -> None:
     """5: p50/p99 from push to completing reply at 100 updates/s offered, webhook and polling."""
     seconds = size(run, "seconds")
     database, emulator, chats = await prepare(run, "latency")
-    results: dict[tuple[str, str], dict[str, Any]] = {}
     with emulator:
-        for mode in ("webhook", "polling"):
-            for side in ("echo", "champbot"):
-                bot = await start_bot(emulator, database, side, mode)
-                try:
-                    echo = side == "echo"
-                    await emulator.acall("open", chats, LATENCY_RATE, WARM_UP_SECONDS, echo)
-                    results[mode, side] = await emulator.acall("open", chats, LATENCY_RATE, seconds, echo)
-                finally:
-                    bot.stop()
+        results = await both_sides(emulator, database, chats, LATENCY_RATE, seconds)
     await drop_database(database)
     for mode in ("webhook", "polling"):
         ours, bare = results[mode, "champbot"], results[mode, "echo"]
-        p50, p99 = percentile(ours["latencies"], 0.50), percentile(ours["latencies"], 0.99)
-        b50, b99 = percentile(bare["latencies"], 0.50), percentile(bare["latencies"], 0.99)
+        (p50, p99), (b50, b99) = p50_p99(ours["latencies"]), p50_p99(bare["latencies"])
         emit(
             Row(
                 f"5 latency p50/p99 @{LATENCY_RATE:.0f}/s, {mode} ({run.kind})",

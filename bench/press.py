@@ -40,15 +40,14 @@ from bench.common import (
 )
 from bench.handling import (
     SECRET,
-    WARM_UP_SECONDS,
     Driver,
     Pending,
     Step,
+    both_sides,
     driver_commands,
     faults,
-    percentile,
+    p50_p99,
     problems,
-    start_bot,
 )
 from bot.app import SANDBOX_TOKEN
 from bot.emulator import Emulator
@@ -151,26 +150,20 @@ async def figure_press(run: Run) -> None:
     await add_champions(engine, FIRST_ID, n)
     await engine.dispose()
     chats = list(range(FIRST_ID, FIRST_ID + n))
-    results: dict[tuple[str, str], dict[str, Any]] = {}
     begun: dict[str, Any] = {}
+
+    async def begin() -> None:  # once, with champbot up: every champion on /report's first question
+        begun.update(await emulator.acall("begin", chats))
+
     with EmulatorProcess(enforce_limits=False, commands=press_commands, network=Network(RTT)) as emulator:
         emulator.add_users(FIRST_ID, n)
-        for mode in ("webhook", "polling"):
-            for side in ("echo", "champbot"):
-                bot = await start_bot(emulator, database, side, mode, echo_bot=_press_echo_bot)
-                try:
-                    echo = side == "echo"
-                    if not echo and not begun:
-                        begun = await emulator.acall("begin", chats)
-                    await emulator.acall("open", chats, PRESS_RATE, WARM_UP_SECONDS, echo)
-                    results[mode, side] = await emulator.acall("open", chats, PRESS_RATE, seconds, echo)
-                finally:
-                    bot.stop()
+        results = await both_sides(
+            emulator, database, chats, PRESS_RATE, seconds, echo_bot=_press_echo_bot, before_ours=begin
+        )
     await drop_database(database)
     for mode in ("webhook", "polling"):
         ours, bare = results[mode, "champbot"], results[mode, "echo"]
-        p50, p99 = percentile(ours["latencies"], 0.50), percentile(ours["latencies"], 0.99)
-        b50, b99 = percentile(bare["latencies"], 0.50), percentile(bare["latencies"], 0.99)
+        (p50, p99), (b50, b99) = p50_p99(ours["latencies"]), p50_p99(bare["latencies"])
         emit(
             Row(
                 f"11 press→next step p50/p99 @{RTT * 1000:.0f} ms, {mode} ({run.kind})",
