@@ -28,6 +28,8 @@ from bot.flood import FloodGate
 from bot.i18n import LANGUAGES, N_, translator
 from bot.leader import Leader
 from bot.settings import Settings, SettingsError
+from bot.whatsapp_api import WhatsAppClient
+from bot.whatsapp_replies import WhatsAppOut
 from storage.content import Library, load_library
 from storage.conversation import StateConflict
 from storage.report_topics import Topic, TopicsError, load_topics
@@ -85,8 +87,23 @@ def build_application(
     application.bot_data.flood = FloodGate(settings.flood_burst, settings.flood_rate)
     application.bot_data.leader = Leader(sessions.kw["bind"])
     application.bot_data.budget = budget
+    application.bot_data.whatsapp = whatsapp_out(settings, sessions)
     wiring.register(application)
     return application
+
+
+def whatsapp_out(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> WhatsAppOut | None:
+    """The WhatsApp channel's sending side, where WhatsApp is configured: its own budget keeps the
+    number's throughput and Meta's pair limit (one message to a person every few seconds)."""
+    if not settings.whatsapp or settings.whatsapp_token is None or settings.whatsapp_phone_number_id is None:
+        return None
+    client = WhatsAppClient(
+        settings.whatsapp_api_url,
+        settings.whatsapp_phone_number_id,
+        settings.whatsapp_token.get_secret_value(),
+    )
+    budget = Budget(settings.whatsapp_rate or None, settings.whatsapp_pair_seconds)
+    return WhatsAppOut(client, budget, sessions, settings.data_dir)
 
 
 class ChatOrderProcessor(BaseUpdateProcessor):
@@ -186,6 +203,8 @@ async def shutdown(application: App) -> None:
     """Shut the application down and give up leading, so another process runs the scheduled jobs
     at once rather than after this one is gone."""
     await application.shutdown()
+    if application.bot_data.whatsapp is not None:
+        await application.bot_data.whatsapp.client.close()
     if application.bot_data.leader is not None:
         await application.bot_data.leader.close()
 

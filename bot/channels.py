@@ -6,8 +6,8 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Coroutine
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlparse
@@ -26,6 +26,8 @@ from bot.heartbeat import sharing
 from bot.settings import Settings, SettingsError
 from bot.wake import listening
 from bot.webhook import webhook_app
+from bot.whatsapp_inbound import MAX_BODY as WHATSAPP_MAX_BODY
+from bot.whatsapp_inbound import whatsapp_routes
 from bot.wiring import MESSAGES
 from storage import outbox
 from storage.db import make_engine, make_sessions, upgrade
@@ -136,7 +138,8 @@ async def serve_polling(application: App, stop: asyncio.Event) -> None:
             try:
                 await application.bot.delete_webhook()
                 log.info("Polling as @%s", application.bot.username)
-                await poll(application, stop)
+                async with whatsapp_webhook(application):
+                    await poll(application, stop)
                 await application.stop()
                 await delivering
             finally:
@@ -247,7 +250,10 @@ async def serve_webhook(
                 await application.bot.set_webhook(
                     settings.webhook_url, secret_token=secret, allowed_updates=Update.ALL_TYPES
                 )
-                runner = web.AppRunner(webhook_app(application, secret, path), access_log=None)
+                app = webhook_app(application, secret, path)
+                if application.bot_data.whatsapp is not None:  # one port for both channels
+                    app.add_routes(whatsapp_routes(application))
+                runner = web.AppRunner(app, access_log=None)
                 await runner.setup()
                 await web.TCPSite(runner, "0.0.0.0", settings.webhook_port).start()
                 log.info("Webhook listening on port %s at %s", settings.webhook_port, path)
@@ -261,6 +267,25 @@ async def serve_webhook(
                 await _stop_delivery(delivering)
     finally:
         await _stop_and_shut_down(application)
+
+
+@asynccontextmanager
+async def whatsapp_webhook(application: App) -> AsyncIterator[None]:
+    """WhatsApp's webhook on its own port while Telegram is polled (nothing without WhatsApp)."""
+    settings = application.bot_data.settings
+    if application.bot_data.whatsapp is None or settings is None:
+        yield
+        return
+    app = web.Application(client_max_size=WHATSAPP_MAX_BODY)
+    app.add_routes(whatsapp_routes(application))
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "0.0.0.0", settings.whatsapp_port).start()
+    log.info("WhatsApp webhook listening on port %s at /whatsapp", settings.whatsapp_port)
+    try:
+        yield
+    finally:
+        await runner.cleanup()  # lets requests in flight finish
 
 
 def _sharing(application: App) -> AbstractAsyncContextManager[None]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeAlias, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from telegram import Update
+from telegram import CallbackQuery, Update
 from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
 from bot.budget import Budget, Priority
@@ -18,7 +18,9 @@ from bot.settings import Settings
 from bot.steps import StepData
 from bot.telegram_replies import TelegramReplies
 from bot.wake import Wake
+from bot.whatsapp_replies import WhatsAppOut, WhatsAppReplies
 from storage.content import Library
+from storage.identities import is_whatsapp
 from storage.models import Champion, ConversationState
 from storage.report_topics import Topic
 
@@ -39,6 +41,7 @@ class Services:
     wake: Wake = field(default_factory=Wake)  # rung after a commit that queued outbox rows
     budget: Budget = field(default_factory=lambda: Budget(None))  # the token's sends: replies, deliveries
     steps: Mapping[str, type[StepData]] = field(default_factory=dict)  # journey prefix → its step data
+    whatsapp: WhatsAppOut | None = None  # the WhatsApp channel, where configured
 
 
 T = TypeVar("T", bound=StepData)
@@ -61,8 +64,15 @@ class Context(CallbackContext[ExtBot[Priority], dict[object, object], dict[objec
         """PTB's context for an update, with replies to the chat it came from."""
         context = super().from_update(update, application)
         if isinstance(update, Update) and update.effective_chat is not None:
-            context._reply = TelegramReplies(application.bot, update.effective_chat.id, update.callback_query)
+            context._reply = context._replies(update.effective_chat.id, update.callback_query)
         return context
+
+    def _replies(self, chat_id: int, query: CallbackQuery | None = None) -> Replies:
+        """The reply API of the chat's channel: WhatsApp's for a WhatsApp chat key."""
+        out = self.bot_data.whatsapp
+        if out is not None and is_whatsapp(chat_id):
+            return WhatsAppReplies(out, chat_id, lambda: self.t)
+        return TelegramReplies(self.bot, chat_id, query)
 
     def step_as(self, model: type[T]) -> T | None:
         """The chat's step data if it is this journey's (None otherwise)."""
@@ -70,7 +80,7 @@ class Context(CallbackContext[ExtBot[Priority], dict[object, object], dict[objec
 
     def replies_to(self, chat_id: int) -> Replies:
         """The reply API for a chat outside any update from it (a scheduled job's edit)."""
-        return TelegramReplies(self.bot, chat_id)
+        return self._replies(chat_id)
 
     async def settle(self) -> None:
         """Wait for what was said in the background (nothing to wait for without a chat)."""

@@ -66,8 +66,46 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = Field(
         None, description="Secret Telegram sends in X-Telegram-Bot-Api-Secret-Token."
     )
+    whatsapp_token: SecretStr | None = Field(
+        None, description="WhatsApp Cloud API access token; WhatsApp is off without one."
+    )
+    whatsapp_phone_number_id: str | None = Field(None, description="The WhatsApp business number's id.")
+    whatsapp_number: str | None = Field(
+        None, description="The business number in international digits, for wa.me invite links."
+    )
+    whatsapp_app_secret: SecretStr | None = Field(
+        None, description="The Meta app's secret, which signs every webhook (X-Hub-Signature-256)."
+    )
+    whatsapp_verify_token: SecretStr | None = Field(
+        None, description="The token Meta echoes when it verifies the webhook (hub.verify_token)."
+    )
+    whatsapp_port: int = Field(
+        8444, ge=1, le=65535, description="Port of WhatsApp's webhook when Telegram is polled."
+    )
+    whatsapp_api_url: str = Field(
+        "https://graph.facebook.com/v23.0", description="Graph API base: Meta's, or the local emulator."
+    )
+    whatsapp_rate: float = Field(
+        80.0, ge=0, description="Messages a second the WhatsApp number sends at most (0: no limit)."
+    )
+    whatsapp_pair_seconds: float = Field(
+        6.0, ge=0, description="Seconds between two messages to one WhatsApp user (Meta's pair limit)."
+    )
+    whatsapp_daily_tier: int | None = Field(
+        250,
+        ge=1,
+        description="People the business may message outside the 24-hour window a day (Meta's "
+        "messaging tier: 250, 2000, 10000, 100000; empty for unlimited).",
+    )
 
-    @field_validator("token", "webhook_secret", mode="before")
+    @field_validator(
+        "token",
+        "webhook_secret",
+        "whatsapp_token",
+        "whatsapp_app_secret",
+        "whatsapp_verify_token",
+        mode="before",
+    )
     @classmethod
     def _blank_is_missing(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -79,7 +117,7 @@ class Settings(BaseSettings):
             raise ValueError(f"must be one of {', '.join(LANGUAGES)}")
         return value
 
-    @field_validator("api_base_url")
+    @field_validator("api_base_url", "whatsapp_api_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
@@ -98,6 +136,20 @@ class Settings(BaseSettings):
         if self.webhook_url and not self.webhook_secret:
             raise ValueError("CHAMPBOT_WEBHOOK_SECRET is required when CHAMPBOT_WEBHOOK_URL is set")
         return self
+
+    @model_validator(mode="after")
+    def _whatsapp_complete(self) -> "Settings":
+        if self.whatsapp_token and not (self.whatsapp_phone_number_id and self.whatsapp_app_secret):
+            raise ValueError(
+                "CHAMPBOT_WHATSAPP_PHONE_NUMBER_ID and CHAMPBOT_WHATSAPP_APP_SECRET are required "
+                "when CHAMPBOT_WHATSAPP_TOKEN is set"
+            )
+        return self
+
+    @property
+    def whatsapp(self) -> bool:
+        """Whether the WhatsApp channel is configured."""
+        return self.whatsapp_token is not None
 
     @property
     def db_url(self) -> str:

@@ -7,7 +7,7 @@ from sqlalchemy import delete, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, outerjoin
 
-from storage import reports
+from storage import identities, reports
 from storage.db import rows_changed
 from storage.models import (
     Champion,
@@ -21,6 +21,7 @@ from storage.models import (
     SnippetProgress,
     Status,
     WeeklySnippet,
+    WhatsAppMenu,
     champion_network,
     utcnow,
 )
@@ -75,6 +76,8 @@ async def start_joining(
     if champion is None:
         champion = Champion(telegram_id=telegram_id, language=language, role=Role.CHAMPION)
         session.add(champion)
+        await session.flush()
+        await identities.link(session, telegram_id, champion.id)
     champion.language = language
     champion.status = Status.JOINING
     champion.consent_version = CONSENT_VERSION
@@ -165,6 +168,8 @@ async def make_coordinator(
     if champion is None:
         champion = Champion(telegram_id=telegram_id, language=language, status=Status.ACTIVE)
         session.add(champion)
+        await session.flush()
+        await identities.link(session, telegram_id, champion.id)
     champion.role = Role.COORDINATOR
     if display_name:
         champion.display_name = display_name
@@ -230,6 +235,15 @@ async def personal_data(session: AsyncSession, champion: Champion) -> dict[str, 
     replies = await reports.replies_to(session, [report.id for report in sent])
     return {
         "telegram_id": champion.telegram_id,
+        "identities": [
+            {
+                "channel": identity.channel,
+                "address": identity.address,
+                "phone": identity.phone,
+                "last_message_at": _iso(identity.last_inbound_at),
+            }
+            for identity in await identities.of_champion(session, champion.id)
+        ],
         "display_name": champion.display_name,
         "language": champion.language,
         "timezone": champion.timezone,
@@ -305,9 +319,10 @@ async def personal_data(session: AsyncSession, champion: Champion) -> dict[str, 
 
 async def erase(session: AsyncSession, champion: Champion) -> None:
     """Delete the champion and their conversation (progress, schedules, reports and the replies to
-    them go with them, by cascade); invites they made lose their name."""
+    them go with them, by cascade, and so do their channel identities); invites they made lose their name."""
     await session.execute(update(Invite).where(Invite.created_by == champion.id).values(created_by=None))
     await session.execute(delete(ConversationState).where(ConversationState.chat_id == champion.telegram_id))
+    await session.execute(delete(WhatsAppMenu).where(WhatsAppMenu.chat_id == champion.telegram_id))
     await session.execute(delete(Champion).where(Champion.id == champion.id))
 
 

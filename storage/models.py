@@ -105,6 +105,8 @@ class Champion(Base):
 
     __tablename__ = "champion"
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The chat the bot reaches them in: their Telegram user id, or their WhatsApp identity's chat key
+    # (negative; see Identity). The name is the first release's, when Telegram was the only channel.
     telegram_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     display_name: Mapped[str | None] = mapped_column(String(64))
     language: Mapped[str] = mapped_column(String(8))
@@ -133,6 +135,59 @@ class Champion(Base):
     @property
     def is_coordinator(self) -> bool:
         return self.role == Role.COORDINATOR
+
+
+class Identity(Base):
+    """One of a person's channel identities: a Telegram account, or a WhatsApp user.
+
+    `chat_id` is the key the rest of the bot knows the chat by (conversation state, the champion's
+    `telegram_id`): a Telegram user id, or for WhatsApp a negative key made from `id`, so every
+    journey runs unchanged on either channel.
+    """
+
+    __tablename__ = "identity"
+    __table_args__ = (UniqueConstraint("channel", "address"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)  # set as soon as id is known
+    channel: Mapped[str] = mapped_column(String(16))  # telegram, whatsapp
+    address: Mapped[str] = mapped_column(String(140))  # Telegram user id; WhatsApp BSUID or wa_id
+    phone: Mapped[str | None] = mapped_column(String(20))  # WhatsApp's wa_id, where shared
+    champion_id: Mapped[int | None] = mapped_column(
+        ForeignKey("champion.id", ondelete="CASCADE"), index=True
+    )
+    last_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # opens WhatsApp's window
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class InboundMessage(Base):
+    """A WhatsApp message id already handled: Meta may deliver a webhook more than once."""
+
+    __tablename__ = "inbound_message"
+    id: Mapped[str] = mapped_column(String(160), primary_key=True)  # the wamid
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # None: being handled, or lost
+
+
+class WhatsAppStatus(Base):
+    """A status webhook (sent, delivered, read, failed) for a WhatsApp message, kept until its
+    outbox row has taken it: a status can arrive before the worker has recorded the send."""
+
+    __tablename__ = "whatsapp_status"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    wa_message_id: Mapped[str] = mapped_column(String(160), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    code: Mapped[int | None] = mapped_column(Integer)  # a failed status's error code
+
+
+class WhatsAppMenu(Base):
+    """The choices of a chat's last paged WhatsApp list, so "More…" can show the next page."""
+
+    __tablename__ = "whatsapp_menu"
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    text: Mapped[str] = mapped_column(String(4096))
+    choices: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
 class Invite(Base):
@@ -249,6 +304,13 @@ class Delivery(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     error: Mapped[str | None] = mapped_column(String(200))
+    # WhatsApp: the message's id, the template it went as (outside the 24-hour window), and what
+    # its status webhooks said since (read is a reach figure Telegram cannot give).
+    wa_message_id: Mapped[str | None] = mapped_column(String(160), index=True)
+    template: Mapped[str | None] = mapped_column(String(80))
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    channel_error: Mapped[int | None] = mapped_column(Integer)  # the code of a failed status
 
 
 class Response(Base):
