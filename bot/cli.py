@@ -336,6 +336,53 @@ def content_check(root: Path | None) -> None:
         raise click.ClickException(f"{len(problems)} file(s) have problems")
 
 
+@main.group()
+def whatsapp() -> None:
+    """The WhatsApp channel (Cloud API)."""
+
+
+@whatsapp.group("templates")
+def whatsapp_templates() -> None:
+    """The message templates the bot sends outside WhatsApp's 24-hour window
+    (content/whatsapp_templates.yaml)."""
+
+
+@whatsapp_templates.command("check")
+@click.option(
+    "--file",
+    "path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Catalogue to check (default: the one the bot ships with).",
+)
+def whatsapp_templates_check(path: Path | None) -> None:
+    """Check that every kind of message the bot starts on its own (broadcasts, campaign messages,
+    replies to reports, weekly snippets, digests, approvals, forwarded questions) has an English
+    template, and that every template is one Meta would approve and the bot can fill: its name,
+    category, language, placeholders {{1}}..{{n}} against its variables, length and buttons.
+
+    Prints each problem and exits 1; otherwise prints how many templates there are, then which
+    languages fall back to English, and why.
+    """
+    from bot.whatsapp_templates import TemplatesError, load
+
+    try:
+        catalogue = load(path)
+    except TemplatesError as exc:
+        raise click.ClickException(str(exc)) from None
+    problems = catalogue.check(outbox.KINDS)
+    for problem in problems:
+        click.echo(problem, err=True)
+    if problems:
+        raise click.ClickException(f"{len(problems)} problem(s) in the WhatsApp templates")
+    languages = catalogue.languages()
+    click.echo(
+        f"{catalogue.count} templates for {len(catalogue.kinds())} kinds in {len(languages)} "
+        f"language{'s' if len(languages) != 1 else ''}: OK"
+    )
+    for note in catalogue.notes(outbox.KINDS):
+        click.echo(f"  {note}")
+
+
 @main.command()
 @click.option(
     "--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Workers in this process."
