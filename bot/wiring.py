@@ -20,6 +20,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot import whatsapp_jobs
 from bot.context import App, Context
 from bot.delivery import BROADCASTS, Render, schedule_tick
 from bot.leader import when_leading
@@ -118,6 +119,7 @@ JOBS = {
     learn.weekly_job: 60,
     digest.digest_job: 60,
     live_report.report_job: live_report.REPORT_SECONDS,
+    whatsapp_jobs.prune_job: whatsapp_jobs.EVERY,
 }
 # What each kind of outbox row says, rendered at send time in the recipient's language.
 MESSAGES: dict[str, Render] = {

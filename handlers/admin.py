@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 
@@ -75,7 +77,12 @@ async def make_invite(update: Update, context: Context) -> None:
         text = _("Here is an invite link for one person. It works until {date}:\n{link}")
     else:
         text = _("Here is an invite link for any number of people. It works until {date}:\n{link}")
-    await context.reply.say(text.format(date=until, link=link))
+    text = text.format(date=until, link=link)
+    if context.settings.whatsapp_number:  # the same code, typed to the bot's WhatsApp number
+        joining = quote(f"JOIN {invite.code}")
+        whatsapp = f"https://wa.me/{context.settings.whatsapp_number}?text={joining}"
+        text += "\n\n" + _("On WhatsApp:\n{link}").format(link=whatsapp)
+    await context.reply.say(text)
 
 
 async def list_pending(update: Update, context: Context) -> None:

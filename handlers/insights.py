@@ -25,9 +25,10 @@ from telegram import Update
 from telegram.constants import MessageLimit
 from telegram.error import TelegramError
 
+from bot import whatsapp_media
 from bot.context import Context, Services
 from bot.i18n import N_, Translator, translator
-from bot.replies import Choice, Media, Outgoing, ticked
+from bot.replies import Choice, Outgoing, ticked
 from handlers.common import (
     champion_zone,
     clear_step,
@@ -477,10 +478,11 @@ async def _open(update: Update, context: Context, data: Insights, report_id: int
         report = await reports.get(session, report_id)
     media_failed = False
     if report is not None and report.media_file_id and report.media_kind in MEDIA_FAILED:
-        media = Media(report.media_kind, report.media_file_id)
-        try:
+        try:  # a file kept of one sent on WhatsApp, or Telegram's file id
+            kept = context.settings.data_dir
+            media = whatsapp_media.as_media(kept, report.media_kind, report.media_file_id)
             await context.reply.say(Outgoing(reports.reference(report.id), media=media))
-        except TelegramError as exc:  # an expired file id must not hide the report's text
+        except (TelegramError, OSError) as exc:  # an expired file id must not hide the report's text
             log.warning("The %s of report %s could not be shown: %s", report.media_kind, report.id, exc)
             media_failed = True
     view = await _report_view(context, report_id, opening=True, media_failed=media_failed)

@@ -6,6 +6,7 @@ import json
 
 from telegram import Update
 
+from bot import whatsapp_media
 from bot.context import Context
 from bot.i18n import LANGUAGES, translator
 from bot.replies import Choice, Media, Outgoing
@@ -254,6 +255,7 @@ async def confirm_delete(update: Update, context: Context) -> None:
         await context.reply.say(_("Nothing was deleted."))
         return
     async with context.db.begin() as session:
-        await champions.erase(session, champion)
+        media = await champions.erase(session, champion)
+    whatsapp_media.forget(context.settings.data_dir, media)  # files kept of what they sent on WhatsApp
     context.champion = None
     await context.reply.say(_("Everything we held about you has been deleted. Goodbye, and thank you."))

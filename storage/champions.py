@@ -122,10 +122,11 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
 async def change_status(session: AsyncSession, champion_id: int, to: Status) -> bool:
     """Move a champion to `to` if TRANSITIONS allows it from their current status; False if not
     (checked in the UPDATE itself, so two coordinators deciding at once can't both win)."""
-    result = await rows_changed(session,
+    result = await rows_changed(
+        session,
         update(Champion)
         .where(Champion.id == champion_id, Champion.status.in_(TRANSITIONS[to]))
-        .values(status=to, updated_at=utcnow())
+        .values(status=to, updated_at=utcnow()),
     )
     return bool(result)
 
@@ -179,10 +180,11 @@ async def make_coordinator(
 
 async def remove_coordinator(session: AsyncSession, telegram_id: int) -> bool:
     """Take the coordinator role away; False if there was no such coordinator."""
-    result = await rows_changed(session,
+    result = await rows_changed(
+        session,
         update(Champion)
         .where(Champion.telegram_id == telegram_id, Champion.role == Role.COORDINATOR)
-        .values(role=Role.CHAMPION)
+        .values(role=Role.CHAMPION),
     )
     return bool(result)
 
@@ -317,13 +319,22 @@ async def personal_data(session: AsyncSession, champion: Champion) -> dict[str, 
     }
 
 
-async def erase(session: AsyncSession, champion: Champion) -> None:
+async def erase(session: AsyncSession, champion: Champion) -> list[str]:
     """Delete the champion and their conversation (progress, schedules, reports and the replies to
-    them go with them, by cascade, and so do their channel identities); invites they made lose their name."""
+    them go with them, by cascade, and so do their channel identities); invites they made lose
+    their name. Returns the file ids of their reports' media, for files kept of them to go too."""
+    media = list(
+        await session.scalars(
+            select(Report.media_file_id).where(
+                Report.champion_id == champion.id, Report.media_file_id.is_not(None)
+            )
+        )
+    )
     await session.execute(update(Invite).where(Invite.created_by == champion.id).values(created_by=None))
     await session.execute(delete(ConversationState).where(ConversationState.chat_id == champion.telegram_id))
     await session.execute(delete(WhatsAppMenu).where(WhatsAppMenu.chat_id == champion.telegram_id))
     await session.execute(delete(Champion).where(Champion.id == champion.id))
+    return [file_id for file_id in media if file_id]
 
 
 async def set_quiet_hours(

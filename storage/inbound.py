@@ -48,3 +48,8 @@ async def handled(session: AsyncSession, message_id: str, now: datetime) -> None
 async def release(session: AsyncSession, message_id: str) -> None:
     """Give a claim up (handling failed for now): Meta's repeat of the message is handled."""
     await session.execute(delete(InboundMessage).where(InboundMessage.id == message_id))
+
+
+async def prune(session: AsyncSession, before: datetime) -> None:
+    """Forget message ids from before then: Meta stops repeating a delivery after a few days."""
+    await session.execute(delete(InboundMessage).where(InboundMessage.received_at < before))
