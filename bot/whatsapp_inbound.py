@@ -135,10 +135,17 @@ class Inbound:
             if statuses:
                 async with self.sessions.begin() as session:
                     await whatsapp_statuses.keep(session, statuses)
-            contacts = {c.get("wa_id"): c for c in value.get("contacts", []) if isinstance(c, dict)}
+            contacts = {
+                key: contact
+                for contact in value.get("contacts", [])
+                if isinstance(contact, dict)
+                for key in (contact.get("user_id"), contact.get("wa_id"))
+                if key
+            }
             for message in value.get("messages", []):
                 if isinstance(message, dict) and "id" in message:
-                    await self.message(message, contacts.get(message.get("from")) or {})
+                    sender = message.get("from_user_id") or message.get("from")
+                    await self.message(message, contacts.get(sender, {}) if sender else {})
 
     async def message(self, message: dict[str, Any], contact: dict[str, Any]) -> None:
         """Handle one message once: claim it, renew the person's window, hand it to the bot."""

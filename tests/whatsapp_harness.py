@@ -1,0 +1,142 @@
+"""The bot with WhatsApp switched on: the Telegram emulator as in every test, the WhatsApp Cloud API
+emulator beside it, and the bot's WhatsApp webhook served on loopback for the emulator to post to.
+
+Import the `whatsapp` fixture into a test module (`from tests.whatsapp_harness import whatsapp`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.emulator import Emulator
+from bot.settings import load_settings
+from bot.whatsapp_emulator import APP_SECRET, PHONE_NUMBER_ID, TOKEN, WhatsAppEmulator
+from bot.whatsapp_inbound import whatsapp_routes
+from bot.whatsapp_templates import load
+from tests.conftest import BotHarness
+
+VERIFY_TOKEN = "verify-me"
+SETTLE = 10.0  # seconds a webhook and what it sets off may take in a test
+
+
+class WhatsAppPerson:
+    """Someone chatting with the bot on WhatsApp, through the emulator."""
+
+    def __init__(self, harness: WhatsAppHarness, address: str, phone: str | None, name: str) -> None:
+        self.harness = harness
+        self.emulator = harness.emulator
+        self.address = address
+        self.phone = phone
+        self.name = name
+        self.emulator.add_user(address, phone, name)
+
+    @property
+    def history(self) -> list[dict[str, Any]]:
+        return self.emulator.history(self.address)
+
+    async def _after(self, act: str) -> list[str]:
+        """What the bot said after the person's message `act` (a wamid) was handled."""
+        before = next(n for n, m in enumerate(self.history) if m.get("wamid") == act)
+        await self.emulator.drain(SETTLE)
+        return [said(m) for m in self.history[before + 1 :] if m.get("from_bot")]
+
+    async def send(self, text: str) -> list[str]:
+        """Send text; the texts (bodies, captions, template texts) the bot answered with."""
+        return await self._after(self.emulator.send_text(self.address, text))
+
+    async def press(self, label: str) -> list[str]:
+        """Press the reply button, or pick the list row, with this title (or a row's description) on
+        the newest message that has it (a "✓ " before the title counts)."""
+        kind, choice_id = self.find(label)
+        if kind == "button":
+            return await self._after(self.emulator.press(self.address, choice_id))
+        return await self._after(self.emulator.choose(self.address, choice_id))
+
+    async def send_voice(self, data: bytes = b"OggS voice") -> list[str]:
+        return await self._after(self.emulator.send_voice(self.address, data))
+
+    async def send_image(self, data: bytes = b"\xff\xd8\xff jpeg", caption: str | None = None) -> list[str]:
+        return await self._after(self.emulator.send_image(self.address, data, caption))
+
+    def find(self, label: str) -> tuple[str, str]:
+        for message in reversed(self.history):
+            if not message.get("from_bot"):
+                continue
+            for kind, key in (("button", "buttons"), ("row", "rows")):
+                for choice in message.get(key) or []:
+                    if label in (choice["title"], choice.get("description")) or choice["title"] == f"✓ {label}":
+                        return kind, choice["id"]
+        raise AssertionError(f"No choice {label!r}; last messages: {[said(m) for m in self.history[-3:]]}")
+
+    def choices(self) -> list[str]:
+        """Titles on the newest bot message with buttons or a list."""
+        for message in reversed(self.history):
+            if message.get("from_bot") and (message.get("buttons") or message.get("rows")):
+                return [c["title"] for c in message.get("buttons") or message.get("rows") or []]
+        return []
+
+
+def said(message: dict[str, Any]) -> str:
+    """What a message in the emulator's history says."""
+    return str(message.get("text") or message.get("caption") or message.get("body") or "")
+
+
+class WhatsAppHarness:
+    def __init__(self, bot: BotHarness, emulator: WhatsAppEmulator) -> None:
+        self.bot = bot
+        self.emulator = emulator
+
+    def person(self, address: str, phone: str | None = None, name: str = "Amina") -> WhatsAppPerson:
+        return WhatsAppPerson(self, address, phone, name)
+
+
+def register_templates(emulator: WhatsAppEmulator) -> None:
+    """Every template of the shipped catalogue, as Meta would have approved it."""
+    for languages in load().root.values():
+        for template in languages.values():
+            code = template.whatsapp_code
+            if code is not None:
+                emulator.add_template(template.name, code, template.category, len(template.variables))  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def whatsapp(
+    emulator: Emulator, sessions: async_sessionmaker[AsyncSession], bot_settings: dict[str, Any]
+) -> AsyncIterator[WhatsAppHarness]:
+    """The bot on both channels, with the WhatsApp emulator posting to its webhook."""
+    wa = WhatsAppEmulator()
+    await wa.start()
+    settings = load_settings(
+        **bot_settings,
+        whatsapp_token=TOKEN,
+        whatsapp_phone_number_id=PHONE_NUMBER_ID,
+        whatsapp_app_secret=APP_SECRET,
+        whatsapp_verify_token=VERIFY_TOKEN,
+        whatsapp_api_url=wa.base_url,
+        whatsapp_number="447700900000",
+        whatsapp_rate=0,
+        whatsapp_pair_seconds=0,
+    )
+    harness = BotHarness(emulator, sessions, settings)
+    await harness.start()
+    app = web.Application()
+    app.add_routes(whatsapp_routes(harness.application))
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    wa.webhook_url = f"http://127.0.0.1:{port}/whatsapp"
+    register_templates(wa)
+    yield WhatsAppHarness(harness, wa)
+    await wa.drain(SETTLE)
+    await runner.cleanup()
+    await harness.stop()
+    await wa.stop()
+    await asyncio.sleep(0)
