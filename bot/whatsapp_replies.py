@@ -28,7 +28,20 @@ from storage.models import WhatsAppMenu
 
 log = logging.getLogger(__name__)
 
-MIME = {"photo": "image/jpeg", "voice": "audio/ogg", "document": "application/octet-stream"}
+MIME = {"photo": "image/jpeg", "voice": "audio/ogg", "document": "text/plain"}
+# The document types WhatsApp takes; a text file of another type (JSON, CSV) goes as plain text.
+DOCUMENTS = frozenset(
+    (
+        "text/plain",
+        "application/pdf",
+        "application/msword",
+        "application/vnd.ms-excel",
+        "application/vnd.ms-powerpoint",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+)
 
 
 @dataclass
@@ -68,6 +81,8 @@ class WhatsAppOut:
                 return None
             data, filename = where.read_bytes(), where.name
         mime = mimetypes.guess_type(filename)[0] or MIME[media.kind]
+        if media.kind == "document" and mime not in DOCUMENTS:
+            mime = MIME["document"]
         return await self.client.upload(data, mime, filename)
 
     async def say(
