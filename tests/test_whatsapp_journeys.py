@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from bot import whatsapp_media
 from storage import champions, identities, invites
 from storage.models import Champion, Identity, InboundMessage, Report
-from tests.whatsapp_harness import WhatsAppHarness, WhatsAppPerson, whatsapp  # noqa: F401
+from tests.whatsapp_harness import WhatsAppHarness, WhatsAppPerson, whatsapp_fixture  # noqa: F401
 from tests.whatsapp_openapi import validate
 
 pytestmark = pytest.mark.usefixtures("places")

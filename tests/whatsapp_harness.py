@@ -1,7 +1,8 @@
 """The bot with WhatsApp switched on: the Telegram emulator as in every test, the WhatsApp Cloud API
 emulator beside it, and the bot's WhatsApp webhook served on loopback for the emulator to post to.
 
-Import the `whatsapp` fixture into a test module (`from tests.whatsapp_harness import whatsapp`).
+Import the fixture into a test module (`from tests.whatsapp_harness import whatsapp_fixture`) and
+ask for `whatsapp`.
 """
 
 from __future__ import annotations
@@ -70,7 +71,8 @@ class WhatsAppPerson:
                 continue
             for kind, key in (("button", "buttons"), ("row", "rows")):
                 for choice in message.get(key) or []:
-                    if label in (choice["title"], choice.get("description")) or choice["title"] == f"✓ {label}":
+                    titles = (choice["title"], choice.get("description"), choice["title"].removeprefix("✓ "))
+                    if label in titles:
                         return kind, choice["id"]
         raise AssertionError(f"No choice {label!r}; last messages: {[said(m) for m in self.history[-3:]]}")
 
@@ -105,8 +107,8 @@ def register_templates(emulator: WhatsAppEmulator) -> None:
                 emulator.add_template(template.name, code, template.category, len(template.variables))  # type: ignore[arg-type]
 
 
-@pytest.fixture
-async def whatsapp(
+@pytest.fixture(name="whatsapp")
+async def whatsapp_fixture(
     emulator: Emulator, sessions: async_sessionmaker[AsyncSession], bot_settings: dict[str, Any]
 ) -> AsyncIterator[WhatsAppHarness]:
     """The bot on both channels, with the WhatsApp emulator posting to its webhook."""
