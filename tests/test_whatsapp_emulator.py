@@ -205,9 +205,13 @@ def expected_signature(raw: bytes, secret: str) -> str:
 async def test_text_send_answers_like_graph_and_reports_statuses(
     wa: WhatsAppEmulator, client: ClientSession, hook: Hook
 ) -> None:
+    events: list[tuple[str, str]] = []
+    wa.listener = lambda event, address: events.append((event, address))
     ana_writes_first(wa)
+    changed = asyncio.create_task(wa.wait_for_change(ANA, timeout=5))
+    await asyncio.sleep(0)
     status, answer = await send(client, wa, text(ANA_PHONE, "Welcome"))
-    assert status == 200
+    assert status == 200 and await changed
     wamid = answer["messages"][0]["id"]
     assert wamid.startswith("wamid.")
     assert answer == {
@@ -229,6 +233,7 @@ async def test_text_send_answers_like_graph_and_reports_statuses(
         "delivered",
     )
     assert wa.messages_sent == 1
+    assert events == [("push", ANA), ("message", ANA), ("status", ANA), ("status", ANA)]
     recorded = wa.requests[-1]
     assert (recorded.method, recorded.path, recorded.body) == (
         "POST",
