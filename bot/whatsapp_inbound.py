@@ -32,7 +32,6 @@ from bot.context import App
 from bot.i18n import Translator, translator
 from bot.replies import Outgoing
 from bot.whatsapp_api import WhatsAppError, WhatsAppUnavailable
-from bot.whatsapp_render import TEXT_MAX, split_text
 from bot.whatsapp_replies import WhatsAppOut
 from storage import champions, identities, inbound, whatsapp_statuses
 from storage.models import utcnow
@@ -183,7 +182,7 @@ class Inbound:
         base["from"] = person
         if kind == "text":
             body = str((message.get("text") or {}).get("body") or "")
-            return [self._update(message=base | _typed(part)) for part in split_text(body, TEXT_MAX)]
+            return [self._update(message=base | _typed(body))]  # whole: WhatsApp doesn't split it
         if kind in ("interactive", "button"):
             picked = _picked(message)
             if picked is None:

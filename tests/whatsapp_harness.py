@@ -21,6 +21,7 @@ from bot.whatsapp_emulator import APP_SECRET, PHONE_NUMBER_ID, TOKEN, WhatsAppEm
 from bot.whatsapp_inbound import whatsapp_routes
 from bot.whatsapp_templates import load
 from tests.conftest import BotHarness
+from tests.whatsapp_openapi import spec_path, validate
 
 VERIFY_TOKEN = "verify-me"
 SETTLE = 10.0  # seconds a webhook and what it sets off may take in a test
@@ -138,6 +139,10 @@ async def whatsapp_fixture(
     register_templates(wa)
     yield WhatsAppHarness(harness, wa)
     await wa.drain(SETTLE)
+    if spec_path() is not None:  # every call the bot made, as Meta's OpenAPI description allows
+        for request in wa.requests:
+            if request.status is not None and request.status < 300:
+                validate(request.method, request.path, request.body, request.content_type)
     await runner.cleanup()
     await harness.stop()
     await wa.stop()
