@@ -29,7 +29,7 @@ from telegram import Update
 from bot import whatsapp_media
 from bot.budget import Priority
 from bot.context import App
-from bot.i18n import Translator, translator
+from bot.i18n import N_, Translator, translator
 from bot.replies import Outgoing
 from bot.whatsapp_api import WhatsAppError, WhatsAppUnavailable
 from bot.whatsapp_replies import WhatsAppOut
@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 MAX_BODY = 3 * 1024 * 1024  # Meta batches up to a few hundred changes; each is small
 JOIN = re.compile(r"^\s*join\s+(\S+)\s*$", re.IGNORECASE)
+MEDIA_GONE = N_("Sorry, I couldn't receive that file. Please send it again.")
 _ids = itertools.count(int(time.time() * 1000))  # update and message ids, unique in this process
 
 
@@ -215,7 +216,7 @@ class Inbound:
             data, mime = await self.out.client.media(str(media.get("id", "")))
         except WhatsAppError:
             log.info("A WhatsApp %s could not be downloaded", kind)
-            await self._say(chat_id, "Sorry, I couldn't receive that file. Please send it again.")
+            await self._say(chat_id, MEDIA_GONE)
             return []
         settings = self.application.bot_data.settings
         assert settings is not None

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from bot.replies import BODY_MAX, Choice, Media, Outgoing, whatsapp_pages
-from bot.whatsapp_render import TEXT_MAX, render, split_text
+import pytest
+
+from bot.i18n import LANGUAGES, translator
+from bot.replies import BODY_MAX, ROW_TITLE, Choice, Media, Outgoing, whatsapp_pages
+from bot.whatsapp_render import LIST_BUTTON, TEXT_MAX, render, split_text
 
 
 def payloads(outgoing: Outgoing, media_id: str | None = None) -> list[dict[str, object]]:
@@ -88,3 +91,10 @@ def test_split_text_keeps_every_word_within_the_limit() -> None:
     parts = split_text(text, TEXT_MAX)
     assert all(len(part) <= TEXT_MAX for part in parts) and len(parts) == 4
     assert " ".join(parts).split() == text.split()
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_list_button_and_more_fit_whatsapp_in_every_language(language: str) -> None:
+    tr = translator(language)
+    assert len(tr.gettext("Choose")) <= LIST_BUTTON
+    assert len(tr.gettext("More…")) <= ROW_TITLE
