@@ -272,3 +272,36 @@ def test_make_sandbox_installs_only_what_running_needs_on_the_port_asked_for(tmp
 @pytest.mark.parametrize("target", ["test", "lint"])
 def test_make_test_and_lint_add_the_test_extras(target: str, tmp_path: Path) -> None:
     assert '-e ".[test]"' in make_dry_run(target, tmp_path)
+
+
+async def test_every_telegram_champion_gets_their_identity_in_the_upgrade(database_url: str) -> None:
+    engine = make_engine(database_url)
+    now = datetime(2026, 12, 1, 10, tzinfo=UTC)
+    try:
+        await downgrade(engine, "0009")
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "INSERT INTO champion (id, telegram_id, language, timezone, role, status, share_consent, "
+                    "created_at, updated_at) VALUES (1, 5, 'en', 'Europe/London', 'champion', 'active', "
+                    "false, :now, :now), (2, 987654321012, 'pl', 'Europe/London', 'coordinator', 'active', "
+                    "false, :now, :now)"
+                ),
+                {"now": now},
+            )
+        await upgrade(engine)
+        async with engine.connect() as connection:
+            rows = (
+                await connection.execute(
+                    text("SELECT chat_id, channel, address, champion_id FROM identity ORDER BY champion_id")
+                )
+            ).all()
+    finally:
+        async with engine.begin() as connection:
+            for table in ("identity", "champion"):
+                await connection.execute(text(f"DELETE FROM {table}"))
+        await engine.dispose()
+    assert [tuple(row) for row in rows] == [
+        (5, "telegram", "5", 1),
+        (987654321012, "telegram", "987654321012", 2),
+    ]
