@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy.exc import IntegrityError
 from telegram import Update
 
 from bot import whatsapp_media
@@ -155,13 +156,13 @@ class Inbound:
         if not address:
             return
         now = utcnow()
-        async with self.sessions.begin() as session:
-            if not await inbound.claim(session, wamid, now):
-                log.info("Dropped a repeated WhatsApp message")
-                return
-            identity = await identities.whatsapp_wrote(session, str(address), phone and str(phone), now)
-            assert identity.chat_id is not None
-            chat_id = identity.chat_id
+        try:
+            chat_id = await self._claim(wamid, str(address), phone and str(phone), now)
+        except IntegrityError:  # their first two messages at once: the other made the identity
+            chat_id = await self._claim(wamid, str(address), phone and str(phone), now)
+        if chat_id is None:
+            log.info("Dropped a repeated WhatsApp message")
+            return
         self.out.addresses[chat_id] = str(phone or address)
         name = str((contact.get("profile") or {}).get("name") or "WhatsApp")[:64]
         try:
@@ -174,6 +175,15 @@ class Inbound:
             raise
         async with self.sessions.begin() as session:
             await inbound.handled(session, wamid, utcnow())
+
+    async def _claim(self, wamid: str, address: str, phone: str | None, now: datetime) -> int | None:
+        """Claim the message and renew its sender's window; their chat key (None: a repeat)."""
+        async with self.sessions.begin() as session:
+            if not await inbound.claim(session, wamid, now):
+                return None
+            identity = await identities.whatsapp_wrote(session, address, phone, now)
+            assert identity.chat_id is not None
+            return identity.chat_id
 
     async def updates(self, chat_id: int, name: str, message: dict[str, Any]) -> list[Update]:
         """The Telegram-shaped updates a message means (none: nothing for the handlers)."""

@@ -31,11 +31,18 @@ async def of_chat(session: AsyncSession, chat_id: int) -> Identity | None:
 
 
 async def whatsapp_wrote(session: AsyncSession, address: str, phone: str | None, now: datetime) -> Identity:
-    """The WhatsApp identity a message came from, made on their first message, with its window
-    renewed (the 24 hours in which the bot may send them anything)."""
+    """The WhatsApp identity a message came from (by BSUID, else by the phone number it was known
+    by), made on their first message, with its window renewed (the 24 hours in which the bot may
+    send them anything). A changed phone brings a new BSUID, so a new identity."""
     identity = await session.scalar(
         select(Identity).where(Identity.channel == WHATSAPP, Identity.address == address)
     )
+    if identity is None and phone:  # known by their number before Meta gave their BSUID
+        identity = await session.scalar(
+            select(Identity).where(Identity.channel == WHATSAPP, Identity.phone == phone)
+        )
+        if identity is not None:
+            identity.address = address
     if identity is None:
         identity = Identity(channel=WHATSAPP, address=address)
         session.add(identity)

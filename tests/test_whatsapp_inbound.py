@@ -10,8 +10,8 @@ import pytest
 from aiohttp import ClientSession
 from sqlalchemy import func, select
 
-from storage import directory
-from storage.models import Identity, InboundMessage
+from storage import directory, identities
+from storage.models import Identity, InboundMessage, utcnow
 from tests.test_whatsapp_journeys import join
 from tests.whatsapp_harness import VERIFY_TOKEN, WhatsAppHarness, whatsapp_fixture  # noqa: F401
 
@@ -168,3 +168,13 @@ async def test_a_long_list_pages_with_more(whatsapp: WhatsAppHarness) -> None:
     assert second and not set(second) & set(first[:-1])  # the next page, none repeated
     await mo.press("Ward 14")
     assert "Done" in mo.choices()  # on to the networks
+
+
+async def test_someone_known_by_their_number_keeps_their_identity_when_their_bsuid_comes(
+    whatsapp: WhatsAppHarness,
+) -> None:
+    async with whatsapp.bot.sessions.begin() as session:
+        first = await identities.whatsapp_wrote(session, "447700901008", "447700901008", utcnow())
+        again = await identities.whatsapp_wrote(session, "GB.2000000008", "447700901008", utcnow())
+    assert again.id == first.id and again.address == "GB.2000000008"
+    assert await count(whatsapp, Identity) == 1
