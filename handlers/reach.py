@@ -21,13 +21,18 @@ def message_excerpt(texts: dict[str, str], language: str) -> str:
 
 
 def reach_figures(t: Translator, reach: responses.Reach) -> str:
-    """One message's (or campaign's) figures: sent, shared, questions, concerns."""
-    return t.gettext("sent {sent} · shared {shared} · questions {questions} · concerns {concerns}").format(
+    """One message's (or campaign's) figures: sent, shared, questions, concerns, and how many of
+    those sent on WhatsApp were read."""
+    figures = t.gettext("sent {sent} · shared {shared} · questions {questions} · concerns {concerns}").format(
         sent=t.number(reach.sent),
         shared=t.number(reach.shared),
         questions=t.number(reach.questions),
         concerns=t.number(reach.concerns),
     )
+    if reach.whatsapp:
+        read = t.gettext("read on WhatsApp {read} of {count}")
+        figures += " · " + read.format(read=t.number(reach.read), count=t.number(reach.whatsapp))
+    return figures
 
 
 async def reach_lines(context: Context) -> list[str]:

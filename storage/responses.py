@@ -163,6 +163,8 @@ class Reach:
     shared: int = 0
     questions: int = 0
     concerns: int = 0
+    whatsapp: int = 0  # of those sent, sent on WhatsApp
+    read: int = 0  # of those, read: WhatsApp tells, Telegram doesn't
 
 
 _KIND_FIELD = {"shared": "shared", "question": "questions", "concern": "concerns"}
@@ -176,14 +178,16 @@ async def _reach_by(
     if not ids:
         return found
     sent = await session.execute(
-        select(column, func.count(Delivery.id))
+        select(
+            column, func.count(Delivery.id), func.count(Delivery.wa_message_id), func.count(Delivery.read_at)
+        )
         .select_from(Broadcast)
         .join(Delivery, Delivery.broadcast_id == Broadcast.id)
         .where(column.in_(ids), Delivery.state == outbox.SENT)
         .group_by(column)
     )
-    for key, count in sent.all():
-        found[key].sent = count
+    for key, count, whatsapp, read in sent.all():
+        found[key].sent, found[key].whatsapp, found[key].read = count, whatsapp, read
     answers = await session.execute(
         select(column, Response.kind, func.count(Response.id))
         .select_from(Response)
