@@ -21,11 +21,13 @@ import errno
 import logging
 import mimetypes
 from dataclasses import asdict, dataclass
+from datetime import timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
 from aiohttp import web
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import build_application
@@ -42,7 +44,8 @@ from bot.whatsapp_emulator import (
 )
 from bot.whatsapp_inbound import whatsapp_routes
 from bot.whatsapp_templates import load as load_templates
-from storage import champions, directory
+from storage import champions, directory, identities
+from storage.models import Area, Identity, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +94,9 @@ class Person:
 
 
 # The page opens as the first: Alex, a champion who has not joined yet, as the README's tour begins.
-# The WhatsApp people are champions-to-be too; their language is their phone's, which the bot
-# cannot see (WhatsApp does not say), so they choose it when they start.
+# Priya and Tomasz are champions-to-be on WhatsApp (they choose their language when they start:
+# WhatsApp does not tell the bot a phone's); Chen joined on WhatsApp earlier and has not written
+# for days (CHEN_SILENT), so his 24-hour window is closed and the bot can reach him by template only.
 PEOPLE = [
     Person(1004, "Alex", "champion", "en"),
     Person(1001, "Amina", "champion", "so"),
@@ -100,9 +104,13 @@ PEOPLE = [
     Person(1003, "Kasia", "champion", "pl"),
     Person("GB.4470000001", "Priya", "champion", "en", "whatsapp", "447700900101"),
     Person("GB.4470000002", "Tomasz", "champion", "pl", "whatsapp", "447700900102"),
+    Person("GB.4470000003", "Chen", "champion", "en", "whatsapp", "447700900103"),
     Person(9001, "Sam", "coordinator", "en"),
 ]
 COORDINATOR = next(person for person in PEOPLE if person.role == "coordinator")
+CHEN = next(person for person in PEOPLE if person.name == "Chen")
+CHEN_AREA = "Riverside"
+CHEN_SILENT = timedelta(days=3)
 
 
 def sandbox_settings(data_dir: Path, base_url: str) -> Settings:
@@ -142,13 +150,25 @@ def register_templates(emulator: WhatsAppEmulator) -> None:
 
 
 async def seed(sessions: async_sessionmaker[AsyncSession]) -> None:
-    """Starter areas and networks and the demo coordinator (idempotent)."""
+    """Starter areas and networks, the demo coordinator, and Chen, a WhatsApp champion who last
+    wrote days ago (idempotent)."""
     async with sessions.begin() as session:
         await directory.add_areas(session, STARTER_AREAS)
         await directory.add_networks(session, STARTER_NETWORKS)
         await champions.make_coordinator(
             session, int(COORDINATOR.id), COORDINATOR.name, COORDINATOR.language_code
         )
+        if await session.scalar(select(Identity.id).where(Identity.address == CHEN.id)) is None:
+            last = utcnow() - CHEN_SILENT
+            identity = await identities.whatsapp_wrote(session, str(CHEN.id), CHEN.phone, last)
+            assert identity.chat_id is not None
+            champion = await champions.start_joining(
+                session, identity.chat_id, CHEN.language_code, share_consent=True, invite_code=None
+            )
+            area = await session.scalar(select(Area.id).where(Area.name == CHEN_AREA))
+            await champions.finish_joining(
+                session, champion, display_name=CHEN.name, area_id=area, network_ids=[], approved=True
+            )
 
 
 def sandbox_routes(emulator: Emulator, whatsapp: WhatsAppEmulator | None = None) -> list[web.RouteDef]:

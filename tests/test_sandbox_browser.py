@@ -43,7 +43,7 @@ CHROMIUM_ARGS = [
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 30.0
 SAM, BILAL, ALEX = 9001, 1002, 1004
-PRIYA, TOMASZ = "GB.4470000001", "GB.4470000002"  # on WhatsApp
+PRIYA, TOMASZ, CHEN = "GB.4470000001", "GB.4470000002", "GB.4470000003"  # on WhatsApp
 PNG = base64.b64decode(  # a 1×1 picture
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 )
@@ -596,13 +596,13 @@ async def test_a_broadcast_reaches_a_telegram_and_a_whatsapp_champion(sandbox_ur
         await send(page, "/broadcast")
         await expect(bot_message(page, "Send the message in English.")).to_be_visible()
         await send(page, text)
-        await press(page, "Everyone · 2")
+        await press(page, "Everyone · 3")  # Alex, Priya and Chen
         await press(page, "Continue")
         await expect(bot_message(page, "Send it now, or schedule it for later?")).to_be_visible()
         await press(page, "Send now")
         await press(page, "Urgent · ignores quiet hours")  # whatever the time the test runs at
         await press(page, "Confirm")
-        await expect(bot_message(page, "Sending to 2 champions")).to_be_visible()
+        await expect(bot_message(page, "Sending to 3 champions")).to_be_visible()
 
         await page.get_by_test_id(f"person-{ALEX}").click()
         await expect(bot_message(page, text)).to_be_visible(timeout=30_000)
@@ -612,4 +612,9 @@ async def test_a_broadcast_reaches_a_telegram_and_a_whatsapp_champion(sandbox_ur
         got = bot_message(page, text)
         await expect(got).to_be_visible(timeout=30_000)  # she wrote just now: a session message
         await expect(got.locator(".tag")).to_have_count(0)
+        await page.get_by_test_id(f"person-{CHEN}").click()
+        got = bot_message(page, text)
+        await expect(got).to_be_visible(timeout=30_000)  # silent for days: by template
+        tag = re.compile(r"^Template · champbot_broadcast\w* · marketing")
+        await expect(got.locator(".tag")).to_have_text(tag)
     assert errors == []
