@@ -129,8 +129,10 @@ async def run_delivery(
         await asyncio.gather(*(one.run(stop, until_idle=until_idle) for one in everyone))
 
 
-async def serve_polling(application: App, stop: asyncio.Event) -> None:
-    """Long-poll until `stop` is set, then finish every update already fetched."""
+async def serve_polling(application: App, stop: asyncio.Event, *, whatsapp_port: bool = True) -> None:
+    """Long-poll until `stop` is set, then finish every update already fetched. With WhatsApp on,
+    its webhook is served on its own port meanwhile, unless `whatsapp_port` is False: the caller
+    serves `whatsapp_routes` itself (the sandbox, on its page's port)."""
     try:
         async with _sharing(application):
             await start(application)
@@ -138,7 +140,7 @@ async def serve_polling(application: App, stop: asyncio.Event) -> None:
             try:
                 await application.bot.delete_webhook()
                 log.info("Polling as @%s", application.bot.username)
-                async with whatsapp_webhook(application):
+                async with whatsapp_webhook(application) if whatsapp_port else contextlib.nullcontext():
                     await poll(application, stop)
                 await application.stop()
                 await delivering

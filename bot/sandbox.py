@@ -1,19 +1,33 @@
-"""`champbot sandbox`: the emulator, the bot on SQLite with demo data, and a chat page on localhost.
+"""`champbot sandbox`: the Telegram and WhatsApp emulators, the bot on SQLite with demo data and
+both channels on, and a chat page on localhost.
 
-The page lets a person chat as any of several champions or as the demo coordinator, with the
-bot's buttons rendered and pressable. Nothing leaves the machine.
+The page lets a person chat as any of several champions (on Telegram or on WhatsApp) or as the
+demo coordinator (on Telegram), with the bot's buttons and lists rendered and pressable. One port
+serves it all: the page and its API, the Bot API the bot polls, the Graph API it sends WhatsApp
+messages through, and the bot's WhatsApp webhook, which the WhatsApp emulator posts to. Nothing
+leaves the machine.
+
+WhatsApp runs at Meta's default limits (80 messages a second, one message every 6 seconds to a
+person, the emulator allowing a burst as Meta does): a reply to the person who wrote is not held
+by the pair limit, so chatting feels as it does on a phone, but a broadcast to someone who has just
+been chatting waits out the pair gap, as it would on the real number.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import logging
+import mimetypes
 from dataclasses import asdict, dataclass
+from datetime import timedelta
 from importlib import resources
 from pathlib import Path
+from typing import Any, Literal
 
 from aiohttp import web
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import build_application
@@ -21,7 +35,17 @@ from bot.channels import open_database, serve_polling
 from bot.emulator import Emulator, stored_file
 from bot.sandbox_history import History
 from bot.settings import Settings, load_settings
-from storage import champions, directory
+from bot.whatsapp_emulator import (
+    APP_SECRET,
+    DISPLAY_PHONE_NUMBER,
+    PHONE_NUMBER_ID,
+    TOKEN,
+    WhatsAppEmulator,
+)
+from bot.whatsapp_inbound import whatsapp_routes
+from bot.whatsapp_templates import load as load_templates
+from storage import champions, directory, identities
+from storage.models import Area, Identity, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -49,46 +73,106 @@ class PortInUse(Exception):
         )
 
 
+WHATSAPP_RATE = 80.0  # messages a second: Meta's default for a business number
+WHATSAPP_PAIR_SECONDS = 6.0  # Meta's pair limit: about one message every 6 s to one person
+VERIFY_TOKEN = "sandbox-verify-token"
+WEBHOOK_PATH = "/whatsapp"
+
+Channel = Literal["telegram", "whatsapp"]
+
+
 @dataclass
 class Person:
-    id: int
+    """Someone the page can chat as: a Telegram user id, or a WhatsApp BSUID (with a phone)."""
+
+    id: int | str
     name: str
     role: str
     language_code: str
+    channel: Channel = "telegram"
+    phone: str | None = None
 
 
 # The page opens as the first: Alex, a champion who has not joined yet, as the README's tour begins.
+# Priya and Tomasz are champions-to-be on WhatsApp (they choose their language when they start:
+# WhatsApp does not tell the bot a phone's); Chen joined on WhatsApp earlier and has not written
+# for days (CHEN_SILENT), so his 24-hour window is closed and the bot can reach him by template only.
 PEOPLE = [
     Person(1004, "Alex", "champion", "en"),
     Person(1001, "Amina", "champion", "so"),
     Person(1002, "Bilal", "champion", "ur"),
     Person(1003, "Kasia", "champion", "pl"),
+    Person("GB.4470000001", "Priya", "champion", "en", "whatsapp", "447700900101"),
+    Person("GB.4470000002", "Tomasz", "champion", "pl", "whatsapp", "447700900102"),
+    Person("GB.4470000003", "Chen", "champion", "en", "whatsapp", "447700900103"),
     Person(9001, "Sam", "coordinator", "en"),
 ]
 COORDINATOR = next(person for person in PEOPLE if person.role == "coordinator")
+CHEN = next(person for person in PEOPLE if person.name == "Chen")
+CHEN_AREA = "Riverside"
+CHEN_SILENT = timedelta(days=3)
 
 
 def sandbox_settings(data_dir: Path, base_url: str) -> Settings:
-    """Settings for the sandbox: the emulator, a SQLite file of its own, no token."""
+    """Settings for the sandbox: both emulators (on the page's port), a SQLite file of its own,
+    no Telegram token, WhatsApp on at Meta's default limits."""
     return load_settings(
         token=None,
         api_base_url=base_url,
         data_dir=data_dir,
         database_url=f"sqlite+aiosqlite:///{data_dir / 'sandbox.db'}",
         webhook_url=None,
+        whatsapp_token=TOKEN,
+        whatsapp_phone_number_id=PHONE_NUMBER_ID,
+        whatsapp_app_secret=APP_SECRET,
+        whatsapp_verify_token=VERIFY_TOKEN,
+        whatsapp_api_url=f"{base_url}/{WhatsAppEmulator().version}",
+        whatsapp_number=DISPLAY_PHONE_NUMBER,
+        whatsapp_rate=WHATSAPP_RATE,
+        whatsapp_pair_seconds=WHATSAPP_PAIR_SECONDS,
     )
 
 
+def register_templates(emulator: WhatsAppEmulator) -> None:
+    """Every template of the shipped catalogue, as Meta would have approved it, with its body so a
+    template message shows its text filled in."""
+    for languages in load_templates().root.values():
+        for template in languages.values():
+            code = template.whatsapp_code
+            if code is not None:
+                emulator.add_template(
+                    template.name,
+                    code,
+                    template.category,  # type: ignore[arg-type]  # checked by the catalogue's load
+                    len(template.variables),
+                    template.body,
+                )
+
+
 async def seed(sessions: async_sessionmaker[AsyncSession]) -> None:
-    """Starter areas and networks and the demo coordinator (idempotent)."""
+    """Starter areas and networks, the demo coordinator, and Chen, a WhatsApp champion who last
+    wrote days ago (idempotent)."""
     async with sessions.begin() as session:
         await directory.add_areas(session, STARTER_AREAS)
         await directory.add_networks(session, STARTER_NETWORKS)
-        await champions.make_coordinator(session, COORDINATOR.id, COORDINATOR.name, COORDINATOR.language_code)
+        await champions.make_coordinator(
+            session, int(COORDINATOR.id), COORDINATOR.name, COORDINATOR.language_code
+        )
+        if await session.scalar(select(Identity.id).where(Identity.address == CHEN.id)) is None:
+            last = utcnow() - CHEN_SILENT
+            identity = await identities.whatsapp_wrote(session, str(CHEN.id), CHEN.phone, last)
+            assert identity.chat_id is not None
+            champion = await champions.start_joining(
+                session, identity.chat_id, CHEN.language_code, share_consent=True, invite_code=None
+            )
+            area = await session.scalar(select(Area.id).where(Area.name == CHEN_AREA))
+            await champions.finish_joining(
+                session, champion, display_name=CHEN.name, area_id=area, network_ids=[], approved=True
+            )
 
 
-def sandbox_routes(emulator: Emulator) -> list[web.RouteDef]:
-    """The chat page and the small JSON API it uses."""
+def sandbox_routes(emulator: Emulator, whatsapp: WhatsAppEmulator | None = None) -> list[web.RouteDef]:
+    """The chat page and the small JSON API it uses (for WhatsApp people too, with `whatsapp`)."""
 
     async def page(_request: web.Request) -> web.Response:
         html = resources.files("bot").joinpath("sandbox.html").read_text(encoding="utf-8")
@@ -150,7 +234,7 @@ def sandbox_routes(emulator: Emulator) -> list[web.RouteDef]:
             body=found.content, content_type=found.content_type, headers={"Content-Disposition": disposition}
         )
 
-    return [
+    routes = [
         web.get("/", page),
         web.get("/sandbox/api/people", people),
         web.get("/sandbox/api/chats/{chat_id}", chat),
@@ -158,6 +242,97 @@ def sandbox_routes(emulator: Emulator) -> list[web.RouteDef]:
         web.post("/sandbox/api/chats/{chat_id}/press", press),
         web.post("/sandbox/api/chats/{chat_id}/upload", upload),
         web.get("/sandbox/api/files/{file_id}", file),
+    ]
+    return routes + (whatsapp_page_routes(whatsapp) if whatsapp is not None else [])
+
+
+def shown(message: dict[str, Any]) -> dict[str, Any]:
+    """A WhatsApp message as the page needs it: without the webhook body and the recipient."""
+    return {key: value for key, value in message.items() if key not in {"raw", "to"}}
+
+
+def whatsapp_page_routes(wa: WhatsAppEmulator) -> list[web.RouteDef]:
+    """The page's API for WhatsApp people: their chats, and what they send, press, pick and read."""
+
+    def address(request: web.Request) -> str:
+        value = request.match_info["address"]
+        if value not in wa.people:
+            raise web.HTTPNotFound(text="no such WhatsApp person")
+        if wa.webhook_url is None and request.method == "POST":
+            raise web.HTTPServiceUnavailable(text="the sandbox is stopping")
+        return value
+
+    async def chat(request: web.Request) -> web.Response:
+        who = address(request)
+        since = int(request.query.get("since", "-1"))
+        if since == wa.people[who].version:
+            await wa.wait_for_change(who, LONG_POLL_SECONDS)
+        person = wa.people[who]
+        return web.json_response({"version": person.version, "messages": [shown(m) for m in person.messages]})
+
+    async def send(request: web.Request) -> web.Response:
+        who = address(request)
+        text = str((await request.json()).get("text", ""))
+        if not text.strip():
+            raise web.HTTPBadRequest(text="empty message")
+        return web.json_response({"wamid": wa.send_text(who, text)})
+
+    async def press(request: web.Request) -> web.Response:
+        """A reply button pressed (`button`) or a list row picked (`row`), by its id."""
+        who = address(request)
+        body = await request.json()
+        choice_id = str(body.get("id", ""))
+        try:
+            if body.get("kind") == "row":
+                return web.json_response({"wamid": wa.choose(who, choice_id)})
+            return web.json_response({"wamid": wa.press(who, choice_id)})
+        except ValueError:
+            raise web.HTTPBadRequest(text="no such button or row was sent") from None
+
+    async def upload(request: web.Request) -> web.Response:
+        """A photo (with the text typed as its caption) or a voice note (WhatsApp's have none)."""
+        who = address(request)
+        form = await request.post()
+        chosen, caption = form.get("file"), str(form.get("caption", "")).strip() or None
+        if not isinstance(chosen, web.FileField):
+            raise web.HTTPBadRequest(text="no file")
+        sent = stored_file("upload", chosen.filename, chosen.content_type, chosen.file.read())
+        if sent.content_type.startswith("image/"):
+            return web.json_response({"wamid": wa.send_image(who, sent.content, caption, sent.content_type)})
+        if sent.content_type.startswith("audio/"):
+            return web.json_response({"wamid": wa.send_voice(who, sent.content, sent.content_type)})
+        raise web.HTTPBadRequest(text="only a photo or a voice note can be sent")
+
+    async def read(request: web.Request) -> web.Response:
+        """The person has seen their chat: every bot message not yet read is, now (a `read` status
+        goes to the bot for each, as WhatsApp's blue ticks do)."""
+        who = address(request)
+        unread = [
+            m["wamid"]
+            for m in wa.people[who].messages
+            if m.get("from_bot") and m["status"] in {"sent", "delivered"}
+        ]
+        for wamid in unread:
+            wa.read(who, wamid)
+        return web.json_response({"read": len(unread)})
+
+    async def media(request: web.Request) -> web.Response:
+        found = wa.media.get(request.match_info["media_id"])
+        if found is None:
+            raise web.HTTPNotFound(text="no such media")
+        mime = found.mime.split(";", 1)[0].strip()
+        name = found.filename or found.id + (mimetypes.guess_extension(mime, strict=False) or "")
+        shown_here = mime.startswith(("image/", "audio/"))  # on the page, not saved
+        disposition = f'{"inline" if shown_here else "attachment"}; filename="{name}"'
+        return web.Response(body=found.data, content_type=mime, headers={"Content-Disposition": disposition})
+
+    return [
+        web.get("/sandbox/api/whatsapp/{address}", chat),
+        web.post("/sandbox/api/whatsapp/{address}/send", send),
+        web.post("/sandbox/api/whatsapp/{address}/press", press),
+        web.post("/sandbox/api/whatsapp/{address}/upload", upload),
+        web.post("/sandbox/api/whatsapp/{address}/read", read),
+        web.get("/sandbox/api/whatsapp-media/{media_id}", media),
     ]
 
 
@@ -169,33 +344,62 @@ async def run_sandbox(
     ready: asyncio.Event | None = None,
     rtt: float = 0.0,
 ) -> None:
-    """Serve the emulator and page and run the bot against them until `stop` is set;
-    `ready` is set once serving; each Bot API call waits a round trip of `rtt` seconds. A taken port
-    raises `PortInUse`."""
+    """Serve both emulators, the bot's WhatsApp webhook and the page on `port`, and run the bot
+    against them until `stop` is set; `ready` is set once serving; each Bot API and Graph API call
+    (and each webhook) waits a round trip of `rtt` seconds. A taken port raises `PortInUse`."""
     emulator = Emulator(rtt=rtt)
+    whatsapp = WhatsAppEmulator(rtt=rtt, throughput=WHATSAPP_RATE, pair_interval=WHATSAPP_PAIR_SECONDS)
     for person in PEOPLE:
-        emulator.add_user(person.id, person.name, person.language_code, started=True)  # their chats are open
+        if person.channel == "whatsapp":
+            whatsapp.add_user(str(person.id), person.phone, person.name)
+        else:  # their chats are open
+            emulator.add_user(int(person.id), person.name, person.language_code, started=True)
+    register_templates(whatsapp)
     history = History(data_dir)
-    history.load(emulator)
-    history.watch(emulator)
-    app = web.Application(client_max_size=UPLOAD_MAX)
-    app.add_routes(sandbox_routes(emulator))
-    try:
-        base_url = await emulator.start(host, port, app)
-    except OSError as exc:
-        await emulator.stop()
-        if exc.errno == errno.EADDRINUSE:
-            raise PortInUse(host, port) from None
-        raise
-    settings = sandbox_settings(data_dir, base_url)
+    history.load(emulator, whatsapp)
+    history.watch(emulator, whatsapp)
+    root = f"http://{host}:{port}"
+    settings = sandbox_settings(data_dir, root)
     engine, sessions = await open_database(settings)
-    await seed(sessions)
-    application = build_application(settings, sessions)
-    print(f"Sandbox ready: open {base_url}/ in your browser (Ctrl+C to stop).", flush=True)
-    if ready is not None:
-        ready.set()
     try:
-        await serve_polling(application, stop or asyncio.Event())
+        await seed(sessions)
+        application = build_application(settings, sessions)
+        app = web.Application(client_max_size=UPLOAD_MAX)
+        app.add_routes(sandbox_routes(emulator, whatsapp))
+        app.add_routes(whatsapp.routes())
+        app.add_routes(whatsapp_routes(application, WEBHOOK_PATH))
+        try:
+            await emulator.start(host, port, app)
+        except OSError as exc:
+            await emulator.stop()
+            if exc.errno == errno.EADDRINUSE:
+                raise PortInUse(host, port) from None
+            raise
+        whatsapp.root_url, whatsapp.base_url = root, f"{root}/{whatsapp.version}"
+        whatsapp.webhook_url = f"{root}{WEBHOOK_PATH}"
+        print(f"Sandbox ready: open {root}/ in your browser (Ctrl+C to stop).", flush=True)
+        if ready is not None:
+            ready.set()
+        bot_stop = asyncio.Event()
+        stopping = asyncio.create_task(_stop_whatsapp_first(stop or asyncio.Event(), whatsapp, bot_stop))
+        try:
+            await serve_polling(application, bot_stop, whatsapp_port=False)
+        finally:
+            stopping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await stopping
+            await whatsapp.stop()
+            await emulator.stop()
     finally:
-        await emulator.stop()
         await engine.dispose()
+
+
+async def _stop_whatsapp_first(
+    stop: asyncio.Event, whatsapp: WhatsAppEmulator, bot_stop: asyncio.Event
+) -> None:
+    """Once `stop` is set, end the WhatsApp emulator's webhook posts, then stop the bot, so that no
+    webhook reaches a bot that is shutting down."""
+    await stop.wait()
+    whatsapp.webhook_url = None  # what people still send from the page goes nowhere
+    await whatsapp.stop()
+    bot_stop.set()

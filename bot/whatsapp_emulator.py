@@ -1261,6 +1261,25 @@ class WhatsAppEmulator:
         if self.listener is not None:
             self.listener(event, address)
 
+    def restore(self, chats: dict[str, list[dict[str, Any]]], media: dict[str, Media]) -> None:
+        """People's chats (people added first) and the media they show, from an earlier run: each
+        person's window opens at their last message, and new wamids and media ids go on past the
+        highest, so none is used twice (the bot drops a message whose id it has seen)."""
+        highest = 0
+        for address, messages in chats.items():
+            person = self.people[address]
+            person.messages = messages
+            for message in messages:
+                self._message_index[message["wamid"]] = (person, message)
+                highest = max(highest, _wamid_number(message["wamid"]))
+                if not message.get("from_bot"):
+                    person.last_inbound = max(person.last_inbound or 0.0, float(message["timestamp"]))
+            person.touch()
+        self._ids = itertools.count(highest + 1)
+        self.media.update(media)
+        numbers = [int(media_id) for media_id in self.media if media_id.isdigit()]
+        self._media_ids = itertools.count(max([next(self._media_ids) - 1, *numbers]) + 1)
+
     def history(self, address: str) -> list[dict[str, Any]]:
         """Everything in a person's chat, both sides, oldest first."""
         return self.people[address].messages
@@ -1280,6 +1299,16 @@ class WhatsAppEmulator:
         except TimeoutError:
             return False
         return True
+
+
+def _wamid_number(wamid: str) -> int:
+    """The running number `_new_wamid` put into a wamid (0 for one of another make)."""
+    try:
+        raw = base64.b64decode(wamid.removeprefix("wamid."))
+    except ValueError:
+        return 0
+    found = re.search(rb"([0-9A-F]{18})\x00$", raw)
+    return int(found[1], 16) if found else 0
 
 
 def _body_params(template: dict[str, Any]) -> list[str]:

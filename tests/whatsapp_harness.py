@@ -16,10 +16,10 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.emulator import Emulator
+from bot.sandbox import register_templates
 from bot.settings import load_settings
 from bot.whatsapp_emulator import APP_SECRET, PHONE_NUMBER_ID, TOKEN, WhatsAppEmulator
 from bot.whatsapp_inbound import whatsapp_routes
-from bot.whatsapp_templates import load
 from tests.conftest import BotHarness
 from tests.whatsapp_openapi import spec_path, validate
 
@@ -97,15 +97,6 @@ class WhatsAppHarness:
 
     def person(self, address: str, phone: str | None = None, name: str = "Amina") -> WhatsAppPerson:
         return WhatsAppPerson(self, address, phone, name)
-
-
-def register_templates(emulator: WhatsAppEmulator) -> None:
-    """Every template of the shipped catalogue, as Meta would have approved it."""
-    for languages in load().root.values():
-        for template in languages.values():
-            code = template.whatsapp_code
-            if code is not None:
-                emulator.add_template(template.name, code, template.category, len(template.variables))  # type: ignore[arg-type]
 
 
 @pytest.fixture(name="whatsapp")
