@@ -12,11 +12,12 @@ marketing cap (131049) skips it; any other code fails it.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Champion, Delivery, WhatsAppStatus
@@ -50,6 +51,7 @@ async def keep(session: AsyncSession, statuses: Sequence[Status]) -> None:
 
 async def apply(session: AsyncSession, wa_message_ids: Sequence[str]) -> None:
     """Move these messages' outbox rows on by the statuses kept for them, then forget those."""
+    await _one_at_a_time(session, wa_message_ids)
     kept = list(
         await session.scalars(select(WhatsAppStatus).where(WhatsAppStatus.wa_message_id.in_(wa_message_ids)))
     )
@@ -75,6 +77,24 @@ async def apply(session: AsyncSession, wa_message_ids: Sequence[str]) -> None:
         if status.status == FAILED:
             await _failed(session, status)
         await session.delete(status)
+
+
+async def _one_at_a_time(session: AsyncSession, wa_message_ids: Sequence[str]) -> None:
+    """On PostgreSQL, let one transaction at a time apply a message's statuses, until it commits.
+    Otherwise a status kept while its send is being recorded is seen by neither: each transaction
+    looks for the other's row before the other has committed, and the status is never applied.
+    (SQLite has one writer at a time.) Locks are taken in one order, so two never wait on each other."""
+    if session.get_bind().dialect.name != "postgresql" or not wa_message_ids:
+        return
+    keys = sorted(
+        {
+            int.from_bytes(hashlib.blake2b(wamid.encode(), digest_size=8).digest(), "big", signed=True)
+            for wamid in wa_message_ids
+        }
+    )
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k"), {"keys": keys}
+    )
 
 
 async def _failed(session: AsyncSession, status: WhatsAppStatus) -> None:

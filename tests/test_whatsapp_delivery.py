@@ -33,11 +33,12 @@ from bot.whatsapp_inbound import whatsapp_routes
 from bot.whatsapp_replies import WhatsAppOut
 from bot.whatsapp_templates import load
 from bot.wiring import MESSAGES
-from storage import broadcasts, outbox, reports
+from storage import audience, broadcasts, outbox, reports
 from storage.audience import Audience
 from storage.identities import TELEGRAM, WHATSAPP, whatsapp_chat_key
 from storage.models import Champion, Delivery, Identity, Report, ReportReply, Status, utcnow
 from tests import whatsapp_openapi
+from tests.conftest import BotHarness, make_coordinator
 from tests.test_delivery import Clock, add_champions
 
 CHAMPBOT = str(Path(sys.executable).parent / "champbot")
@@ -124,7 +125,7 @@ async def bare_bot(emulator: Emulator) -> AsyncIterator[Bot]:
 
 async def add_whatsapp(
     sessions: async_sessionmaker[AsyncSession],
-    wa: WhatsAppEmulator,
+    wa: WhatsAppEmulator | None,
     count: int,
     *,
     start: int = 1,
@@ -153,10 +154,12 @@ async def add_whatsapp(
             session.add(champion)
             await session.flush()
             identity.champion_id = champion.id
+            addresses.append(address)
+            if wa is None:
+                continue
             person = wa.add_user(address, phone, f"W{n}")
             if meta_window if meta_window is not None else wrote is not None:
                 person.last_inbound = wa.now()
-            addresses.append(address)
     return addresses
 
 
@@ -562,6 +565,99 @@ async def test_a_whatsapp_row_without_whatsapp_configured_fails_and_telegram_goe
     states = {chat: (row.state, row.error) for chat, row in (await rows(sessions)).items()}
     assert states[telegram_id] == ("sent", None)
     assert [s for chat, s in states.items() if chat < 0] == [("failed", "WhatsApp is not configured")]
+
+
+# ----------------------------------------------------------------------------- the composer's preview
+
+
+@pytest.mark.bot_settings(whatsapp_daily_tier=3)
+async def test_the_preview_counts_session_messages_and_templates_and_spreads_past_the_daily_tier(
+    bot: BotHarness, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    sam = bot.person(9500, "Sam")
+    await make_coordinator(bot, sam)
+    now = utcnow()
+    await add_whatsapp(sessions, None, 2, start=1, wrote=now - HOUR)
+    closed = await add_whatsapp(sessions, None, 5, start=10, wrote=now - 30 * HOUR)
+    async with sessions.begin() as session:  # one of them had a template an hour ago
+        earlier = await session.scalar(
+            select(Champion.id)
+            .join(Identity, Identity.chat_id == Champion.telegram_id)
+            .where(Identity.address == closed[0])
+        )
+        assert earlier
+        session.add(
+            Delivery(
+                champion_id=earlier,
+                kind="weekly",
+                state="sent",
+                sent_at=now - HOUR,
+                template="champbot_weekly_snippet",
+            )
+        )
+    async with sessions() as session:
+        everyone = await audience.size(session, Audience())
+    await sam.send("/broadcast")
+    await sam.send("Flu jabs this Saturday")
+    await sam.press(f"Everyone · {everyone}")
+    said = await sam.press("Continue")
+    assert said[-2:] == [
+        "On WhatsApp, 2 people get it as a message: they wrote to us in the last 24 hours.\n"
+        "5 people get it as the approved template, the only message WhatsApp allows outside those 24 hours.\n"
+        "Its category is marketing: WhatsApp charges for each one delivered.\n"
+        "\n"
+        "The template reads:\n"
+        "A message from your Community Champions coordinators:\n"
+        "\n"
+        "Flu jabs this Saturday\n"
+        "\n"
+        "When you have shared it, or if you heard a question or a concern, tap a button below.\n"
+        "\n"
+        "Warning: WhatsApp lets us message 3 people a day outside the 24 hours. 1 person has had a "
+        "template in the last 24 hours, so today there is room for 2 of these 4.\n"
+        "Send it over 2 days to reach everyone: the templates go out a day's share at a time.",
+        "Send it now, or schedule it for later?",
+    ]
+    assert sam.buttons() == ["Send now", "Send over 2 days", "Schedule", "Cancel"]
+    (confirm,) = await sam.press("Send over 2 days")
+    assert confirm == (
+        f"Send to {everyone} champions now?\n"
+        "The WhatsApp templates go out over 2 days, a day's share at a time."
+    )
+    await sam.press("Confirm")
+    async with sessions() as session:
+        held = dict(
+            (
+                await session.execute(
+                    select(Identity.address, Delivery.not_before)
+                    .join(Champion, Champion.id == Delivery.champion_id)
+                    .join(Identity, Identity.chat_id == Champion.telegram_id)
+                    .where(Delivery.broadcast_id.is_not(None))
+                )
+            ).all()
+        )
+    tomorrow = {address for address, when in held.items() if when > now + timedelta(hours=23)}
+    assert len(held) == 7 and tomorrow == set(closed[3:])  # the first 2 new ones today, 2 tomorrow
+
+
+async def test_the_preview_of_a_broadcast_within_the_tier_offers_no_spreading(
+    bot: BotHarness, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    sam = bot.person(9600, "Sam")
+    await make_coordinator(bot, sam)
+    await add_whatsapp(sessions, None, 1, start=1)
+    async with sessions() as session:
+        everyone = await audience.size(session, Audience())
+    await sam.send("/broadcast")
+    await sam.send("Flu jabs this Saturday")
+    await sam.press(f"Everyone · {everyone}")
+    said = await sam.press("Continue")
+    assert said[-2].startswith(
+        "On WhatsApp, 0 people get it as a message: they wrote to us in the last 24 hours.\n"
+        "1 person gets it as the approved template"
+    )
+    assert "Warning" not in said[-2]
+    assert sam.buttons() == ["Send now", "Schedule", "Cancel"]
 
 
 # ----------------------------------------------------------------------------- a killed process
