@@ -1,8 +1,10 @@
 """/broadcast: a coordinator composes a message to champions and sends it now or later.
 
 Compose in English (text, or a photo or document with the text as its caption) → audience (its size
-shown) → versions in the audience's other languages → preview per language → send now or schedule →
-confirm (urgent? answer-back buttons?) → the live delivery report (handlers/live_report.py).
+shown) → versions in the audience's other languages → preview per language (with, for WhatsApp
+champions, how many get a session message and how many the template, and a warning past WhatsApp's
+daily tier with an offer to spread the templates over days) → send now or schedule → confirm
+(urgent? answer-back buttons?) → the live delivery report (handlers/live_report.py).
 The answers so far are a `Composing`, kept in the chat's conversation state (steps `bc:*`), so a
 restart mid-flow loses nothing, and the coordinator role is checked again on every message and
 button. Each press is echoed under its question; the confirm step's toggles flip in place.
@@ -11,17 +13,20 @@ button. Each press is echoed under its question; the confirm step's toggles flip
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, cast
 
 from pydantic import Field
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Message, Update
 
 from bot.context import Context
-from bot.delivery import answer_choices
+from bot.delivery import answer_choices, catalogue
 from bot.i18n import LANGUAGES, N_, Translator
 from bot.replies import Choice, Media, Outgoing, Sent, ticked
 from bot.steps import StepData
+from bot.whatsapp_templates import WINDOW, rendered_body, template_key
 from handlers import live_report
 from handlers.common import (
     champion_zone,
@@ -76,6 +81,7 @@ EXPECTED: dict[str, set[str]] = {
     "lv": {LANGS},
     "done": {LANGS},
     "now": {PREVIEW},
+    "spread": {PREVIEW},
     "sched": {PREVIEW},
     "urgent": {CONFIRM},
     "answers": {CONFIRM},
@@ -97,6 +103,7 @@ class Composing(StepData):
     send_at: datetime | None = None  # None: now
     urgent: bool = False  # sent in quiet hours too
     answer_back: bool = True  # with "Shared it", "A question" and "Concern heard"
+    spread: bool = False  # WhatsApp templates past the daily tier wait for the following days
 
 
 # What a press does, given the draft and what follows the action in its data ("bc:lv:pl" → "pl");
@@ -141,6 +148,10 @@ async def ask(update: Update, context: Context, step: str, data: Composing) -> N
             Choice(_("Schedule"), "bc:sched"),
             Choice(_("Cancel"), "bc:stop"),
         ]
+        plan = await _whatsapp_plan(context, data)
+        if plan is not None and plan.days > 1:
+            spread = context.t.ngettext("Send over {count} day", "Send over {count} days", plan.days)
+            choices.insert(1, Choice(spread.format(count=context.t.number(plan.days)), "bc:spread"))
         await context.reply.say(_("Send it now, or schedule it for later?"), choices)
     elif step == WHEN:
         await context.reply.say(
@@ -532,7 +543,99 @@ async def _to_preview(update: Update, context: Context, data: Composing) -> None
         shown = await context.reply.say(Outgoing(text, choices, columns=len(choices) or 1, media=media))
         previews.append((shown.message_id, code))
     data.previews = previews
+    plan = await _whatsapp_plan(context, data)
+    if plan is not None:
+        await context.reply.say(_whatsapp_text(t, data, plan))
     await _go(update, context, PREVIEW, data)
+
+
+@dataclass(frozen=True)
+class WhatsAppPlan:
+    """How a broadcast sent now would reach its WhatsApp champions, against the daily tier."""
+
+    session: int  # as a session message: they wrote within the last 24 hours
+    template: int  # as the template
+    new: int  # of those, people not sent a template in the last 24 hours (each counts in the tier)
+    used: int  # people sent a template in the last 24 hours
+    tier: int | None  # people WhatsApp lets the business message outside the window a day
+    category: str
+    body: str  # the template as English readers get it
+
+    @property
+    def room(self) -> int:
+        """New template recipients the tier leaves room for today."""
+        return self.new if self.tier is None else max(self.tier - self.used, 0)
+
+    @property
+    def days(self) -> int:
+        """Days the templates take within the tier (1: all today)."""
+        over = self.new - self.room
+        return 1 if over <= 0 or not self.tier else 1 + -(-over // self.tier)
+
+
+async def _whatsapp_plan(context: Context, data: Composing) -> WhatsAppPlan | None:
+    """The audience's WhatsApp side now (None: nobody in it is on WhatsApp)."""
+    now = utcnow()
+    async with context.db() as session:
+        reach = await audiences.channels(session, _audience(data), now - WINDOW, now - WINDOW)
+        used = await audiences.people_templated(session, now - WINDOW) if reach.template else 0
+    if not reach.whatsapp:
+        return None
+    template = catalogue().template_for(template_key(outbox.BROADCAST, answer_back=data.answer_back), "en")
+    tier = context.settings.whatsapp_daily_tier
+    body = rendered_body(template, {"text": data.texts["en"]})
+    return WhatsAppPlan(
+        reach.session, reach.template, reach.template_new, used, tier, template.category, body
+    )
+
+
+def _whatsapp_text(t: Translator, data: Composing, plan: WhatsAppPlan) -> str:
+    """What the coordinator should know about the WhatsApp side before sending."""
+    lines = [
+        t.ngettext(
+            "On WhatsApp, {count} person gets it as a message: they wrote to us in the last 24 hours.",
+            "On WhatsApp, {count} people get it as a message: they wrote to us in the last 24 hours.",
+            plan.session,
+        ).format(count=t.number(plan.session))
+    ]
+    if plan.template:
+        lines.append(
+            t.ngettext(
+                "{count} person gets it as the approved template, the only message WhatsApp allows "
+                "outside those 24 hours.",
+                "{count} people get it as the approved template, the only message WhatsApp allows "
+                "outside those 24 hours.",
+                plan.template,
+            ).format(count=t.number(plan.template))
+        )
+        if plan.category == "marketing":
+            lines.append(t.gettext("Its category is marketing: WhatsApp charges for each one delivered."))
+        else:
+            lines.append(t.gettext("Its category is {category}.").format(category=plan.category))
+        lines += ["", t.gettext("The template reads:"), plan.body]
+    if plan.days > 1 and plan.tier is not None:
+        lines += [
+            "",
+            t.ngettext(
+                "Warning: WhatsApp lets us message {count} person a day outside the 24 hours.",
+                "Warning: WhatsApp lets us message {count} people a day outside the 24 hours.",
+                plan.tier,
+            ).format(count=t.number(plan.tier))
+            + " "
+            + t.ngettext(
+                "{count} person has had a template in the last 24 hours, so today there is room "
+                "for {room} of these {new}.",
+                "{count} people have had a template in the last 24 hours, so today there is room "
+                "for {room} of these {new}.",
+                plan.used,
+            ).format(count=t.number(plan.used), room=t.number(plan.room), new=t.number(plan.new)),
+            t.ngettext(
+                "Send it over {count} day to reach everyone: the templates go out a day's share at a time.",
+                "Send it over {count} days to reach everyone: the templates go out a day's share at a time.",
+                plan.days,
+            ).format(count=t.number(plan.days)),
+        ]
+    return "\n".join(lines)
 
 
 def _preview_choices(data: Composing, code: str) -> list[Choice]:
@@ -547,12 +650,22 @@ async def _now(update: Update, context: Context, data: Composing, _arg: str) -> 
     """Send as soon as it is confirmed."""
     await context.reply.picked(context.t.gettext("Send now"))
     data.send_at = None
+    data.spread = False
+    await _go(update, context, CONFIRM, data)
+
+
+async def _spread(update: Update, context: Context, data: Composing, _arg: str) -> None:
+    """Send as soon as it is confirmed, the WhatsApp templates past today's tier on later days."""
+    await context.reply.picked(context.t.gettext("Send over several days"))
+    data.send_at = None
+    data.spread = True
     await _go(update, context, CONFIRM, data)
 
 
 async def _schedule(update: Update, context: Context, data: Composing, _arg: str) -> None:
     """Ask when to send it."""
     await context.reply.picked(context.t.gettext("Schedule"))
+    data.spread = False
     await _go(update, context, WHEN, data)
 
 
@@ -621,7 +734,15 @@ async def _ask_confirm(context: Context, data: Composing) -> None:
             "Send to {count} champion on {date}?", "Send to {count} champions on {date}?", count
         )
     date = t.datetime(data.send_at, _timezone_name(context)) if data.send_at else ""
-    await context.reply.say(text.format(count=t.number(count), date=date), _confirm_choices(t, data))
+    text = text.format(count=t.number(count), date=date)
+    plan = await _whatsapp_plan(context, data) if data.spread else None
+    if plan is not None and plan.days > 1:
+        text += "\n" + t.ngettext(
+            "The WhatsApp templates go out over {count} day, a day's share at a time.",
+            "The WhatsApp templates go out over {count} days, a day's share at a time.",
+            plan.days,
+        ).format(count=t.number(plan.days))
+    await context.reply.say(text, _confirm_choices(t, data))
 
 
 async def _toggle_urgent(update: Update, context: Context, data: Composing, _arg: str) -> None:
@@ -675,6 +796,8 @@ async def _confirm(update: Update, context: Context, data: Composing, _arg: str)
             )
             if data.send_at is None:  # fanned out now: the workers start at once, not at the next tick
                 await broadcasts.enqueue(session, broadcast)
+                if data.spread:
+                    await _spread_templates(context, session, broadcast.id)
     if broadcast is None:
         await stale_button(update, context)
         return
@@ -692,6 +815,24 @@ async def _confirm(update: Update, context: Context, data: Composing, _arg: str)
     await live_report.show(update, context, broadcast.id)
 
 
+async def _spread_templates(context: Context, session: AsyncSession, broadcast_id: int) -> None:
+    """Hold the templates past today's share of WhatsApp's daily tier for the following days."""
+    tier = context.settings.whatsapp_daily_tier
+    if tier is None:
+        return
+    now = utcnow()
+    used = await audiences.people_templated(session, now - WINDOW)
+    await audiences.spread_templates(
+        session,
+        broadcast_id,
+        window_opened_after=now - WINDOW,
+        day_began=now - WINDOW,
+        room=tier - used,
+        per_day=tier,
+        now=now,
+    )
+
+
 # ---------------------------------------------------------------- helpers
 
 
@@ -703,6 +844,7 @@ PRESSES: dict[str, Press] = {
     "lv": _choose_version,
     "done": _done,
     "now": _now,
+    "spread": _spread,
     "sched": _schedule,
     "urgent": _toggle_urgent,
     "answers": _toggle_answers,
