@@ -30,8 +30,8 @@ def reach_figures(t: Translator, reach: responses.Reach) -> str:
         concerns=t.number(reach.concerns),
     )
     if reach.whatsapp:
-        read = t.gettext("read on WhatsApp {read} of {count}")
-        figures += " · " + read.format(read=t.number(reach.read), count=t.number(reach.whatsapp))
+        read = t.gettext("read on WhatsApp {read}/{total}")
+        figures += " · " + read.format(read=t.number(reach.read), total=t.number(reach.whatsapp))
     return figures
 
 

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pytest
 
-import bot.delivery
 from bot.sandbox import run_sandbox
 from bot.sandbox_history import HISTORY_FILE
 
@@ -50,9 +49,6 @@ PNG = base64.b64decode(  # a 1×1 picture
 PHONE = {"width": 390, "height": 844}
 SMALL_PHONE = {"width": 375, "height": 667}
 SHARE_QUESTION = "may we use what you report, without your name"
-# Whether the outbox delivers to WhatsApp champions yet (helper H3's work): until it does, the
-# broadcast test checks the Telegram side and says it skipped the WhatsApp one.
-WHATSAPP_DELIVERY = "whatsapp" in Path(bot.delivery.__file__).read_text(encoding="utf-8").lower()
 
 
 def free_port() -> int:
@@ -606,8 +602,6 @@ async def test_a_broadcast_reaches_a_telegram_and_a_whatsapp_champion(sandbox_ur
 
         await page.get_by_test_id(f"person-{ALEX}").click()
         await expect(bot_message(page, text)).to_be_visible(timeout=30_000)
-        if not WHATSAPP_DELIVERY:
-            pytest.skip("the Telegram champion got it; the outbox does not deliver to WhatsApp yet")
         await page.get_by_test_id(f"person-{PRIYA}").click()
         got = bot_message(page, text)
         await expect(got).to_be_visible(timeout=30_000)  # she wrote just now: a session message

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.i18n import LANGUAGES, translator
-from bot.replies import BODY_MAX, ROW_TITLE, Choice, Media, Outgoing, whatsapp_pages
+from bot.replies import BODY_MAX, BUTTON_TITLE, ROW_TITLE, Choice, Media, Outgoing, whatsapp_pages
 from bot.whatsapp_render import LIST_BUTTON, TEXT_MAX, render, split_text
 
 
@@ -98,3 +98,13 @@ def test_the_list_button_and_more_fit_whatsapp_in_every_language(language: str) 
     tr = translator(language)
     assert len(tr.gettext("Choose")) <= LIST_BUTTON
     assert len(tr.gettext("More…")) <= ROW_TITLE
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_composers_send_over_days_fits_a_button_in_every_language(language: str) -> None:
+    tr = translator(language)
+    for days in range(1, 100):
+        label = tr.ngettext("Send over {count} day", "Send over {count} days", days).format(
+            count=tr.number(days)
+        )
+        assert len(label) <= BUTTON_TITLE, label
