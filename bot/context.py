@@ -64,14 +64,19 @@ class Context(CallbackContext[ExtBot[Priority], dict[object, object], dict[objec
         """PTB's context for an update, with replies to the chat it came from."""
         context = super().from_update(update, application)
         if isinstance(update, Update) and update.effective_chat is not None:
-            context._reply = context._replies(update.effective_chat.id, update.callback_query)
+            pressed = update.api_kwargs.get("whatsapp_pressed")  # set by bot.whatsapp_inbound
+            context._reply = context._replies(
+                update.effective_chat.id, update.callback_query, pressed if isinstance(pressed, str) else None
+            )
         return context
 
-    def _replies(self, chat_id: int, query: CallbackQuery | None = None) -> Replies:
+    def _replies(
+        self, chat_id: int, query: CallbackQuery | None = None, pressed: str | None = None
+    ) -> Replies:
         """The reply API of the chat's channel: WhatsApp's for a WhatsApp chat key."""
         out = self.bot_data.whatsapp
         if out is not None and is_whatsapp(chat_id):
-            return WhatsAppReplies(out, chat_id, lambda: self.t)
+            return WhatsAppReplies(out, chat_id, lambda: self.t, pressed)
         return TelegramReplies(self.bot, chat_id, query)
 
     def step_as(self, model: type[T]) -> T | None:

@@ -135,7 +135,7 @@ def sandbox_settings(data_dir: Path, base_url: str) -> Settings:
 
 def register_templates(emulator: WhatsAppEmulator) -> None:
     """Every template of the shipped catalogue, as Meta would have approved it, with its body so a
-    template message shows its text filled in."""
+    template message shows its text filled in, and its quick-reply buttons to press."""
     for languages in load_templates().root.values():
         for template in languages.values():
             code = template.whatsapp_code
@@ -146,6 +146,7 @@ def register_templates(emulator: WhatsAppEmulator) -> None:
                     template.category,  # type: ignore[arg-type]  # checked by the catalogue's load
                     len(template.variables),
                     template.body,
+                    tuple(template.buttons),
                 )
 
 

@@ -298,6 +298,7 @@ class Template:
     category: Literal["marketing", "utility", "authentication"]
     body_params: int
     text: str | None = None  # the body with {{1}}, {{2}}, ... for the history to show it filled in
+    buttons: tuple[str, ...] = ()  # its quick-reply buttons' titles, in order
 
 
 @dataclass
@@ -703,6 +704,12 @@ class WhatsAppEmulator:
             content["template"]["category"] = template.category
             if template.text is not None:
                 content["text"] = _fill(template.text, content["template"]["params"])
+            payloads = content["template"].pop("payloads")
+            if template.buttons and payloads:  # a press on one comes back as a "button" message
+                content["buttons"] = [
+                    {"id": payload, "title": title}
+                    for payload, title in zip(payloads, template.buttons, strict=False)
+                ]
         key = person.address if person else re.sub(r"\D", "", given) if by == "phone" else given
         await self._wait_if_held(key)
         fault = self._take(self.faults, key)
@@ -816,9 +823,15 @@ class WhatsAppEmulator:
                 raise _missing("template['language']['code']")
             params = _body_params(spec)
             language = spec["language"]["code"]
+            payloads = _button_payloads(spec)
             return {
                 "type": "template",
-                "template": {"name": spec["name"], "language": language, "params": params},
+                "template": {
+                    "name": spec["name"],
+                    "language": language,
+                    "params": params,
+                    "payloads": payloads,
+                },
             }
         if kind in MEDIA_KINDS:
             return self._media_content(kind, body[kind])
@@ -1117,9 +1130,11 @@ class WhatsAppEmulator:
         category: Literal["marketing", "utility", "authentication"],
         body_params: int,
         text: str | None = None,
+        buttons: tuple[str, ...] = (),
     ) -> Template:
-        """An approved template for one language, with `body_params` variables in its body."""
-        template = Template(name, language, category, body_params, text)
+        """An approved template for one language, with `body_params` variables in its body and
+        these quick-reply buttons."""
+        template = Template(name, language, category, body_params, text, tuple(buttons))
         self.templates[(name, language)] = template
         return template
 
@@ -1171,6 +1186,8 @@ class WhatsAppEmulator:
         with `forged`, a press of an id never sent (a client of another make, or a replay)."""
         for message in self._delivered(address):
             for button in message.get("buttons", []):
+                if button["id"] == button_id and message.get("type") == "template":
+                    return self._template_reply(address, message["wamid"], button)
                 if button["id"] == button_id:
                     return self._reply(address, message["wamid"], "button_reply", dict(button))
         if not forged:
@@ -1199,6 +1216,16 @@ class WhatsAppEmulator:
         return self._reply(
             address, last["wamid"] if last else None, "list_reply", {"id": row_id, "title": title or row_id}
         )
+
+    def _template_reply(self, address: str, context: str, button: dict[str, Any]) -> str:
+        """A press of a template's quick-reply button: Meta posts it as a "button" message."""
+        message = {
+            "context": {"from": self.display_phone_number, "id": context},
+            "type": "button",
+            "button": {"payload": button["id"], "text": button["title"]},
+        }
+        side = {"type": "button", "reply": dict(button), "text": button["title"], "context": context}
+        return self._writes(address, message, side)
 
     def _reply(self, address: str, context: str | None, kind: str, reply: dict[str, Any]) -> str:
         message: dict[str, Any] = {}
@@ -1309,6 +1336,17 @@ def _wamid_number(wamid: str) -> int:
         return 0
     found = re.search(rb"([0-9A-F]{18})\x00$", raw)
     return int(found[1], 16) if found else 0
+
+
+def _button_payloads(template: dict[str, Any]) -> list[str]:
+    """The payloads of a template send's quick-reply buttons, in index order."""
+    found: list[tuple[int, str]] = []
+    for component in template.get("components") or []:
+        if isinstance(component, dict) and component.get("type") == "button":
+            for parameter in component.get("parameters") or []:
+                if isinstance(parameter, dict) and parameter.get("type") == "payload":
+                    found.append((int(str(component.get("index", 0))), str(parameter.get("payload", ""))))
+    return [payload for _index, payload in sorted(found)]
 
 
 def _body_params(template: dict[str, Any]) -> list[str]:

@@ -202,7 +202,12 @@ class Inbound:
                 await self._page(chat_id, int(picked.removeprefix("more:")))
                 return []
             query = {"id": str(next(_ids)), "from": person, "chat_instance": "whatsapp", "data": picked}
-            return [self._update(callback_query=query | {"message": base | {"text": ""}})]
+            pressed = (message.get("context") or {}).get("id")  # the message whose button it was
+            return [
+                self._update(
+                    callback_query=query | {"message": base | {"text": ""}}, whatsapp_pressed=pressed
+                )
+            ]
         if kind in ("image", "audio", "document"):
             return await self._media(chat_id, base, message, kind)
         if kind == "reaction":
@@ -244,7 +249,7 @@ class Inbound:
         """The next page of the chat's last long list ("More…")."""
         menu = await self.out.menu(chat_id)
         if menu is not None:
-            await self.out.say(chat_id, menu, await self._translator(chat_id), Priority.REPLY, page=page)
+            await self.out.say(chat_id, menu[0], await self._translator(chat_id), Priority.REPLY, page=page)
 
     async def _say(self, chat_id: int, text: str) -> None:
         tr = await self._translator(chat_id)

@@ -3,8 +3,8 @@
 WhatsApp can't edit a message, answer a press or take buttons away, so a replacement is sent anew,
 a changed set of toggles is sent again under the question it belongs to, an acknowledgement says
 its notice (if any) as a message, and an echo of the answer picked is left to WhatsApp, which shows
-the person's own reply. Every message with choices is remembered per chat (`whatsapp_menu`), so a
-list longer than WhatsApp's ten rows can page ("More…") and toggles can be shown again.
+the person's own reply. A chat's latest question is remembered (`whatsapp_menu`), so a list longer
+than WhatsApp's ten rows can page ("More…") and toggles can be shown again under it.
 """
 
 from __future__ import annotations
@@ -88,12 +88,12 @@ class WhatsAppOut:
     async def say(
         self, chat_id: int, outgoing: Outgoing, t: Translator, priority: Priority, *, page: int = 0
     ) -> str:
-        """Send a message (and remember its choices); the id of its last part."""
+        """Send a message; the id of its last part. A reply's choices are remembered as the chat's
+        question (the outbox's messages are not: a press on one is answered where it is), and so
+        are a long list's, for its next page."""
         to = await self.address(chat_id)
         more = t.gettext("More…")
         pages = whatsapp_pages(outgoing.choices, more) if outgoing.choices else []
-        if outgoing.choices:
-            await self.remember(chat_id, outgoing.text, outgoing.choices)
         payloads = render(
             to, outgoing, pages[page:], list_button=t.gettext("Choose"), media_id=await self.upload(outgoing)
         )
@@ -101,33 +101,38 @@ class WhatsAppOut:
         for payload in payloads:
             await self.budget.take(chat_id, priority)
             sent = await self.client.send(payload)
+        if outgoing.choices and (priority == Priority.REPLY or len(pages) > 1):
+            await self.remember(chat_id, outgoing, sent)
         return sent
 
-    async def remember(self, chat_id: int, text: str, choices: Sequence[Choice]) -> None:
+    async def remember(self, chat_id: int, outgoing: Outgoing, message_id: str) -> None:
         async with self.sessions.begin() as session:
-            await session.merge(
-                WhatsAppMenu(
-                    chat_id=chat_id, text=text[:4096], choices=[asdict(choice) for choice in choices]
-                )
+            choices = [asdict(choice) for choice in outgoing.choices]
+            menu = WhatsAppMenu(
+                chat_id=chat_id, message_id=message_id, text=outgoing.text[:4096], choices=choices
             )
+            await session.merge(menu)
 
-    async def menu(self, chat_id: int) -> Outgoing | None:
-        """The chat's last message with choices, as it was said."""
+    async def menu(self, chat_id: int) -> tuple[Outgoing, str | None] | None:
+        """The chat's last question with choices, as it was said, and the id of its message."""
         async with self.sessions() as session:
             menu = await session.get(WhatsAppMenu, chat_id)
         if menu is None:
             return None
-        return Outgoing(menu.text, tuple(Choice(**choice) for choice in menu.choices))
+        return Outgoing(menu.text, tuple(Choice(**choice) for choice in menu.choices)), menu.message_id
 
 
 class WhatsAppReplies(Replies):
     """Replies to one WhatsApp chat, in the language `t` gives when asked (the loading step learns
-    it after the replies are made)."""
+    it after the replies are made); `pressed` is the id of the message whose button was pressed."""
 
-    def __init__(self, out: WhatsAppOut, chat_id: int, t: Callable[[], Translator]) -> None:
+    def __init__(
+        self, out: WhatsAppOut, chat_id: int, t: Callable[[], Translator], pressed: str | None = None
+    ) -> None:
         self.out = out
         self.chat_id = chat_id
         self.t = t
+        self.pressed = pressed
 
     async def say(
         self, outgoing: Outgoing | str, choices: Sequence[Choice] = (), *, columns: int = 1
@@ -148,8 +153,11 @@ class WhatsAppReplies(Replies):
     async def rechoose(
         self, choices: Sequence[Choice], *, columns: int = 1, message: Sent | None = None
     ) -> None:
+        """The question sent again with its choices changed, when the press was on the chat's latest
+        question (a toggle); a press on an older message keeps it as it is, its buttons still there."""
         shown = await self.out.menu(self.chat_id)
-        await self.say(Outgoing(shown.text if shown else "", tuple(choices), columns))
+        if shown is not None and self.pressed is not None and shown[1] == self.pressed:
+            await self.say(Outgoing(shown[0].text, tuple(choices), columns))
 
     async def ack(self, notice: str | None = None, *, alert: bool = False) -> None:
         if notice:

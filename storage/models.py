@@ -181,10 +181,12 @@ class WhatsAppStatus(Base):
 
 
 class WhatsAppMenu(Base):
-    """The choices of a chat's last paged WhatsApp list, so "More…" can show the next page."""
+    """A chat's last question with choices on WhatsApp, so "More…" can show the next page of a long
+    list, and toggles can be shown again under it."""
 
     __tablename__ = "whatsapp_menu"
     chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    message_id: Mapped[str | None] = mapped_column(String(160))  # the wamid its choices went with
     text: Mapped[str] = mapped_column(String(4096))
     choices: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

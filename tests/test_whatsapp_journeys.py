@@ -7,14 +7,16 @@ harness."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot import whatsapp_media
 from storage import champions, identities, invites
-from storage.models import Champion, Identity, InboundMessage, Report
-from tests.whatsapp_harness import WhatsAppHarness, WhatsAppPerson, whatsapp_fixture  # noqa: F401
+from storage.models import Champion, Identity, InboundMessage, Report, utcnow
+from tests.test_answer_back_reports import EN, campaign_message, deliver
+from tests.whatsapp_harness import WhatsAppHarness, WhatsAppPerson, said, whatsapp_fixture  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("places")
 
@@ -146,3 +148,44 @@ async def test_a_repeated_delivery_is_handled_once(whatsapp: WhatsAppHarness) ->
     assert len([m for m in gita.history if m.get("from_bot")]) == answers
     async with whatsapp.bot.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(InboundMessage)) == 1
+
+
+async def test_a_campaign_message_outside_the_window_comes_by_template_and_is_answered_back(
+    whatsapp: WhatsAppHarness,
+) -> None:
+    nia = whatsapp.person("GB.1000000008", "447700900008", "Nia")
+    await join(nia)
+    whatsapp.emulator.age(days=2)  # two quiet days: her 24-hour window closed
+    async with whatsapp.bot.sessions.begin() as session:
+        await session.execute(update(Identity).values(last_inbound_at=utcnow() - timedelta(days=2)))
+    await campaign_message(whatsapp.bot)
+    await deliver(whatsapp.bot)
+    await whatsapp.emulator.drain()
+    got = [m for m in nia.history if m.get("from_bot")][-1]
+    assert got["type"] == "template" and got["template"]["category"] == "marketing"
+    assert EN in said(got)
+    assert [button["title"] for button in got["buttons"]] == ["Shared it", "A question", "Concern heard"]
+    assert await nia.press("A question") == ["Tell us your question in a few words, or /cancel."]
+    assert await nia.send("Is it free for people over 65?") == [
+        "Thank you. We have passed it on to the coordinators."
+    ]
+    async with whatsapp.bot.sessions() as session:
+        report = await session.scalar(select(Report))
+    assert report is not None and (report.kind, report.text) == ("question", "Is it free for people over 65?")
+    assert report.delivery_id is not None
+
+
+async def test_a_toggle_sends_its_question_again_with_the_tick(whatsapp: WhatsAppHarness) -> None:
+    omar = whatsapp.person("GB.1000000009", "447700900009", "Omar")
+    await omar.send("start")
+    await omar.press("English")
+    await omar.press("Yes, I agree")
+    await omar.press("No")
+    await omar.send("Omar")
+    (question,) = await omar.press("Northfield")
+    assert await omar.press("Faith groups") == [question]  # the same question, sent again
+    assert "✓ Faith groups" in omar.choices() and "Done" in omar.choices()
+    await omar.press("Done")
+    async with whatsapp.bot.sessions() as session:
+        champion = await champion_of(whatsapp, omar)
+        assert await champions.network_names(session, champion.id) == ["Faith groups"]

@@ -26,6 +26,9 @@ Three things are read differently from the file as written, each for a stated re
   v23.0 of this file, as the way to send to a person whose phone number is not shared; `to` stays for
   phone numbers and wins when both are given. So `BaseMessageProperties` takes `recipient` and needs
   `to` or `recipient`.
+- A template button's `index` has the pattern `^[2-6, 11-14]$` (a character class: one of "2"-"6",
+  ",", " ", "1", "-" or "4") beside the text "Position index of the button (0-9)", which is what
+  Meta's documentation and every example use: the first button is "0". It is read as the text says.
 """
 
 from __future__ import annotations
@@ -100,6 +103,9 @@ def require_spec() -> None:
         pytest.skip(f"Meta's OpenAPI description ({SPEC_NAME}) is not in shared/whatsapp/ nor ${SPEC_ENV}")
 
 
+BROKEN_INDEX = "^[2-6, 11-14]$"
+
+
 @lru_cache(maxsize=1)
 def _spec() -> dict[str, Any]:
     """The description, loaded once, with the readings the module docstring gives."""
@@ -113,6 +119,7 @@ def _spec() -> dict[str, Any]:
     base["properties"]["recipient"] = {"type": "string", "pattern": BSUID_PATTERN}
     base["required"] = [name for name in base["required"] if name != "to"]
     base["anyOf"] = [{"required": ["to"]}, {"required": ["recipient"]}]
+    _read_index_as_documented(spec)
     send = spec["paths"]["/{Version}/{Phone-Number-ID}/messages"]["post"]
     example = send["requestBody"]["content"]["application/json"]["examples"][READ_RECEIPT_EXAMPLE]["value"]
     unknown = set(example) - set(_READ_RECEIPT["properties"])  # type: ignore[call-overload]
@@ -127,6 +134,19 @@ def _spec() -> dict[str, Any]:
                     if "schema" in content:
                         schemas[f"{op['operationId']} {kind}"] = content["schema"]
     return spec
+
+
+def _read_index_as_documented(node: Any) -> None:
+    """A button `index` pattern of "^[2-6, 11-14]$" read as its text says: 0 to 9."""
+    if isinstance(node, dict):
+        index = node.get("index")
+        if isinstance(index, dict) and index.get("pattern") == BROKEN_INDEX:
+            index["pattern"] = "^[0-9]$"
+        for value in node.values():
+            _read_index_as_documented(value)
+    elif isinstance(node, list):
+        for value in node:
+            _read_index_as_documented(value)
 
 
 def _close_all_of(node: Any) -> None:

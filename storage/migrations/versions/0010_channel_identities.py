@@ -76,6 +76,7 @@ def upgrade() -> None:
     op.create_table(
         "whatsapp_menu",
         sa.Column("chat_id", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("message_id", sa.String(160), nullable=True),
         sa.Column("text", sa.String(4096), nullable=False),
         sa.Column("choices", sa.JSON(), nullable=False),
         sa.Column("updated_at", WHEN, nullable=False),
