@@ -24,7 +24,6 @@ from bot.app import (
     load_report_topics,
     register_commands,
     shutdown,
-    whatsapp_out,
 )
 from bot.budget import Budget
 from bot.context import App, Services
@@ -35,6 +34,7 @@ from bot.wake import listening
 from bot.webhook import webhook_app
 from bot.whatsapp_inbound import MAX_BODY as WHATSAPP_MAX_BODY
 from bot.whatsapp_inbound import whatsapp_routes
+from bot.whatsapp_replies import WhatsAppOut
 from bot.wiring import MESSAGES
 from storage import outbox
 from storage.db import make_engine, make_sessions, upgrade
@@ -104,6 +104,7 @@ async def run_delivery(
     workers: int | None = None,
     until_idle: bool = False,
     lease: int | None = None,
+    whatsapp: WhatsAppOut | None = None,
 ) -> None:
     """Run delivery workers sharing one budget until `stop` (or until nothing is left): one for
     person-to-person rows alone, so they never wait behind a bulk batch, and `workers` more that
@@ -114,19 +115,17 @@ async def run_delivery(
 
     Where WhatsApp is configured, each channel gets workers of its own, claiming only its
     champions' rows, so each keeps the pace of its own budget and neither waits for the other's
-    (a delivery process makes its own WhatsApp sender, with its own budget)."""
+    (a delivery process brings its own WhatsApp sender, `whatsapp`, with its own budget)."""
     count = settings.delivery_workers if workers is None else workers
     if count == 0:
         return
-    own = None  # the WhatsApp sender this function made, to close at the end
     if services is None:
-        own = whatsapp_out(settings, sessions)
         services = Services(
             settings=settings,
             sessions=sessions,
             library=load_content(),
             topics=load_report_topics(),
-            whatsapp=own,
+            whatsapp=whatsapp,
         )
     options = WorkerOptions() if lease is None else WorkerOptions(lease=timedelta(seconds=lease))
     channels: tuple[str | None, ...] = (TELEGRAM, WHATSAPP) if services.whatsapp is not None else (None,)
@@ -151,11 +150,7 @@ async def run_delivery(
             for one in [worker((outbox.PERSON,), channel)]
             + [worker((outbox.PERSON, outbox.BULK), channel) for _ in range(count)]
         ]
-        try:
-            await asyncio.gather(*(one.run(stop, until_idle=until_idle) for one in everyone))
-        finally:
-            if own is not None:
-                await own.client.close()
+        await asyncio.gather(*(one.run(stop, until_idle=until_idle) for one in everyone))
 
 
 async def serve_polling(application: App, stop: asyncio.Event, *, whatsapp_port: bool = True) -> None:
@@ -323,7 +318,9 @@ def _sharing(application: App) -> AbstractAsyncContextManager[None]:
     """This process's share of the token's budget, held from before its first send until its last:
     the bot sends replies even when it runs no delivery worker."""
     assert application.bot_data.sessions
-    return sharing(application.bot_data.budget, application.bot_data.sessions)
+    whatsapp = application.bot_data.whatsapp
+    more = (whatsapp.budget,) if whatsapp is not None else ()
+    return sharing(application.bot_data.budget, application.bot_data.sessions, *more)
 
 
 def _start_delivery(application: App, stop: asyncio.Event) -> asyncio.Task[None]:

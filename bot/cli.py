@@ -400,7 +400,9 @@ def whatsapp_templates_check(path: Path | None) -> None:
 )
 def deliver(workers: int, until_idle: bool, lease: int) -> None:
     """Send queued broadcast messages (a delivery worker). Run several on one PostgreSQL to share the work;
-    every process sending with the token takes its share of CHAMPBOT_DELIVERY_RATE."""
+    every process sending with the token takes its share of CHAMPBOT_DELIVERY_RATE (and of
+    CHAMPBOT_WHATSAPP_RATE)."""
+    from bot.app import whatsapp_out
     from bot.budget import Budget
     from bot.channels import open_database, run_delivery, stop_on_signals
     from bot.heartbeat import sharing
@@ -411,13 +413,24 @@ def deliver(workers: int, until_idle: bool, lease: int) -> None:
     async def go() -> None:
         engine, sessions = await open_database(settings)
         budget = Budget(settings.delivery_rate or None)
+        whatsapp = whatsapp_out(settings, sessions)  # None without WhatsApp
+        more = (whatsapp.budget,) if whatsapp is not None else ()
         try:
-            async with sharing(budget, sessions):
+            async with sharing(budget, sessions, *more):
                 stop = stop_on_signals()
                 await run_delivery(
-                    settings, sessions, stop, budget, workers=workers, until_idle=until_idle, lease=lease
+                    settings,
+                    sessions,
+                    stop,
+                    budget,
+                    workers=workers,
+                    until_idle=until_idle,
+                    lease=lease,
+                    whatsapp=whatsapp,
                 )
         finally:
+            if whatsapp is not None:
+                await whatsapp.client.close()
             await engine.dispose()
 
     _run(go())

@@ -36,15 +36,18 @@ DATABASE_ERRORS = (SQLAlchemyError, *CONNECTION_ERRORS)
 
 
 class Heartbeat:
-    """This process's row in `sending_process`, and its budget's share from the rows seen lately."""
+    """This process's row in `sending_process`, and its budget's share from the rows seen lately;
+    `more` budgets (the WhatsApp number's) are split between the same processes."""
 
     def __init__(
         self,
         budget: Budget,
         sessions: async_sessionmaker[AsyncSession],
         name: str | None = None,
+        more: tuple[Budget, ...] = (),
     ) -> None:
         self.budget = budget
+        self.more = more
         self.sessions = sessions
         self.name = name or f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
         self._beats = 0
@@ -57,9 +60,10 @@ class Heartbeat:
             processes = max(1, await sending.count_seen(session, ALIVE))
         if processes != self.budget.processes:
             log.info("%s processes send with this token; this one takes its share", processes)
-        self.budget.share(processes)
-        if self._beats == 0 and processes > 1:
-            self.budget.back_off(NEWCOMER_HOLD)
+        for budget in (self.budget, *self.more):
+            budget.share(processes)
+            if self._beats == 0 and processes > 1:
+                budget.back_off(NEWCOMER_HOLD)
         self._beats += 1
         return processes
 
@@ -83,13 +87,15 @@ class Heartbeat:
 
 
 @asynccontextmanager
-async def sharing(budget: Budget, sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[None]:
-    """Keep this process's share of `budget` while the block runs (the first beat before it starts);
-    an unlimited budget has nothing to share."""
+async def sharing(
+    budget: Budget, sessions: async_sessionmaker[AsyncSession], *more: Budget
+) -> AsyncIterator[None]:
+    """Keep this process's share of `budget` (and of `more`) while the block runs (the first beat
+    before it starts); an unlimited budget has nothing to share."""
     if not budget.per_second:
         yield
         return
-    heartbeat = Heartbeat(budget, sessions)
+    heartbeat = Heartbeat(budget, sessions, more=tuple(b for b in more if b.per_second))
     await heartbeat.try_beat()
     beating = asyncio.create_task(heartbeat.run(), name="heartbeat")
     try:

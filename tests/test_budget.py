@@ -334,6 +334,18 @@ async def test_two_sending_processes_halve_their_budgets_and_one_leaving_gives_i
     assert takers.order == ["first send"]
 
 
+async def test_the_whatsapp_numbers_budget_is_split_between_the_same_processes(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    telegram, whatsapp = Budget(30), Budget(80, 6.0)
+    one = Heartbeat(telegram, sessions, name="one", more=(whatsapp,))
+    two = Heartbeat(Budget(30), sessions, name="two", more=(Budget(80, 6.0),))
+    assert await one.beat() == 1 and whatsapp.rate == 80
+    assert await two.beat() == 2
+    assert await one.beat() == 2  # one process is counted once, whatever it sends with
+    assert (telegram.rate, whatsapp.rate) == (15, 40)
+
+
 def is_postgresql(session: AsyncSession) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
