@@ -98,8 +98,10 @@ class WhatsAppOut:
             to, outgoing, pages[page:], list_button=t.gettext("Choose"), media_id=await self.upload(outgoing)
         )
         sent = ""
-        for payload in payloads:
-            await self.budget.take(chat_id, priority)
+        for number, payload in enumerate(payloads):
+            # Parts after the first go straight on (counted in the number's pace, not held to the
+            # pair gap): they are one message to the person, as Meta's burst allowance has it.
+            await self.budget.take(chat_id, priority if number == 0 else Priority.REPLY)
             sent = await self.client.send(payload)
         if outgoing.choices and (priority == Priority.REPLY or len(pages) > 1):
             await self.remember(chat_id, outgoing, sent)

@@ -26,6 +26,8 @@ from bot.budget import Budget, Chat, Priority
 from bot.context import Services
 from bot.delivery import DeliveryWorker, WorkerOptions
 from bot.emulator import Emulator
+from bot.i18n import translator
+from bot.replies import Outgoing
 from bot.settings import load_settings
 from bot.whatsapp_api import WhatsAppClient
 from bot.whatsapp_emulator import APP_SECRET, PHONE_NUMBER_ID, TOKEN, WhatsAppEmulator
@@ -723,3 +725,22 @@ async def test_sigkill_mid_broadcast_across_both_channels_then_restart_loses_not
     assert twice <= named  # only those in flight at the kill got it twice, and the report names them
     assert result.counts == {"sent": 300} and result.status == "done"
     assert wa.refused == {} and emulator.rate_limited == 0, (wa.refused, emulator.rate_limited)
+
+
+async def test_a_long_message_goes_in_parts_held_to_the_pair_gap_once(
+    sessions: async_sessionmaker[AsyncSession], wa: WhatsAppEmulator, out: WhatsAppOut
+) -> None:
+    (address,) = await add_whatsapp(sessions, wa, 1, wrote=utcnow())
+    chat = await chat_of(sessions, address)
+    priorities: list[Priority] = []
+    taking = out.budget.take
+
+    async def take(chat: Chat | None, priority: Priority = Priority.BULK) -> None:
+        priorities.append(priority)
+        await taking(chat, priority)
+
+    out.budget.take = take  # type: ignore[method-assign]
+    text = "The clinic on Hill Street opens on Saturdays from next week. " * 100  # about 6,100 characters
+    await out.say(chat, Outgoing(text), translator("en"), Priority.BULK)
+    assert len(bot_messages(wa, address)) == 2
+    assert priorities == [Priority.BULK, Priority.REPLY]  # the second part is not held 6 s behind the first
