@@ -230,14 +230,7 @@ class Emulator:
 
     async def start(self, host: str = "127.0.0.1", port: int = 0, app: web.Application | None = None) -> str:
         """Serve on loopback (a free port by default); return the base URL for the bot."""
-        app = app or web.Application()
-        app.add_routes(self.routes())
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
-        await site.start()
-        bound = self._runner.addresses[0]
-        self.base_url = f"http://{host}:{bound[1]}"
+        self._runner, self.base_url = await serve(app or web.Application(), self.routes(), host, port)
         return self.base_url
 
     async def stop(self) -> None:
@@ -747,6 +740,17 @@ class Emulator:
     def history(self, chat_id: int) -> list[dict[str, Any]]:
         """Everything in a chat, oldest first."""
         return self.chats[chat_id].messages
+
+
+async def serve(
+    app: web.Application, routes: list[web.RouteDef], host: str, port: int
+) -> tuple[web.AppRunner, str]:
+    """Serve `routes` on `app` at host:port (0: a free port); the runner and the root URL."""
+    app.add_routes(routes)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    return runner, f"http://{host}:{runner.addresses[0][1]}"
 
 
 def parse_rtt(text: str) -> float:

@@ -53,6 +53,8 @@ from urllib.parse import urlencode
 
 from aiohttp import ClientError, ClientSession, ClientTimeout, web
 
+from bot.emulator import serve
+
 VERSION = "v23.0"
 TOKEN = "emulator-access-token"
 PHONE_NUMBER_ID = "106540352242922"
@@ -453,13 +455,7 @@ class WhatsAppEmulator:
         """Serve on loopback (a free port by default); return the Graph base URL for the bot, like
         `http://127.0.0.1:<port>/v23.0`."""
         app = app or web.Application(client_max_size=101 * 2**20)
-        app.add_routes(self.routes())
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port)
-        await site.start()
-        bound = self._runner.addresses[0]
-        self.root_url = f"http://{host}:{bound[1]}"
+        self._runner, self.root_url = await serve(app, self.routes(), host, port)
         self.base_url = f"{self.root_url}/{self.version}"
         return self.base_url
 

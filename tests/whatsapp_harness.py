@@ -15,7 +15,7 @@ import pytest
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.emulator import Emulator
+from bot.emulator import Emulator, serve
 from bot.sandbox import register_templates
 from bot.settings import load_settings
 from bot.whatsapp_emulator import APP_SECRET, PHONE_NUMBER_ID, TOKEN, WhatsAppEmulator
@@ -119,14 +119,8 @@ async def whatsapp_fixture(
     )
     harness = BotHarness(emulator, sessions, settings)
     await harness.start()
-    app = web.Application()
-    app.add_routes(whatsapp_routes(harness.application))
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    wa.webhook_url = f"http://127.0.0.1:{port}/whatsapp"
+    runner, root = await serve(web.Application(), whatsapp_routes(harness.application), "127.0.0.1", 0)
+    wa.webhook_url = f"{root}/whatsapp"
     register_templates(wa)
     yield WhatsAppHarness(harness, wa)
     await wa.drain(SETTLE)
