@@ -24,12 +24,14 @@ from telegram.ext import (
 from bot import wiring
 from bot.budget import Budget, BudgetLimiter, Priority
 from bot.context import App, Context, Services
+from bot.delivery import catalogue
 from bot.flood import FloodGate
 from bot.i18n import LANGUAGES, N_, translator
 from bot.leader import Leader
 from bot.settings import Settings, SettingsError
 from bot.whatsapp_api import WhatsAppClient
 from bot.whatsapp_replies import WhatsAppOut
+from bot.whatsapp_templates import validate_at_start
 from storage.content import Library, load_library
 from storage.conversation import StateConflict
 from storage.report_topics import Topic, TopicsError, load_topics
@@ -94,9 +96,11 @@ def build_application(
 
 def whatsapp_out(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> WhatsAppOut | None:
     """The WhatsApp channel's sending side, where WhatsApp is configured: its own budget keeps the
-    number's throughput and Meta's pair limit (one message to a person every few seconds)."""
+    number's throughput and Meta's pair limit (one message to a person every few seconds). Its
+    template catalogue is checked first: TemplatesError (a SettingsError) names each problem."""
     if not settings.whatsapp or settings.whatsapp_token is None or settings.whatsapp_phone_number_id is None:
         return None
+    validate_at_start(catalogue())
     client = WhatsAppClient(
         settings.whatsapp_api_url,
         settings.whatsapp_phone_number_id,

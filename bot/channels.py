@@ -18,7 +18,14 @@ from telegram import Bot, Update
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.request import HTTPXRequest
 
-from bot.app import SANDBOX_TOKEN, load_content, load_report_topics, register_commands, shutdown
+from bot.app import (
+    SANDBOX_TOKEN,
+    load_content,
+    load_report_topics,
+    register_commands,
+    shutdown,
+    whatsapp_out,
+)
 from bot.budget import Budget
 from bot.context import App, Services
 from bot.delivery import DeliveryWorker, WorkerOptions
@@ -31,6 +38,7 @@ from bot.whatsapp_inbound import whatsapp_routes
 from bot.wiring import MESSAGES
 from storage import outbox
 from storage.db import make_engine, make_sessions, upgrade
+from storage.identities import TELEGRAM, WHATSAPP
 
 log = logging.getLogger(__name__)
 
@@ -102,17 +110,28 @@ async def run_delivery(
     take person-to-person rows first, then bulk ones. `services` are the bot's own when it runs
     them in its process (so its handlers' rings reach the workers); a delivery process loads its
     own content. `budget` is the process's, the one its replies use too. On PostgreSQL the workers
-    are also woken by rows queued in any process."""
+    are also woken by rows queued in any process.
+
+    Where WhatsApp is configured, each channel gets workers of its own, claiming only its
+    champions' rows, so each keeps the pace of its own budget and neither waits for the other's
+    (a delivery process makes its own WhatsApp sender, with its own budget)."""
     count = settings.delivery_workers if workers is None else workers
     if count == 0:
         return
+    own = None  # the WhatsApp sender this function made, to close at the end
     if services is None:
+        own = whatsapp_out(settings, sessions)
         services = Services(
-            settings=settings, sessions=sessions, library=load_content(), topics=load_report_topics()
+            settings=settings,
+            sessions=sessions,
+            library=load_content(),
+            topics=load_report_topics(),
+            whatsapp=own,
         )
     options = WorkerOptions() if lease is None else WorkerOptions(lease=timedelta(seconds=lease))
+    channels: tuple[str | None, ...] = (TELEGRAM, WHATSAPP) if services.whatsapp is not None else (None,)
 
-    def worker(lanes: tuple[int, ...]) -> DeliveryWorker:
+    def worker(lanes: tuple[int, ...], channel: str | None) -> DeliveryWorker:
         return DeliveryWorker(
             bot,
             sessions,
@@ -122,11 +141,21 @@ async def run_delivery(
             services=services,
             lanes=lanes,
             wake=services.wake,
+            channel=channel,
         )
 
     async with delivery_bot(settings) as bot, listening(sessions.kw["bind"], services.wake):
-        everyone = [worker((outbox.PERSON,))] + [worker((outbox.PERSON, outbox.BULK)) for _ in range(count)]
-        await asyncio.gather(*(one.run(stop, until_idle=until_idle) for one in everyone))
+        everyone = [
+            one
+            for channel in channels
+            for one in [worker((outbox.PERSON,), channel)]
+            + [worker((outbox.PERSON, outbox.BULK), channel) for _ in range(count)]
+        ]
+        try:
+            await asyncio.gather(*(one.run(stop, until_idle=until_idle) for one in everyone))
+        finally:
+            if own is not None:
+                await own.client.close()
 
 
 async def serve_polling(application: App, stop: asyncio.Event) -> None:

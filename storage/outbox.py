@@ -16,17 +16,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, insert, select, text, update
+from sqlalchemy import ColumnElement, Select, and_, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import lazyload
 
-from storage import champions, learning
+from storage import champions, learning, whatsapp_statuses
 from storage.db import rows_changed
+from storage.identities import TELEGRAM, WHATSAPP
 from storage.models import (
     Broadcast,
     Campaign,
     Champion,
     Delivery,
+    Identity,
     ReportReply,
     Status,
     utcnow,
@@ -138,6 +140,12 @@ class Claimed:
     urgent: bool = False
     media_kind: str | None = None
     media_file_id: str | None = None
+    # The channel the recipient is reached on (no identity: Telegram, as for the first release's
+    # champions), and for WhatsApp where to send and when they last wrote (the 24-hour window).
+    channel: str = TELEGRAM
+    wa_address: str | None = None
+    last_inbound_at: datetime | None = None
+    channel_error: int | None = None  # the WhatsApp code an earlier try of this row failed with
 
     @property
     def text(self) -> str:
@@ -146,10 +154,16 @@ class Claimed:
 
 
 async def claim(
-    session: AsyncSession, worker: str, limit: int, now: datetime, lane: int = BULK
+    session: AsyncSession,
+    worker: str,
+    limit: int,
+    now: datetime,
+    lane: int = BULK,
+    channel: str | None = None,
 ) -> list[Claimed]:
-    """Claim up to `limit` due pending rows of one lane for this worker. Rows of a paused campaign
-    are left where they are until it is resumed."""
+    """Claim up to `limit` due pending rows of one lane for this worker, of one channel's recipients
+    if `channel` is given (each channel's workers then keep its pace, never waiting for the
+    other's). Rows of a paused campaign are left where they are until it is resumed."""
     due_ids = (
         select(Delivery.id)
         .where(Delivery.state == PENDING, Delivery.lane == lane, Delivery.not_before <= now, _not_paused())
@@ -157,6 +171,10 @@ async def claim(
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
+    if channel == WHATSAPP:
+        due_ids = due_ids.where(Delivery.champion_id.in_(_on_whatsapp()))
+    elif channel is not None:
+        due_ids = due_ids.where(Delivery.champion_id.not_in(_on_whatsapp()))
     ids = list(
         await session.scalars(
             update(Delivery)
@@ -168,15 +186,16 @@ async def claim(
     if not ids:
         return []
     rows = await session.execute(
-        select(Delivery, Champion, Broadcast)
+        select(Delivery, Champion, Broadcast, Identity)
         .options(lazyload(Champion.area))  # not needed to send (nor are the networks, never loaded with one)
         .join(Champion, Champion.id == Delivery.champion_id)
         .outerjoin(Broadcast, Broadcast.id == Delivery.broadcast_id)
+        .outerjoin(Identity, Identity.chat_id == Champion.telegram_id)
         .where(Delivery.id.in_(ids))
         .order_by(Delivery.id)
     )
     claimed = []
-    for delivery, champion, broadcast in rows:
+    for delivery, champion, broadcast, identity in rows:
         item = Claimed(
             id=delivery.id,
             kind=delivery.kind,
@@ -194,8 +213,22 @@ async def claim(
             item.urgent = broadcast.urgent
             item.media_kind = broadcast.media_kind
             item.media_file_id = broadcast.media_file_id
+        if identity is not None and identity.channel == WHATSAPP:
+            item.channel = WHATSAPP
+            item.wa_address = identity.phone or identity.address
+            item.last_inbound_at = identity.last_inbound_at
+            item.channel_error = delivery.channel_error
         claimed.append(item)
     return claimed
+
+
+def _on_whatsapp() -> Select[int]:
+    """The champions reached on WhatsApp: their chat is a WhatsApp identity's."""
+    return (
+        select(Champion.id)
+        .join(Identity, Identity.chat_id == Champion.telegram_id)
+        .where(Identity.channel == WHATSAPP)
+    )
 
 
 def _not_paused() -> ColumnElement[bool]:
@@ -218,6 +251,9 @@ class Outcome:
     message_id: int | None = None
     error: str | None = None
     unreachable_champion: int | None = None  # champion id to mark unreachable
+    wa_message_id: str | None = None  # WhatsApp: the sent message's id (its statuses name it)
+    template: str | None = None  # WhatsApp: the template it went as (outside the 24-hour window)
+    channel_error: int | None = None  # WhatsApp: the error code it was refused with
 
 
 def check(item: Claimed, now: datetime) -> Outcome | None:
@@ -245,15 +281,21 @@ async def record(
 ) -> None:
     """Store the outcomes of a batch (one round trip per shape of row), then what a sent row means
     for its kind: a reply is marked told, a weekly snippet read; a declined champion, told or not,
-    is erased."""
+    is erased. WhatsApp statuses that came before their send was recorded are applied now."""
     rows = []
     unreachable = []
+    sent_on_whatsapp = []
     for outcome in outcomes:
         row: dict[str, object] = {"id": outcome.id, "state": outcome.state}
         if outcome.state == SENT:  # an earlier attempt's reason stays, to show it was retried
             row.update(sent_at=now, message_id=outcome.message_id)
+            if outcome.wa_message_id is not None:
+                row.update(wa_message_id=outcome.wa_message_id, template=outcome.template)
+                sent_on_whatsapp.append(outcome.wa_message_id)
         else:
             row.update(error=outcome.error)
+        if outcome.channel_error is not None:
+            row.update(channel_error=outcome.channel_error)
         if outcome.state == PENDING:
             row.update(not_before=outcome.not_before or now, claimed_by=None, claimed_at=None)
         rows.append(row)
@@ -265,6 +307,8 @@ async def record(
     for group in by_keys.values():
         await session.execute(update(Delivery), group)
     await champions.mark_unreachable(session, unreachable)
+    if sent_on_whatsapp:
+        await whatsapp_statuses.apply(session, sent_on_whatsapp)
     for item, outcome in zip(claimed, outcomes, strict=True):
         await _after(session, item, outcome, now)
 

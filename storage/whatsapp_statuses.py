@@ -3,6 +3,11 @@
 A status may arrive before the worker has recorded the send it is about, and statuses come out of
 order: each is kept, and applied to its row both now and when the send is recorded (`apply`), only
 ever moving a row forward (read implies delivered; a failure after delivery changes nothing).
+
+Meta reports some refusals only this way, after accepting the send: a closed window (131047) puts a
+session message back in the outbox to go as its template (the code on the row tells the worker so),
+an unreachable person (131026) blocks the row and marks the champion unreachable, and the
+marketing cap (131049) skips it; any other code fails it.
 """
 
 from __future__ import annotations
@@ -14,11 +19,14 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Delivery, WhatsAppStatus
+from storage.models import Champion, Delivery, WhatsAppStatus
 
 FAILED = "failed"
 READ = "read"
 DELIVERED = "delivered"
+WINDOW_CLOSED = 131047  # a session message outside the 24-hour window: send its template instead
+UNDELIVERABLE = 131026  # the person cannot be reached on WhatsApp
+MARKETING_CAP = 131049  # Meta holds back marketing to someone who has had their share
 
 
 @dataclass(frozen=True)
@@ -65,12 +73,41 @@ async def apply(session: AsyncSession, wa_message_ids: Sequence[str]) -> None:
                 update(Delivery).where(row).values(read_at=func.coalesce(Delivery.read_at, status.at))
             )
         if status.status == FAILED:
-            await session.execute(
-                update(Delivery)
-                .where(row, Delivery.delivered_at.is_(None))
-                .values(state="failed", channel_error=status.code, error=f"WhatsApp {status.code}")
-            )
+            await _failed(session, status)
         await session.delete(status)
+
+
+async def _failed(session: AsyncSession, status: WhatsAppStatus) -> None:
+    """A send Meta failed after accepting it (only a row still standing as sent, not delivered:
+    a repeated webhook must not move a row that is being sent again)."""
+    row = (
+        Delivery.wa_message_id == status.wa_message_id,
+        Delivery.state == "sent",
+        Delivery.delivered_at.is_(None),
+    )
+    error = f"WhatsApp {status.code}"
+    if status.code == WINDOW_CLOSED:
+        await session.execute(
+            update(Delivery)
+            .where(*row, Delivery.template.is_(None))
+            .values(
+                state="pending",
+                not_before=status.at,
+                claimed_by=None,
+                claimed_at=None,
+                channel_error=status.code,
+                error=error,
+            )
+        )
+    if status.code == UNDELIVERABLE:
+        champion_ids = select(Delivery.champion_id).where(*row).scalar_subquery()
+        await session.execute(
+            update(Champion).where(Champion.id.in_(champion_ids)).values(unreachable_at=status.at)
+        )
+    state = {UNDELIVERABLE: "blocked", MARKETING_CAP: "skipped"}.get(status.code or 0, "failed")
+    await session.execute(
+        update(Delivery).where(*row).values(state=state, channel_error=status.code, error=error)
+    )
 
 
 async def prune(session: AsyncSession, before: datetime) -> None:
