@@ -25,6 +25,7 @@ import contextlib
 import hashlib
 import hmac
 import logging
+import os
 import sys
 from typing import Any
 
@@ -46,6 +47,7 @@ from bench.common import (
 from bench.handling import SECRET, _champbot, bot_settings, free_port, p50_p99, percentile
 from bench.whatsapp_broadcast import (
     PAIR_SECONDS,
+    VERIFY_TOKEN,
     add_whatsapp_champions,
     whatsapp_commands,
     whatsapp_settings,
@@ -59,7 +61,6 @@ WARM_UP_SECONDS = 3.0
 RATE = 100.0  # messages/s offered
 P99_LIMIT_MS = 50.0
 TEXT = "help"  # typed without a slash: the /help command (`bot.whatsapp_inbound.COMMAND_WORDS`)
-VERIFY = "bench-verify"
 
 
 def _bare_webhook(port: int, secret: str) -> None:
@@ -81,9 +82,16 @@ def _bare_webhook(port: int, secret: str) -> None:
     web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time a process has used so far (user + system, all its threads), from /proc."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def until_verified(url: str) -> None:
     """Wait until the webhook answers Meta's verification (it is up, with its routes)."""
-    params = {"hub.mode": "subscribe", "hub.verify_token": VERIFY, "hub.challenge": "42"}
+    params = {"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "42"}
     async with asyncio.timeout(60), ClientSession() as http:
         while True:
             try:
@@ -137,8 +145,10 @@ async def figure_inbound(run: Run) -> None:
                 await emulator.acall("wa_hook", url if side == "champbot" else None)
                 await emulator.acall("wa_inbound", url, 0, n, RATE, WARM_UP_SECONDS, TEXT)
                 await emulator.acall("mark")
+                cpu = cpu_seconds(child.pid)
                 results[side] = await emulator.acall("wa_inbound", url, 0, n, RATE, seconds, TEXT)
                 await asyncio.sleep(1.0)  # the last replies' statuses
+                results[side]["cpu"] = cpu_seconds(child.pid) - cpu
                 results[side]["counts"] = (await emulator.acall("counts"))["whatsapp"]
             finally:
                 child.stop()
@@ -158,12 +168,20 @@ async def figure_inbound(run: Run) -> None:
         ),
         run.rows,
     )
+    ours_ms = 1000 * ours["cpu"] / offered
     note(
         "14",
         f"{n:,} champions, {offered:,} messages in {ours['seconds']:.1f} s; bot: {ours['failed']} failed, "
-        f"{replies:,} replies sent, refused {ours['counts']['refused'] or 'none'}, "
-        f"max {1000 * max(ours['latencies'], default=0):.0f} ms, p90 {percentile(ours['latencies'], 0.9):.1f} ms; "
+        f"{replies:,} replies sent, refused {ours['counts']['refused'] or 'none'}, p90 "
+        f"{percentile(ours['latencies'], 0.9):.1f} ms, max {1000 * max(ours['latencies'], default=0):.0f} "
+        f"ms; "
         f"bare: {bare['failed']} failed; injector at worst {1000 * ours['late']:.1f} ms late",
+    )
+    note(
+        "14",
+        f"CPU used by the bot's process: {ours_ms:.1f} ms a message with its two status webhooks "
+        f"({RATE * ours_ms / 1000:.2f} CPUs at {RATE:.0f}/s, on a machine of {os.cpu_count()}); bare "
+        f"handler {1000 * bare['cpu'] / offered:.2f} ms",
     )
 
 
