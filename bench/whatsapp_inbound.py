@@ -168,7 +168,7 @@ async def figure_inbound(run: Run) -> None:
         ),
         run.rows,
     )
-    ours_ms = 1000 * ours["cpu"] / offered
+    ours_ms = 1000 * ours["cpu"] / max(1, replies)  # per message the bot handled (and answered)
     note(
         "14",
         f"{n:,} champions, {offered:,} messages in {ours['seconds']:.1f} s; bot: {ours['failed']} failed, "
@@ -179,7 +179,8 @@ async def figure_inbound(run: Run) -> None:
     )
     note(
         "14",
-        f"CPU used by the bot's process: {ours_ms:.1f} ms a message with its two status webhooks "
+        f"CPU used by the bot's process: {ours_ms:.1f} ms a message handled, its two status webhooks "
+        f"included "
         f"({RATE * ours_ms / 1000:.2f} CPUs at {RATE:.0f}/s, on a machine of {os.cpu_count()}); bare "
         f"handler {1000 * bare['cpu'] / offered:.2f} ms",
     )
