@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from bench import broadcast, data_scale, handling, idle, outbox, press
+from bench import broadcast, data_scale, handling, idle, outbox, press, whatsapp_broadcast, whatsapp_inbound
 from bench.common import run_figures
 
 FIGURES = {
@@ -15,6 +15,8 @@ FIGURES = {
     **data_scale.FIGURES,
     **outbox.FIGURES,
     **press.FIGURES,
+    **whatsapp_broadcast.FIGURES,
+    **whatsapp_inbound.FIGURES,
 }
 
 if __name__ == "__main__":
