@@ -3,10 +3,10 @@
 12. WhatsApp alone — a broadcast to 3,000 WhatsApp champions (half inside their 24-hour window, sent
     the session message; half outside it, sent their kind's template), delivered by `run_delivery` as
     `champbot deliver` runs it (WhatsApp rows by WhatsApp's own workers and Budget(whatsapp_rate,
-    whatsapp_pair_seconds), as shipped: 80/s, 6 s), against the emulator enforcing 80 messages/s per
+    whatsapp_pair_seconds), as shipped: 78/s, 6 s), against the emulator enforcing 80 messages/s per
     number and the pair limit. Figure: the sustained rate at the emulator (first send to last) ≥ 95% of
-    80/s, and no 130429 (throughput) nor 131056 (pair limit) refusal. Baseline: a bare
-    `WhatsAppClient.send` loop paced by Budget(80, 6 s), to the same people, in the same run.
+    the configured 78/s, and no 130429 (throughput) nor 131056 (pair limit) refusal. Baseline: a bare
+    `WhatsAppClient.send` loop paced by Budget(78, 6 s), to the same people, in the same run.
 13. both at once — one broadcast to 3,000 Telegram and 3,000 WhatsApp champions: each channel's
     sustained rate ≥ 95% of its own limit (Telegram's `delivery_rate`, WhatsApp's `whatsapp_rate`).
     Baseline: each channel's broadcast alone, to the same champions, in the same run; each channel's
@@ -80,7 +80,8 @@ from storage.models import Champion, Identity, Role, Status, utcnow
 
 FIRST_PERSON = 7_000_000_000  # WhatsApp people of the benchmark: BSUID GB.<FIRST_PERSON + i>
 TEXT = "Flu jabs this Saturday at the community centre, 10:00-16:00. Please pass it on."
-WHATSAPP_RATE = 80.0  # messages/s, the number's default throughput (settings.whatsapp_rate)
+META_RATE = 80.0  # messages/s Meta lets a business number send by default: the emulator enforces it
+WHATSAPP_RATE = float(Settings.model_fields["whatsapp_rate"].default)  # the bot's, a little under it
 PAIR_SECONDS = 6.0  # Meta's pair limit (settings.whatsapp_pair_seconds)
 VERIFY_TOKEN = "bench-verify"
 
@@ -512,7 +513,7 @@ async def figure_whatsapp(run: Run) -> None:
     n = (QUICK if run.quick else FULL)["whatsapp"]
     database = await create_database(run.kind, run.workdir, "wa_broadcast")
     with EmulatorProcess(enforce_limits=True, commands=whatsapp_commands) as emulator:
-        graph = await emulator.acall("wa_start", WHATSAPP_RATE, PAIR_SECONDS, False)
+        graph = await emulator.acall("wa_start", META_RATE, PAIR_SECONDS, False)
         engine = database.engine()
         await add_whatsapp_champions(engine, 0, WARM_UP, role=Role.COORDINATOR)
         await engine.dispose()
@@ -592,7 +593,7 @@ async def figure_both(run: Run) -> None:
         EmulatorProcess(enforce_limits=True, commands=whatsapp_commands) as whatsapp,
     ):
         emulators = {"telegram": telegram, "whatsapp": whatsapp}
-        graph = await whatsapp.acall("wa_start", WHATSAPP_RATE, PAIR_SECONDS, False)
+        graph = await whatsapp.acall("wa_start", META_RATE, PAIR_SECONDS, False)
         engine = database.engine()
         await add_champions(engine, FIRST_ID, n_tg, area_id=areas["telegram"])
         await engine.dispose()

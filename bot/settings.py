@@ -86,7 +86,11 @@ class Settings(BaseSettings):
         "https://graph.facebook.com/v23.0", description="Graph API base: Meta's, or the local emulator."
     )
     whatsapp_rate: float = Field(
-        80.0, ge=0, description="Messages a second the WhatsApp number sends at most (0: no limit)."
+        78.0,
+        ge=0,
+        description="Messages a second the WhatsApp number sends at most, split between the processes "
+        "sending with it (0: no limit). Meta allows 80 by default (up to 1,000 when raised); 78 leaves "
+        "room for a send that starts a little late.",
     )
     whatsapp_pair_seconds: float = Field(
         6.0, ge=0, description="Seconds between two messages to one WhatsApp user (Meta's pair limit)."

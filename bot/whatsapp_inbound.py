@@ -131,7 +131,7 @@ class Inbound:
                     str(s["id"]), str(s["status"]), _when(s.get("timestamp")), _error_code(s)
                 )
                 for s in value.get("statuses", [])
-                if isinstance(s, dict) and "id" in s and "status" in s
+                if isinstance(s, dict) and "id" in s and s.get("status") in whatsapp_statuses.KEPT
             ]
             if statuses:
                 async with self.sessions.begin() as session:

@@ -25,6 +25,7 @@ from storage.models import Champion, Delivery, WhatsAppStatus
 FAILED = "failed"
 READ = "read"
 DELIVERED = "delivered"
+KEPT = frozenset((DELIVERED, READ, FAILED))  # "sent" says nothing the send's own answer didn't
 WINDOW_CLOSED = 131047  # a session message outside the 24-hour window: send its template instead
 UNDELIVERABLE = 131026  # the person cannot be reached on WhatsApp
 MARKETING_CAP = 131049  # Meta holds back marketing to someone who has had their share
