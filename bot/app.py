@@ -30,6 +30,7 @@ from bot.i18n import LANGUAGES, N_, translator
 from bot.leader import Leader
 from bot.settings import Settings, SettingsError
 from bot.whatsapp_api import WhatsAppClient
+from bot.whatsapp_inbound import Inbox
 from bot.whatsapp_replies import WhatsAppOut
 from bot.whatsapp_templates import validate_at_start
 from storage.content import Library, load_library
@@ -90,6 +91,8 @@ def build_application(
     application.bot_data.leader = Leader(sessions.kw["bind"])
     application.bot_data.budget = budget
     application.bot_data.whatsapp = whatsapp_out(settings, sessions)
+    if application.bot_data.whatsapp is not None:
+        application.bot_data.whatsapp_inbox = Inbox(application)
     wiring.register(application)
     return application
 
@@ -206,6 +209,8 @@ class ChampApplication(Application[ExtBot[Priority], Context, Data, Data, Servic
 async def shutdown(application: App) -> None:
     """Shut the application down and give up leading, so another process runs the scheduled jobs
     at once rather than after this one is gone."""
+    if application.bot_data.whatsapp_inbox is not None:  # what the webhook took in, handled first
+        await application.bot_data.whatsapp_inbox.settle()
     await application.shutdown()
     if application.bot_data.whatsapp is not None:
         await application.bot_data.whatsapp.client.close()

@@ -26,6 +26,7 @@ from storage.report_topics import Topic
 
 if TYPE_CHECKING:
     from bot.leader import Leader
+    from bot.whatsapp_inbound import Inbox
 
 
 @dataclass
@@ -41,7 +42,8 @@ class Services:
     wake: Wake = field(default_factory=Wake)  # rung after a commit that queued outbox rows
     budget: Budget = field(default_factory=lambda: Budget(None))  # the token's sends: replies, deliveries
     steps: Mapping[str, type[StepData]] = field(default_factory=dict)  # journey prefix → its step data
-    whatsapp: WhatsAppOut | None = None  # the WhatsApp channel, where configured
+    whatsapp: WhatsAppOut | None = None  # the WhatsApp channel's sending side, where configured
+    whatsapp_inbox: Inbox | None = None  # and its webhook's messages, handled in the background
 
 
 T = TypeVar("T", bound=StepData)

@@ -2,16 +2,19 @@
 handlers already know.
 
 The signature is checked on the raw body before anything else is read. Each message is claimed by
-its id (`storage.inbound`), so a repeat is dropped, and handled before the 200 goes back, so one
-Meta was told we have is never lost. The person's identity gives the chat key the handlers see as
-their chat and user id; the message becomes a Telegram-shaped update (a typed command as a
-command, "JOIN CODE" as /start CODE, a button or list reply as a button press, a photo or voice note
-as one, downloaded first: WhatsApp's media ids expire after 7 days) and goes through the same
-Application, whose replies to a WhatsApp chat go out through `bot.whatsapp_replies`.
+its id and kept (`storage.inbound`) before the 200 goes back, so a repeat is dropped and one Meta
+was told we have is never lost; it is handled after, in the background (`Inbox`), so Meta's
+webhook is answered in milliseconds whatever the journey costs. The person's identity gives the
+chat key the handlers see as their chat and user id; the message becomes a Telegram-shaped update
+(a typed command as a command, "JOIN CODE" as /start CODE, a button or list reply as a button
+press, a photo or voice note as one, downloaded first: WhatsApp's media ids expire after 7 days)
+and goes through the same Application, whose replies to a WhatsApp chat go out through
+`bot.whatsapp_replies`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import itertools
@@ -25,6 +28,7 @@ from typing import Any
 
 from aiohttp import web
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Update
 
 from bot import whatsapp_media
@@ -41,6 +45,7 @@ log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 MAX_BODY = 3 * 1024 * 1024  # Meta batches up to a few hundred changes; each is small
+CONCURRENCY = 4  # people whose messages are handled at once: the webhook's claims go between them
 JOIN = re.compile(r"^\s*join\s+(\S+)\s*$", re.IGNORECASE)
 MEDIA_GONE = N_("Sorry, I couldn't receive that file. Please send it again.")
 _ids = itertools.count(int(time.time() * 1000))  # update and message ids, unique in this process
@@ -54,8 +59,8 @@ def signed(secret: str, body: bytes, header: str) -> bool:
 
 def whatsapp_routes(application: App, path: str = "/whatsapp") -> list[web.RouteDef]:
     """The webhook's GET (verification) and POST (messages and statuses) at `path`."""
-    settings = application.bot_data.settings
-    assert settings is not None and settings.whatsapp_app_secret is not None
+    settings, inbox = application.bot_data.settings, application.bot_data.whatsapp_inbox
+    assert settings is not None and settings.whatsapp_app_secret is not None and inbox is not None
     secret = settings.whatsapp_app_secret.get_secret_value()
     verify_token = (
         settings.whatsapp_verify_token.get_secret_value() if settings.whatsapp_verify_token else None
@@ -80,9 +85,7 @@ def whatsapp_routes(application: App, path: str = "/whatsapp") -> list[web.Route
         if not signed(secret, body, header):
             return web.Response(status=403, text="bad signature")
         try:
-            await Inbound(application).handle(_json(body))
-        except WhatsAppUnavailable:
-            return web.Response(status=503, text="try again")  # Meta repeats the delivery
+            await inbox.receive(_json(body))
         except ValueError:
             log.info("Refused a signed WhatsApp webhook that is not Meta's shape")
             return web.Response(status=400, text="not a WhatsApp webhook")
@@ -114,28 +117,40 @@ def _when(timestamp: object) -> datetime:
         return utcnow()
 
 
-class Inbound:
-    """One webhook delivery, handled message by message."""
+class Inbox:
+    """The process's WhatsApp inbox: a webhook's messages are claimed (and kept) in one transaction
+    before Meta gets its 200, then handled in the background, one person's messages in the order
+    they came, a few people at a time. A message whose handling was cut short (a crash, WhatsApp
+    unreachable for its media) stays unhandled and is taken up again by `recover`."""
 
-    def __init__(self, application: App) -> None:
-        out = application.bot_data.whatsapp
-        assert out is not None and application.bot_data.sessions is not None
+    def __init__(self, application: App, concurrency: int = CONCURRENCY) -> None:
         self.application = application
-        self.out: WhatsAppOut = out
-        self.sessions = application.bot_data.sessions
+        self._slots = asyncio.Semaphore(concurrency)
+        self._last: dict[str, asyncio.Task[None]] = {}  # the newest handling of each person's messages
+        self._tasks: set[asyncio.Task[None]] = set()
 
-    async def handle(self, payload: dict[str, Any]) -> None:
+    @property
+    def out(self) -> WhatsAppOut:
+        out = self.application.bot_data.whatsapp
+        assert out is not None
+        return out
+
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        assert self.application.bot_data.sessions is not None
+        return self.application.bot_data.sessions
+
+    async def receive(self, payload: dict[str, Any]) -> None:
+        """Keep a webhook's statuses and claim its messages; their handling starts in the background."""
+        statuses, messages = [], []
         for value in _changes(payload):
-            statuses = [
+            statuses += [
                 whatsapp_statuses.Status(
                     str(s["id"]), str(s["status"]), _when(s.get("timestamp")), _error_code(s)
                 )
                 for s in value.get("statuses", [])
                 if isinstance(s, dict) and "id" in s and s.get("status") in whatsapp_statuses.KEPT
             ]
-            if statuses:
-                async with self.sessions.begin() as session:
-                    await whatsapp_statuses.keep(session, statuses)
             contacts = {
                 key: contact
                 for contact in value.get("contacts", [])
@@ -146,41 +161,84 @@ class Inbound:
             for message in value.get("messages", []):
                 if isinstance(message, dict) and "id" in message:
                     sender = message.get("from_user_id") or message.get("from")
-                    await self.message(message, contacts.get(sender, {}) if sender else {})
-
-    async def message(self, message: dict[str, Any], contact: dict[str, Any]) -> None:
-        """Handle one message once: claim it, renew the person's window, hand it to the bot."""
-        wamid = str(message["id"])
-        phone = message.get("from") or contact.get("wa_id")
-        address = contact.get("user_id") or message.get("from_user_id") or phone
-        if not address:
+                    messages.append(
+                        {"message": message, "contact": contacts.get(sender, {}) if sender else {}}
+                    )
+        if not statuses and not messages:
             return
         now = utcnow()
-        try:
-            chat_id = await self._claim(wamid, str(address), phone and str(phone), now)
-        except IntegrityError:  # their first two messages at once: the other made the identity
-            chat_id = await self._claim(wamid, str(address), phone and str(phone), now)
-        if chat_id is None:
-            log.info("Dropped a repeated WhatsApp message")
-            return
-        self.out.addresses[chat_id] = str(phone or address)
-        name = str((contact.get("profile") or {}).get("name") or "WhatsApp")[:64]
-        try:
+        async with self.sessions.begin() as session:
+            await whatsapp_statuses.keep(session, statuses)
+            claimed = [
+                kept
+                for kept in messages
+                if await inbound.claim(session, str(kept["message"]["id"]), now, kept)
+            ]
+        if len(claimed) < len(messages):
+            log.info("Dropped %s repeated WhatsApp messages", len(messages) - len(claimed))
+        for kept in claimed:
+            self._start(kept)
+
+    async def recover(self) -> int:
+        """Take up messages claimed but not handled for a while (their worker died); how many."""
+        async with self.sessions.begin() as session:
+            stale = await inbound.retake_stale(session, utcnow())
+        for kept in stale:
+            self._start(kept)
+        return len(stale)
+
+    async def settle(self) -> None:
+        """Wait until every message taken in has been handled."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def _start(self, kept: dict[str, Any]) -> None:
+        """Handle a message after the same person's earlier ones."""
+        address = _address(kept["message"], kept["contact"]) or ""
+        task = asyncio.get_running_loop().create_task(self._after(self._last.get(address), kept))
+        self._last[address] = task
+        self._tasks.add(task)
+
+        def done(finished: asyncio.Task[None]) -> None:
+            self._tasks.discard(finished)
+            if self._last.get(address) is finished:
+                del self._last[address]
+
+        task.add_done_callback(done)
+
+    async def _after(self, earlier: asyncio.Task[None] | None, kept: dict[str, Any]) -> None:
+        if earlier is not None:
+            await asyncio.gather(earlier, return_exceptions=True)
+        async with self._slots:
+            try:
+                await self.message(kept["message"], kept["contact"])
+            except WhatsAppUnavailable:
+                log.warning("A WhatsApp message waits for WhatsApp to be reachable again")
+            except Exception:  # kept unhandled: `recover` takes it up again
+                log.exception("A WhatsApp message could not be handled")
+
+    async def message(self, message: dict[str, Any], contact: dict[str, Any]) -> None:
+        """Handle one claimed message: renew the person's window, hand it to the bot, mark it handled."""
+        wamid = str(message["id"])
+        phone = message.get("from") or contact.get("wa_id")
+        address = _address(message, contact)
+        if address is not None:
+            now = utcnow()
+            try:
+                chat_id = await self._wrote(address, phone and str(phone), now)
+            except IntegrityError:  # their first two messages at once: the other made the identity
+                chat_id = await self._wrote(address, phone and str(phone), now)
+            self.out.addresses[chat_id] = str(phone or address)
+            name = str((contact.get("profile") or {}).get("name") or "WhatsApp")[:64]
             for update in await self.updates(chat_id, name, message):
                 processor = self.application.update_processor
                 await processor.process_update(update, self.application.process_update(update))
-        except WhatsAppUnavailable:
-            async with self.sessions.begin() as session:
-                await inbound.release(session, wamid)
-            raise
         async with self.sessions.begin() as session:
             await inbound.handled(session, wamid, utcnow())
 
-    async def _claim(self, wamid: str, address: str, phone: str | None, now: datetime) -> int | None:
-        """Claim the message and renew its sender's window; their chat key (None: a repeat)."""
+    async def _wrote(self, address: str, phone: str | None, now: datetime) -> int:
+        """Renew the sender's window; their chat key."""
         async with self.sessions.begin() as session:
-            if not await inbound.claim(session, wamid, now):
-                return None
             identity = await identities.whatsapp_wrote(session, address, phone, now)
             assert identity.chat_id is not None
             return identity.chat_id
@@ -280,6 +338,14 @@ def _typed(text: str) -> dict[str, Any]:
         length = len(text.split(maxsplit=1)[0])
         return {"text": text, "entities": [{"type": "bot_command", "offset": 0, "length": length}]}
     return {"text": text}
+
+
+def _address(message: dict[str, Any], contact: dict[str, Any]) -> str | None:
+    """Who sent a message: their BSUID, else their phone number's digits."""
+    address = (
+        contact.get("user_id") or message.get("from_user_id") or message.get("from") or contact.get("wa_id")
+    )
+    return str(address) if address else None
 
 
 def _picked(message: dict[str, Any]) -> str | None:

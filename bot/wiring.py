@@ -120,6 +120,7 @@ JOBS = {
     digest.digest_job: 60,
     live_report.report_job: live_report.REPORT_SECONDS,
     whatsapp_jobs.prune_job: whatsapp_jobs.EVERY,
+    whatsapp_jobs.recover_job: whatsapp_jobs.RECOVER_EVERY,
 }
 # What each kind of outbox row says, rendered at send time in the recipient's language.
 MESSAGES: dict[str, Render] = {

@@ -160,12 +160,14 @@ class Identity(Base):
 
 
 class InboundMessage(Base):
-    """A WhatsApp message id already handled: Meta may deliver a webhook more than once."""
+    """A WhatsApp message taken in: Meta may deliver a webhook more than once, so its id is claimed
+    once; the message is kept until it is handled, so none is lost to a crash after Meta's 200."""
 
     __tablename__ = "inbound_message"
     id: Mapped[str] = mapped_column(String(160), primary_key=True)  # the wamid
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # None: being handled, or lost
+    kept: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the message and its sender, until handled
 
 
 class WhatsAppStatus(Base):

@@ -5,12 +5,13 @@ media, statuses out of order, and lists longer than WhatsApp shows."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 from aiohttp import ClientSession
 from sqlalchemy import func, select
 
-from storage import directory, identities
+from storage import directory, identities, inbound
 from storage.models import Identity, InboundMessage, utcnow
 from tests.test_whatsapp_journeys import join
 from tests.whatsapp_harness import VERIFY_TOKEN, WhatsAppHarness, whatsapp_fixture  # noqa: F401
@@ -94,14 +95,14 @@ async def test_messages_the_bot_cannot_read_are_answered_or_ignored(whatsapp: Wh
     ):
         before = len(hana.history)
         emulator.send_raw(hana.address, message)
-        await emulator.drain()
+        await whatsapp.settle()
         answers = [m for m in hana.history[before:] if m.get("from_bot")]
         assert len(answers) == 1, message  # one sensible answer each
     before = len(hana.history)
     emulator.send_raw(
         hana.address, {"type": "reaction", "reaction": {"message_id": "wamid.y", "emoji": "👍"}}
     )
-    await emulator.drain()
+    await whatsapp.settle()
     assert not [m for m in hana.history[before:] if m.get("from_bot")]  # an emoji on a message: nothing
 
 
@@ -110,11 +111,11 @@ async def test_a_button_id_never_sent_is_a_stale_press(whatsapp: WhatsAppHarness
     await ida.send("start")
     before = len(ida.history)
     whatsapp.emulator.press(ida.address, "erase:yes", forged=True)
-    await whatsapp.emulator.drain()
+    await whatsapp.settle()
     said = [m for m in ida.history[before:] if m.get("from_bot")]
     assert len(said) == 1 and "no longer active" in said[0]["text"]
     whatsapp.emulator.choose(ida.address, "more:99", forged=True)  # a page of no list
-    await whatsapp.emulator.drain()
+    await whatsapp.settle()
 
 
 async def test_a_text_outside_any_journey_is_answered(whatsapp: WhatsAppHarness) -> None:
@@ -178,3 +179,39 @@ async def test_someone_known_by_their_number_keeps_their_identity_when_their_bsu
         again = await identities.whatsapp_wrote(session, "GB.2000000008", "447700901008", utcnow())
     assert again.id == first.id and again.address == "GB.2000000008"
     assert await count(whatsapp, Identity) == 1
+
+
+async def test_the_webhook_answers_before_the_message_is_handled(whatsapp: WhatsAppHarness) -> None:
+    pat = whatsapp.person("GB.2000000009", "447700901009", "Pat")
+    held = whatsapp.emulator.hold(pat.address)  # the bot's answer hangs at the Graph API
+    whatsapp.emulator.send_text(pat.address, "start")
+    await whatsapp.emulator.drain()
+    assert whatsapp.emulator.webhook_log[-1].status == 200  # Meta has its 200 already
+    await asyncio.wait_for(held.wait(), 5)  # while the bot is still answering
+    async with whatsapp.bot.sessions() as session:
+        claim = await session.scalar(select(InboundMessage))
+    assert claim is not None and claim.handled_at is None and claim.kept is not None
+    whatsapp.emulator.release(pat.address)
+    await whatsapp.settle()
+    async with whatsapp.bot.sessions() as session:
+        claim = await session.scalar(select(InboundMessage))
+    assert claim is not None and claim.handled_at is not None and claim.kept is None
+
+
+async def test_a_message_a_stopped_worker_left_unhandled_is_taken_up(whatsapp: WhatsAppHarness) -> None:
+    rae = whatsapp.person("GB.2000000010", "447700901010", "Rae")
+    kept = {
+        "message": {"from": rae.phone, "from_user_id": rae.address, "id": "wamid.lost", "type": "text"}
+        | {"timestamp": "1", "text": {"body": "hello there"}},
+        "contact": {"wa_id": rae.phone, "user_id": rae.address, "profile": {"name": "Rae"}},
+    }
+    inbox = whatsapp.bot.application.bot_data.whatsapp_inbox
+    assert inbox is not None
+    async with whatsapp.bot.sessions.begin() as session:  # claimed three minutes ago, never handled
+        assert await inbound.claim(session, "wamid.lost", utcnow() - timedelta(minutes=3), kept)
+    async with whatsapp.bot.sessions.begin() as session:  # a fresh claim is someone else's, in hand
+        assert await inbound.claim(session, "wamid.fresh", utcnow(), kept | {"message": {"id": "x"}})
+    assert await inbox.recover() == 1
+    await whatsapp.settle()
+    assert [m["text"] for m in rae.history if m.get("from_bot")] == ["Hello! Send /start to join."]
+    assert await inbox.recover() == 0  # handled: nothing left to take up

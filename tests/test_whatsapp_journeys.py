@@ -140,11 +140,11 @@ async def test_settings_mydata_and_deleteme(whatsapp: WhatsAppHarness) -> None:
 async def test_a_repeated_delivery_is_handled_once(whatsapp: WhatsAppHarness) -> None:
     gita = whatsapp.person("GB.1000000007", "447700900007", "Gita")
     wamid = whatsapp.emulator.send_text(gita.address, "start")
-    await whatsapp.emulator.drain()
+    await whatsapp.settle()
     answers = len([m for m in gita.history if m.get("from_bot")])
     whatsapp.emulator.replay(wamid)
     whatsapp.emulator.replay(wamid)
-    await whatsapp.emulator.drain()
+    await whatsapp.settle()
     assert len([m for m in gita.history if m.get("from_bot")]) == answers
     async with whatsapp.bot.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(InboundMessage)) == 1
@@ -160,7 +160,7 @@ async def test_a_campaign_message_outside_the_window_comes_by_template_and_is_an
         await session.execute(update(Identity).values(last_inbound_at=utcnow() - timedelta(days=2)))
     await campaign_message(whatsapp.bot)
     await deliver(whatsapp.bot)
-    await whatsapp.emulator.drain()
+    await whatsapp.settle()
     got = [m for m in nia.history if m.get("from_bot")][-1]
     assert got["type"] == "template" and got["template"]["category"] == "marketing"
     assert EN in said(got)

@@ -45,7 +45,7 @@ class WhatsAppPerson:
     async def _after(self, act: str) -> list[str]:
         """What the bot said after the person's message `act` (a wamid) was handled."""
         before = next(n for n, m in enumerate(self.history) if m.get("wamid") == act)
-        await self.emulator.drain(SETTLE)
+        await self.harness.settle()
         return [said(m) for m in self.history[before + 1 :] if m.get("from_bot")]
 
     async def send(self, text: str) -> list[str]:
@@ -95,6 +95,16 @@ class WhatsAppHarness:
         self.bot = bot
         self.emulator = emulator
 
+    async def settle(self) -> None:
+        """Wait until the emulator's webhooks are posted and the bot has handled what they brought
+        (the webhook answers before the handling, which goes on in the background)."""
+        inbox = self.bot.application.bot_data.whatsapp_inbox
+        assert inbox is not None
+        async with asyncio.timeout(SETTLE):
+            await self.emulator.drain(SETTLE)
+            await inbox.settle()
+            await self.emulator.drain(SETTLE)  # the statuses of what the bot sent meanwhile
+
     def person(self, address: str, phone: str | None = None, name: str = "Amina") -> WhatsAppPerson:
         return WhatsAppPerson(self, address, phone, name)
 
@@ -122,8 +132,8 @@ async def whatsapp_fixture(
     runner, root = await serve(web.Application(), whatsapp_routes(harness.application), "127.0.0.1", 0)
     wa.webhook_url = f"{root}/whatsapp"
     register_templates(wa)
-    yield WhatsAppHarness(harness, wa)
-    await wa.drain(SETTLE)
+    yield (done := WhatsAppHarness(harness, wa))
+    await done.settle()
     if spec_path() is not None:  # every call the bot made, as Meta's OpenAPI description allows
         for request in wa.requests:
             if request.status is not None and request.status < 300:

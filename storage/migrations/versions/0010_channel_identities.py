@@ -58,6 +58,7 @@ def upgrade() -> None:
         sa.Column("id", sa.String(160), nullable=False),
         sa.Column("received_at", WHEN, nullable=False),
         sa.Column("handled_at", WHEN, nullable=True),
+        sa.Column("kept", sa.JSON(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_inbound_message")),
     )
     with op.batch_alter_table("inbound_message") as batch:
