@@ -55,7 +55,7 @@ from bench.common import (
     note,
     run_figures,
 )
-from bot.app import SANDBOX_TOKEN
+from bot.app import SANDBOX_TOKEN, whatsapp_out
 from bot.budget import Budget
 from bot.channels import run_delivery
 from bot.emulator import Emulator
@@ -484,7 +484,14 @@ async def deliver(database: Database, settings: Settings, audience: Audience) ->
         async with sessions.begin() as session:
             await broadcasts.queue_due(session, utcnow(), timedelta(hours=1))
         budget = Budget(settings.delivery_rate or None)
-        await run_delivery(settings, sessions, asyncio.Event(), budget, until_idle=True)
+        whatsapp = whatsapp_out(settings, sessions)  # as `champbot deliver` makes it
+        try:
+            await run_delivery(
+                settings, sessions, asyncio.Event(), budget, until_idle=True, whatsapp=whatsapp
+            )
+        finally:
+            if whatsapp is not None:
+                await whatsapp.client.close()
         seconds = time.monotonic() - queued
         async with sessions.begin() as session:
             report = await broadcasts.report(session, made.id)

@@ -154,6 +154,10 @@ class Budget:
             self._hand_back(waiter, timer)
             raise
 
+    def unsent(self, chat: Chat) -> None:
+        """A send to `chat` was refused before it reached them: it starts no gap for the chat."""
+        self._last_chat.pop(chat, None)
+
     def back_off(self, seconds: float) -> None:
         """Telegram said to wait: hold every send, not only the one that was refused."""
         if self.per_second:

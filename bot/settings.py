@@ -90,7 +90,7 @@ class Settings(BaseSettings):
         ge=0,
         description="Messages a second the WhatsApp number sends at most, split between the processes "
         "sending with it (0: no limit). Meta allows 80 by default (up to 1,000 when raised); 78 leaves "
-        "room for a send that starts a little late.",
+        "room for sends that arrive bunched after a late one.",
     )
     whatsapp_pair_seconds: float = Field(
         6.0, ge=0, description="Seconds between two messages to one WhatsApp user (Meta's pair limit)."

@@ -137,6 +137,16 @@ async def test_the_chat_gap_holds_bulk_and_person_sends_but_not_replies() -> Non
     assert takers.order[-1] == "bulk"
 
 
+async def test_a_send_refused_before_it_reached_its_chat_starts_no_gap() -> None:
+    limiter, timer = budget(per_second=10, per_chat=6.0)
+    await limiter.take(1)  # a send to chat 1 at 0, which WhatsApp refused (130429): it never arrived
+    limiter.unsent(1)
+    takers = Takers(limiter, timer)
+    await takers.add("again", 1)
+    await timer.advance(0.15)
+    assert takers.order == ["again"] and takers.at["again"] == pytest.approx(0.1)  # the next slot
+
+
 async def test_a_waiter_held_by_its_chat_does_not_hold_up_the_others() -> None:
     limiter, timer = budget(per_second=10, per_chat=5.0)
     await limiter.take(1)

@@ -24,7 +24,7 @@ from telegram import Bot
 from bot.app import build_application
 from bot.budget import Budget, Chat, Priority
 from bot.context import Services
-from bot.delivery import DeliveryWorker, WorkerOptions
+from bot.delivery import THROUGHPUT_PAUSE, DeliveryWorker, WorkerOptions
 from bot.emulator import Emulator
 from bot.i18n import translator
 from bot.replies import Outgoing
@@ -351,7 +351,7 @@ async def test_throughput_and_pair_limit_refusals_are_retried_after_a_backoff(
     assert busy_row.state == paired_row.state == "pending"
     assert busy_row.not_before > clock.now and paired_row.not_before >= clock.now + timedelta(seconds=6)
     assert "130429" in (busy_row.error or "") and "131056" in (paired_row.error or "")
-    assert out.budget.backed_off == [1.0]  # type: ignore[attr-defined]  # the number's limit holds every send
+    assert out.budget.backed_off == [THROUGHPUT_PAUSE]  # type: ignore[attr-defined]  # the number's limit holds every send
     assert len(bot_messages(wa, fine)) == 1
     assert await delivering.run_once() == 0  # not before their backoff
     clock.now += timedelta(seconds=6)
