@@ -35,10 +35,12 @@ from bot.whatsapp_inbound import whatsapp_routes
 from bot.whatsapp_replies import WhatsAppOut
 from bot.whatsapp_templates import load
 from bot.wiring import MESSAGES
-from storage import audience, broadcasts, outbox, reports
+from handlers.reach import reach_figures
+from storage import audience, broadcasts, outbox, reports, responses, whatsapp_statuses
 from storage.audience import Audience
 from storage.identities import TELEGRAM, WHATSAPP, whatsapp_chat_key
 from storage.models import Champion, Delivery, Identity, Report, ReportReply, Status, utcnow
+from storage.responses import Reach
 from tests import whatsapp_openapi
 from tests.conftest import BotHarness, make_coordinator
 from tests.test_delivery import Clock, add_champions
@@ -744,3 +746,22 @@ async def test_a_long_message_goes_in_parts_held_to_the_pair_gap_once(
     await out.say(chat, Outgoing(text), translator("en"), Priority.BULK)
     assert len(bot_messages(wa, address)) == 2
     assert priorities == [Priority.BULK, Priority.REPLY]  # the second part is not held 6 s behind the first
+
+
+async def test_the_reach_figures_count_the_whatsapp_messages_read(
+    sessions: async_sessionmaker[AsyncSession], wa: WhatsAppEmulator, out: WhatsAppOut, bare_bot: Bot
+) -> None:
+    clock = Clock()
+    first, _second = await add_whatsapp(sessions, wa, 2, wrote=clock.now - HOUR)
+    broadcast_id = await broadcast(sessions, clock)
+    assert await worker(bare_bot, sessions, clock, out).run_once() == 2
+    (read,) = bot_messages(wa, first)
+    async with sessions.begin() as session:
+        await whatsapp_statuses.keep(session, [whatsapp_statuses.Status(read["wamid"], "read", clock.now)])
+    async with sessions() as session:
+        recent = await responses.recent_reach(session, clock.now - HOUR)
+    [figures] = [b.reach for b in recent.broadcasts if b.id == broadcast_id]
+    assert (figures.sent, figures.whatsapp, figures.read) == (2, 2, 1)
+    t = translator("en")
+    assert reach_figures(t, figures).endswith(" · read on WhatsApp 1/2")
+    assert "WhatsApp" not in reach_figures(t, Reach(sent=3))  # Telegram alone: no read figure
