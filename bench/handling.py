@@ -416,6 +416,11 @@ def _echo_bot(base_url: str, mode: str, port: int) -> None:
     application: Application = ApplicationBuilder().token(SANDBOX_TOKEN).base_url(f"{base_url}/bot").build()  # type: ignore[type-arg]
     application.add_handler(MessageHandler(filters.TEXT, echo))
     application.add_handler(CallbackQueryHandler(answer))
+    run_bare(application, mode, port)
+
+
+def run_bare(application: Application, mode: str, port: int) -> None:  # type: ignore[type-arg]
+    """Run a baseline's bare Application as the bot runs: on a loopback webhook, or polling."""
     if mode == "webhook":
         application.run_webhook(
             listen="127.0.0.1",

@@ -39,7 +39,6 @@ from bench.common import (
     run_figures,
 )
 from bench.handling import (
-    SECRET,
     Driver,
     Pending,
     Step,
@@ -48,6 +47,7 @@ from bench.handling import (
     faults,
     p50_p99,
     problems,
+    run_bare,
 )
 from bot.app import SANDBOX_TOKEN
 from bot.emulator import Emulator
@@ -127,17 +127,7 @@ def _press_echo_bot(base_url: str, mode: str, port: int) -> None:
         ApplicationBuilder().token(SANDBOX_TOKEN).base_url(f"{base_url}/bot").concurrent_updates(True).build()
     )
     application.add_handler(CallbackQueryHandler(next_step))
-    if mode == "webhook":
-        application.run_webhook(
-            listen="127.0.0.1",
-            port=port,
-            url_path="hook",
-            webhook_url=f"http://127.0.0.1:{port}/hook",
-            secret_token=SECRET,
-            allowed_updates=Update.ALL_TYPES,
-        )
-    else:
-        application.run_polling(allowed_updates=Update.ALL_TYPES)
+    run_bare(application, mode, port)
 
 
 async def figure_press(run: Run) -> None:
