@@ -3,7 +3,8 @@ coordinator, check each person keeps a chat of their own, and go round the loop 
 report to the coordinator's response; on WhatsApp, join by pressing reply buttons and picking list
 rows (with the mouse and with the keyboard alone), send a photo and a voice note, keep the chat
 over a restart, fit a 375 px screen, and get the coordinator's broadcast beside a Telegram
-champion."""
+champion; start in approval mode, or switch to invite-only on the page, and follow an invite link
+as a newcomer."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import json
 import re
 import shutil
 import socket
+import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -650,6 +652,16 @@ def test_the_sandbox_command_takes_a_sign_up_mode(monkeypatch: pytest.MonkeyPatc
     assert started["signup"] == "approval"
     refused = CliRunner().invoke(main, ["sandbox", "--signup", "everyone"])
     assert refused.exit_code != 0 and "'everyone' is not one of" in refused.output
+
+
+def test_make_sandbox_passes_the_sign_up_mode_asked_for(tmp_path: Path) -> None:
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    root = Path(__file__).resolve().parent.parent
+    fresh = f"VENV={tmp_path / 'venv'}"  # as in a fresh clone
+    command = ["make", "-n", "--no-print-directory", "-C", str(root), "sandbox", fresh, "SIGNUP=approval"]
+    dry = subprocess.run(command, capture_output=True, text=True, check=True, timeout=60)
+    assert dry.stdout.splitlines()[-1].endswith("/champbot sandbox --port 8080 --signup approval")
 
 
 async def test_in_approval_mode_a_newcomer_waits_until_sam_approves_them_in_pending(tmp_path: Path) -> None:
