@@ -5,6 +5,8 @@ BIN = $(VENV)/bin
 LANGS = ar bn pl pt ro so ur
 # The sandbox's page (and its emulator) listen here: `make sandbox PORT=8081`.
 PORT ?= 8080
+# Who may join the sandbox's bot: `make sandbox SIGNUP=approval` (or invite, or open, the default).
+SIGNUP ?=
 
 .PHONY: sandbox test lint i18n
 
@@ -24,7 +26,7 @@ $(TEST_STAMP): $(RUN_STAMP)
 	touch $@
 
 sandbox: $(RUN_STAMP)
-	$(BIN)/champbot sandbox --port $(PORT)
+	$(BIN)/champbot sandbox --port $(PORT)$(if $(SIGNUP), --signup $(SIGNUP))
 
 test: $(TEST_STAMP)
 	$(BIN)/python -m pytest

@@ -6,13 +6,13 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, get_args
 
 import click
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import LANGUAGES, catalog_cache_dir, catalog_status, compile_catalogs
-from bot.settings import Settings, SettingsError, get_settings
+from bot.settings import Settings, SettingsError, SignupMode, get_settings
 from storage import broadcasts, outbox
 
 if TYPE_CHECKING:
@@ -128,7 +128,14 @@ def webhook() -> None:
     show_default=True,
     help="Network round trip each Bot API call waits, jittered ±20% (e.g. 60ms), to feel a real network.",
 )
-def sandbox(port: int, data_dir: Path, rtt: str) -> None:
+@click.option(
+    "--signup",
+    type=click.Choice(get_args(SignupMode)),
+    help="Who may join: open (anyone), invite (only with a coordinator's invite link) or approval "
+    "(Sam approves each newcomer with /pending). Default: CHAMPBOT_SIGNUP_MODE, else open. The page "
+    "can switch it while the sandbox runs.",
+)
+def sandbox(port: int, data_dir: Path, rtt: str, signup: SignupMode | None) -> None:
     """Try the bot locally: no token, SQLite, the Bot API emulator and a chat page in your browser."""
     from bot.channels import stop_on_signals
     from bot.emulator import parse_rtt
@@ -142,7 +149,7 @@ def sandbox(port: int, data_dir: Path, rtt: str) -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
     async def go() -> None:
-        await run_sandbox(data_dir, port=port, stop=stop_on_signals(), rtt=round_trip)
+        await run_sandbox(data_dir, port=port, stop=stop_on_signals(), rtt=round_trip, signup=signup)
 
     try:
         _run(go())

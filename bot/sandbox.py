@@ -2,7 +2,9 @@
 both channels on, and a chat page on localhost.
 
 The page lets a person chat as any of several champions (on Telegram or on WhatsApp) or as the
-demo coordinator (on Telegram), with the bot's buttons and lists rendered and pressable. One port
+demo coordinator (on Telegram), with the bot's buttons and lists rendered and pressable. An invite
+link the bot sends, clicked on the page, brings a newcomer who follows it; a control on the page
+switches the running bot's sign-up mode (open, invite or approval). One port
 serves it all: the page and its API, the Bot API the bot polls, the Graph API it sends WhatsApp
 messages through, and the bot's WhatsApp webhook, which the WhatsApp emulator posts to. Nothing
 leaves the machine.
@@ -20,11 +22,11 @@ import contextlib
 import errno
 import logging
 import mimetypes
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from aiohttp import web
 from sqlalchemy import select
@@ -34,7 +36,7 @@ from bot.app import build_application
 from bot.channels import open_database, serve_polling
 from bot.emulator import Emulator, stored_file
 from bot.sandbox_history import History
-from bot.settings import Settings, load_settings
+from bot.settings import Settings, SignupMode, load_settings
 from bot.whatsapp_emulator import (
     APP_SECRET,
     DISPLAY_PHONE_NUMBER,
@@ -111,12 +113,54 @@ COORDINATOR = next(person for person in PEOPLE if person.role == "coordinator")
 CHEN = next(person for person in PEOPLE if person.name == "Chen")
 CHEN_AREA = "Riverside"
 CHEN_SILENT = timedelta(days=3)
+NEWCOMER = "Newcomer"  # the name of someone an invite link brings, numbered: "Newcomer 1"
+NEWCOMER_IDS = 2000  # Newcomer n's Telegram user id is 2000 + n
+NEWCOMER_BSUIDS = 4480000000  # and on WhatsApp, GB.<4480000000 + n>
+NEWCOMER_PHONES = 447700900300  # with phone 447700900300 + n
 
 
-def sandbox_settings(data_dir: Path, base_url: str) -> Settings:
+@dataclass
+class Cast:
+    """The people the page chats as: the demo ones, then each newcomer an invite link brought
+    (kept with the chat history, so they are still there after a restart)."""
+
+    emulator: Emulator
+    whatsapp: WhatsAppEmulator | None
+    history: History
+    people: list[Person] = field(default_factory=list)
+
+    def add(self, person: Person) -> None:
+        """Someone to chat as: their Telegram chat with the bot open, or their WhatsApp number."""
+        if person.channel == "whatsapp":
+            assert self.whatsapp is not None
+            self.whatsapp.add_user(str(person.id), person.phone, person.name)
+        else:
+            self.emulator.add_user(int(person.id), person.name, person.language_code, started=True)
+        self.people.append(person)
+
+    def newcomer(self, channel: Channel) -> Person:
+        """Someone new, who has not written to the bot yet (and is kept in the history)."""
+        n = len(self.history.newcomers) + 1
+        name = f"{NEWCOMER} {n}"
+        if channel == "whatsapp":
+            person = Person(
+                f"GB.{NEWCOMER_BSUIDS + n}", name, "champion", "en", channel, str(NEWCOMER_PHONES + n)
+            )
+        else:
+            person = Person(NEWCOMER_IDS + n, name, "champion", "en")
+        self.add(person)
+        self.history.newcomers.append(asdict(person))
+        self.history.save(self.emulator, self.whatsapp)
+        return person
+
+
+def sandbox_settings(data_dir: Path, base_url: str, signup: SignupMode | None = None) -> Settings:
     """Settings for the sandbox: both emulators (on the page's port), a SQLite file of its own,
-    no Telegram token, WhatsApp on at Meta's default limits."""
+    no Telegram token, WhatsApp on at Meta's default limits; sign-up in this mode (without one,
+    CHAMPBOT_SIGNUP_MODE's, else open)."""
+    mode: dict[str, object] = {"signup_mode": signup} if signup is not None else {}
     return load_settings(
+        **mode,
         token=None,
         api_base_url=base_url,
         data_dir=data_dir,
@@ -172,15 +216,42 @@ async def seed(sessions: async_sessionmaker[AsyncSession]) -> None:
             )
 
 
-def sandbox_routes(emulator: Emulator, whatsapp: WhatsAppEmulator | None = None) -> list[web.RouteDef]:
-    """The chat page and the small JSON API it uses (for WhatsApp people too, with `whatsapp`)."""
+def sandbox_routes(cast: Cast, settings: Settings) -> list[web.RouteDef]:
+    """The chat page and the small JSON API it uses (for WhatsApp people too, with the cast's
+    WhatsApp); `settings` are those the bot reads for each update."""
+    emulator, whatsapp = cast.emulator, cast.whatsapp
 
     async def page(_request: web.Request) -> web.Response:
         html = resources.files("bot").joinpath("sandbox.html").read_text(encoding="utf-8")
         return web.Response(text=html, content_type="text/html")
 
     async def people(_request: web.Request) -> web.Response:
-        return web.json_response([asdict(p) for p in PEOPLE])
+        return web.json_response([asdict(p) for p in cast.people])
+
+    async def newcomer(request: web.Request) -> web.Response:
+        """Someone new to chat as, on this channel: who follows an invite link clicked on the page."""
+        channel = (await request.json()).get("channel")
+        if channel not in get_args(Channel) or (channel == "whatsapp" and whatsapp is None):
+            raise web.HTTPBadRequest(text="no such channel")
+        return web.json_response(asdict(cast.newcomer(channel)), status=201)
+
+    async def setup(_request: web.Request) -> web.Response:
+        """The sign-up mode, and the bot's username and WhatsApp number its invite links name."""
+        return web.json_response(
+            {
+                "signup": settings.signup_mode,
+                "bot_username": emulator.bot_username,
+                "whatsapp_number": settings.whatsapp_number,
+            }
+        )
+
+    async def signup(request: web.Request) -> web.Response:
+        """Switch the running bot's sign-up mode: it reads the setting for each update."""
+        mode = (await request.json()).get("signup")
+        if mode not in get_args(SignupMode):
+            raise web.HTTPBadRequest(text="no such sign-up mode")
+        settings.signup_mode = mode
+        return web.json_response({"signup": settings.signup_mode})
 
     def chat_id(request: web.Request) -> int:
         value = int(request.match_info["chat_id"])
@@ -238,6 +309,9 @@ def sandbox_routes(emulator: Emulator, whatsapp: WhatsAppEmulator | None = None)
     routes = [
         web.get("/", page),
         web.get("/sandbox/api/people", people),
+        web.post("/sandbox/api/people", newcomer),
+        web.get("/sandbox/api/setup", setup),
+        web.post("/sandbox/api/signup", signup),
         web.get("/sandbox/api/chats/{chat_id}", chat),
         web.post("/sandbox/api/chats/{chat_id}/send", send),
         web.post("/sandbox/api/chats/{chat_id}/press", press),
@@ -344,29 +418,29 @@ async def run_sandbox(
     stop: asyncio.Event | None = None,
     ready: asyncio.Event | None = None,
     rtt: float = 0.0,
+    signup: SignupMode | None = None,
 ) -> None:
     """Serve both emulators, the bot's WhatsApp webhook and the page on `port`, and run the bot
     against them until `stop` is set; `ready` is set once serving; each Bot API and Graph API call
-    (and each webhook) waits a round trip of `rtt` seconds. A taken port raises `PortInUse`."""
+    (and each webhook) waits a round trip of `rtt` seconds; sign-up starts in the `signup` mode.
+    A taken port raises `PortInUse`."""
     emulator = Emulator(rtt=rtt)
     whatsapp = WhatsAppEmulator(rtt=rtt, throughput=WHATSAPP_RATE, pair_interval=WHATSAPP_PAIR_SECONDS)
-    for person in PEOPLE:
-        if person.channel == "whatsapp":
-            whatsapp.add_user(str(person.id), person.phone, person.name)
-        else:  # their chats are open
-            emulator.add_user(int(person.id), person.name, person.language_code, started=True)
     register_templates(whatsapp)
     history = History(data_dir)
+    cast = Cast(emulator, whatsapp, history)
+    for person in [*PEOPLE, *(Person(**saved) for saved in history.load_newcomers())]:
+        cast.add(person)
     history.load(emulator, whatsapp)
     history.watch(emulator, whatsapp)
     root = f"http://{host}:{port}"
-    settings = sandbox_settings(data_dir, root)
+    settings = sandbox_settings(data_dir, root, signup)
     engine, sessions = await open_database(settings)
     try:
         await seed(sessions)
         application = build_application(settings, sessions)
         app = web.Application(client_max_size=UPLOAD_MAX)
-        app.add_routes(sandbox_routes(emulator, whatsapp))
+        app.add_routes(sandbox_routes(cast, settings))
         app.add_routes(whatsapp.routes())
         app.add_routes(whatsapp_routes(application, WEBHOOK_PATH))
         try:

@@ -1,8 +1,8 @@
 """The sandbox's chat history in its data folder, so a restart shows the earlier messages.
 
 The emulators keep chats in memory only; the sandbox writes every chat's messages (Telegram's and
-WhatsApp's) to one JSON file each time a chat changes, and each file or media a message shows
-once, beside it, and loads them at start.
+WhatsApp's), and the newcomers invite links brought to the page, to one JSON file each time a chat
+changes, and each file or media a message shows once, beside it, and loads them at start.
 """
 
 from __future__ import annotations
@@ -28,6 +28,13 @@ class History:
         self.path = data_dir / HISTORY_FILE
         self.files_dir = data_dir / FILES_DIR
         self._saved_files: set[str] = set()
+        self.newcomers: list[dict[str, Any]] = []  # people added to the page, as the page lists them
+
+    def load_newcomers(self) -> list[dict[str, Any]]:
+        """The newcomers of the last run (to add to the emulators before `load`)."""
+        if self.path.exists():
+            self.newcomers = json.loads(self.path.read_text(encoding="utf-8")).get("newcomers", [])
+        return self.newcomers
 
     def load(self, emulator: Emulator, whatsapp: WhatsAppEmulator | None = None) -> None:
         """Give the emulators the chats and files of the last run, if there was one (WhatsApp
@@ -80,6 +87,7 @@ class History:
                 file_id: {"name": stored.name, "content_type": stored.content_type}
                 for file_id, stored in emulator.files.items()
             },
+            "newcomers": self.newcomers,
         }
         if whatsapp is not None:
             for media_id, media in whatsapp.media.items():

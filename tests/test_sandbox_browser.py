@@ -3,7 +3,8 @@ coordinator, check each person keeps a chat of their own, and go round the loop 
 report to the coordinator's response; on WhatsApp, join by pressing reply buttons and picking list
 rows (with the mouse and with the keyboard alone), send a photo and a voice note, keep the chat
 over a restart, fit a 375 px screen, and get the coordinator's broadcast beside a Telegram
-champion."""
+champion; start in approval mode, or switch to invite-only on the page, and follow an invite link
+as a newcomer."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import json
 import re
 import shutil
 import socket
+import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -21,6 +23,7 @@ import pytest
 
 from bot.sandbox import run_sandbox
 from bot.sandbox_history import HISTORY_FILE
+from bot.settings import SignupMode
 
 CHROMIUM = "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else shutil.which("chromium")
 if CHROMIUM is None:
@@ -65,11 +68,12 @@ async def sandbox_url(tmp_path: Path) -> AsyncIterator[str]:
 
 
 @contextlib.asynccontextmanager
-async def running_sandbox(tmp_path: Path) -> AsyncIterator[str]:
-    """`champbot sandbox` on this data folder, running in this event loop; its page's URL."""
+async def running_sandbox(tmp_path: Path, signup: SignupMode | None = None) -> AsyncIterator[str]:
+    """`champbot sandbox` on this data folder (with this sign-up mode), running in this event loop;
+    its page's URL."""
     port = free_port()
     stop, ready = asyncio.Event(), asyncio.Event()
-    task = asyncio.create_task(run_sandbox(tmp_path, port=port, stop=stop, ready=ready))
+    task = asyncio.create_task(run_sandbox(tmp_path, port=port, stop=stop, ready=ready, signup=signup))
     try:
         async with asyncio.timeout(START_TIMEOUT):
             await asyncio.wait({task, asyncio.create_task(ready.wait())}, return_when=asyncio.FIRST_COMPLETED)
@@ -124,17 +128,24 @@ async def phone(url: str, errors: list[str]) -> AsyncIterator[playwright.Page]:
             await browser.close()
 
 
-async def join(page: playwright.Page, person: int, name: str) -> None:
-    """This English-speaking champion joins in Riverside."""
+async def join(
+    page: playwright.Page, person: int, name: str, told: str = "Thank you for being a community champion"
+) -> None:
+    """This English-speaking champion joins in Riverside (and is `told` this at the end)."""
     await page.get_by_test_id(f"person-{person}").click()
     await send(page, "/start")
+    await answer_joining(page, name, told)
+
+
+async def answer_joining(page: playwright.Page, name: str, told: str) -> None:
+    """The champion shown, asked their language, joins in English in Riverside."""
     await press(page, "English")
     await press(page, "Yes, I agree")
     await press(page, "No")
     await send(page, name)
     await press(page, "Riverside")
     await press(page, "Done")
-    await expect(bot_message(page, "Thank you for being a community champion")).to_be_visible()
+    await expect(bot_message(page, told)).to_be_visible()
 
 
 async def report(page: playwright.Page, heard: str) -> None:
@@ -611,4 +622,150 @@ async def test_a_broadcast_reaches_a_telegram_and_a_whatsapp_champion(sandbox_ur
         await expect(got).to_be_visible(timeout=30_000)  # silent for days: by template
         tag = re.compile(r"^Template · champbot_broadcast\w* · marketing")
         await expect(got.locator(".tag")).to_have_text(tag)
+    assert errors == []
+
+
+# ------------------------------------------------------------- sign-up modes and invite links
+
+NEWCOMER, WA_NEWCOMER = 2001, "GB.4480000002"  # the first and second newcomers an invite link brings
+
+
+def test_the_sandbox_command_takes_a_sign_up_mode(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """`champbot sandbox --signup approval` (what `make sandbox SIGNUP=approval` runs) starts the bot
+    in that mode; --help says what each mode means."""
+    from click.testing import CliRunner
+
+    import bot.sandbox
+    from bot.cli import main
+
+    started: dict[str, object] = {}
+
+    async def fake_sandbox(data_dir: Path, **options: object) -> None:
+        started.update(options)
+
+    monkeypatch.setattr(bot.sandbox, "run_sandbox", fake_sandbox)
+    helped = CliRunner().invoke(main, ["sandbox", "--help"])
+    assert re.search(r"--signup \[open\|invite\|approval\]\s+Who may join", helped.output), helped.output
+    assert "/pending" in helped.output
+    ran = CliRunner().invoke(main, ["sandbox", "--data-dir", str(tmp_path), "--signup", "approval"])
+    assert ran.exit_code == 0, ran.output
+    assert started["signup"] == "approval"
+    refused = CliRunner().invoke(main, ["sandbox", "--signup", "everyone"])
+    assert refused.exit_code != 0 and "'everyone' is not one of" in refused.output
+
+
+def test_make_sandbox_passes_the_sign_up_mode_asked_for(tmp_path: Path) -> None:
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    root = Path(__file__).resolve().parent.parent
+    fresh = f"VENV={tmp_path / 'venv'}"  # as in a fresh clone
+    command = ["make", "-n", "--no-print-directory", "-C", str(root), "sandbox", fresh, "SIGNUP=approval"]
+    dry = subprocess.run(command, capture_output=True, text=True, check=True, timeout=60)
+    assert dry.stdout.splitlines()[-1].endswith("/champbot sandbox --port 8080 --signup approval")
+
+
+async def test_in_approval_mode_a_newcomer_waits_until_sam_approves_them_in_pending(tmp_path: Path) -> None:
+    errors: list[str] = []
+    async with running_sandbox(tmp_path, signup="approval") as url, phone(url, errors) as page:
+        await expect(page.get_by_label("Sign-up")).to_have_value("approval")
+        await expect(page.get_by_test_id("signup-hint")).to_contain_text("/pending")
+        await no_sideways_scroll(page)
+        await join(page, ALEX, "Alex", told="A coordinator will look at your request soon.")
+        await send(page, "/report")
+        await expect(bot_message(page, "waiting for a coordinator's approval")).to_be_visible()
+
+        await page.get_by_test_id(f"person-{SAM}").click()
+        await send(page, "/pending")
+        await expect(bot_message(page, "1 person is waiting")).to_be_visible()
+        waiting = bot_message(page, "asks to join (area: Riverside)")
+        await expect(waiting).to_contain_text("Alex")
+        await waiting.get_by_role("button", name="Approve").click()
+        await expect(bot_message(page, "can now take part")).to_contain_text("Alex")
+
+        await page.get_by_test_id(f"person-{ALEX}").click()
+        await expect(bot_message(page, "Good news: you have been approved!")).to_be_visible(timeout=30_000)
+        await send(page, "/help")
+        await expect(bot_message(page, "Here is what I can do")).to_be_visible()
+    assert errors == []
+
+
+async def test_an_invite_link_clicked_opens_a_newcomer_who_joins_with_it(sandbox_url: str) -> None:
+    errors: list[str] = []
+    async with playwright.async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            context = await browser.new_context(viewport={"width": 900, "height": 900})
+            page = await context.new_page()
+            page.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
+            page.on(
+                "console", lambda msg: errors.append(f"console: {msg.text}") if msg.type == "error" else None
+            )
+            await page.goto(sandbox_url)
+
+            # The page switches the running bot to invite-only: Alex cannot join without a link.
+            signup = page.get_by_label("Sign-up")
+            await expect(signup).to_have_value("open")
+            await signup.select_option("invite")
+            await expect(page.get_by_test_id("signup-hint")).to_have_text(
+                "Only people with a coordinator's invite link can join."
+            )
+            await send(page, "/start")
+            await expect(bot_message(page, "Joining is by invitation only")).to_be_visible()
+
+            # Sam's Telegram invite link, followed by keyboard, opens a newcomer's chat with /start CODE.
+            await page.get_by_test_id(f"person-{SAM}").click()
+            await send(page, "/invite")
+            await press(page, "One person")
+            link = bot_message(page, "?start=").get_by_role("link", name=re.compile(r"^https:\/\/t\.me\/"))
+            found = re.search(r"\?start=([\w-]+)$", await link.get_attribute("href") or "")
+            assert found is not None
+            await link.focus()
+            await page.keyboard.press("Enter")
+            newcomer = page.get_by_test_id(f"person-{NEWCOMER}")
+            await expect(newcomer).to_have_text("Newcomer 1 (champion, en · Telegram)")
+            await expect(newcomer).to_have_attribute("aria-pressed", "true")
+            await expect(page.locator(".msg.user .text")).to_have_text([f"/start {found[1]}"])
+            assert page.url.startswith(sandbox_url)  # the page stayed
+            await answer_joining(page, "Dana", "Thank you for being a community champion")
+
+            # The WhatsApp link, clicked, opens a WhatsApp newcomer who sends JOIN CODE.
+            await page.get_by_test_id(f"person-{SAM}").click()
+            await send(page, "/invite")
+            await press(page, "One person")
+            await expect(page.locator(".msg.bot", has_text="?start=")).to_have_count(2)  # a new one
+            link = bot_message(page, "?start=").get_by_role("link", name=re.compile(r"^https:\/\/wa\.me\/"))
+            found = re.search(r"\?text=JOIN%20([\w-]+)$", await link.get_attribute("href") or "")
+            assert found is not None
+            await link.click()
+            newcomer = page.get_by_test_id(f"person-{WA_NEWCOMER}")
+            await expect(newcomer).to_have_text("Newcomer 2 (champion, en · WhatsApp)")
+            await expect(page.locator("#app")).to_have_attribute("data-channel", "whatsapp")
+            await expect(page.locator(".msg.user .text")).to_have_text([f"JOIN {found[1]}"])
+            await wa_choose(page, "Please choose your language", "English")
+            await wa_choose(page, "Do you agree to take part", "Yes, I agree")
+            await wa_choose(page, SHARE_QUESTION, "No")
+            await send(page, "Eli")
+            await wa_choose(page, "Which area do you mostly work in?", "Riverside")
+            await wa_choose(page, "Which communities or networks", "Done")
+            await expect(bot_message(page, "Thank you for being a community champion")).to_be_visible()
+            assert page.url.startswith(sandbox_url)
+            await context.close()
+        finally:
+            await browser.close()
+    assert errors == []
+
+
+async def test_a_newcomer_is_still_on_the_page_after_a_restart(tmp_path: Path) -> None:
+    errors: list[str] = []
+    async with running_sandbox(tmp_path) as url, phone(url, errors) as page:
+        added = await page.request.post(f"{url}sandbox/api/people", data={"channel": "telegram"})
+        assert added.ok and (await added.json())["id"] == NEWCOMER
+        await page.reload()
+        await page.get_by_test_id(f"person-{NEWCOMER}").click()
+        await send(page, "/help")
+    async with running_sandbox(tmp_path) as url, phone(url, errors) as page:
+        await page.get_by_test_id(f"person-{NEWCOMER}").click()
+        await expect(bot_message(page, "Here is what I can do")).to_be_visible()
+        await send(page, "/start")  # and they can go on
+        await expect(bot_message(page, "Welcome! Please choose your language.")).to_be_visible()
     assert errors == []
