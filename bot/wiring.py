@@ -87,6 +87,7 @@ BUTTONS = {
     r"^erase:(yes|no)$": settings.confirm_delete,
     r"^quiet:s:\d{1,2}$": settings.choose_quiet_start,
     r"^quiet:(e:\d{1,2}:\d{1,2}|off)$": settings.choose_quiet_end,
+    r"^quiet:o(:\d{1,2})?$": settings.other_quiet_hours,
     r"^invite:\d{1,9}:(one|many)$": admin.make_invite,
     r"^approve:\d{1,9}:(yes|no)$": admin.decide,
     r"^learn:(topics|start)$": learn.show_topics,
