@@ -4,6 +4,7 @@ quiet hours is paged within its list limit."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -78,6 +79,9 @@ async def test_pick_a_common_zone_and_the_screens_say_it(bot: BotHarness, places
     assert "✓ Karachi · UTC+5" in ana.buttons()
     (text,) = await ana.send("/quiet")
     assert text.startswith("You have no quiet hours. Your time zone is Asia/Karachi.")
+    messages = await ana.send_raw("/mydata")
+    content = bot.emulator.files[messages[-1]["document"]["file_id"]].content
+    assert json.loads(content)["timezone"] == "Asia/Karachi"
 
 
 async def test_somewhere_else_is_typed_and_an_unknown_one_is_explained(bot: BotHarness, places: None) -> None:
