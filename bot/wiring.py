@@ -42,6 +42,7 @@ from handlers import (
     report,
     settings,
     stats,
+    timezone,
 )
 from handlers.common import stale_button
 from handlers.insights_state import Insights
@@ -55,6 +56,7 @@ COMMANDS = {
     "cancel": settings.cancel,
     "language": settings.ask_language,
     "quiet": settings.ask_quiet_hours,
+    "timezone": timezone.ask_timezone,
     "privacy": settings.show_privacy,
     "pause": settings.pause,
     "resume": settings.resume,
@@ -87,6 +89,8 @@ BUTTONS = {
     r"^erase:(yes|no)$": settings.confirm_delete,
     r"^quiet:s:\d{1,2}$": settings.choose_quiet_start,
     r"^quiet:(e:\d{1,2}:\d{1,2}|off)$": settings.choose_quiet_end,
+    r"^quiet:o(:\d{1,2})?$": settings.other_quiet_hours,
+    r"^tz:([A-Za-z_]{1,14}/[A-Za-z_]{1,14}|other)$": timezone.choose_timezone,
     r"^invite:\d{1,9}:(one|many)$": admin.make_invite,
     r"^approve:\d{1,9}:(yes|no)$": admin.decide,
     r"^learn:(topics|start)$": learn.show_topics,
@@ -143,6 +147,7 @@ STEPS: dict[str, type[StepData]] = {
     "ins": Insights,
     "bc": compose.Composing,
     "ans": answer_back.Answering,
+    "tz": timezone.TypingZone,
 }
 
 Callback = Callable[[Update, Context], Coroutine[Any, Any, None]]
@@ -154,6 +159,7 @@ TEXT: dict[str, Callback] = {
     "ins": insights.on_text,
     "bc": compose.on_text,
     "ans": answer_back.on_text,
+    "tz": timezone.on_text,
 }
 MEDIA: dict[str, Callback] = {
     "rep": report.on_media,

@@ -121,6 +121,7 @@ def help_text(context: Context) -> str:
         _("/weekly – a snippet every week"),
         _("/language – change your language"),
         _("/quiet – set quiet hours"),
+        _("/timezone – set your time zone"),
         _("/privacy – what we keep and why"),
         _("/pause – pause campaign messages"),
         _("/resume – get campaign messages again"),

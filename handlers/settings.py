@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 
 from telegram import Update
 
@@ -106,51 +107,101 @@ async def change_sharing(update: Update, context: Context) -> None:
     await context.reply.say(_("Thank you, your choice is saved."))
 
 
-QUIET_STARTS = (20, 21, 22, 23)
-QUIET_ENDS = (6, 7, 8, 9)
+QUIET_STARTS = (20, 21, 22, 23)  # offered first; Another time offers every hour
+QUIET_ENDS = (6, 7, 8, 9)  # offered first after one of QUIET_STARTS
+HOURS = range(24)
+
+
+def _hours(prefix: str, hours: Iterable[int]) -> list[Choice]:
+    """A choice for each hour, "HH:00", its data the prefix and the hour."""
+    return [Choice(f"{hour:02d}:00", f"{prefix}{hour}") for hour in hours]
+
+
+def _ends(start: int) -> list[Choice]:
+    """Every hour quiet hours starting at `start` may end at: any but the start."""
+    return _hours(f"quiet:e:{start}:", (hour for hour in HOURS if hour != start))
 
 
 async def ask_quiet_hours(update: Update, context: Context) -> None:
-    """Show the quiet hours and offer when they should start."""
+    """Show the quiet hours in the person's zone and offer when they should start: the usual evening
+    hours, or any other."""
     champion = await require_member(update, context)
     if champion is None:
         return
     _ = context.t.gettext
     if champion.quiet_start is not None and champion.quiet_end is not None:
-        current = _("Your quiet hours are {start} to {end}: nothing that can wait is sent then.").format(
-            start=f"{champion.quiet_start:02d}:00", end=f"{champion.quiet_end:02d}:00"
+        current = _(
+            "Your quiet hours are {start} to {end} ({timezone}): nothing that can wait is sent then."
+        ).format(
+            start=f"{champion.quiet_start:02d}:00",
+            end=f"{champion.quiet_end:02d}:00",
+            timezone=champion.timezone,
         )
     else:
-        current = _("You have no quiet hours.")
-    choices = [Choice(f"{hour:02d}:00", f"quiet:s:{hour}") for hour in QUIET_STARTS]
+        current = _("You have no quiet hours. Your time zone is {timezone}.").format(
+            timezone=champion.timezone
+        )
+    choices = _hours("quiet:s:", QUIET_STARTS)
+    choices.append(Choice(_("Another time"), "quiet:o"))
     choices.append(Choice(_("No quiet hours"), "quiet:off"))
     await context.reply.say(current + "\n" + _("When should quiet hours start?"), choices, columns=4)
 
 
+async def other_quiet_hours(update: Update, context: Context) -> None:
+    """Offer every hour: to start at ("quiet:o"), or to end at after a start ("quiet:o:<start>")."""
+    query = update.callback_query
+    assert query and query.data
+    parts = query.data.split(":")
+    start = int(parts[2]) if len(parts) == 3 else None
+    if await require_member(update, context) is None or (start is not None and start not in HOURS):
+        await stale_button(update, context)
+        return
+    _ = context.t.gettext
+    await context.reply.picked(_("Another time"))
+    if start is None:
+        await context.reply.say(_("When should quiet hours start?"), _hours("quiet:s:", HOURS), columns=4)
+    else:
+        await context.reply.say(_("And when should they end?"), _ends(start), columns=4)
+
+
 async def choose_quiet_start(update: Update, context: Context) -> None:
-    """Offer when quiet hours should end."""
+    """Offer when quiet hours should end: the usual morning hours after an evening start, else every
+    hour but the start."""
     query = update.callback_query
     assert query and query.data
     start = int(query.data.rsplit(":", 1)[1])
-    if await require_member(update, context) is None or start not in QUIET_STARTS:
+    if await require_member(update, context) is None or start not in HOURS:
         await stale_button(update, context)
         return
     await context.reply.picked(f"{start:02d}:00")
-    choices = [Choice(f"{hour:02d}:00", f"quiet:e:{start}:{hour}") for hour in QUIET_ENDS]
-    await context.reply.say(context.t.gettext("And when should they end?"), choices, columns=4)
+    _ = context.t.gettext
+    if start in QUIET_STARTS:
+        choices = _hours(f"quiet:e:{start}:", QUIET_ENDS)
+        choices.append(Choice(_("Another time"), f"quiet:o:{start}"))
+    else:
+        choices = _ends(start)
+    await context.reply.say(_("And when should they end?"), choices, columns=4)
 
 
 async def choose_quiet_end(update: Update, context: Context) -> None:
-    """Save quiet hours, or turn them off."""
+    """Save quiet hours (which may be any two different hours), or turn them off."""
     query = update.callback_query
     assert query and query.data
     champion = await require_member(update, context)
     parts = query.data.split(":")
     hours = (int(parts[2]), int(parts[3])) if len(parts) == 4 else None
-    if champion is None or (hours and (hours[0] not in QUIET_STARTS or hours[1] not in QUIET_ENDS)):
+    if champion is None or (hours and (hours[0] not in HOURS or hours[1] not in HOURS)):
         await stale_button(update, context)
         return
     _ = context.t.gettext
+    if hours is not None and hours[0] == hours[1]:
+        await context.reply.ack()
+        await context.reply.say(
+            _("Quiet hours can't start and end at the same hour. When should they end?"),
+            _ends(hours[0]),
+            columns=4,
+        )
+        return
     await context.reply.picked(f"{hours[1]:02d}:00" if hours else _("No quiet hours"))
     async with context.db.begin() as session:
         await champions.set_quiet_hours(session, champion.id, *(hours or (None, None)))
@@ -158,8 +209,8 @@ async def choose_quiet_end(update: Update, context: Context) -> None:
         await context.reply.say(_("Quiet hours are off."))
     else:
         await context.reply.say(
-            _("Saved. Your quiet hours are {start} to {end}.").format(
-                start=f"{hours[0]:02d}:00", end=f"{hours[1]:02d}:00"
+            _("Saved. Your quiet hours are {start} to {end} ({timezone}).").format(
+                start=f"{hours[0]:02d}:00", end=f"{hours[1]:02d}:00", timezone=champion.timezone
             )
         )
 

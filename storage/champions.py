@@ -7,7 +7,7 @@ from sqlalchemy import delete, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, outerjoin
 
-from storage import identities, reports
+from storage import identities, learning, reports
 from storage.db import rows_changed
 from storage.models import (
     Champion,
@@ -149,6 +149,17 @@ async def set_language(session: AsyncSession, champion_id: int, language: str) -
     await session.execute(
         update(Champion).where(Champion.id == champion_id).values(language=language, updated_at=utcnow())
     )
+
+
+async def set_timezone(session: AsyncSession, champion_id: int, timezone: str, now: datetime) -> None:
+    """Change a champion's time zone (a zoneinfo name); their weekly snippet moves to the same local
+    day and hour in it, as their quiet hours do by being kept in local hours."""
+    await session.execute(
+        update(Champion).where(Champion.id == champion_id).values(timezone=timezone, updated_at=now)
+    )
+    weekly = await learning.weekly(session, champion_id)
+    if weekly is not None:
+        weekly.next_due_at = learning.next_weekly(weekly.weekday, weekly.hour, timezone, now)
 
 
 async def set_share_consent(session: AsyncSession, champion_id: int, share: bool) -> None:

@@ -1,5 +1,6 @@
 """The one parser for local times people type or write (the broadcast schedule, `champbot broadcast
-send --at`, campaign files), and the one rule at the clock changes:
+send --at`, campaign files) and for the time zones people type (/timezone), and the one rule at
+the clock changes:
 
 - a time the clocks skip (spring forward, e.g. 01:30 on 28 March 2027 in London) does not exist, so it
   is refused with a message naming it, rather than quietly moved by an hour;
@@ -10,8 +11,13 @@ send --at`, campaign files), and the one rule at the clock changes:
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from zoneinfo import ZoneInfo, available_timezones
+
+from babel import Locale
+from babel.core import get_global
+from babel.dates import get_timezone_location
 
 LAYOUT = "%Y-%m-%d %H:%M"
 SHOWN = "YYYY-MM-DD HH:MM"  # the form as people read it
@@ -53,3 +59,44 @@ def parse(text: str, zone: ZoneInfo) -> datetime | None:
     if the clocks skip it."""
     local = wall_clock(text)
     return None if local is None else to_utc(local, zone)
+
+
+def utc_offset(zone: str, when: datetime) -> str:
+    """A zone's offset from UTC at `when`, as people write it: "UTC+1", "UTC+5:30", "UTC-3:30"."""
+    offset = when.astimezone(ZoneInfo(zone)).utcoffset() or timedelta()
+    minutes = int(offset.total_seconds()) // 60
+    hours, minutes = divmod(abs(minutes), 60)
+    return f"UTC{'-' if offset < timedelta() else '+'}{hours}" + (f":{minutes:02d}" if minutes else "")
+
+
+def find_zone(text: str, locale: Locale) -> str | None:
+    """The time zone a person typed: its name ("Africa/Lagos"), or a city in it as English or their
+    language writes it ("Lagos", "Warszawa"), as the zone is called now ("Calcutta" is Asia/Kolkata);
+    None if there is none by that name."""
+    typed = _plain(text)
+    if not typed:
+        return None
+    return _zones("en").get(typed) or _zones(str(locale)).get(typed)
+
+
+def _plain(text: str) -> str:
+    """A name as it is looked up: any case, "_" or "-" for spaces, no spaces around a "/"."""
+    words = " ".join(re.sub(r"[_-]", " ", text).split())
+    return re.sub(r" ?/ ?", "/", words).casefold()
+
+
+@cache
+def _zones(language: str) -> dict[str, str]:
+    """Every zone by its plain name and its city's, in `language` ("en": also by the zone's own
+    name), each the zone's current name; the first zone by a name keeps it."""
+    known = available_timezones() - {"Factory"}  # tzdata's placeholder, not a place
+    aliases = get_global("zone_aliases")
+    zones: dict[str, str] = {}
+    for zone in sorted(known):
+        alias = str(aliases.get(zone, zone))
+        current = alias if alias in known else zone
+        if language == "en":
+            zones.setdefault(_plain(zone), current)
+            zones.setdefault(_plain(zone.rsplit("/", 1)[-1]), current)
+        zones.setdefault(_plain(get_timezone_location(current, language, return_city=True)), current)
+    return zones
