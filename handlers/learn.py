@@ -34,6 +34,7 @@ WEEKLY_HOURS = (8, 10, 12, 14, 16, 18, 20)
 # (tests/test_learn_browser.py measures it); fewer, narrower rows leave room for wider scripts.
 SCREEN_WIDTH = 32
 SCREEN_ROWS = 20
+HEADING_ROWS = 2  # kept free on a first screen for "Your snippet of the week:"
 LINK_SHOWN_MAX = 40  # characters of a source link shown with its path: one or two rows on a phone
 
 
@@ -102,7 +103,7 @@ async def read_on(update: Update, context: Context) -> None:
     assert query and query.data
     _prefix, _kind, snippet_id, page = query.data.split(":")
     found = context.library.get(snippet_id, context.t.language)
-    if champion is None or found is None or int(page) >= len(screens(context.t, found[0], "", False)):
+    if champion is None or found is None or int(page) >= len(pages(context.t, found[0])):
         await stale_button(update, context)
         return
     await context.reply.picked(context.t.gettext("More"))
@@ -154,32 +155,45 @@ def snippet_message(
 def screens(t: Translator, snippet: Snippet, heading: str, disclaimer: bool) -> list[str]:
     """A snippet as the messages it takes, each within a phone screen (SCREEN_ROWS rows of
     SCREEN_WIDTH characters): the title (under `heading`) on the first, the text's paragraphs as
-    many as fit on each, and on each the source as a short link with NHS 111 and 999, after the
+    `pages` splits them, and on each the source as a short link with NHS 111 and 999, after the
     medical disclaimer on the first when `disclaimer` (the first snippet opened in a topic)."""
     source = t.gettext("Source: {link}").format(link=short_link(snippet.source))
     brief = t.gettext("Urgent help: NHS 111 · Emergency: 999")
 
-    def screen(first: bool, paragraphs: list[list[str]]) -> str:
+    def screen(first: bool, text: str) -> str:
         top = ["\n".join(filter(None, [heading, snippet.title]))] if first else []
-        foot = source + "\n" + (signpost(t) if first and disclaimer else brief)
-        return "\n\n".join(top + ["\n".join(lines) for lines in paragraphs] + [foot])
+        return "\n\n".join([*top, text, source + "\n" + (signpost(t) if first and disclaimer else brief)])
+
+    return [screen(n == 0, text) for n, text in enumerate(pages(t, snippet))]
+
+
+def pages(t: Translator, snippet: Snippet) -> list[str]:
+    """A snippet's text split into screens, as many paragraphs on each as fit beside the most the
+    screen may carry (a heading of HEADING_ROWS, the title and the disclaimer on the first; the
+    source and NHS 111 and 999 on each), so a More press goes on where any first screen ended."""
+    source = t.gettext("Source: {link}").format(link=short_link(snippet.source))
+    frame_rows = [
+        HEADING_ROWS + screen_rows(snippet.title) + screen_rows(source) + screen_rows(signpost(t)) + 2,
+        screen_rows(source) + screen_rows(t.gettext("Urgent help: NHS 111 · Emergency: 999")) + 1,
+    ]
 
     def fits(first: bool, paragraphs: list[list[str]]) -> bool:
-        return screen_rows(screen(first, paragraphs)) <= SCREEN_ROWS
+        text = "\n\n".join("\n".join(lines) for lines in paragraphs)
+        return frame_rows[0 if first else 1] + screen_rows(text) <= SCREEN_ROWS
 
-    shown: list[str] = []
+    done: list[list[list[str]]] = []
     page: list[list[str]] = []  # the paragraphs on this screen, as lines
     for paragraph in snippet.body.split("\n\n"):
         # A paragraph too long for a screen of its own (a long list) goes on line by line.
-        whole = fits(not shown, [paragraph.split("\n")])
+        whole = fits(not done, [paragraph.split("\n")])
         for n, line in enumerate([paragraph] if whole else paragraph.split("\n")):
             tried = [*page[:-1], page[-1] + [line]] if n and page else [*page, [line]]
-            if page and not fits(not shown, tried):
-                shown.append(screen(not shown, page))
+            if page and not fits(not done, tried):
+                done.append(page)
                 page, tried = [], [[line]]
             page = tried
-    shown.append(screen(not shown, page))
-    return shown
+    done.append(page)
+    return ["\n\n".join("\n".join(lines) for lines in paragraphs) for paragraphs in done]
 
 
 def screen_rows(text: str) -> int:

@@ -41,6 +41,8 @@ def test_every_snippet_in_every_language_fits_a_phone_screen() -> None:
                     too_long.append(f"{language}/{snippet_id} screen {page + 1}: {rows(text)} rows")
             shown = snippet_message(library, t, snippet_id, heading=heading, disclaimer=True).text
             assert shown.startswith(f"{heading}\n{snippet.title}\n\n")
+            # A More press goes on where the first screen ended, whatever it carried.
+            assert len(screens(t, snippet, heading, True)) == len(screens(t, snippet, "", False))
     assert too_long == []
 
 
