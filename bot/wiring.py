@@ -96,6 +96,7 @@ BUTTONS = {
     r"^learn:(topics|start)$": learn.show_topics,
     r"^learn:t:[a-z0-9-]{1,40}$": learn.open_topic,
     r"^learn:s:[a-z0-9-]{1,40}$": learn.open_snippet,
+    r"^learn:m:[a-z0-9-]{1,40}:\d$": learn.read_on,
     r"^learn:q:[a-z0-9-]{1,40}$": learn.ask_quiz,
     r"^learn:a:[a-z0-9-]{1,40}:\d$": learn.answer_quiz,
     r"^weekly:d:[0-6]$": learn.choose_weekly_day,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from babel.dates import get_day_names
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,6 +30,12 @@ TOPIC_TITLES = {
     "champion-safely": N_("Being a champion safely"),
 }
 WEEKLY_HOURS = (8, 10, 12, 14, 16, 18, 20)
+# A 390 px phone's chat, conservatively: the sandbox page shows about 21 rows of 34 characters
+# (tests/test_learn_browser.py measures it); fewer, narrower rows leave room for wider scripts.
+SCREEN_WIDTH = 32
+SCREEN_ROWS = 20
+HEADING_ROWS = 2  # kept free on a first screen for "Your snippet of the week:"
+LINK_SHOWN_MAX = 40  # characters of a source link shown with its path: one or two rows on a phone
 
 
 def topic_title(t: Translator, topic: str) -> str:
@@ -89,36 +96,119 @@ async def open_snippet(update: Update, context: Context) -> None:
     await show_snippet(context, champion, snippet_id)
 
 
+async def read_on(update: Update, context: Context) -> None:
+    """Show the next screen of a snippet too long for one, after a More press."""
+    champion = await require_member(update, context)
+    query = update.callback_query
+    assert query and query.data
+    _prefix, _kind, snippet_id, page = query.data.split(":")
+    found = context.library.get(snippet_id, context.t.language)
+    if champion is None or found is None or int(page) >= len(pages(context.t, found[0])):
+        await stale_button(update, context)
+        return
+    await context.reply.picked(context.t.gettext("More"))
+    await context.reply.say(snippet_message(context.library, context.t, snippet_id, page=int(page)))
+
+
 async def show_snippet(context: Context, champion: Champion, snippet_id: str) -> None:
-    """Send a snippet in the champion's language (or English, saying so) and mark it read."""
+    """Send a snippet in the champion's language (or English, saying so) and mark it read; the
+    first one they open in a topic carries the medical disclaimer."""
     async with context.db.begin() as session:
+        read = set(await learning.progress(session, champion.id))
         await learning.mark_read(session, champion.id, snippet_id)
-    await context.reply.say(snippet_message(context.library, context.t, snippet_id))
+    disclaimer = learning.opens_topic(context.library, read, snippet_id)
+    await context.reply.say(snippet_message(context.library, context.t, snippet_id, disclaimer=disclaimer))
 
 
-def snippet_message(library: Library, t: Translator, snippet_id: str, heading: str = "") -> Outgoing:
-    """A snippet with its Quiz / Next / Topics choices, in the translator's language; its source
-    link is not previewed, so the snippet stays the message."""
+def snippet_message(
+    library: Library,
+    t: Translator,
+    snippet_id: str,
+    heading: str = "",
+    *,
+    disclaimer: bool = False,
+    page: int = 0,
+) -> Outgoing:
+    """One screen of a snippet in the translator's language (see `screens`), with More under all
+    but its last and Quiz / Next / Topics under that; its source link is not previewed, so the
+    snippet stays the message."""
     found = library.get(snippet_id, t.language)
     assert found is not None
     snippet, fell_back = found
-    parts = [heading] if heading else []
     if fell_back:
-        parts.append(t.gettext("This is not yet available in your language, so here it is in English."))
-    parts += [
-        snippet.title,
-        snippet.body,
-        t.gettext("Source: {link}").format(link=snippet.source),
-        signpost(t),
-    ]
-    following = _following(library, snippet)
-    choices = []
-    if snippet.quiz:
-        choices.append(Choice(t.gettext("Quiz"), f"learn:q:{snippet_id}"))
-    if following:
-        choices.append(Choice(t.gettext("Next"), f"learn:s:{following}"))
+        notice = t.gettext("This is not yet available in your language, so here it is in English.")
+        heading = "\n\n".join(filter(None, [heading, notice]))
+    shown = screens(t, snippet, heading, disclaimer)
+    if page + 1 < len(shown):
+        choices = [Choice(t.gettext("More"), f"learn:m:{snippet_id}:{page + 1}")]
+    else:
+        choices = []
+        following = _following(library, snippet)
+        if snippet.quiz:
+            choices.append(Choice(t.gettext("Quiz"), f"learn:q:{snippet_id}"))
+        if following:
+            choices.append(Choice(t.gettext("Next"), f"learn:s:{following}"))
     choices.append(Choice(t.gettext("Topics"), "learn:topics"))
-    return Outgoing("\n\n".join(parts), choices, columns=len(choices), preview=False)
+    return Outgoing(shown[page], choices, columns=len(choices), preview=False)
+
+
+def screens(t: Translator, snippet: Snippet, heading: str, disclaimer: bool) -> list[str]:
+    """A snippet as the messages it takes, each within a phone screen (SCREEN_ROWS rows of
+    SCREEN_WIDTH characters): the title (under `heading`) on the first, the text's paragraphs as
+    `pages` splits them, and on each the source as a short link with NHS 111 and 999, after the
+    medical disclaimer on the first when `disclaimer` (the first snippet opened in a topic)."""
+    source = t.gettext("Source: {link}").format(link=short_link(snippet.source))
+    brief = t.gettext("Urgent help: NHS 111 · Emergency: 999")
+
+    def screen(first: bool, text: str) -> str:
+        top = ["\n".join(filter(None, [heading, snippet.title]))] if first else []
+        return "\n\n".join([*top, text, source + "\n" + (signpost(t) if first and disclaimer else brief)])
+
+    return [screen(n == 0, text) for n, text in enumerate(pages(t, snippet))]
+
+
+def pages(t: Translator, snippet: Snippet) -> list[str]:
+    """A snippet's text split into screens, as many paragraphs on each as fit beside the most the
+    screen may carry (a heading of HEADING_ROWS, the title and the disclaimer on the first; the
+    source and NHS 111 and 999 on each), so a More press goes on where any first screen ended."""
+    source = t.gettext("Source: {link}").format(link=short_link(snippet.source))
+    frame_rows = [
+        HEADING_ROWS + screen_rows(snippet.title) + screen_rows(source) + screen_rows(signpost(t)) + 2,
+        screen_rows(source) + screen_rows(t.gettext("Urgent help: NHS 111 · Emergency: 999")) + 1,
+    ]
+
+    def fits(first: bool, paragraphs: list[list[str]]) -> bool:
+        text = "\n\n".join("\n".join(lines) for lines in paragraphs)
+        return frame_rows[0 if first else 1] + screen_rows(text) <= SCREEN_ROWS
+
+    done: list[list[list[str]]] = []
+    page: list[list[str]] = []  # the paragraphs on this screen, as lines
+    for paragraph in snippet.body.split("\n\n"):
+        # A paragraph too long for a screen of its own (a long list) goes on line by line.
+        whole = fits(not done, [paragraph.split("\n")])
+        for n, line in enumerate([paragraph] if whole else paragraph.split("\n")):
+            tried = [*page[:-1], page[-1] + [line]] if n and page else [*page, [line]]
+            if page and not fits(not done, tried):
+                done.append(page)
+                page, tried = [], [[line]]
+            page = tried
+    done.append(page)
+    return ["\n\n".join("\n".join(lines) for lines in paragraphs) for paragraphs in done]
+
+
+def screen_rows(text: str) -> int:
+    """The rows a text takes in a phone's chat bubble, each line wrapped at SCREEN_WIDTH."""
+    return sum(max(1, -(-len(line) // SCREEN_WIDTH)) for line in text.split("\n"))
+
+
+def short_link(url: str) -> str:
+    """A source link as a phone shows it: the host without "www." and the path, which chats still
+    make a link, or the host alone when the path would take rows of its own. Telegram replies are
+    plain text and WhatsApp has no text links, so the link is the text."""
+    parts = urlsplit(url)
+    host = parts.netloc.removeprefix("www.")
+    shown = host + parts.path.rstrip("/") + (f"?{parts.query}" if parts.query else "")
+    return shown if len(shown) <= LINK_SHOWN_MAX else host
 
 
 async def ask_quiz(update: Update, context: Context) -> None:
@@ -186,13 +276,21 @@ async def show_progress(update: Update, context: Context) -> None:
         ids = context.library.in_topic(topic)
         read = sum(1 for i in ids if i in rows)
         answered = [bool(rows[i].quiz_correct) for i in ids if i in rows and rows[i].quiz_correct is not None]
+        if answered:
+            line = t.ngettext(
+                "{topic}: read {read}/{total}, {right} of {count} quiz answer right",
+                "{topic}: read {read}/{total}, {right} of {count} quiz answers right",
+                len(answered),
+            )
+        else:
+            line = t.gettext("{topic}: read {read}/{total}, no quiz answered yet")
         lines.append(
-            t.gettext("{topic}: read {read}/{total}, quiz {right}/{answered} right").format(
+            line.format(
                 topic=topic_title(t, topic),
-                read=read,
-                total=len(ids),
-                right=sum(answered),
-                answered=len(answered),
+                read=t.number(read),
+                total=t.number(len(ids)),
+                right=t.number(sum(answered)),
+                count=t.number(len(answered)),
             )
         )
     await context.reply.say("\n".join(lines))
@@ -327,7 +425,10 @@ async def weekly_message(session: AsyncSession, item: outbox.Claimed, services: 
     if services.library.get(snippet_id, item.language) is None:
         return None
     t = translator(item.language)
-    return snippet_message(services.library, t, snippet_id, heading=t.gettext("Your snippet of the week:"))
+    read = set(await learning.progress(session, item.champion.id))
+    disclaimer = learning.opens_topic(services.library, read, snippet_id)
+    heading = t.gettext("Your snippet of the week:")
+    return snippet_message(services.library, t, snippet_id, heading=heading, disclaimer=disclaimer)
 
 
 def _following(library: Library, snippet: Snippet) -> str | None:

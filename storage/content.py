@@ -40,7 +40,7 @@ TOPICS = (
     "community-action",
     "champion-safely",
 )
-BODY_MAX = 1000  # characters: about one phone screen
+BODY_MAX = 1000  # characters: a few phone screens at most (handlers.learn.screens pages it)
 OPTION_MAX = 60  # characters of a quiz option: a numbered choice's note, within a list row's 72
 OPTIONS_MIN, OPTIONS_MAX = 2, 4
 ID_MAX = 40  # keeps button data well under Telegram's 64 bytes

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.content import Library
+from storage.content import SOURCE_LANGUAGE, Library
 from storage.db import rows_changed
 from storage.models import Area, Champion, SnippetProgress, Status, WeeklySnippet, utcnow
 
@@ -41,6 +41,13 @@ async def record_answer(session: AsyncSession, champion_id: int, snippet_id: str
 def next_unread(library: Library, read: set[str], snippet_ids: list[str] | None = None) -> str | None:
     """The first snippet not yet read, in library order (or within `snippet_ids`)."""
     return next((s for s in (snippet_ids or library.all_ids()) if s not in read), None)
+
+
+def opens_topic(library: Library, read: set[str], snippet_id: str) -> bool:
+    """Whether a snippet is the first a champion opens in its topic (none of the topic read yet):
+    the one that carries the medical disclaimer, so it is shown once per topic."""
+    found = library.get(snippet_id, SOURCE_LANGUAGE)
+    return found is not None and not read.intersection(library.in_topic(found[0].topic))
 
 
 def next_weekly(weekday: int, hour: int, timezone: str, after: datetime) -> datetime:

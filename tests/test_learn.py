@@ -14,6 +14,7 @@ from sqlalchemy import select
 from bot.app import load_content
 from bot.context import Context
 from bot.i18n import LANGUAGES, translator
+from handlers.common import signpost
 from handlers.learn import queue_due_snippets, weekly_job
 from storage import champions, learning
 from storage.content import TOPICS, load_library
@@ -86,23 +87,25 @@ async def test_browse_a_topic_read_snippets_and_see_progress(bot: BotHarness, pl
     (text,) = await ana.press("Where to get help · 0/2")
     assert shown(ana, topics) == ("Choose a topic to learn about.\n\n✓ Where to get help", [])
     assert text.startswith("999 or 111?\n\nCall 999 when someone is seriously ill")
-    assert (
-        "Source: https://www.nhs.uk/nhs-services/urgent-and-emergency-care-services/when-to-use-111/" in text
-    )
-    assert text.endswith("in an emergency call 999.")
+    assert text.endswith("Source: nhs.uk\n" + signpost(translator("en")))
+    assert ana.buttons() == ["More", "Topics"]  # the rest of it is a screen of its own
+    (text,) = await ana.press("More")
+    assert text.startswith("Use NHS 111") and text.endswith("Urgent help: NHS 111 · Emergency: 999")
     assert ana.buttons() == ["Quiz", "Next", "Topics"]
     first = ana.history[-1]["message_id"]
     (text,) = await ana.press("Next")
-    assert shown(ana, first)[0].endswith("in an emergency call 999.\n\n✓ Next")
+    assert shown(ana, first)[0].endswith("Emergency: 999\n\n✓ Next")
     assert text.startswith("Pharmacy first, then GP")
+    while ana.buttons()[0] == "More":
+        await ana.press("More")
     assert ana.buttons() == ["Quiz", "Topics"]
     second = ana.history[-1]["message_id"]
     assert await ana.press("Topics") == ["Choose a topic to learn about."]
     assert shown(ana, second)[0].endswith("\n\n✓ Topics")
     assert "Where to get help · 2/2" in ana.buttons()
     (text,) = await ana.send("/progress")
-    assert "Where to get help: read 2/2, quiz 0/0 right" in text.splitlines()
-    assert "Core20PLUS5: read 0/2, quiz 0/0 right" in text.splitlines()
+    assert "Where to get help: read 2/2, no quiz answered yet" in text.splitlines()
+    assert "Core20PLUS5: read 0/2, no quiz answered yet" in text.splitlines()
 
 
 async def test_quiz_gives_feedback_and_keeps_the_answer(bot: BotHarness, places: None) -> None:
@@ -110,6 +113,7 @@ async def test_quiz_gives_feedback_and_keeps_the_answer(bot: BotHarness, places:
     await join(ana)
     await ana.send("/learn")
     await ana.press("Where to get help · 0/2")
+    await ana.press("More")
     assert await ana.press("Quiz") == [QUESTION]
     options = sorted(label.split(" · ") for label in ana.buttons())  # numbered, the option as the note
     assert [number for number, _ in options] == ["1", "2", "3"]
@@ -122,13 +126,15 @@ async def test_quiz_gives_feedback_and_keeps_the_answer(bot: BotHarness, places:
         assert champion
         assert (await learning.progress(session, champion.id))["signposting-999-111"].quiz_correct is False
     await ana.press("Next")
+    while ana.buttons()[0] == "More":
+        await ana.press("More")
     await ana.press("Quiz")
     (feedback,) = await ana.press("A pharmacy")
     assert feedback.startswith("✅ Right.") and feedback.endswith(
         "You have reached the end of this topic. Well done!"
     )
     (text,) = await ana.send("/progress")
-    assert "Where to get help: read 2/2, quiz 1/2 right" in text.splitlines()
+    assert "Where to get help: read 2/2, 1 of 2 quiz answers right" in text.splitlines()
 
 
 async def test_a_quiz_answer_is_echoed_under_its_question_and_the_feedback_follows(
@@ -138,6 +144,7 @@ async def test_a_quiz_answer_is_echoed_under_its_question_and_the_feedback_follo
     await join(ana)
     await ana.send("/learn")
     await ana.press("Where to get help · 0/2")
+    await ana.press("More")
     await ana.press("Quiz")
     question = ana.history[-1]["message_id"]
     (feedback,) = await ana.press("Call 999")
@@ -163,7 +170,9 @@ async def test_learning_in_urdu(bot: BotHarness, places: None) -> None:
     library, _ = load_library()
     urdu = library.snippets[("signposting-999-111", "ur")]
     (text,) = await bilal.press(f"{ur.gettext('Where to get help')} · 0/2")
-    assert text.startswith(f"{urdu.title}\n\n{urdu.body}")
+    first, rest = urdu.body.split("\n\n")  # a screen each
+    assert text.startswith(f"{urdu.title}\n\n{first}\n\n")
+    assert (await bilal.press(ur.gettext("More")))[0].startswith(rest)
     (question,) = await bilal.press(ur.gettext("Quiz"))
     assert urdu.quiz and question == urdu.quiz.question
     (feedback,) = await bilal.press(urdu.quiz.options[urdu.quiz.answer])
@@ -186,7 +195,7 @@ async def test_a_snippet_not_yet_translated_falls_back_to_english(
     (text,) = await kasia.press(f"{pl.gettext('Where to get help')} · 0/2")
     assert text.startswith(
         pl.gettext("This is not yet available in your language, so here it is in English.")
-        + "\n\nOnly in English"
+        + "\nOnly in English"
     )
     (text,) = await kasia.press(pl.gettext("Next"))
     assert text.startswith("Po polsku\n\n")
@@ -238,7 +247,7 @@ async def test_weekly_snippet_is_sent_when_due_once_a_week(bot: BotHarness, plac
     assert await queue_due_snippets(context, due + timedelta(minutes=1)) == 1
     await bot.deliver(now=due + timedelta(minutes=1))
     text = ana.history[-1]["text"]
-    assert text.startswith("Your snippet of the week:\n\nCore20PLUS5 for adults")
+    assert text.startswith("Your snippet of the week:\nCore20PLUS5 for adults")
     assert await queue_due_snippets(context, due + timedelta(minutes=2)) == 0
     async with bot.sessions() as session:
         row = await session.get(WeeklySnippet, champion.id)
@@ -246,7 +255,7 @@ async def test_weekly_snippet_is_sent_when_due_once_a_week(bot: BotHarness, plac
     # A week later, the next unread one; a paused champion gets nothing but keeps their schedule.
     assert await queue_due_snippets(context, due + timedelta(days=7, minutes=1)) == 1
     await bot.deliver(now=due + timedelta(days=7, minutes=1))
-    assert ana.history[-1]["text"].startswith("Your snippet of the week:\n\nCore20PLUS5 for children")
+    assert ana.history[-1]["text"].startswith("Your snippet of the week:\nCore20PLUS5 for children")
     await ana.send("/pause")
     assert await queue_due_snippets(context, due + timedelta(days=14, minutes=1)) == 0
     assert await ana.send("/weekly") == ["You get a snippet every Monday at 10:00."]
@@ -284,6 +293,7 @@ async def test_coordinators_see_completion_by_topic_and_area(bot: BotHarness, pl
     await join(ana)
     await ana.send("/learn")
     await ana.press("Where to get help · 0/2")
+    await ana.press("More")
     await ana.press("Quiz")
     await ana.press("Call 999")
     assert await ana.send("/stats") == ["Sorry, only coordinators can do that."]
