@@ -306,8 +306,8 @@ async def ask_weekly(update: Update, context: Context) -> None:
         current = await learning.weekly(session, champion.id)
     if current is not None:
         await context.reply.say(
-            t.gettext("You get a snippet every {day} at {time}.").format(
-                day=_day(t, current.weekday), time=f"{current.hour:02d}:00"
+            t.gettext("You get a snippet every {day} at {time} ({timezone}).").format(
+                day=_day(t, current.weekday), time=f"{current.hour:02d}:00", timezone=champion.timezone
             ),
             [Choice(t.gettext("Change"), "weekly:change"), Choice(t.gettext("Stop"), "weekly:stop")],
             columns=2,
@@ -339,16 +339,19 @@ async def choose_weekly_day(update: Update, context: Context) -> None:
     t = context.t
     await context.reply.picked(_day(t, day))
     assert context.champion
-    hours = [
-        Choice(f"{h:02d}:00", f"weekly:h:{day}:{h}")
-        for h in WEEKLY_HOURS
-        if not hour_is_quiet(context.champion, h)
-    ]
+    hours = [Choice(f"{h:02d}:00", f"weekly:h:{day}:{h}") for h in _weekly_hours(context.champion)]
     await context.reply.say(
         t.gettext("At what time? (Your time zone: {timezone})").format(timezone=context.champion.timezone),
         hours,
         columns=4,
     )
+
+
+def _weekly_hours(champion: Champion) -> list[int]:
+    """The hours offered for the weekly snippet: the usual ones outside quiet hours, or, when quiet
+    hours cover them all, every hour outside quiet hours."""
+    usual = [hour for hour in WEEKLY_HOURS if not hour_is_quiet(champion, hour)]
+    return usual or [hour for hour in range(24) if not hour_is_quiet(champion, hour)]
 
 
 async def choose_weekly_hour(update: Update, context: Context) -> None:
@@ -360,8 +363,7 @@ async def choose_weekly_hour(update: Update, context: Context) -> None:
     if (
         champion is None
         or not 0 <= int(day) <= 6
-        or int(hour) not in WEEKLY_HOURS
-        or hour_is_quiet(champion, int(hour))
+        or int(hour) not in _weekly_hours(champion)
     ):
         await stale_button(update, context)
         return
@@ -370,8 +372,8 @@ async def choose_weekly_hour(update: Update, context: Context) -> None:
         await learning.set_weekly(session, champion, int(day), int(hour))
     t = context.t
     await context.reply.say(
-        t.gettext("Done! You will get a snippet every {day} at {time}.").format(
-            day=_day(t, int(day)), time=f"{int(hour):02d}:00"
+        t.gettext("Done! You will get a snippet every {day} at {time} ({timezone}).").format(
+            day=_day(t, int(day)), time=f"{int(hour):02d}:00", timezone=champion.timezone
         ),
     )
 

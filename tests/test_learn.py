@@ -234,7 +234,7 @@ async def test_weekly_snippet_is_sent_when_due_once_a_week(bot: BotHarness, plac
     assert await ana.press("Monday") == ["At what time? (Your time zone: Europe/London)"]
     assert shown(ana, days) == ("Get a snippet of the week? Choose a day.\n\n✓ Monday", [])
     hours = ana.history[-1]["message_id"]
-    assert await ana.press("10:00") == ["Done! You will get a snippet every Monday at 10:00."]
+    assert await ana.press("10:00") == ["Done! You will get a snippet every Monday at 10:00 (Europe/London)."]
     assert shown(ana, hours) == ("At what time? (Your time zone: Europe/London)\n\n✓ 10:00", [])
     async with bot.sessions() as session:
         champion = await champions.by_telegram_id(session, 806)
@@ -258,7 +258,7 @@ async def test_weekly_snippet_is_sent_when_due_once_a_week(bot: BotHarness, plac
     assert ana.history[-1]["text"].startswith("Your snippet of the week:\nCore20PLUS5 for children")
     await ana.send("/pause")
     assert await queue_due_snippets(context, due + timedelta(days=14, minutes=1)) == 0
-    assert await ana.send("/weekly") == ["You get a snippet every Monday at 10:00."]
+    assert await ana.send("/weekly") == ["You get a snippet every Monday at 10:00 (Europe/London)."]
     assert await ana.press("Change") == ["Get a snippet of the week? Choose a day."]
     assert shown(ana, ana.history[-2]["message_id"])[0].endswith("\n\n✓ Change")
     await ana.send("/weekly")
@@ -363,3 +363,24 @@ def test_the_bot_starts_with_the_valid_content_and_logs_the_broken(
     library = load_content()
     assert library.all_ids() == ["good-one"]
     assert "learn/en/bad-one.md: unknown topic 'astrology'" in caplog.text
+
+
+async def test_weekly_hours_are_offered_when_quiet_hours_cover_the_usual_ones(
+    bot: BotHarness, places: None
+) -> None:
+    """Quiet hours from 07:00 to 21:00 cover every usual weekly hour (08–20): the hours outside
+    them are offered instead, never a question without answers."""
+    ana = bot.person(807, "Ana")
+    await join(ana)
+    await ana.send("/quiet")
+    await ana.press("Another time")
+    await ana.press("07:00")
+    await ana.press("21:00")
+    await ana.send("/weekly")
+    assert await ana.press("Monday") == ["At what time? (Your time zone: Europe/London)"]
+    offered = ana.buttons()
+    assert offered and "21:00" in offered and "10:00" not in offered
+    assert await ana.press("22:00") == ["Done! You will get a snippet every Monday at 22:00 (Europe/London)."]
+    assert await ana.send("/weekly") == ["You get a snippet every Monday at 22:00 (Europe/London)."]
+    last = ana.history[-1]["message_id"]
+    assert await ana.press_data(last, "weekly:h:0:12") == ["This button is no longer active."]  # quiet
