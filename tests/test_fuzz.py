@@ -26,7 +26,7 @@ from tests.conftest import BotHarness, Person, join
 
 Setup = Callable[[BotHarness, Person], Awaitable[None]]
 FLUFF = 12  # shorter English fragments ("Done", "Back") may be a person's own words echoed back
-STEP_PREFIXES = ("join:", "bc:", "erase:", "ans:", "rep:")  # a new flow's steps add their prefix here
+STEP_PREFIXES = ("join:", "bc:", "erase:", "ans:", "rep:", "tz:")  # a new flow's steps add their prefix here
 PRESS = "<press the first button>"
 APOLOGY = "Sorry, something went wrong on our side. Please try again, or send /help."
 
@@ -132,7 +132,10 @@ PREFIXES = [
     "lang:",
     "quiet:s:",
     "quiet:e:",
+    "quiet:o:",
+    "tz:",
     "learn:t:",
+    "learn:m:",
     "learn:a:",
     "bc:",
     "bc:lg:",
@@ -155,6 +158,7 @@ WEIRD = [
     "/start",
     "/cancel",
     "/quiet",
+    "/timezone",
     "/learn",
     "/broadcast",
     "/deleteme",
