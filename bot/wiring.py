@@ -42,6 +42,7 @@ from handlers import (
     report,
     settings,
     stats,
+    web_login,
 )
 from handlers.common import stale_button
 from handlers.insights_state import Insights
@@ -73,6 +74,7 @@ COMMANDS = {
     "report": report.start,
     "myreports": report.my_reports,
     "insights": insights.start,
+    "web": web_login.send_link,
 }
 
 BUTTONS = {
