@@ -138,7 +138,7 @@ async def overview(
         ),
         any_reports=bool(current.total or previous.total),
         explain=_("Changes (▲▼) compare with the same length of time just before."),
-        none=_("No reports in this period or the one before."),
+        no_reports=_("No reports in this period or the one before."),
         columns=(_("This period"), _("Period before"), _("Change")),
         tables=tables(t, topics, current, previous),
         reach_heading=_("Reach of messages in the last 30 days"),
@@ -154,12 +154,15 @@ async def overview(
 
 @dataclass(frozen=True)
 class SignedInHeader:
-    """The header's account part: who is signed in, and the sign-out form's token."""
+    """The header's account part: who is signed in (the words around their name, which the
+    template isolates), and the sign-out form's token."""
 
-    label: str
+    before: str
     name: str
+    after: str
     csrf: str
 
 
 def signed_in_header(t: Translator, visitor: Visitor) -> SignedInHeader:
-    return SignedInHeader(t.gettext("Signed in as"), visitor.champion.display_name or "", visitor.csrf)
+    before, _name, after = t.gettext("Signed in as {name}").partition("{name}")
+    return SignedInHeader(before, visitor.champion.display_name or "", after, visitor.csrf)
