@@ -119,7 +119,7 @@ def elsewhere(tmp_path: Path) -> Path:
     return folder
 
 
-def test_the_wheel_carries_content_topics_catalogs_and_the_dashboard_but_no_compiled_catalog(installed: Install) -> None:
+def test_the_wheel_carries_content_catalogs_and_the_dashboard_but_no_mo_file(installed: Install) -> None:
     names = set(zipfile.ZipFile(installed.wheel).namelist())
     expected = {
         f"champbot_content/{path.relative_to(ROOT / 'content')}" for path in (ROOT / "content").rglob("*.*")

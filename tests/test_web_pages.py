@@ -5,7 +5,6 @@ alone (`champbot web`) or beside the webhooks, and the audit log on the command 
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 import sys
 from datetime import timedelta
