@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import sys
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,79 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.app import load_report_topics
 from bot.settings import load_settings
 from bot.web import Dashboard, mount
-from storage import reports
-from storage.models import Area, Broadcast, Campaign, Champion, Delivery, Response, Role, Status, utcnow
-from storage.reports import Draft
-from tests.web_harness import WEB_URL, audit_log, coordinator, dashboard, link, sign_in
+from tests.web_harness import ESCAPED, SCRIPT, WEB_URL, audit_log, coordinator, dashboard, link, seed, sign_in
 
 Sessions = async_sessionmaker[AsyncSession]
-SCRIPT = "<script>alert(1)</script>"
-ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
-
-
-async def seed(sessions: Sessions) -> None:
-    """Two champions in an area, three reports this 30 days and one in the 30 before, a one-off
-    message read on WhatsApp and shared, and a campaign's message: `<script>` in every name and
-    text a person typed."""
-    now = utcnow()
-    async with sessions.begin() as session:
-        area = Area(name=f"North {SCRIPT}")
-        session.add(area)
-        await session.flush()
-        ana, ben = (
-            Champion(
-                telegram_id=telegram_id,
-                display_name=f"{name} {SCRIPT}",
-                language="en",
-                role=Role.CHAMPION,
-                status=Status.ACTIVE,
-                area_id=area.id,
-            )
-            for telegram_id, name in ((601, "Ana"), (602, "Ben"))
-        )
-        session.add_all([ana, ben])
-        await session.flush()
-        for champion, topic, ago in (
-            (ana, "vaccinations", timedelta(hours=1)),
-            (ana, "vaccinations", timedelta(days=2)),
-            (ben, "housing", timedelta(days=3)),
-            (ben, "vaccinations", timedelta(days=31)),
-        ):
-            draft = Draft(topic=topic, kind="barrier", people="few", text=f"heard {SCRIPT}", area_id=area.id)
-            made = await reports.create(session, champion, draft)
-            made.created_at = now - ago
-        campaign = Campaign(name=f"Flu {SCRIPT}")
-        session.add(campaign)
-        await session.flush()
-        one_off = Broadcast(
-            texts={"en": f"Jab day {SCRIPT}"}, status="done", queued_at=now - timedelta(days=1)
-        )
-        series = Broadcast(
-            texts={"en": "Week one"},
-            campaign_id=campaign.id,
-            status="done",
-            queued_at=now - timedelta(days=2),
-        )
-        session.add_all([one_off, series])
-        await session.flush()
-        read = Delivery(
-            broadcast_id=one_off.id,
-            champion_id=ana.id,
-            state="sent",
-            sent_at=now,
-            wa_message_id="wamid.1",
-            read_at=now,
-        )
-        session.add_all(
-            [
-                read,
-                Delivery(
-                    kind="campaign", broadcast_id=series.id, champion_id=ben.id, state="sent", sent_at=now
-                ),
-            ]
-        )
-        await session.flush()
-        session.add(Response(delivery_id=read.id, kind="shared"))
 
 
 async def signed_in_client(
