@@ -15,9 +15,12 @@ from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.app import load_report_topics
+from bot.app import build_application, load_report_topics
+from bot.channels import serve_webhook
+from bot.emulator import Emulator
 from bot.settings import load_settings
 from bot.web import Dashboard, mount
+from tests.conftest import WEBHOOK_SECRET, post
 from tests.web_harness import ESCAPED, SCRIPT, WEB_URL, audit_log, coordinator, dashboard, link, seed, sign_in
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -230,3 +233,33 @@ async def test_champbot_web_serves_the_dashboard_and_needs_its_address(
     finally:
         process.terminate()
         assert await asyncio.wait_for(process.wait(), 60) == 0
+
+
+@pytest.mark.parametrize("web_url", [None, "http://127.0.0.1"], ids=["without", "with"])
+async def test_champbot_webhook_serves_the_dashboard_on_its_port_when_it_has_an_address(
+    emulator: Emulator, sessions: Sessions, database_url: str, web_url: str | None
+) -> None:
+    port = free_port()
+    settings = load_settings(
+        api_base_url=emulator.base_url,
+        database_url=database_url,
+        webhook_url=f"http://127.0.0.1:{port}/telegram",
+        webhook_port=port,
+        webhook_secret=WEBHOOK_SECRET,
+        web_url=web_url,
+        delivery_workers=0,
+    )
+    stop, ready = asyncio.Event(), asyncio.Event()
+    serving = asyncio.create_task(serve_webhook(build_application(settings, sessions), settings, stop, ready))
+    try:
+        await asyncio.wait_for(ready.wait(), 10)
+        assert await post(f"http://127.0.0.1:{port}/telegram", "{}", secret="wrong") == 403
+        async with ClientSession() as client, client.get(f"http://127.0.0.1:{port}/") as page:
+            if web_url is None:
+                assert page.status == 404
+            else:
+                assert page.status == 200 and "Send /web to the bot" in await page.text()
+                assert_secure(page)
+    finally:
+        stop.set()
+        await asyncio.wait_for(serving, 10)
