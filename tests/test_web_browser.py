@@ -44,7 +44,6 @@ PHONE = {"width": 390, "height": 844}
 WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
 TABS = 40  # more than the page has things to focus
 Sessions = async_sessionmaker[AsyncSession]
-SCREENSHOTS = Path("/tmp")
 
 
 @pytest.fixture
@@ -104,7 +103,6 @@ async def test_sign_in_from_the_link_see_the_overview_and_sign_out(
         await expect(page.get_by_test_id("signed-in-as")).to_contain_text("Sam Patel")
         await no_violations(page)
         await fits(page)
-        await page.screenshot(path=str(SCREENSHOTS / f"overview-{viewport['width']}.png"), full_page=True)
         await page.get_by_role("link", name="Last 30 days").click()
         await expect(page.get_by_test_id("reports-heading")).to_have_text(
             "Reports in the last 30 days: 3 (▲2)"
@@ -112,12 +110,9 @@ async def test_sign_in_from_the_link_see_the_overview_and_sign_out(
         await expect(page.get_by_role("table", name="Reports by topic")).to_be_visible()
         await no_violations(page)
         await fits(page)
-        await page.screenshot(path=str(SCREENSHOTS / f"overview-30d-{viewport['width']}.png"), full_page=True)
         await page.get_by_role("button", name="Sign out").click()
         await expect(page.get_by_role("heading", level=1)).to_have_text("Sign in")
         assert errors == []
-        if viewport == PHONE:
-            await page.screenshot(path=str(SCREENSHOTS / "overview-signed-out-390.png"), full_page=True)
         await page.goto(f"{base_url}/signin?token={token}")  # used: refused
         await expect(page.get_by_role("heading", level=1)).to_have_text("This sign-in link does not work")
         await no_violations(page)
