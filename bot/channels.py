@@ -31,6 +31,7 @@ from bot.delivery import DeliveryWorker, WorkerOptions
 from bot.heartbeat import sharing
 from bot.settings import Settings, SettingsError
 from bot.wake import listening
+from bot.web import Dashboard, mount
 from bot.webhook import webhook_app
 from bot.whatsapp_inbound import MAX_BODY as WHATSAPP_MAX_BODY
 from bot.whatsapp_inbound import whatsapp_routes
@@ -279,6 +280,10 @@ async def serve_webhook(
                 app = webhook_app(application, secret, path)
                 if application.bot_data.whatsapp is not None:  # one port for both channels
                     app.add_routes(whatsapp_routes(application))
+                if settings.web_url:  # and for the dashboard
+                    sessions = application.bot_data.sessions
+                    assert sessions is not None
+                    mount(app, Dashboard(sessions, settings, application.bot_data.topics))
                 runner = web.AppRunner(app, access_log=None)
                 await runner.setup()
                 await web.TCPSite(runner, "0.0.0.0", settings.webhook_port).start()

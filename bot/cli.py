@@ -114,6 +114,50 @@ def webhook() -> None:
 
 
 @main.command()
+@click.option("--port", default=8080, show_default=True, help="Port the dashboard listens on.")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to listen on: this machine only, behind a reverse proxy that adds HTTPS; "
+    "0.0.0.0 for every interface.",
+)
+def web(port: int, host: str) -> None:
+    """Serve the coordinators' web dashboard on its own (`champbot webhook` serves it beside the
+    webhooks on one port). Needs CHAMPBOT_WEB_URL, the address coordinators open, e.g.
+    https://champions.example.org (cookies are Secure when it is https).
+
+    Coordinators sign in by sending /web to the bot, which answers with a link that works once,
+    for 10 minutes; a session ends after CHAMPBOT_WEB_IDLE_MINUTES unused. The bot itself runs
+    elsewhere (`champbot run` or `champbot webhook`) on the same database.
+    """
+    from aiohttp import web as aiohttp_web
+
+    from bot.app import load_report_topics
+    from bot.channels import open_database, stop_on_signals
+    from bot.web import web_app
+
+    settings = _settings()
+    if not settings.web_url:
+        raise click.ClickException("CHAMPBOT_WEB_URL: required to serve the dashboard")
+    _logging()
+
+    async def go() -> None:
+        engine, sessions = await open_database(settings)
+        runner = aiohttp_web.AppRunner(web_app(sessions, settings, load_report_topics()), access_log=None)
+        try:
+            await runner.setup()
+            await aiohttp_web.TCPSite(runner, host, port).start()
+            logging.getLogger(__name__).info("Dashboard listening on %s:%s", host, port)
+            await stop_on_signals().wait()
+        finally:
+            await runner.cleanup()  # lets requests in flight finish
+            await engine.dispose()
+
+    _run(go())
+
+
+@main.command()
 @click.option("--port", default=8080, show_default=True, help="Port of the chat page and emulator.")
 @click.option(
     "--data-dir",
@@ -210,6 +254,34 @@ def coordinator_remove(telegram_id: int) -> None:
     if not _with_sessions(go):
         raise click.ClickException(f"{telegram_id} is not a coordinator")
     click.echo(f"{telegram_id} is no longer a coordinator.")
+
+
+@main.command()
+@click.option(
+    "--limit", type=click.IntRange(1, 10_000), default=50, show_default=True, help="Events to print."
+)
+def audit(limit: int) -> None:
+    """Print the dashboard's audit log, newest first: sign-ins, sign-outs, refused sign-in links,
+    sessions ended because the person is no longer a coordinator, and pages viewed.
+
+    Each event names a champion id only (`-` once that person has been erased), never a name or
+    anything a person wrote. Times are UTC.
+    """
+    from storage import audit as audit_log
+    from storage.models import AuditEvent
+
+    async def go(sessions: async_sessionmaker[AsyncSession]) -> list[AuditEvent]:
+        async with sessions() as session:
+            return await audit_log.recent(session, limit)
+
+    events = _with_sessions(go)
+    if not events:
+        click.echo("The audit log is empty.")
+        return
+    click.echo(f"{'when (UTC)':<20}  {'champion':>10}  {'action':<14}  detail")
+    for event in events:
+        who = "-" if event.champion_id is None else str(event.champion_id)
+        click.echo(f"{event.at:%Y-%m-%d %H:%M:%S}  {who:>10}  {event.action:<14}  {event.detail or ''}")
 
 
 def _add_names(add: Callable[[AsyncSession, list[str]], Awaitable[int]], names: tuple[str, ...]) -> int:

@@ -66,6 +66,15 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = Field(
         None, description="Secret Telegram sends in X-Telegram-Bot-Api-Secret-Token."
     )
+    web_url: str | None = Field(
+        None,
+        description="Public base URL of the coordinators' web dashboard (e.g. "
+        "https://champions.example.org), for the sign-in links /web sends; the dashboard is served "
+        "only when it is set. Cookies are marked Secure when it starts with https://.",
+    )
+    web_idle_minutes: int = Field(
+        30, ge=1, le=24 * 60, description="Minutes a dashboard session may sit unused before it ends."
+    )
     whatsapp_token: SecretStr | None = Field(
         None, description="WhatsApp Cloud API access token; WhatsApp is off without one."
     )
@@ -124,6 +133,15 @@ class Settings(BaseSettings):
     @field_validator("api_base_url", "whatsapp_api_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("web_url")
+    @classmethod
+    def _web_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")

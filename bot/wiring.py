@@ -43,6 +43,7 @@ from handlers import (
     settings,
     stats,
     timezone,
+    web_login,
 )
 from handlers.common import stale_button
 from handlers.insights_state import Insights
@@ -75,6 +76,7 @@ COMMANDS = {
     "report": report.start,
     "myreports": report.my_reports,
     "insights": insights.start,
+    "web": web_login.send_link,
 }
 
 BUTTONS = {

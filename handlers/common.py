@@ -85,10 +85,15 @@ async def require_member(update: Update, context: Context) -> Champion | None:
     return None
 
 
+def coordinating(champion: Champion | None) -> bool:
+    """Whether this person may act as a coordinator now: the role, and still a member."""
+    return champion is not None and champion.is_coordinator and champion.status in MEMBER_STATUSES
+
+
 async def require_coordinator(update: Update, context: Context) -> Champion | None:
     """The coordinator sending this update; anyone else is refused (checked on every update)."""
     champion = context.champion
-    if champion is not None and champion.is_coordinator and champion.status in MEMBER_STATUSES:
+    if champion is not None and coordinating(champion):
         return champion
     _ = context.t.gettext
     text = _("Sorry, only coordinators can do that.")
@@ -142,6 +147,7 @@ def help_text(context: Context) -> str:
             _("/broadcast – send a message to champions"),
             _("/campaigns – pause, resume or cancel campaigns"),
             _("/insights – review what champions heard and respond"),
+            _("/web – sign in to the dashboard in a web browser"),
         ]
     lines += ["", signpost(context.t)]
     return "\n".join(lines)

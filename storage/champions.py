@@ -20,6 +20,7 @@ from storage.models import (
     Role,
     SnippetProgress,
     Status,
+    WebSession,
     WeeklySnippet,
     WhatsAppMenu,
     champion_network,
@@ -190,13 +191,17 @@ async def make_coordinator(
 
 
 async def remove_coordinator(session: AsyncSession, telegram_id: int) -> bool:
-    """Take the coordinator role away; False if there was no such coordinator."""
+    """Take the coordinator role away, and end their dashboard sessions with it; False if there was
+    no such coordinator."""
     result = await rows_changed(
         session,
         update(Champion)
         .where(Champion.telegram_id == telegram_id, Champion.role == Role.COORDINATOR)
         .values(role=Role.CHAMPION),
     )
+    if result:
+        demoted = select(Champion.id).where(Champion.telegram_id == telegram_id).scalar_subquery()
+        await session.execute(delete(WebSession).where(WebSession.champion_id == demoted))
     return bool(result)
 
 

@@ -1,5 +1,6 @@
 """SQLAlchemy models: champions and their places, conversation state, learning, campaigns and the
-outbox, and the reports champions send with coordinators' replies."""
+outbox, the reports champions send with coordinators' replies, and the web dashboard's sign-in
+links, sessions and audit log."""
 
 from __future__ import annotations
 
@@ -405,3 +406,41 @@ class JobRun(Base):
     __tablename__ = "job_run"
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class WebLogin(Base):
+    """A one-time sign-in link /web sent a coordinator. Only a hash of its token is kept, so the
+    database alone cannot sign anyone in."""
+
+    __tablename__ = "web_login"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256, hex
+    champion_id: Mapped[int] = mapped_column(ForeignKey("champion.id", ondelete="CASCADE"), index=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # None: not used yet
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class WebSession(Base):
+    """A coordinator signed in to the dashboard: the cookie's value is kept only as a hash, beside
+    the token every form of the session must carry (CSRF)."""
+
+    __tablename__ = "web_session"
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the cookie, hex
+    champion_id: Mapped[int] = mapped_column(ForeignKey("champion.id", ondelete="CASCADE"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class AuditEvent(Base):
+    """Something done on the dashboard: a sign-in, a sign-out, a refused link, a page viewed. Who
+    did it is a champion id only (emptied when they are erased); no name and no report text."""
+
+    __tablename__ = "audit_event"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    champion_id: Mapped[int | None] = mapped_column(
+        ForeignKey("champion.id", ondelete="SET NULL"), index=True
+    )
+    action: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str | None] = mapped_column(String(64))  # the page viewed, why a link was refused

@@ -119,14 +119,20 @@ def elsewhere(tmp_path: Path) -> Path:
     return folder
 
 
-def test_the_wheel_carries_content_topics_and_catalogs_but_no_compiled_catalog(installed: Install) -> None:
+def test_the_wheel_carries_content_catalogs_and_the_dashboard_but_no_mo_file(installed: Install) -> None:
     names = set(zipfile.ZipFile(installed.wheel).namelist())
     expected = {
         f"champbot_content/{path.relative_to(ROOT / 'content')}" for path in (ROOT / "content").rglob("*.*")
     } | {
         f"champbot_locales/{path.relative_to(ROOT / 'locales')}" for path in (ROOT / "locales").rglob("*.po*")
+    } | {  # the dashboard's templates, its CSS and NHS.UK frontend's, with that one's licence
+        f"bot/web/{path.relative_to(ROOT / 'bot' / 'web')}"
+        for folder in ("templates", "static")
+        for path in (ROOT / "bot" / "web" / folder).rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
     }
     assert "champbot_content/report_topics.yaml" in expected and len(expected) > 20
+    assert {"bot/web/templates/base.html", "bot/web/static/nhsuk/LICENSE"} <= expected
     assert expected - names == set()
     assert [name for name in names if name.endswith(".mo")] == []
 

@@ -120,6 +120,8 @@ def test_cli_sets_up_a_database_with_people_and_places(tmp_path: Path) -> None:
         [],
         ["run"],
         ["webhook"],
+        ["web"],
+        ["audit"],
         ["sandbox"],
         ["db", "upgrade"],
         ["coordinator", "add"],

@@ -1,0 +1,75 @@
+"""The dashboard's routes, wired onto an aiohttp application: its own (`web_app`, for `champbot
+web`) or one already serving the webhooks (`mount`, for `champbot webhook` and the sandbox)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.settings import Settings
+from bot.web import auth
+from bot.web.headers import STATIC_PREFIX, security_headers
+from bot.web.overview import overview
+from bot.web.pages import STATIC_DIR, visitor_translator
+from storage.report_topics import Topic
+
+MAX_BODY = 64 * 1024  # the dashboard's forms are small
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """What the pages need: the database, the settings, and the report topics to name."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    settings: Settings
+    topics: list[Topic] = field(default_factory=list)
+
+    @property
+    def gate(self) -> auth.Gate:
+        return auth.Gate(self.sessions, self.settings)
+
+
+def routes(dashboard: Dashboard) -> list[web.AbstractRouteDef]:
+    """The dashboard's pages: the overview (or the sign-in page), the link, signing out."""
+    gate = dashboard.gate
+
+    async def home(request: web.Request) -> web.Response:
+        visitor = await auth.signed_in(gate, request)
+        if visitor is None:
+            return auth.sign_in_page(visitor_translator(request, dashboard.settings.default_language))
+        return await overview(dashboard.sessions, dashboard.topics, request, visitor)
+
+    async def open_link(request: web.Request) -> web.Response:
+        return await auth.open_link(gate, request)
+
+    async def use_link(request: web.Request) -> web.Response:
+        return await auth.use_link(gate, request)
+
+    async def sign_out(request: web.Request) -> web.Response:
+        return await auth.sign_out(gate, request)
+
+    return [
+        web.get("/", home),
+        web.get("/signin", open_link),
+        web.post("/signin", use_link),
+        web.post("/signout", sign_out),
+        web.static(STATIC_PREFIX, STATIC_DIR),
+    ]
+
+
+def mount(app: web.Application, dashboard: Dashboard) -> None:
+    """Serve the dashboard from `app` too, under `/` beside whatever it serves already; every
+    response then carries the security headers."""
+    app.add_routes(routes(dashboard))
+    app.on_response_prepare.append(security_headers(dashboard.gate.secure))
+
+
+def web_app(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings, topics: list[Topic] | None = None
+) -> web.Application:
+    """An aiohttp application serving the dashboard alone."""
+    app = web.Application(client_max_size=MAX_BODY)
+    mount(app, Dashboard(sessions, settings, topics or []))
+    return app

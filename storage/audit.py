@@ -1,0 +1,37 @@
+"""The dashboard's audit log: who (a champion id) did what, and when. Nothing a person wrote goes
+in: a page viewed is named by the page, a refused link by why it was refused."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import AuditEvent
+
+SIGNED_IN = "signed_in"
+SIGNED_OUT = "signed_out"
+LINK_REFUSED = "link_refused"
+VIEWED = "viewed"
+ACCESS_ENDED = "access_ended"  # no longer a coordinator: their sessions were ended
+ACTIONS = (SIGNED_IN, SIGNED_OUT, LINK_REFUSED, VIEWED, ACCESS_ENDED)
+
+
+async def record(
+    session: AsyncSession, action: str, champion_id: int | None, at: datetime, detail: str | None = None
+) -> None:
+    """Add one event."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}")
+    session.add(AuditEvent(action=action, champion_id=champion_id, at=at, detail=detail))
+    await session.flush()
+
+
+async def recent(session: AsyncSession, limit: int = 50) -> list[AuditEvent]:
+    """The newest `limit` events, newest first."""
+    return list(
+        await session.scalars(
+            select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit)
+        )
+    )
