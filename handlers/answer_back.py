@@ -48,14 +48,17 @@ async def answer_back(update: Update, context: Context) -> None:
     _prefix, raw_id, kind = query.data.split(":")
     champion = context.champion
     delivery_id = int(raw_id)
+    if delivery_id == 0:  # the composer's preview (handlers/compose.py): shown, never answered
+        await context.reply.ack(context.t.gettext("This is only a preview."))
+        return
     found, new, answered = None, False, set()
-    if champion is not None and delivery_id > 0:
+    if champion is not None:
         async with context.db.begin() as session:
             found = await responses.answerable(session, delivery_id, champion.id)
             if found is not None:
                 new = await responses.record_response(session, delivery_id, kind)
                 answered = await responses.answered(session, delivery_id)
-    if found is None:  # a preview, someone else's message, or forged
+    if found is None:  # someone else's message, or forged
         await stale_button(update, context)
         return
     _ = context.t.gettext

@@ -3,8 +3,10 @@
 Compose in English (text, or a photo or document with the text as its caption) → audience (its size
 shown) → versions in the audience's other languages → preview per language (with, for WhatsApp
 champions, how many get a session message and how many the template, and a warning past WhatsApp's
-daily tier with an offer to spread the templates over days) → send now or schedule → confirm
-(urgent? answer-back buttons?) → the live delivery report (handlers/live_report.py).
+daily tier with an offer to spread the templates over days) → send now or schedule (a quick time,
+a day then an hour, or a time typed as people say it: handlers/when.py; every time shown in the
+coordinator's zone, named) → confirm (urgent? answer-back buttons?) → the live delivery report
+(handlers/live_report.py).
 The answers so far are a `Composing`, kept in the chat's conversation state (steps `bc:*`), so a
 restart mid-flow loses nothing, and the coordinator role is checked again on every message and
 button. Each press is echoed under its question; the confirm step's toggles flip in place.
@@ -14,9 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Literal, cast
 
+from babel.dates import format_skeleton, get_day_names
 from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Message, Update
@@ -27,7 +30,7 @@ from bot.i18n import LANGUAGES, N_, Translator
 from bot.replies import Choice, Media, Outgoing, Sent, ticked
 from bot.steps import StepData
 from bot.whatsapp_templates import WINDOW, rendered_body, template_key
-from handlers import live_report
+from handlers import live_report, when
 from handlers.common import (
     champion_zone,
     clear_step,
@@ -50,7 +53,7 @@ SEGMENT_NAME = "bc:segname"  # typing a name to save the audience under
 LANGS = "bc:langs"  # adding versions in the audience's other languages
 VERSION = "bc:version"  # typing the version in Composing.lang
 PREVIEW = "bc:preview"  # previews shown: send now or schedule
-WHEN = "bc:when"  # typing the date and time to send at
+WHEN = "bc:when"  # choosing, or typing, the date and time to send at
 CONFIRM = "bc:confirm"  # the last question, with the urgent and answer-back toggles
 
 TEXT_MAX = 4000
@@ -83,6 +86,11 @@ EXPECTED: dict[str, set[str]] = {
     "now": {PREVIEW},
     "spread": {PREVIEW},
     "sched": {PREVIEW},
+    "when": {WHEN},
+    "in": {WHEN},
+    "at": {WHEN},
+    "days": {WHEN},
+    "day": {WHEN},
     "urgent": {CONFIRM},
     "answers": {CONFIRM},
     "ok": {CONFIRM},
@@ -156,9 +164,10 @@ async def ask(update: Update, context: Context, step: str, data: Composing) -> N
     elif step == WHEN:
         await context.reply.say(
             _(
-                "When should it go out? Type the date and time as YYYY-MM-DD HH:MM in your time zone "
-                "({timezone}), for example {example}."
-            ).format(timezone=_timezone_name(context), example=_example_time(context))
+                "When should it go out? Choose a time, or type one like “tomorrow 10am”, “in 2 hours”, "
+                "“monday 9:30”, “25 Dec 14:00” or {example}. Times are in your time zone, {timezone}."
+            ).format(timezone=_timezone_name(context), example=_example_time(context)),
+            _when_choices(context),
         )
     elif step == CONFIRM:
         await _ask_confirm(context, data)
@@ -673,31 +682,155 @@ def _timezone_name(context: Context) -> str:
     return champion_zone(context.champion).key
 
 
+def _local_now(context: Context) -> datetime:
+    """Now on the coordinator's wall clock, to the minute."""
+    return when.local_now(utcnow(), champion_zone(context.champion))
+
+
 def _example_time(context: Context) -> str:
-    tomorrow = datetime.now(champion_zone(context.champion)) + timedelta(days=1)
-    return tomorrow.replace(hour=9, minute=30).strftime(local_time.LAYOUT)
+    return when.tomorrow_at(_local_now(context), 9).replace(minute=30).strftime(local_time.LAYOUT)
+
+
+def _shown(t: Translator, moment: datetime, timezone: str) -> str:
+    """A time as the coordinator reads it: on their clock, their zone named."""
+    return t.gettext("{time} ({timezone})").format(time=t.datetime(moment, timezone), timezone=timezone)
+
+
+def _when_choices(context: Context) -> list[Choice]:
+    """The quick times, the day picker, and Cancel."""
+    _ = context.t.gettext
+    local = _local_now(context)
+    tomorrow = when.tomorrow_at(local, 9)
+    monday = when.next_weekday_at(local, when.MONDAY, 10)
+    return [
+        Choice(_("In 1 hour"), "bc:in"),
+        Choice(_("Tomorrow 09:00"), f"bc:at:{when.stamp(tomorrow)}"),
+        Choice(_("Next Monday 10:00"), f"bc:at:{when.stamp(monday)}"),
+        Choice(_("Another day"), "bc:days"),
+        Choice(_("Cancel"), "bc:stop"),
+    ]
+
+
+async def _when_again(update: Update, context: Context, data: Composing, _arg: str) -> None:
+    """Back from the days to the quick times."""
+    await context.reply.picked(context.t.gettext("Back"))
+    await ask(update, context, WHEN, data)
+
+
+async def _in_an_hour(update: Update, context: Context, data: Composing, _arg: str) -> None:
+    """In 1 hour from now (to the minute)."""
+    await context.reply.picked(context.t.gettext("In 1 hour"))
+    await _take_time(update, context, data, utcnow().replace(second=0, microsecond=0) + timedelta(hours=1))
+
+
+async def _at(update: Update, context: Context, data: Composing, stamp: str) -> None:
+    """A time picked on the coordinator's clock: a quick one, or an hour of the day picked."""
+    local = when.unstamp(stamp)
+    if local is None:
+        await stale_button(update, context)
+        return
+    zone = champion_zone(context.champion)
+    try:
+        send_at = local_time.to_utc(local, zone)
+    except local_time.SkippedTime as skipped:
+        await context.reply.picked()
+        await _skipped(context, skipped)
+        return
+    await context.reply.picked(_shown(context.t, send_at, zone.key))
+    await _take_time(update, context, data, send_at)
+
+
+async def _days(update: Update, context: Context, data: Composing, back: str) -> None:
+    """Offer the next seven days (today while it has hours left); "back" when back from the hours."""
+    t = context.t
+    local = _local_now(context)
+    choices = []
+    for day in when.days_from(local):
+        ahead = (day - local.date()).days
+        label = (
+            t.gettext("Today")
+            if ahead == 0
+            else t.gettext("Tomorrow")
+            if ahead == 1
+            else get_day_names("wide", locale=t.locale)[day.weekday()]
+        )
+        choices.append(Choice(label, f"bc:day:{day:%Y%m%d}", note=_day_shown(t, day, "MMMd")))
+    choices += [Choice(t.gettext("Back"), "bc:when"), Choice(t.gettext("Cancel"), "bc:stop")]
+    await context.reply.picked(t.gettext("Back") if back else t.gettext("Another day"))
+    text = t.gettext("Which day? Times are in your time zone, {timezone}.")
+    await context.reply.say(text.format(timezone=_timezone_name(context)), choices, columns=2)
+
+
+async def _day(update: Update, context: Context, data: Composing, raw: str) -> None:
+    """Offer the hours still to come on the day picked."""
+    t = context.t
+    local = _local_now(context)
+    day = when.unday(raw, local)
+    if day is None:
+        await stale_button(update, context)
+        return
+    named = _day_shown(t, day, "MMMMEEEEd")
+    await context.reply.picked(named)
+    choices = [Choice(f"{hour:%H:%M}", f"bc:at:{when.stamp(hour)}") for hour in when.hours_on(day, local)]
+    choices.append(Choice(t.gettext("Back"), "bc:days:back"))
+    text = t.gettext("What time on {day}? Times are in your time zone, {timezone}.")
+    await context.reply.say(text.format(day=named, timezone=_timezone_name(context)), choices, columns=4)
+
+
+def _day_shown(t: Translator, day: date, skeleton: str) -> str:
+    """A day as the locale writes it ("MMMd": 3 Dec; "MMMMEEEEd": Thursday, December 3)."""
+    return format_skeleton(skeleton, datetime.combine(day, datetime.min.time()), locale=t.locale)
+
+
+async def _skipped(context: Context, skipped: local_time.SkippedTime) -> None:
+    """Say that the clocks skip the time chosen."""
+    await context.reply.say(
+        context.t.gettext(
+            "{time} does not exist in {timezone}: the clocks go forward then. Please choose another time."
+        ).format(time=f"{skipped.local:{local_time.LAYOUT}}", timezone=skipped.zone.key)
+    )
 
 
 async def _receive_when(update: Update, context: Context, data: Composing) -> None:
-    """Take the date and time to send at, refusing other forms, times the clocks skip and times gone by."""
+    """Take a typed date and time, as people say it or as YYYY-MM-DD HH:MM, in the coordinator's
+    language and time zone; refuse what can't be read, a day without a time, and skipped times."""
     _ = context.t.gettext
+    timezone = _timezone_name(context)
     try:
-        send_at = local_time.parse(_typed(update), champion_zone(context.champion))
+        send_at = when.read(_typed(update), champion_zone(context.champion), utcnow(), context.t.language)
     except local_time.SkippedTime as skipped:
+        await _skipped(context, skipped)
+        return
+    except when.NoTime:
         await context.reply.say(
             _(
-                "{time} does not exist in {timezone}: the clocks go forward then. Please choose another time."
-            ).format(time=f"{skipped.local:{local_time.LAYOUT}}", timezone=skipped.zone.key)
+                "I read a day but no time. Please add the time, like “tomorrow 10:00” or “monday 9:30” "
+                "({timezone})."
+            ).format(timezone=timezone)
         )
         return
+    if send_at is None:
+        await context.reply.say(
+            _(
+                "I couldn't read that as a date and time. Please type it like “tomorrow 10am”, "
+                "“in 2 hours”, “25 Dec 14:00” or {example} ({timezone}), or choose one of these."
+            ).format(example=_example_time(context), timezone=timezone),
+            _when_choices(context),
+        )
+        return
+    await _take_time(update, context, data, send_at)
+
+
+async def _take_time(update: Update, context: Context, data: Composing, send_at: datetime) -> None:
+    """Go on to confirm with a time to send at, unless it has passed or is over a year away."""
+    _ = context.t.gettext
     now = utcnow()
     refusal = None
-    if send_at is None:
-        refusal = _("I couldn't read that. Please type the date and time like {example}.").format(
-            example=_example_time(context)
-        )
-    elif send_at <= now:
-        refusal = _("That time has already passed. Please give a time in the future.")
+    if send_at <= now:
+        refusal = _(
+            "That time, {time}, has already passed. Please give a time in the future, like “in 2 hours” "
+            "or “tomorrow 10am”."
+        ).format(time=_shown(context.t, send_at, _timezone_name(context)))
     elif send_at > now + SCHEDULE_AHEAD:
         refusal = _("Please choose a time within the next year.")
     if refusal is not None:
@@ -733,8 +866,8 @@ async def _ask_confirm(context: Context, data: Composing) -> None:
         text = t.ngettext(
             "Send to {count} champion on {date}?", "Send to {count} champions on {date}?", count
         )
-    date = t.datetime(data.send_at, _timezone_name(context)) if data.send_at else ""
-    text = text.format(count=t.number(count), date=date)
+    moment = _shown(t, data.send_at, _timezone_name(context)) if data.send_at else ""
+    text = text.format(count=t.number(count), date=moment)
     plan = await _whatsapp_plan(context, data) if data.spread else None
     if plan is not None and plan.days > 1:
         text += "\n" + t.ngettext(
@@ -808,8 +941,8 @@ async def _confirm(update: Update, context: Context, data: Composing, _arg: str)
             "Scheduled: it will go to {count} champions on {date}.",
             count,
         )
-        date = t.datetime(data.send_at, _timezone_name(context))
-        await context.reply.say(text.format(count=t.number(count), date=date))
+        moment = _shown(t, data.send_at, _timezone_name(context))
+        await context.reply.say(text.format(count=t.number(count), date=moment))
         return
     context.bot_data.wake.ring(outbox.BULK)
     await live_report.show(update, context, broadcast.id)
@@ -846,6 +979,11 @@ PRESSES: dict[str, Press] = {
     "now": _now,
     "spread": _spread,
     "sched": _schedule,
+    "when": _when_again,
+    "in": _in_an_hour,
+    "at": _at,
+    "days": _days,
+    "day": _day,
     "urgent": _toggle_urgent,
     "answers": _toggle_answers,
     "ok": _confirm,

@@ -38,6 +38,7 @@ EN = "Free flu jabs at Northfield library this Saturday, 10:00 to 14:00."
 PL = "Bezpłatne szczepienia przeciw grypie w bibliotece Northfield w sobotę, 10:00–14:00."
 ONLY = ["Sorry, only coordinators can do that."]
 INACTIVE = ["This button is no longer active."]
+PREVIEW = ["This is only a preview."]
 URGENT = "Urgent · ignores quiet hours"  # the label, and its note (a list row's description on WhatsApp)
 LANGUAGES_QUESTION = "Add a version in another language? Anyone without one gets the English text."
 NO_CAPTION = ["Please send it again with a caption: the caption is the message in English."]
@@ -166,8 +167,8 @@ async def test_a_coordinator_broadcasts_in_two_languages_and_sees_the_report(
     assert labels(somali_preview) == [
         so.gettext(label) for label in ("Shared it", "A question", "Concern heard")
     ]
-    # The preview's answer-back buttons are there to see, and do nothing.
-    assert await sam.press_data(somali_preview["message_id"], "answer:0:shared") == INACTIVE
+    # The preview's answer-back buttons are there to see, and only say so.
+    assert await sam.press_data(somali_preview["message_id"], "answer:0:shared") == PREVIEW
 
     assert await sam.press("Send now") == ["Send to 3 champions now?"]
     assert sam.buttons() == ["Confirm", URGENT, "Answer buttons: on", "Cancel"]
@@ -227,21 +228,21 @@ async def test_scheduling_in_the_coordinators_time_zone(bot: BotHarness, places:
         "Send it now, or schedule it for later?",
     ]
     (question,) = await sam.press("Schedule")
-    assert question.startswith(
-        "When should it go out? Type the date and time as YYYY-MM-DD HH:MM in your time zone "
-        "(Asia/Karachi), for example "
-    )
-    (refused,) = await sam.send("next Saturday")
-    assert refused.startswith("I couldn't read that. Please type the date and time like ")
+    assert question.startswith("When should it go out? Choose a time, or type one like ")
+    assert question.endswith("Times are in your time zone, Asia/Karachi.")
+    (refused,) = await sam.send("Saturday week, perhaps")
+    assert refused.startswith("I couldn't read that as a date and time. Please type it like ")
+    past = datetime(2020, 1, 1, 5, tzinfo=UTC)
     assert await sam.send("2020-01-01 10:00") == [
-        "That time has already passed. Please give a time in the future."
+        f"That time, {translator('en').datetime(past, 'Asia/Karachi')} (Asia/Karachi), has already "
+        "passed. Please give a time in the future, like “in 2 hours” or “tomorrow 10am”."
     ]
     year = utcnow().year
     assert await sam.send(f"{year + 3}-01-01 10:00") == ["Please choose a time within the next year."]
     when = utcnow() + timedelta(days=30)
     typed = when.astimezone(ZoneInfo("Asia/Karachi")).strftime("%Y-%m-%d %H:%M")
     expected = datetime.strptime(typed, "%Y-%m-%d %H:%M").replace(tzinfo=UTC) - timedelta(hours=5)  # UTC+5
-    date = translator("en").datetime(expected, "Asia/Karachi")
+    date = f"{translator('en').datetime(expected, 'Asia/Karachi')} (Asia/Karachi)"
     assert await sam.send(typed) == [f"Send to 1 champion on {date}?"]
     assert await sam.press("Confirm") == [f"Scheduled: it will go to 1 champion on {date}."]
     broadcast = await latest_broadcast(bot)
@@ -374,13 +375,14 @@ async def test_answer_back_is_recorded_once_and_questions_reach_coordinators_unn
     assert await ana.press("Concern heard") == ["Tell us the concern you heard in a few words, or /cancel."]
     assert await ana.send("/cancel") == ["Cancelled. Send /help to see what you can do."]
 
-    # Someone else's delivery, a preview's delivery 0 and a made-up one are all refused.
+    # Someone else's delivery and a made-up one are refused; a preview's delivery 0 is a preview.
     async with bot.sessions() as session:
         kasia_id = await session.scalar(select(Champion.id).where(Champion.telegram_id == kasia.id))
         kasias = await session.scalar(select(Delivery.id).where(Delivery.champion_id == kasia_id))
     own = ana.history[-3]["message_id"]
-    for forged in (f"answer:{kasias}:shared", "answer:0:concern", "answer:999999999:shared"):
+    for forged in (f"answer:{kasias}:shared", "answer:999999999:shared"):
         assert await ana.press_data(own, forged) == INACTIVE
+    assert await ana.press_data(own, "answer:0:concern") == PREVIEW
     async with bot.sessions() as session:
         kinds = sorted(await session.scalars(select(Response.kind)))
     assert kinds == ["concern", "question", "shared"]

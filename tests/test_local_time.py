@@ -87,7 +87,7 @@ async def test_the_broadcast_schedule_follows_the_rule(bot: BotHarness, places: 
         ]
         return
     first = datetime.strptime(typed, "%Y-%m-%d %H:%M").replace(tzinfo=zone).astimezone(UTC)
-    assert said == [f"Send to 1 champion on {translator('en').datetime(first, zone.key)}?"]
+    assert said == [f"Send to 1 champion on {translator('en').datetime(first, zone.key)} ({zone.key})?"]
     await sam.press("Confirm")
     assert (await latest_broadcast(bot)).send_at == first
 
