@@ -37,6 +37,7 @@ from bot.channels import open_database, serve_polling
 from bot.emulator import Emulator, stored_file
 from bot.sandbox_history import History
 from bot.settings import Settings, SignupMode, load_settings
+from bot.web import Dashboard, mount
 from bot.whatsapp_emulator import (
     APP_SECRET,
     DISPLAY_PHONE_NUMBER,
@@ -154,10 +155,13 @@ class Cast:
         return person
 
 
+DASHBOARD_PATH = "/dashboard"  # the coordinators' dashboard, on the page's port: Sam's /web links here
+
+
 def sandbox_settings(data_dir: Path, base_url: str, signup: SignupMode | None = None) -> Settings:
     """Settings for the sandbox: both emulators (on the page's port), a SQLite file of its own,
-    no Telegram token, WhatsApp on at Meta's default limits; sign-up in this mode (without one,
-    CHAMPBOT_SIGNUP_MODE's, else open)."""
+    no Telegram token, WhatsApp on at Meta's default limits, the dashboard under /dashboard/;
+    sign-up in this mode (without one, CHAMPBOT_SIGNUP_MODE's, else open)."""
     mode: dict[str, object] = {"signup_mode": signup} if signup is not None else {}
     return load_settings(
         **mode,
@@ -174,6 +178,7 @@ def sandbox_settings(data_dir: Path, base_url: str, signup: SignupMode | None = 
         whatsapp_number=DISPLAY_PHONE_NUMBER,
         whatsapp_rate=WHATSAPP_RATE,
         whatsapp_pair_seconds=WHATSAPP_PAIR_SECONDS,
+        web_url=f"{base_url}{DASHBOARD_PATH}",
     )
 
 
@@ -443,6 +448,7 @@ async def run_sandbox(
         app.add_routes(sandbox_routes(cast, settings))
         app.add_routes(whatsapp.routes())
         app.add_routes(whatsapp_routes(application, WEBHOOK_PATH))
+        mount(app, Dashboard(sessions, settings, application.bot_data.topics))
         try:
             await emulator.start(host, port, app)
         except OSError as exc:

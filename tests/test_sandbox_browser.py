@@ -769,3 +769,38 @@ async def test_a_newcomer_is_still_on_the_page_after_a_restart(tmp_path: Path) -
         await send(page, "/start")  # and they can go on
         await expect(bot_message(page, "Welcome! Please choose your language.")).to_be_visible()
     assert errors == []
+
+
+async def test_sam_opens_the_dashboard_from_the_sign_in_link_web_sends(sandbox_url: str) -> None:
+    """The sandbox serves the dashboard on its own port: Sam's /web link opens it in a new tab,
+    Continue signs him in, and the overview shows; signing out leads back to the sign-in page."""
+    errors: list[str] = []
+    root = sandbox_url.rstrip("/")
+    async with playwright.async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            context = await browser.new_context(viewport=PHONE)
+            page = await context.new_page()
+            page.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
+            await page.goto(sandbox_url)
+            await page.get_by_test_id(f"person-{SAM}").click()
+            await send(page, "/web")
+            link = bot_message(page, "sign in to the dashboard").get_by_role("link")
+            assert (await link.get_attribute("href") or "").startswith(f"{root}/dashboard/signin?token=")
+            async with context.expect_page() as opened:
+                await link.click()
+            dashboard = await opened.value
+            await dashboard.get_by_role("button", name="Continue").click()
+            await expect(dashboard.get_by_role("heading", name="Overview")).to_be_visible()
+            assert dashboard.url == f"{root}/dashboard/"
+            await expect(dashboard.get_by_text("Signed in as Sam")).to_be_visible()
+            await dashboard.get_by_role("button", name="Sign out").click()
+            await expect(dashboard.get_by_role("button", name="Continue")).to_have_count(0)
+            assert dashboard.url == f"{root}/dashboard/"
+            await expect(dashboard.get_by_text("Send /web to the bot")).to_be_visible()
+            # The dashboard's strict headers stay on its pages: the chat page keeps working.
+            await send(page, "/help")
+            await expect(bot_message(page, "/report")).to_be_visible()
+        finally:
+            await browser.close()
+    assert errors == []

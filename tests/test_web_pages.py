@@ -56,7 +56,7 @@ async def test_the_overview_defaults_to_this_month_and_refuses_a_made_up_period(
         assert (
             "Reports this month: 0 (=)" in month and "No reports in this period or the one before." in month
         )
-        assert 'href="/?period=month" aria-current="page"' in month
+        assert 'href="./?period=month" aria-current="page"' in month
         assert "No messages have been sent yet." in month
         bad = await client.get("/", params={"period": "<b>decade</b>"})
         assert bad.status == 400
@@ -263,3 +263,26 @@ async def test_champbot_webhook_serves_the_dashboard_on_its_port_when_it_has_an_
     finally:
         stop.set()
         await asyncio.wait_for(serving, 10)
+
+
+async def test_the_dashboard_serves_under_the_path_of_its_address(sessions: Sessions) -> None:
+    """With CHAMPBOT_WEB_URL ending in a path (the sandbox's /dashboard), the pages, their links
+    and the redirects stay under it; what the app served before keeps its own headers."""
+
+    async def another(_request: web.Request) -> web.Response:
+        return web.Response(text="another page")
+
+    app = web.Application()
+    app.router.add_get("/", another)
+    mount(app, Dashboard(sessions, load_settings(web_url=f"{WEB_URL}/dashboard"), load_report_topics()))
+    async with TestClient(TestServer(app)) as client:
+        other = await client.get("/")
+        assert await other.text() == "another page" and "Content-Security-Policy" not in other.headers
+        page = await client.get("/dashboard/")
+        assert page.status == 200 and "Content-Security-Policy" in page.headers
+        html = await page.text()
+        assert 'href="static/dashboard.css"' in html and 'href="/' not in html and 'action="/' not in html
+        css = await client.get("/dashboard/static/dashboard.css")
+        assert css.status == 200 and "Cache-Control" not in css.headers
+        out = await client.post("/dashboard/signout", allow_redirects=False)
+        assert (out.status, out.headers["Location"]) == (303, "/dashboard/")

@@ -60,10 +60,18 @@ def routes(dashboard: Dashboard) -> list[web.AbstractRouteDef]:
 
 
 def mount(app: web.Application, dashboard: Dashboard) -> None:
-    """Serve the dashboard from `app` too, under `/` beside whatever it serves already; every
-    response then carries the security headers."""
-    app.add_routes(routes(dashboard))
-    app.on_response_prepare.append(security_headers(dashboard.gate.secure))
+    """Serve the dashboard from `app` too, beside whatever it serves already: under `/`, or under
+    the path of its address (CHAMPBOT_WEB_URL) as a sub-application; every response it sends
+    carries the security headers (with `/`, every response `app` sends)."""
+    home = dashboard.gate.home
+    if home == "/":
+        app.add_routes(routes(dashboard))
+        app.on_response_prepare.append(security_headers(dashboard.gate.secure))
+        return
+    pages = web.Application()
+    pages.add_routes(routes(dashboard))
+    pages.on_response_prepare.append(security_headers(dashboard.gate.secure, home))
+    app.add_subapp(home.rstrip("/"), pages)
 
 
 def web_app(

@@ -10,6 +10,7 @@ import hmac
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from multidict import MultiDictProxy
@@ -37,6 +38,12 @@ class Gate:
     def secure(self) -> bool:
         """Whether the dashboard is reached over HTTPS, so its cookie is Secure (and __Host-)."""
         return (self.settings.web_url or "").startswith("https://")
+
+    @property
+    def home(self) -> str:
+        """The overview's path: "/", or under the path of the dashboard's address (the sandbox
+        serves it at /dashboard/)."""
+        return urlsplit(self.settings.web_url or "").path.rstrip("/") + "/"
 
     @property
     def cookie_name(self) -> str:
@@ -202,7 +209,7 @@ async def use_link(gate: Gate, request: web.Request) -> web.Response:
             started = None
     if started is None:
         return await _refuse(gate, request, check.champion_id, check.refused or NOT_COORDINATOR)
-    response = redirect("/")
+    response = redirect(gate.home)
     response.set_cookie(
         gate.cookie_name,
         started.cookie,
@@ -218,12 +225,12 @@ async def sign_out(gate: Gate, request: web.Request) -> web.Response:
     """POST /signout: end this session (its form's CSRF token checked) and go to the sign-in page."""
     visitor = await signed_in(gate, request)
     if visitor is None:
-        return redirect("/")
+        return redirect(gate.home)
     if await checked_form(request, visitor) is None:
         return form_refused(visitor.t)
     async with gate.sessions.begin() as session:
         await web_sessions.end_session(session, visitor.cookie)
         await audit.record(session, audit.SIGNED_OUT, visitor.champion.id, utcnow())
-    response = redirect("/")
+    response = redirect(gate.home)
     response.del_cookie(gate.cookie_name, path="/", secure=gate.secure, httponly=True, samesite="Lax")
     return response

@@ -17,9 +17,10 @@ HSTS = "max-age=31536000"
 Prepare = Callable[[web.Request, web.StreamResponse], Awaitable[None]]
 
 
-def security_headers(secure: bool) -> Prepare:
-    """A response-prepare hook adding the headers; pages (everything but the static files) are
-    never cached, since they show what only a signed-in coordinator may see."""
+def security_headers(secure: bool, home: str = "/") -> Prepare:
+    """A response-prepare hook adding the headers; pages (everything but the static files under
+    `home`) are never cached, since they show what only a signed-in coordinator may see."""
+    static = home.rstrip("/") + STATIC_PREFIX
 
     async def add(request: web.Request, response: web.StreamResponse) -> None:
         headers = response.headers
@@ -31,7 +32,7 @@ def security_headers(secure: bool) -> Prepare:
         headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
         if secure:
             headers["Strict-Transport-Security"] = HSTS
-        if not request.path.startswith(STATIC_PREFIX):
+        if not request.path.startswith(static):
             headers["Cache-Control"] = "no-store"
 
     return add
