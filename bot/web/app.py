@@ -11,8 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.settings import Settings
 from bot.web import auth
 from bot.web.headers import STATIC_PREFIX, security_headers
+from bot.web.layout import for_coordinators
 from bot.web.overview import overview
-from bot.web.pages import STATIC_DIR, visitor_translator
+from bot.web.pages import STATIC_DIR
 from storage.report_topics import Topic
 
 MAX_BODY = 64 * 1024  # the dashboard's forms are small
@@ -35,10 +36,7 @@ def routes(dashboard: Dashboard) -> list[web.AbstractRouteDef]:
     """The dashboard's pages: the overview (or the sign-in page), the link, signing out."""
     gate = dashboard.gate
 
-    async def home(request: web.Request) -> web.Response:
-        visitor = await auth.signed_in(gate, request)
-        if visitor is None:
-            return auth.sign_in_page(visitor_translator(request, dashboard.settings.default_language))
+    async def home(request: web.Request, visitor: auth.Visitor) -> web.Response:
         return await overview(dashboard.sessions, dashboard.topics, request, visitor)
 
     async def open_link(request: web.Request) -> web.Response:
@@ -51,7 +49,7 @@ def routes(dashboard: Dashboard) -> list[web.AbstractRouteDef]:
         return await auth.sign_out(gate, request)
 
     return [
-        web.get("/", home),
+        web.get("/", for_coordinators(gate, home)),
         web.get("/signin", open_link),
         web.post("/signin", use_link),
         web.post("/signout", sign_out),

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import Translator
 from bot.web.auth import Visitor
-from bot.web.pages import message_page, render
+from bot.web.layout import page, problem
 from handlers.common import champion_zone
 from handlers.reach import message_excerpt, reach_figures
 from handlers.report_labels import KIND_LABELS, topic_label
@@ -109,13 +109,10 @@ async def overview(
     _ = t.gettext
     period = request.query.get("period", DEFAULT_PERIOD)
     if period not in PERIODS:
-        return message_page(
-            t,
+        return problem(
+            visitor,
             _("That period is not known"),
             [_("Choose this week, this month or the last 30 days on the overview.")],
-            status=400,
-            back=_("Back to the overview"),
-            signed_in=signed_in_header(t, visitor),
         )
     now = utcnow()
     timezone = champion_zone(visitor.champion).key
@@ -125,11 +122,11 @@ async def overview(
         recent = await responses.recent_reach(session, now - timedelta(days=REACH_DAYS))
         await audit.record(session, audit.VIEWED, visitor.champion.id, now, "overview")
     current, previous = figures.current, figures.previous
-    return render(
-        t,
+    return page(
+        visitor,
         "overview.html",
         _("Overview"),
-        signed_in=signed_in_header(t, visitor),
+        "./",
         period_label=_("Period"),
         periods=[(key, _(label), key == period) for key, label in PERIODS.items()],
         active=_("Active champions: {count}").format(count=t.number(figures.active_champions)),
@@ -150,19 +147,3 @@ async def overview(
             recent.shared,
         ).format(count=t.number(recent.shared)),
     )
-
-
-@dataclass(frozen=True)
-class SignedInHeader:
-    """The header's account part: who is signed in (the words around their name, which the
-    template isolates), and the sign-out form's token."""
-
-    before: str
-    name: str
-    after: str
-    csrf: str
-
-
-def signed_in_header(t: Translator, visitor: Visitor) -> SignedInHeader:
-    before, _name, after = t.gettext("Signed in as {name}").partition("{name}")
-    return SignedInHeader(before, visitor.champion.display_name or "", after, visitor.csrf)
