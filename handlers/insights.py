@@ -5,8 +5,8 @@ kept in the chat's conversation state (steps `ins:*`, typed as `Insights`), so a
 finds them; each choice is echoed under its question. Opening a report shows it whole, split over
 messages if it is too long for one, its text even when its photo or voice note fails, and marks it
 seen once shown. Nothing singles out an anonymous reporter: no name, no language (nor, in a theme,
-one fewer than SMALL of its champions read), no count of champions, and the day it was sent rather
-than the minute.
+a language the champions of fewer than SMALL of its reports read), no count of champions, and the
+day it was sent rather than the minute.
 A response goes to one report or to every report the filters match. Its confirm screen says which
 languages the champions read and offers a version in each (every language, when some are not
 named); anyone without one gets the coordinator's text with a line saying it was not translated.
@@ -709,16 +709,17 @@ async def _receive_version(update: Update, context: Context, data: Insights) -> 
 
 @dataclasses.dataclass(frozen=True)
 class Readers:
-    """The languages the champions a response goes to read, as a coordinator may see them: a
-    count for each language `named`, none for the others (`hidden`, in no order)."""
+    """The languages the champions a response goes to read, as a coordinator may see them: those
+    `named`, each with its count of reports, most first; `hidden` when some read one not named."""
 
     named: dict[str, int]
     hidden: bool
 
     @classmethod
     def of(cls, found: list[tuple[str, bool]], theme: bool) -> Readers:
-        """Name an anonymous report's reader's language never, and in a theme with anonymous
-        reports only the languages at least SMALL of its reports' champions read."""
+        """From each report's reader's language and anonymity: never name an anonymous report's
+        reader's language; in a theme with anonymous reports, name only the languages the
+        champions of at least SMALL of its reports read."""
         counts = Counter(language for language, _anonymous in found)
         anonymous = any(anonymous for _language, anonymous in found)
         if anonymous and not theme:
