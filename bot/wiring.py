@@ -108,7 +108,7 @@ BUTTONS = {
     r"^bc:[a-z]{1,12}(:[A-Za-z0-9_-]{1,40})?$": compose.button,
     r"^answer:\d{1,18}:(shared|question|concern)$": answer_back.answer_back,
     r"^camp:\d{1,9}:(pause|resume|cancel)$": campaigns_menu.campaign_button,
-    r"^ins:(flt|clr|theme|ok|no|back|exp|done|pg:\d{1,6})$": insights.button,
+    r"^ins:(flt|clr|theme|ok|no|back|exp|done|cf|pg:\d{1,6}|lv:[a-z]{2,3})$": insights.button,
     r"^ins:(open|resp):\d{1,18}$": insights.button,
     r"^ins:mark:\d{1,18}:(acted|new)$": insights.button,
     r"^ins:f:(topic|kind|area|status|date)(:\d{1,3})?$": insights.button,
