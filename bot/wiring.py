@@ -35,6 +35,7 @@ from handlers import (
     export,
     fallback,
     gate,
+    home,
     insights,
     learn,
     live_report,
@@ -118,6 +119,7 @@ BUTTONS = {
     r"|anon:(yes|no))$": report.button,
     r"^myr:\d{1,6}$": report.my_reports,
     r"^stats:(week|month|30d)$": stats.choose_period,
+    r"^home:(insights|broadcast|stats|invite|pending|champion)$": home.button,
     r"^exp:(int|partner|pt|ptx)(:(csv|xlsx))?$": export.choose,
 }
 # Scheduled jobs and how often each looks for work, in seconds; only the leading process runs them.
