@@ -15,7 +15,8 @@ SIGNED_OUT = "signed_out"
 LINK_REFUSED = "link_refused"
 VIEWED = "viewed"
 ACCESS_ENDED = "access_ended"  # no longer a coordinator: their sessions were ended
-ACTIONS = (SIGNED_IN, SIGNED_OUT, LINK_REFUSED, VIEWED, ACCESS_ENDED)
+EXPORTED = "exported"  # a file of reports downloaded: its kind, format and period, never its content
+ACTIONS = (SIGNED_IN, SIGNED_OUT, LINK_REFUSED, VIEWED, ACCESS_ENDED, EXPORTED)
 
 
 async def record(
