@@ -15,7 +15,8 @@ SIGNED_OUT = "signed_out"
 LINK_REFUSED = "link_refused"
 VIEWED = "viewed"
 ACCESS_ENDED = "access_ended"  # no longer a coordinator: their sessions were ended
-ACTIONS = (SIGNED_IN, SIGNED_OUT, LINK_REFUSED, VIEWED, ACCESS_ENDED)
+CHAMPION_CHANGED = "champion_changed"  # on the champions page: "approve:<champion id>", say
+ACTIONS = (SIGNED_IN, SIGNED_OUT, LINK_REFUSED, VIEWED, ACCESS_ENDED, CHAMPION_CHANGED)
 
 
 async def record(

@@ -19,6 +19,8 @@ from bot.web.pages import message_page, render, visitor_translator
 # The pages, in the order the navigation lists them: the path under home, and the label.
 NAV = [
     ("./", N_("Overview")),
+    ("champions", N_("Champions")),
+    ("learning", N_("Learning")),
 ]
 
 Page = Callable[[web.Request, auth.Visitor], Awaitable[web.StreamResponse]]
