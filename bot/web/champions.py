@@ -278,7 +278,7 @@ def routes(dashboard: Dashboard) -> list[web.RouteDef]:
                 _("Actions"),
             ],
             rows=[row(t, item, visitor, timezone) for item in listed],
-            none=_("No champions match these filters."),
+            no_rows=_("No champions match these filters."),
             pagination_label=_("Pages of champions"),
             previous=address(filters, number - 1) if number > 1 else None,
             next=address(filters, number + 1) if number < pages else None,
