@@ -56,12 +56,11 @@ async def seed(sessions: Sessions, north_name: str = "North") -> int:
         return north.id
 
 
-def first_topic_row(html: str) -> list[str]:
-    """The cells of the first topic's row, without their phone-width headings."""
+def topic_row(html: str, number: int = 0) -> list[str]:
+    """The cells of a topic's row (the first by default), without their phone-width headings."""
     table = html[html.index('data-testid="topics"') :]
-    row = table[table.index("<tbody") :].split("</tr>")[0]
-    cells = re.findall(r"</span>([^<]*)</t[hd]>", row)
-    return cells
+    row = table[table.index("<tbody") :].split("</tr>")[number]
+    return re.findall(r"</span>([^<]*)</t[hd]>", row)
 
 
 async def test_completion_per_topic_for_everyone_and_for_one_area(sessions: Sessions) -> None:
@@ -75,11 +74,12 @@ async def test_completion_per_topic_for_everyone_and_for_one_area(sessions: Sess
     assert "Members (champions active or paused): 4" in everyone
     assert "Learning by topic, all areas" in everyone
     # Ana and Ben started; Ana finished; 3 of 4 × 2 reads; 2 of 3 answers right.
-    assert first_topic_row(everyone) == ["Core20PLUS5", "2", "1", "38%", "2 of 3 (67%)"]
+    assert topic_row(everyone) == ["Core20PLUS5", "2", "1", "38%", "2 of 3 (67%)"]
     assert "Members (champions active or paused): 2" in in_north  # Ana and Dee
     assert "Learning by topic in North" in in_north and f'<option value="{north}" selected>' in in_north
-    assert first_topic_row(in_north) == ["Core20PLUS5", "1", "1", "50%", "1 of 2 (50%)"]
+    assert topic_row(in_north) == ["Core20PLUS5", "1", "1", "50%", "1 of 2 (50%)"]
     assert chosen_none == everyone
+    assert topic_row(everyone, 1) == ["Vaccine conversations", "0", "0", "0%", "–"]  # no quiz answered
     areas = everyone[everyone.index('data-testid="areas"') :]
     assert re.search(r"<bdi>North</bdi></th>\s*<td[^>]*><span[^>]*>Members </span>2</td>", areas)
     assert "<bdi>No area given</bdi>" in areas  # Sam, as /stats lists them

@@ -44,10 +44,14 @@ class AreaRow:
 
 def topic_row(t: Translator, members: int, figures: TopicCompletion) -> TopicRow:
     """One topic's figures: counts of members, and percentages as /stats words them."""
-    right = t.gettext("{right} of {answered} ({percent})").format(
-        right=t.number(figures.right),
-        answered=t.number(figures.answered),
-        percent=t.percent(figures.right, figures.answered),
+    right = (
+        t.gettext("{right} of {answered} ({percent})").format(
+            right=t.number(figures.right),
+            answered=t.number(figures.answered),
+            percent=t.percent(figures.right, figures.answered),
+        )
+        if figures.answered
+        else "–"  # no quiz answered
     )
     return TopicRow(
         topic_title(t, figures.topic),
