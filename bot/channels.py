@@ -283,7 +283,8 @@ async def serve_webhook(
                 if settings.web_url:  # and for the dashboard
                     sessions = application.bot_data.sessions
                     assert sessions is not None
-                    mount(app, Dashboard(sessions, settings, application.bot_data.topics))
+                    data = application.bot_data
+                    mount(app, Dashboard(sessions, settings, data.topics, data.library, data.wake))
                 runner = web.AppRunner(app, access_log=None)
                 await runner.setup()
                 await web.TCPSite(runner, "0.0.0.0", settings.webhook_port).start()

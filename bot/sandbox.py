@@ -448,7 +448,8 @@ async def run_sandbox(
         app.add_routes(sandbox_routes(cast, settings))
         app.add_routes(whatsapp.routes())
         app.add_routes(whatsapp_routes(application, WEBHOOK_PATH))
-        mount(app, Dashboard(sessions, settings, application.bot_data.topics))
+        data = application.bot_data
+        mount(app, Dashboard(sessions, settings, data.topics, data.library, data.wake))
         try:
             await emulator.start(host, port, app)
         except OSError as exc:

@@ -11,7 +11,7 @@ from bot.context import Context, Services
 from bot.i18n import Translator, translator
 from bot.replies import Choice, Outgoing
 from handlers.common import isolate, require_coordinator
-from storage import champions, directory, invites, outbox
+from storage import approvals, champions, directory, invites, outbox
 from storage.models import Champion, Status
 
 
@@ -150,15 +150,8 @@ async def decide(update: Update, context: Context) -> None:
         return
     _ = context.t.gettext
     _prefix, champion_id, verdict = query.data.split(":")
-    # Declined people are erased once they have been told (storage.outbox.record).
-    decided = Status.ACTIVE if verdict == "yes" else Status.DECLINED
     async with context.db.begin() as session:
-        champion = await session.get(Champion, int(champion_id))
-        # The status changes only from pending, in the UPDATE itself: two coordinators can't both decide.
-        if champion is not None and await champions.change_status(session, champion.id, decided):
-            await outbox.queue(session, outbox.APPROVAL_RESULT, [champion.id])
-        else:
-            champion = None
+        champion = await approvals.decide(session, int(champion_id), verdict == "yes")
     if champion is None:
         await context.reply.ack(_("Someone has already decided about this person."), alert=True)
         return

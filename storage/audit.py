@@ -16,7 +16,8 @@ LINK_REFUSED = "link_refused"
 VIEWED = "viewed"
 ACCESS_ENDED = "access_ended"  # no longer a coordinator: their sessions were ended
 EXPORTED = "exported"  # a file of reports downloaded: its kind, format and period, never its content
-ACTIONS = (SIGNED_IN, SIGNED_OUT, LINK_REFUSED, VIEWED, ACCESS_ENDED, EXPORTED)
+CHAMPION_CHANGED = "champion_changed"  # on the champions page: "approve:<champion id>", say
+ACTIONS = (SIGNED_IN, SIGNED_OUT, LINK_REFUSED, VIEWED, ACCESS_ENDED, EXPORTED, CHAMPION_CHANGED)
 
 
 async def record(

@@ -120,13 +120,17 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
 }
 
 
-async def change_status(session: AsyncSession, champion_id: int, to: Status) -> bool:
-    """Move a champion to `to` if TRANSITIONS allows it from their current status; False if not
-    (checked in the UPDATE itself, so two coordinators deciding at once can't both win)."""
+async def change_status(
+    session: AsyncSession, champion_id: int, to: Status, *, only_from: Status | None = None
+) -> bool:
+    """Move a champion to `to` if TRANSITIONS allows it from their current status (and it is
+    `only_from`, when given: resuming is not approving); False if not (checked in the UPDATE
+    itself, so two coordinators deciding at once can't both win)."""
+    allowed = TRANSITIONS[to] if only_from is None else TRANSITIONS[to] & {only_from}
     result = await rows_changed(
         session,
         update(Champion)
-        .where(Champion.id == champion_id, Champion.status.in_(TRANSITIONS[to]))
+        .where(Champion.id == champion_id, Champion.status.in_(allowed))
         .values(status=to, updated_at=utcnow()),
     )
     return bool(result)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import ColumnElement, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.content import SOURCE_LANGUAGE, Library
@@ -181,3 +181,57 @@ async def completion(
     ]
     areas.sort(key=lambda figures: (figures.area is None, figures.area or ""))
     return members, topics, areas
+
+
+@dataclass
+class TopicCompletion:
+    topic: str
+    snippets: int  # in the topic
+    started: int  # members who read at least one of its snippets
+    finished: int  # members who read every one
+    read: int  # snippet reads by members
+    answered: int
+    right: int
+
+
+async def topic_completion(
+    session: AsyncSession, library: Library, area_id: int | None = None
+) -> tuple[int, list[TopicCompletion]]:
+    """Members (of one area, or all), and for each topic how many of them started it and finished
+    it, their reads and their quiz answers: one aggregate over their progress, each champion's
+    rows first grouped by topic in SQL, then counted per topic."""
+    member: list[ColumnElement[bool]] = [Champion.status.in_(MEMBERS)]
+    if area_id is not None:
+        member.append(Champion.area_id == area_id)
+    members = int(await session.scalar(select(func.count()).select_from(Champion).where(*member)) or 0)
+    sizes = {topic: len(library.in_topic(topic)) for topic in library.topics()}
+    topic_of = {snippet_id: topic for topic in sizes for snippet_id in library.in_topic(topic)}
+    if not topic_of:
+        return members, []
+    per_champion = (
+        select(
+            case(topic_of, value=SnippetProgress.snippet_id).label("topic"),
+            func.count().label("read"),
+            func.count(SnippetProgress.quiz_correct).label("answered"),
+            func.sum(case((SnippetProgress.quiz_correct.is_(True), 1), else_=0)).label("right"),
+        )
+        .join(Champion, Champion.id == SnippetProgress.champion_id)
+        .where(*member, SnippetProgress.snippet_id.in_(topic_of))
+        .group_by(SnippetProgress.champion_id, "topic")  # the label: one CASE, not two to match
+        .subquery()
+    )
+    done = case((per_champion.c.read >= case(sizes, value=per_champion.c.topic), 1), else_=0)
+    rows = await session.execute(
+        select(
+            per_champion.c.topic,
+            func.count(),
+            func.sum(done),
+            func.sum(per_champion.c.read),
+            func.sum(per_champion.c.answered),
+            func.sum(per_champion.c.right),
+        ).group_by(per_champion.c.topic)
+    )
+    found = {row[0]: [int(value or 0) for value in row[1:]] for row in rows}
+    return members, [
+        TopicCompletion(topic, size, *found.get(topic, [0, 0, 0, 0, 0])) for topic, size in sizes.items()
+    ]

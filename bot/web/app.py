@@ -9,11 +9,13 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.settings import Settings
-from bot.web import auth, exports
+from bot.wake import Wake
+from bot.web import auth, champions, exports, learning
 from bot.web.headers import STATIC_PREFIX, security_headers
 from bot.web.layout import for_coordinators
 from bot.web.overview import overview
 from bot.web.pages import STATIC_DIR
+from storage.content import Library
 from storage.report_topics import Topic
 
 MAX_BODY = 64 * 1024  # the dashboard's forms are small
@@ -21,11 +23,15 @@ MAX_BODY = 64 * 1024  # the dashboard's forms are small
 
 @dataclass(frozen=True)
 class Dashboard:
-    """What the pages need: the database, the settings, and the report topics to name."""
+    """What the pages need: the database, the settings, the report topics to name, the training
+    snippets, and the delivery workers' wake to ring after queueing a message (in the bot's own
+    process; across processes, PostgreSQL's NOTIFY rings it)."""
 
     sessions: async_sessionmaker[AsyncSession]
     settings: Settings
     topics: list[Topic] = field(default_factory=list)
+    library: Library = field(default_factory=Library)
+    wake: Wake = field(default_factory=Wake)
 
     @property
     def gate(self) -> auth.Gate:
@@ -54,6 +60,8 @@ def routes(dashboard: Dashboard) -> list[web.AbstractRouteDef]:
         web.post("/signin", use_link),
         web.post("/signout", sign_out),
         *exports.routes(dashboard),
+        *champions.routes(dashboard),
+        *learning.routes(dashboard),
         web.static(STATIC_PREFIX, STATIC_DIR),
     ]
 
@@ -74,9 +82,16 @@ def mount(app: web.Application, dashboard: Dashboard) -> None:
 
 
 def web_app(
-    sessions: async_sessionmaker[AsyncSession], settings: Settings, topics: list[Topic] | None = None
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    topics: list[Topic] | None = None,
+    library: Library | None = None,
 ) -> web.Application:
-    """An aiohttp application serving the dashboard alone."""
+    """An aiohttp application serving the dashboard alone (the project's snippets unless given)."""
     app = web.Application(client_max_size=MAX_BODY)
-    mount(app, Dashboard(sessions, settings, topics or []))
+    if library is None:
+        from bot.app import load_content  # here: bot.app leads to bot.channels, which imports this
+
+        library = load_content()
+    mount(app, Dashboard(sessions, settings, topics or [], library))
     return app

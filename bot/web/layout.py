@@ -20,6 +20,8 @@ from bot.web.pages import message_page, render, visitor_translator
 NAV = [
     ("./", N_("Overview")),
     ("exports", N_("Exports")),
+    ("champions", N_("Champions")),
+    ("learning", N_("Learning")),
 ]
 
 Page = Callable[[web.Request, auth.Visitor], Awaitable[web.StreamResponse]]
