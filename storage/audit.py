@@ -15,7 +15,8 @@ SIGNED_OUT = "signed_out"
 LINK_REFUSED = "link_refused"
 VIEWED = "viewed"
 ACCESS_ENDED = "access_ended"  # no longer a coordinator: their sessions were ended
-ACTIONS = (SIGNED_IN, SIGNED_OUT, LINK_REFUSED, VIEWED, ACCESS_ENDED)
+RESPONDED = "responded"  # a response sent to reports: its form's token, and a report id or a count
+ACTIONS = (SIGNED_IN, SIGNED_OUT, LINK_REFUSED, VIEWED, ACCESS_ENDED, RESPONDED)
 
 
 async def record(
