@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from handlers.common import champion_zone
 from handlers.insights import period_bounds
 from storage import outbox, reports
+from storage.insight_export import SMALL
 from storage.models import Area, Champion, Delivery, Report, ReportReply, Role, Status, utcnow
 from storage.reports import Draft, Filters
 from tests.web_harness import (
@@ -323,9 +324,10 @@ async def test_a_response_to_all_shown_reaches_each_report_the_filters_match(ses
         confirm = await confirm_page(client, base)
         assert "This goes to the champions of 3 reports" in confirm
         # Anonymous reports: Arabic (2) and English (1) are under SMALL, so neither is named.
-        assert "These reports' champions read" not in confirm
+        assert "These reports&#39; champions read" not in confirm
         assert "so that no one is singled out" in confirm
-        await a_report(sessions, ana, "late rent", topic="housing", ago=timedelta(0))  # after the form: not answered
+        # A report after the form was opened is not answered unseen.
+        await a_report(sessions, ana, "late rent", topic="housing", ago=timedelta(0))
         sent = await client.post(
             "/respond", data={**base, "token": token_of(confirm), "action": "send"}, allow_redirects=False
         )
@@ -338,6 +340,27 @@ async def test_a_response_to_all_shown_reaches_each_report_the_filters_match(ses
     async with sessions() as session:
         replied = sorted(r.report_id for r in await session.scalars(select(ReportReply)))
     assert replied == sorted(housing) and other not in replied
+
+
+async def test_a_response_to_all_names_only_languages_of_at_least_small_reports(sessions: Sessions) -> None:
+    readers = [await champion(sessions, 610 + n, f"R{n}", "ar") for n in range(SMALL)]
+    for who in readers:
+        await a_report(sessions, who, "queue", kind="idea")
+    await a_report(sessions, await champion(sessions, 620, "Ana", "pl"), "queue", kind="idea")
+    async with dashboard(sessions) as client:
+        await signed_in(sessions, client)
+        form = await (await client.get("/respond", params={"kind": "idea", "all": "1"})).text()
+        until = re.search(r'name="until" value="([^"]+)"', form)
+        assert until
+        confirm = await confirm_page(
+            client,
+            {"csrf": csrf_of(form), "kind": "idea", "all": "1", "until": until.group(1), "text": "Done"},
+        )
+    assert f"These reports&#39; champions read: العربية {SMALL}." in confirm
+    assert "Polski" not in confirm.split("<form")[0]  # one report's language: not named or previewed
+    previews = re.findall(r'<div class="nhsuk-inset-text dashboard-said" lang="(\w+)"', confirm)
+    assert previews == ["ar", "en"]
+    assert re.findall(r'name="version-(\w+)"', confirm) == ["ar", "bn", "pl", "pt", "ro", "so", "ur"]
 
 
 async def test_an_anonymous_reporters_language_is_not_revealed(sessions: Sessions) -> None:

@@ -24,7 +24,7 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.i18n import LANGUAGES, RTL_LANGUAGES, Translator
+from bot.i18n import LANGUAGES, N_, RTL_LANGUAGES, Translator
 from bot.web import auth
 from bot.web.layout import for_coordinators, page, problem
 from handlers.common import champion_zone
@@ -64,7 +64,7 @@ SEARCH_MAX = 100  # characters of a search
 PAGES_AROUND = 1  # page links either side of the current one
 ALL_TIME = "all"
 MARKS = ("acted", "new")  # what a coordinator may mark a report, as the chat's buttons
-MARKED = {"acted": "Marked acted on.", "new": "Marked new."}  # the chat's words (msgids there)
+MARKED = {"acted": N_("Marked acted on."), "new": N_("Marked new.")}  # the chat's words
 FILTER_FIELDS = ("topic", "kind", "area", "status", "date", "q")
 
 
@@ -564,7 +564,7 @@ def routes(dashboard: Dashboard) -> list[web.RouteDef]:
             versions=[
                 (
                     code,
-                    _("In {language}:").format(language=LANGUAGES[code]),
+                    _("Version in {language}").format(language=LANGUAGES[code]),
                     t.number(notes[code]) if code in notes else "",
                     versions.get(code, ""),
                 )
