@@ -159,6 +159,8 @@ async def test_search_takes_percent_and_underscore_literally_and_ignores_case(se
         ({"kind": "<b>x</b>"}, "Choose a kind"),
         ({"area": "abc"}, "Choose an area"),
         ({"area": "999999"}, "Choose an area"),
+        ({"area": "²"}, "Choose an area"),
+        ({"page": "²"}, "Pages are numbered from 1"),
         ({"status": "done"}, "Choose a status"),
         ({"date": "decade"}, "Choose dates"),
         ({"page": "abc"}, "Pages are numbered from 1"),

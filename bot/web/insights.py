@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from sqlalchemy import select
@@ -96,7 +97,7 @@ def _one(values: Mapping[str, Any], name: str) -> str:
 
 
 def chosen(
-    t: Translator, topics: list[Topic], areas: dict[int, str], values: Mapping[str, Any], zone: Any
+    t: Translator, topics: list[Topic], areas: dict[int, str], values: Mapping[str, Any], zone: ZoneInfo
 ) -> Chosen:
     """Read the filters from `values` (a query or a form), refusing any the pages do not offer."""
     _ = t.gettext
@@ -111,7 +112,7 @@ def chosen(
         raise BadRequest(title, _("Choose a status from the list on the Insights page."))
     if period not in PERIODS:
         raise BadRequest(title, _("Choose dates from the list on the Insights page."))
-    if area and (not area.isdigit() or int(area) not in areas):
+    if area and (not _digits(area) or int(area) not in areas):
         raise BadRequest(title, _("Choose an area from the list on the Insights page."))
     if len(search) > SEARCH_MAX:
         raise BadRequest(
@@ -135,16 +136,21 @@ def chosen(
     return Chosen(filters, {name: given[name] for name in FILTER_FIELDS if given[name]})
 
 
-def whole_number(t: Translator, value: str, title: str, line: str) -> int:
+def _digits(value: str) -> bool:
+    """Whether `value` is a whole number in ASCII digits (not "²" or "٣", which `int` may refuse)."""
+    return value.isascii() and value.isdigit() and len(value) <= 18
+
+
+def whole_number(value: str, title: str, line: str) -> int:
     """A positive whole number from an address, or BadRequest."""
-    if not value.isdigit() or int(value) < 1 or len(value) > 18:
+    if not _digits(value) or int(value) < 1:
         raise BadRequest(title, line)
     return int(value)
 
 
 def _report_id(t: Translator, value: str) -> int:
     _ = t.gettext
-    return whole_number(t, value, _("That report is not known"), _("Open a report from the Insights page."))
+    return whole_number(value, _("That report is not known"), _("Open a report from the Insights page."))
 
 
 @dataclass(frozen=True)
@@ -271,7 +277,6 @@ def routes(dashboard: Dashboard) -> list[web.RouteDef]:
                 areas = await _areas(session)
                 picked = chosen(t, topics, areas, request.query, champion_zone(visitor.champion))
                 number = whole_number(
-                    t,
                     request.query.get("page", "1"),
                     _("That page is not known"),
                     _("Pages are numbered from 1: use the page links under the list."),
