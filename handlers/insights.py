@@ -644,6 +644,25 @@ def reply_payload(reply_id: int, written_in: str, versions: Mapping[str, str]) -
     return {"reply": reply_id, "written_in": written_in, "versions": dict(versions)}
 
 
+async def queue_response(
+    session: AsyncSession,
+    ids: list[int],
+    text: str,
+    coordinator_id: int,
+    theme: bool,
+    written_in: str,
+    versions: Mapping[str, str],
+) -> list[reports.Replied]:
+    """Store a response to these reports (marking them acted on) and queue one outbox row per
+    report still there, each carrying the versions, in the caller's transaction: what the chat's
+    Confirm and the dashboard's Send both do. Ring the wake for `outbox.LANE[kind]` after commit."""
+    kind = outbox.THEME if theme else outbox.REPLY
+    replied = await reports.reply(session, ids, text, coordinator_id, theme=theme)
+    rows = [(r.champion_id, reply_payload(r.reply_id, written_in, versions)) for r in replied]
+    await outbox.queue_each(session, kind, rows)
+    return replied
+
+
 def payload_response(t: Translator, payload: Mapping[str, Any], text: str) -> tuple[str, str | None]:
     """`response_in` for a reply's outbox payload (`reply_payload`, or an older one without versions)."""
     written_in = payload.get("written_in")
@@ -661,20 +680,24 @@ def _targets(data: Insights) -> list[int]:
     return [data.report] if data.report is not None else []
 
 
+def response_problem(t: Translator, text: str) -> str | None:
+    """What is wrong with a typed response or version (empty, or over-long), or None."""
+    if not text:
+        return t.gettext("The response is empty. Please type what was done.")
+    if len(text) > RESPONSE_MAX:
+        return t.ngettext(
+            "That is too long. Please keep it to at most {count} character.",
+            "That is too long. Please keep it to at most {count} characters.",
+            RESPONSE_MAX,
+        ).format(count=t.number(RESPONSE_MAX))
+    return None
+
+
 async def _valid_response(context: Context, text: str) -> bool:
     """Refuse an empty or over-long response or version, saying why."""
-    t = context.t
-    if not text:
-        await context.reply.say(t.gettext("The response is empty. Please type what was done."))
-        return False
-    if len(text) > RESPONSE_MAX:
-        await context.reply.say(
-            t.ngettext(
-                "That is too long. Please keep it to at most {count} character.",
-                "That is too long. Please keep it to at most {count} characters.",
-                RESPONSE_MAX,
-            ).format(count=t.number(RESPONSE_MAX))
-        )
+    problem = response_problem(context.t, text)
+    if problem is not None:
+        await context.reply.say(problem)
         return False
     return True
 
@@ -755,10 +778,80 @@ def _readers_line(t: Translator, readers: Readers, theme: bool) -> list[str]:
     return lines
 
 
+@dataclasses.dataclass(frozen=True)
+class Preview:
+    """What one language group of a response's champions will get, under a heading naming it."""
+
+    language: str
+    heading: str
+    text: str
+
+
+def previews(
+    t: Translator, readers: Readers, sample: Report, text: str, versions: Mapping[str, str], theme: bool
+) -> list[Preview]:
+    """The response as each language group will get it: the languages named, and (when some are
+    not) the coordinator's own and each version's too. They quote one report, the same for every
+    language, so none pairs a report with one."""
+    own = t.language
+    shown = list(readers.named)
+    if readers.hidden:  # those not named get one of these: show them all
+        shown += [code for code in (own, *versions) if code not in shown]
+    found = []
+    for code in shown:
+        theirs = translator(code)
+        response, note = response_in(theirs, text, own, versions)
+        preview = you_said(theirs, sample.id, sample.text, sample.media_kind, response, note)
+        if theme and code in readers.named:
+            count = readers.named[code]
+            heading = t.ngettext(
+                "In {language}, for {count} report:", "In {language}, for {count} reports:", count
+            ).format(language=_language_name(code), count=t.number(count))
+        else:
+            heading = t.gettext("In {language}:").format(language=_language_name(code))
+        found.append(Preview(code, heading, preview))
+    return found
+
+
+def offered_versions(t: Translator, readers: Readers) -> list[str]:
+    """The languages a version may be added in: those named (every language, when some are not),
+    less the coordinator's own."""
+    return [code for code in (LANGUAGES if readers.hidden else readers.named) if code != t.language]
+
+
+def confirm_lines(
+    t: Translator, readers: Readers, sample_id: int, count: int, theme: bool, offered: bool
+) -> list[str]:
+    """What the confirm screen says: where the response goes, which languages its champions read,
+    and (if any is `offered`) that a version may be added."""
+    if theme:
+        lines = [
+            t.ngettext(
+                "This goes to the champion of {count} report, with its reference.",
+                "This goes to the champions of {count} reports, each with their own report's reference.",
+                count,
+            ).format(count=t.number(count))
+        ]
+    else:
+        lines = [
+            t.gettext("{reference} will be marked acted on, and its champion will be told.").format(
+                reference=reports.reference(sample_id)
+            )
+        ]
+    lines += _readers_line(t, readers, theme)
+    if offered:
+        lines.append(
+            t.gettext(
+                "Add a version in another language? Anyone without one gets your text, with a line saying "
+                "it was not translated."
+            )
+        )
+    return lines
+
+
 async def _show_confirm(update: Update, context: Context, data: Insights) -> None:
     """Show the response as each language group will get it, say which languages the champions
-    read (as far as that singles no one out), offer a version in the others, and ask to confirm.
-    Previews quote one report, the same for every language, so none pairs a report with one."""
+    read (as far as that singles no one out), offer a version in the others, and ask to confirm."""
     t = context.t
     assert data.text is not None  # typed before this screen
     ids = _targets(data)
@@ -771,47 +864,12 @@ async def _show_confirm(update: Update, context: Context, data: Insights) -> Non
         await _show_list(update, context, data)
         return
     await save_step(update, context, CONFIRM, data)
-    own = t.language
-    shown = list(readers.named)
-    if readers.hidden:  # those not named get one of these: show them all
-        shown += [code for code in (own, *data.versions) if code not in shown]
-    for code in shown:
-        theirs = translator(code)
-        response, note = response_in(theirs, data.text, own, data.versions)
-        preview = you_said(theirs, sample.id, sample.text, sample.media_kind, response, note)
-        if data.theme and code in readers.named:
-            count = readers.named[code]
-            heading = t.ngettext(
-                "In {language}, for {count} report:", "In {language}, for {count} reports:", count
-            ).format(language=_language_name(code), count=t.number(count))
-        else:
-            heading = t.gettext("In {language}:").format(language=_language_name(code))
-        await context.reply.say(heading + "\n\n" + preview)
-    if data.theme:
-        lines = [
-            t.ngettext(
-                "This goes to the champion of {count} report, with its reference.",
-                "This goes to the champions of {count} reports, each with their own report's reference.",
-                len(ids),
-            ).format(count=t.number(len(ids)))
-        ]
-    else:
-        lines = [
-            t.gettext("{reference} will be marked acted on, and its champion will be told.").format(
-                reference=reports.reference(sample.id)
-            )
-        ]
-    lines += _readers_line(t, readers, data.theme)
-    offered = [code for code in (LANGUAGES if readers.hidden else readers.named) if code != own]
+    for preview in previews(t, readers, sample, data.text, data.versions, data.theme):
+        await context.reply.say(preview.heading + "\n\n" + preview.text)
+    offered = offered_versions(t, readers)
+    lines = confirm_lines(t, readers, sample.id, len(ids), data.theme, bool(offered))
     notes = readers.named if data.theme else {}
     choices = version_choices(t, "ins:lv:", offered, data.versions, notes)
-    if offered:
-        lines.append(
-            t.gettext(
-                "Add a version in another language? Anyone without one gets your text, with a line saying "
-                "it was not translated."
-            )
-        )
     choices += [Choice(t.gettext("Confirm"), "ins:ok"), Choice(t.gettext("Cancel"), "ins:no")]
     await context.reply.say("\n".join(lines), choices, columns=2)
 
@@ -854,9 +912,9 @@ async def _confirm(update: Update, context: Context, data: Insights) -> None:
     async with context.db.begin() as session:
         confirmed = await conversation.leave_step(session, chat_id, CONFIRM)
         if confirmed:
-            replied = await reports.reply(session, ids, response, context.champion.id, theme=data.theme)
-            rows = [(r.champion_id, reply_payload(r.reply_id, t.language, data.versions)) for r in replied]
-            await outbox.queue_each(session, kind, rows)
+            replied = await queue_response(
+                session, ids, response, context.champion.id, data.theme, t.language, data.versions
+            )
             kept = Insights(filters=data.filters, period=data.period, offset=data.offset)
             await conversation.set_state(session, chat_id, LIST, kept.stored())
     if not confirmed:

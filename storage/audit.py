@@ -17,7 +17,10 @@ VIEWED = "viewed"
 ACCESS_ENDED = "access_ended"  # no longer a coordinator: their sessions were ended
 EXPORTED = "exported"  # a file of reports downloaded: its kind, format and period, never its content
 CHAMPION_CHANGED = "champion_changed"  # on the champions page: "approve:<champion id>", say
-ACTIONS = (SIGNED_IN, SIGNED_OUT, LINK_REFUSED, VIEWED, ACCESS_ENDED, EXPORTED, CHAMPION_CHANGED)
+RESPONDED = "responded"  # a response sent to reports: its form's token, and a report id or a count
+ACTIONS = (
+    SIGNED_IN, SIGNED_OUT, LINK_REFUSED, VIEWED, ACCESS_ENDED, EXPORTED, CHAMPION_CHANGED, RESPONDED
+)
 
 
 async def record(

@@ -47,7 +47,8 @@ def parse_reference(text: str) -> int | None:
 @dataclass(frozen=True)
 class Filters:
     """Which reports a coordinator is looking at; every field is optional. Dates are UTC bounds,
-    `since` included and `until` excluded."""
+    `since` included and `until` excluded. `search` is words the report's text contains, in any
+    case (the dashboard's search box)."""
 
     topic: str | None = None
     kind: str | None = None
@@ -55,6 +56,7 @@ class Filters:
     status: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    search: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready form, for the conversation state; unset fields are left out."""
@@ -88,7 +90,14 @@ class Filters:
             query = query.where(Report.created_at >= self.since)
         if self.until is not None:
             query = query.where(Report.created_at < self.until)
+        if self.search:
+            query = query.where(Report.text.ilike(f"%{escape_like(self.search)}%", escape="\\"))
         return query
+
+
+def escape_like(text: str) -> str:
+    """`text` matched as it is by LIKE (with ESCAPE '\\'): its % and _ are not wildcards."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 @dataclass(frozen=True)

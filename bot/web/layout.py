@@ -19,9 +19,10 @@ from bot.web.pages import message_page, render, visitor_translator
 # The pages, in the order the navigation lists them: the path under home, and the label.
 NAV = [
     ("./", N_("Overview")),
-    ("exports", N_("Exports")),
+    ("insights", N_("Insights")),
     ("champions", N_("Champions")),
     ("learning", N_("Learning")),
+    ("exports", N_("Exports")),
 ]
 
 Page = Callable[[web.Request, auth.Visitor], Awaitable[web.StreamResponse]]
