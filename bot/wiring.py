@@ -193,13 +193,13 @@ def speaking(callback: Callback) -> Callback:
     async def handle(update: Update, context: Context) -> None:
         try:
             await callback(update, context)
+            await keep_question(update, context)
         except BaseException:
             try:
                 await context.settle()
             except Exception:  # the handler's own failure is the one to report (or to rerun on)
                 log.warning("What the failed handler had said could not all be sent", exc_info=True)
             raise
-        await keep_question(update, context)
         await context.settle()
 
     return handle

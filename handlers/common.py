@@ -13,6 +13,7 @@ from bot.replies import Choice, Outgoing, Sent, ticked
 from bot.steps import StepData
 from storage import conversation
 from storage.conversation import StateConflict
+from storage.db import CONNECTION_ERRORS
 from storage.models import Champion, Status
 
 log = logging.getLogger(__name__)
@@ -56,19 +57,23 @@ async def stale_button(update: Update, context: Context) -> None:
 async def save_step(update: Update, context: Context, step: str, data: StepData) -> None:
     """Record which step of a flow this chat is on, and its answers so far, over the state this
     update read; if another update changed it meanwhile, StateConflict (the update is run again).
-    The question the chat was on goes on with the same journey (until keep_question learns of a new
-    one); another journey's loses its choices."""
+    The journey's question goes on with it until keep_question learns of a new one; another
+    journey's loses its choices."""
     assert update.effective_chat
     chat_id = update.effective_chat.id
     kept = context.step_data.question if context.step_data is not None else None
-    same = type(context.step_data) is type(data)
-    data.question = _question(context, chat_id, kept if same else None)
+    if type(context.step_data) is not type(data) or (
+        kept is not None and context.reply.unchosen(Sent(chat_id, kept))
+    ):
+        data.question = None
+    else:
+        data.question = kept
     async with context.db.begin() as session:
         context.state_version = await conversation.set_state(
             session, chat_id, step, data.stored(), read=context.state_version
         )
     context.step_data, context.saved_step = data, step
-    if kept is not None and kept != data.question:
+    if kept is not None and data.question is None:
         await context.reply.unchoose(Sent(chat_id, kept))
 
 
@@ -86,34 +91,22 @@ async def clear_step(update: Update, context: Context) -> None:
         await context.reply.unchoose(Sent(chat_id, kept))
 
 
-def _question(context: Context, chat_id: int, kept: int | None) -> int | None:
-    """The journey's question once this update has spoken: the newest message it said with
-    choices, else the one kept, unless this update took its choices away."""
-    asked = context.reply.asked
-    if asked is not None:
-        return asked.message_id
-    if kept is not None and context.reply.unchosen(Sent(chat_id, kept)):
-        return None
-    return kept
-
-
 async def keep_question(update: Update, context: Context) -> None:
     """After a handler of the chat's journey (it saved a step, or took a message or a press on the
-    journey's question): keep the question it asked with the step, and take the choices off the
-    one before, so a journey's old buttons go when it moves on or ends. On a channel that can't
-    take buttons away, or with no new question, nothing is written."""
-    data, chat = context.step_data, update.effective_chat
-    if data is None or chat is None:
+    journey's question) that asked a question with choices: keep it with the step, and take the
+    choices off the one before, so a journey's old buttons go as it moves on, and when it ends.
+    Nothing is written where the channel can't take buttons away, or no new question was asked."""
+    data, chat, asked = context.step_data, update.effective_chat, context.reply.asked
+    if data is None or chat is None or asked is None:
         return
     step = context.saved_step
     if step is None and context.state is not None and _on_the_journey(update, data):
         step = context.state.step
-    question = _question(context, chat.id, data.question)
-    if step is None or question == data.question or (question is None and context.saved_step is None):
+    if step is None:
         return
     if data.question is not None:
         await context.reply.unchoose(Sent(chat.id, data.question))
-    data.question = question
+    data.question = asked.message_id
     try:
         async with context.db.begin() as session:
             context.state_version = await conversation.set_state(
@@ -121,6 +114,8 @@ async def keep_question(update: Update, context: Context) -> None:
             )
     except StateConflict:  # another update moved the chat on meanwhile: its question is the one
         log.info("A question was not kept: the chat's step moved on")
+    except CONNECTION_ERRORS:  # its buttons just stay, and are answered as stale once it is over
+        log.warning("A question was not kept: the database is away")
 
 
 def _on_the_journey(update: Update, data: StepData) -> bool:
