@@ -58,6 +58,7 @@ class Context(CallbackContext[ExtBot[Priority], dict[object, object], dict[objec
         self.state: ConversationState | None = None
         self.state_version: int | None = None  # of the state as read and last written (None: no state)
         self.step_data: StepData | None = None  # the state's data, validated as its journey's model
+        self.saved_step: str | None = None  # the step this update moved the chat to, if it did
         self.t: Translator = translator("en")
         self._reply: Replies | None = None
 

@@ -116,6 +116,22 @@ class Replies(ABC):
         """Acknowledge the press and show on its question what was picked (`label`), taking the
         question's choices away so an old answer can't be pressed; None just takes them away."""
 
+    @property
+    @abstractmethod
+    def asked(self) -> Sent | None:
+        """The newest message said in this update that still shows its choices, where the channel
+        can take them away later (None: none was, or a channel that can't)."""
+
+    @abstractmethod
+    def unchosen(self, message: Sent) -> bool:
+        """Whether this update took the choices off the message (picked, or replaced without any)."""
+
+    @abstractmethod
+    async def unchoose(self, message: Sent) -> None:
+        """Take the choices off a message said in an earlier update (the question of a journey that
+        ended or moved on), once the handler is done, unless this update showed or took away that
+        message's choices itself; a message that is gone or can't be changed is left as it is."""
+
     @abstractmethod
     async def edit(self, message: Sent, outgoing: Outgoing) -> Edited:
         """Change a message sent before, outside any press (a scheduled job's), waiting for the

@@ -25,6 +25,10 @@ class StepData(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
     VERSION: ClassVar[int] = 1
 
+    # The message of the journey's latest question with choices, so they can be taken away when
+    # the journey ends or asks its next question (handlers.common keeps it; None: none to take).
+    question: int | None = None
+
     def stored(self) -> dict[str, Any]:
         """The data as conversation_state keeps it, with its version."""
         return {VERSION_KEY: self.VERSION, **self.model_dump(mode="json")}

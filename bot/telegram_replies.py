@@ -3,7 +3,8 @@
 A press costs one round trip on its critical path: the answer to the press and the edit that echoes
 the choice start at once, in the background, while the handler goes on to its next question;
 `flush` (run by bot.wiring when the handler returns) waits for them. Messages to the chat are sent
-one after another, in the order said.
+one after another, in the order said. An old question whose journey moved on loses its keyboard in
+the background too, at `flush`, and only if the handler did not change that message itself.
 """
 
 from __future__ import annotations
@@ -72,6 +73,17 @@ async def _harmless(call: Awaitable[object]) -> None:
         log.info("Telegram had nothing to change: %s", exc.message)
 
 
+async def _unchoose(bot: Bot, message: Sent) -> None:
+    """Take a message's choices away; whatever Telegram answers (the message is gone, too old to
+    edit, shows none already), the person's conversation goes on as it is."""
+    try:
+        await bot.edit_message_reply_markup(
+            chat_id=message.chat_id, message_id=message.message_id, reply_markup=None
+        )
+    except TelegramError as exc:
+        log.info("An old question kept its choices: %s", exc)
+
+
 class TelegramReplies(Replies):
     """Replies in one private chat, to the button press `query` if the update was one."""
 
@@ -81,6 +93,9 @@ class TelegramReplies(Replies):
         self.query = query
         self._acked = query is None
         self._pending: list[asyncio.Task[None]] = []
+        self._asked: Sent | None = None
+        self._shows_choices: dict[Sent, bool] = {}  # the messages said or changed in this update
+        self._unchoose: set[Sent] = set()
 
     def _later(self, call: Awaitable[object]) -> None:
         self._pending.append(asyncio.ensure_future(_harmless(call)))
@@ -91,14 +106,35 @@ class TelegramReplies(Replies):
         pressed = self.query.message if self.query else None
         return (pressed.chat.id, pressed.message_id) if pressed is not None else None
 
+    def _changed(self, message: Sent, choices: Sequence[Choice]) -> None:
+        self._shows_choices[message] = bool(choices)
+
+    @property
+    def asked(self) -> Sent | None:
+        """The newest message said with choices, if no later call of this update took them away."""
+        asked = self._asked
+        return asked if asked is not None and self._shows_choices.get(asked) else None
+
+    def unchosen(self, message: Sent) -> bool:
+        return self._shows_choices.get(message) is False
+
+    async def unchoose(self, message: Sent) -> None:
+        """Noted, and done by `flush` if nothing else in this update changed that message."""
+        self._unchoose.add(message)
+
     async def say(
         self, outgoing: Outgoing | str, choices: Sequence[Choice] = (), *, columns: int = 1
     ) -> Sent:
         """Send a message after those said before; a press not yet answered is answered with it."""
         if not self._acked:
             await self.ack()
-        sent = await send(self.bot, self.chat_id, as_outgoing(outgoing, choices, columns))
-        return Sent(sent.chat.id, sent.message_id)
+        shown = as_outgoing(outgoing, choices, columns)
+        sent = await send(self.bot, self.chat_id, shown)
+        said = Sent(sent.chat.id, sent.message_id)
+        if shown.choices:
+            self._asked = said
+            self._changed(said, shown.choices)
+        return said
 
     async def replace(
         self,
@@ -116,6 +152,7 @@ class TelegramReplies(Replies):
         if target is None:
             await self.say(shown)
             return
+        self._changed(Sent(*target), shown.choices)
         self._later(
             self.bot.edit_message_text(
                 shown.text,
@@ -134,6 +171,7 @@ class TelegramReplies(Replies):
             await self.ack()
         target = self._target(message)
         if target is not None:
+            self._changed(Sent(*target), choices)
             self._later(
                 self.bot.edit_message_reply_markup(
                     chat_id=target[0], message_id=target[1], reply_markup=markup(choices, columns)
@@ -152,7 +190,10 @@ class TelegramReplies(Replies):
         gone (a media message, or a question too long to grow, just loses its buttons)."""
         await self.ack()
         pressed = self.query.message if self.query else None
-        if not isinstance(pressed, Message) or pressed.reply_markup is None:
+        if not isinstance(pressed, Message):
+            return
+        self._changed(Sent(pressed.chat.id, pressed.message_id), ())
+        if pressed.reply_markup is None:
             return
         text = pressed.text
         echoed = f"{text}\n\n\u2068✓ {label}\u2069" if text and label else None
@@ -198,7 +239,11 @@ class TelegramReplies(Replies):
         return Edited.SHOWN
 
     async def flush(self) -> None:
-        """Wait for the acknowledgement and edits started in the background."""
+        """Take the choices off the old questions still to be unchosen, and wait for that, the
+        acknowledgement and the edits started in the background."""
+        for message in self._unchoose - self._shows_choices.keys():
+            self._pending.append(asyncio.ensure_future(_unchoose(self.bot, message)))
+        self._unchoose = set()
         pending, self._pending = self._pending, []
         results = await asyncio.gather(*pending, return_exceptions=True)
         for result in results:

@@ -169,6 +169,17 @@ class WhatsAppReplies(Replies):
         """Nothing to do: WhatsApp shows the person's reply, and old buttons can't be taken away
         (a press on one is answered like any stale press)."""
 
+    @property
+    def asked(self) -> Sent | None:
+        return None  # its buttons can't be taken away later, so no one needs to know it
+
+    def unchosen(self, message: Sent) -> bool:
+        return False
+
+    async def unchoose(self, message: Sent) -> None:
+        """Nothing to do: a WhatsApp message keeps its buttons (a press on one is answered like any
+        stale press)."""
+
     async def edit(self, message: Sent, outgoing: Outgoing) -> Edited:
         return Edited.GONE  # a business can't edit a WhatsApp message
 

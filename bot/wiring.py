@@ -46,7 +46,7 @@ from handlers import (
     timezone,
     web_login,
 )
-from handlers.common import stale_button
+from handlers.common import keep_question, stale_button
 from handlers.insights_state import Insights
 from storage import outbox
 
@@ -185,14 +185,15 @@ def routed(routes: dict[str, Callback], otherwise: Callback) -> Callback:
 
 
 def speaking(callback: Callback) -> Callback:
-    """The handler, then a wait for what it said that went in the background (the answer to a
-    press, an echo, an edit), so its failures reach the error handler and the chat's next update
-    starts after them."""
+    """The handler, then the question it asked kept with the chat's step, then a wait for what it
+    said that went in the background (the answer to a press, an echo, an edit), so its failures
+    reach the error handler and the chat's next update starts after them."""
 
     @wraps(callback)
     async def handle(update: Update, context: Context) -> None:
         try:
             await callback(update, context)
+            await keep_question(update, context)
         except BaseException:
             try:
                 await context.settle()

@@ -9,9 +9,11 @@ from telegram import Update
 
 from bot.context import Context
 from bot.i18n import LANGUAGES, N_, Translator
-from bot.replies import Choice, Outgoing, ticked
+from bot.replies import Choice, Outgoing, Sent, ticked
 from bot.steps import StepData
 from storage import conversation
+from storage.conversation import StateConflict
+from storage.db import CONNECTION_ERRORS
 from storage.models import Champion, Status
 
 log = logging.getLogger(__name__)
@@ -54,22 +56,75 @@ async def stale_button(update: Update, context: Context) -> None:
 
 async def save_step(update: Update, context: Context, step: str, data: StepData) -> None:
     """Record which step of a flow this chat is on, and its answers so far, over the state this
-    update read; if another update changed it meanwhile, StateConflict (the update is run again)."""
+    update read; if another update changed it meanwhile, StateConflict (the update is run again).
+    The journey's question goes on with it until keep_question learns of a new one; another
+    journey's loses its choices."""
     assert update.effective_chat
+    chat_id = update.effective_chat.id
+    kept = context.step_data.question if context.step_data is not None else None
+    if type(context.step_data) is not type(data) or (
+        kept is not None and context.reply.unchosen(Sent(chat_id, kept))
+    ):
+        data.question = None
+    else:
+        data.question = kept
     async with context.db.begin() as session:
         context.state_version = await conversation.set_state(
-            session, update.effective_chat.id, step, data.stored(), read=context.state_version
+            session, chat_id, step, data.stored(), read=context.state_version
         )
-    context.step_data = data
+    context.step_data, context.saved_step = data, step
+    if kept is not None and data.question is None:
+        await context.reply.unchoose(Sent(chat_id, kept))
 
 
 async def clear_step(update: Update, context: Context) -> None:
-    """Take this chat out of whatever flow it is in (if it is still the state this update read)."""
+    """Take this chat out of whatever flow it is in (if it is still the state this update read),
+    and the choices off the flow's last question."""
     assert update.effective_chat
+    chat_id = update.effective_chat.id
+    kept = context.step_data.question if context.step_data is not None else None
     async with context.db.begin() as session:
-        await conversation.clear_state(session, update.effective_chat.id, read=context.state_version)
+        await conversation.clear_state(session, chat_id, read=context.state_version)
     context.state_version = None
-    context.step_data = None
+    context.step_data = context.saved_step = None
+    if kept is not None:
+        await context.reply.unchoose(Sent(chat_id, kept))
+
+
+async def keep_question(update: Update, context: Context) -> None:
+    """After a handler of the chat's journey (it saved a step, or took a message or a press on the
+    journey's question) that asked a question with choices: keep it with the step, and take the
+    choices off the one before, so a journey's old buttons go as it moves on, and when it ends.
+    Nothing is written where the channel can't take buttons away, or no new question was asked."""
+    data, chat, asked = context.step_data, update.effective_chat, context.reply.asked
+    if data is None or chat is None or asked is None:
+        return
+    step = context.saved_step
+    if step is None and context.state is not None and _on_the_journey(update, data):
+        step = context.state.step
+    if step is None:
+        return
+    if data.question is not None:
+        await context.reply.unchoose(Sent(chat.id, data.question))
+    data.question = asked.message_id
+    try:
+        async with context.db.begin() as session:
+            context.state_version = await conversation.set_state(
+                session, chat.id, step, data.stored(), read=context.state_version
+            )
+    except StateConflict:  # another update moved the chat on meanwhile: its question is the one
+        log.info("A question was not kept: the chat's step moved on")
+    except CONNECTION_ERRORS:  # its buttons just stay, and are answered as stale once it is over
+        log.warning("A question was not kept: the database is away")
+
+
+def _on_the_journey(update: Update, data: StepData) -> bool:
+    """Whether the update went to the chat's journey without saving a step: a message that is not
+    a command (bot.wiring routes it to the journey's step), or a press on the journey's question."""
+    if update.message is not None:
+        return not (update.message.text or "").startswith("/")
+    pressed = update.callback_query.message if update.callback_query else None
+    return pressed is not None and pressed.message_id == data.question
 
 
 async def require_member(update: Update, context: Context) -> Champion | None:
