@@ -9,7 +9,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.settings import Settings
-from bot.web import auth
+from bot.web import auth, broadcasts
 from bot.web.headers import STATIC_PREFIX, security_headers
 from bot.web.layout import for_coordinators
 from bot.web.overview import overview
@@ -53,6 +53,7 @@ def routes(dashboard: Dashboard) -> list[web.AbstractRouteDef]:
         web.get("/signin", open_link),
         web.post("/signin", use_link),
         web.post("/signout", sign_out),
+        *broadcasts.routes(dashboard),
         web.static(STATIC_PREFIX, STATIC_DIR),
     ]
 

@@ -19,6 +19,7 @@ from bot.web.pages import message_page, render, visitor_translator
 # The pages, in the order the navigation lists them: the path under home, and the label.
 NAV = [
     ("./", N_("Overview")),
+    ("broadcasts", N_("Broadcasts")),
 ]
 
 Page = Callable[[web.Request, auth.Visitor], Awaitable[web.StreamResponse]]
