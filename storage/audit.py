@@ -18,7 +18,12 @@ ACCESS_ENDED = "access_ended"  # no longer a coordinator: their sessions were en
 BROADCAST_SENT = "broadcast_sent"  # detail: the compose form's one-time token and the broadcast's id
 CAMPAIGN_CHANGED = "campaign_changed"  # detail: the action and the campaign's id
 CAMPAIGN_LOADED = "campaign_loaded"  # detail: the campaign's id
-ACTIONS = (SIGNED_IN, SIGNED_OUT, LINK_REFUSED, VIEWED, ACCESS_ENDED) + (
+ACTIONS = (
+    SIGNED_IN,
+    SIGNED_OUT,
+    LINK_REFUSED,
+    VIEWED,
+    ACCESS_ENDED,
     BROADCAST_SENT,
     CAMPAIGN_CHANGED,
     CAMPAIGN_LOADED,
