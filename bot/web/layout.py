@@ -20,6 +20,7 @@ from bot.web.pages import message_page, render, visitor_translator
 NAV = [
     ("./", N_("Overview")),
     ("broadcasts", N_("Broadcasts")),
+    ("campaigns", N_("Campaigns")),
 ]
 
 Page = Callable[[web.Request, auth.Visitor], Awaitable[web.StreamResponse]]
