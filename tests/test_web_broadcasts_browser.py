@@ -1,9 +1,11 @@
-"""Composing and sending a broadcast in real headless Chromium with the Content-Security-Policy in
-force, at a desktop's width and a phone's (390 px), and with the keyboard alone: axe-core finds no
-WCAG 2.2 A or AA violation on any step, nothing scrolls sideways, and the outbox gets its rows."""
+"""Composing and sending a broadcast, and the campaigns page, in real headless Chromium with the
+Content-Security-Policy in force, at a desktop's width and a phone's (390 px), and with the
+keyboard alone: axe-core finds no WCAG 2.2 A or AA violation on any step, nothing scrolls
+sideways, and the outbox gets its rows."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.models import Area, Delivery
 from tests.test_web_browser import DESKTOP, PHONE, base_url, browser_page, expect, fits, no_violations, tab_to
-from tests.web_harness import SCRIPT, coordinator, link, member
+from tests.web_harness import SCRIPT, coordinator, link, member, seed
 
 __all__ = ["base_url"]  # the fixture, shared with the overview's browser test
 
@@ -131,3 +133,29 @@ async def test_the_compose_journey_with_the_keyboard_alone(sessions: Sessions, b
         await expect(page.get_by_test_id("done")).to_be_visible()
     assert await queued(sessions) == 4
     assert errors == []
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "390px"])
+async def test_the_campaigns_page_pause_and_a_refused_file(
+    sessions: Sessions, base_url: str, viewport: dict[str, int], tmp_path: Path
+) -> None:
+    await seed(sessions)  # a campaign, "Flu <script>…", with a message sent
+    token = await link(sessions, await coordinator(sessions))
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: Spring\ncolour: blue\n")
+    errors: list[str] = []
+    async with browser_page(viewport, errors) as page:
+        await page.goto(f"{base_url}/signin?token={token}")
+        await page.get_by_role("button", name="Continue").click()
+        await page.get_by_role("link", name="Campaigns").click()
+        await expect(page.get_by_role("heading", level=1)).to_have_text("Campaigns")
+        await expect(page.get_by_test_id("reach-chart")).to_be_visible()
+        await checked(page)
+        await page.get_by_role("button", name="Pause").click()
+        await expect(page.get_by_test_id("done")).to_contain_text("Paused Flu")
+        await checked(page)
+        await page.get_by_label("Campaign file (YAML)").set_input_files(bad)
+        await page.get_by_role("button", name="Load the file").click()
+        await expect(page.get_by_role("alert")).to_contain_text("Line 2:")
+        await checked(page)
+    assert errors == [REFUSED]
