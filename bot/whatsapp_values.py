@@ -20,6 +20,7 @@ from bot.i18n import translator
 from bot.replies import Outgoing
 from handlers.common import isolate
 from handlers.digest import TIMEZONE, suppressed
+from handlers.insights import payload_response
 from handlers.reach import message_excerpt
 from handlers.report_labels import excerpt
 from storage import insight_figures, outbox, reports, responses
@@ -41,16 +42,18 @@ async def broadcast_values(
 async def reply_values(
     session: AsyncSession, item: outbox.Claimed, outgoing: Outgoing, services: Services
 ) -> dict[str, str]:
-    """The report's reference, what it said and what the coordinators did."""
+    """The report's reference, what it said and what the coordinators did: the version in the
+    champion's language, else what the coordinator wrote and the line saying it was not translated."""
     found = await reports.reply_to_tell(session, int(item.payload["reply"]))
     if found is None:
         return {}
     stored, report = found
     t = translator(item.language)
+    response, note = payload_response(t, item.payload, stored.text)
     return {
         "reference": reports.reference(report.id),
         "said": excerpt(t, report.text, report.media_kind, SAID),
-        "response": isolate(stored.text),
+        "response": isolate(response) + (f" {note}" if note else ""),
     }
 
 

@@ -35,6 +35,7 @@ from handlers import (
     export,
     fallback,
     gate,
+    home,
     insights,
     learn,
     live_report,
@@ -108,7 +109,7 @@ BUTTONS = {
     r"^bc:[a-z]{1,12}(:[A-Za-z0-9_-]{1,40})?$": compose.button,
     r"^answer:\d{1,18}:(shared|question|concern)$": answer_back.answer_back,
     r"^camp:\d{1,9}:(pause|resume|cancel)$": campaigns_menu.campaign_button,
-    r"^ins:(flt|clr|theme|ok|no|back|exp|done|pg:\d{1,6})$": insights.button,
+    r"^ins:(flt|clr|theme|ok|no|back|exp|done|cf|pg:\d{1,6}|lv:[a-z]{2,3})$": insights.button,
     r"^ins:(open|resp):\d{1,18}$": insights.button,
     r"^ins:mark:\d{1,18}:(acted|new)$": insights.button,
     r"^ins:f:(topic|kind|area|status|date)(:\d{1,3})?$": insights.button,
@@ -118,6 +119,7 @@ BUTTONS = {
     r"|anon:(yes|no))$": report.button,
     r"^myr:\d{1,6}$": report.my_reports,
     r"^stats:(week|month|30d)$": stats.choose_period,
+    r"^home:(insights|broadcast|stats|invite|pending|champion)$": home.button,
     r"^exp:(int|partner|pt|ptx)(:(csv|xlsx))?$": export.choose,
 }
 # Scheduled jobs and how often each looks for work, in seconds; only the leading process runs them.

@@ -20,7 +20,7 @@ async def ask_invite(update: Update, context: Context) -> None:
     if await require_coordinator(update, context) is None:
         return
     _ = context.t.gettext
-    network_id = 0
+    network_id, question = 0, _("Who is this invite link for?")
     if context.args:
         name = " ".join(context.args)
         async with context.db() as session:
@@ -34,8 +34,9 @@ async def ask_invite(update: Update, context: Context) -> None:
             )
             return
         network_id = network.id
+        question = _("An invite link for {network}: who is it for?").format(network=isolate(network.name))
     await context.reply.say(
-        _("Who is this invite link for?"),
+        question,
         [
             Choice(_("One person"), f"invite:{network_id}:one"),
             Choice(_("Many people"), f"invite:{network_id}:many"),
@@ -54,11 +55,10 @@ async def make_invite(update: Update, context: Context) -> None:
     _prefix, network_id, kind = query.data.split(":")
     days = context.settings.invite_days
     async with context.db.begin() as session:
-        network_ok = network_id == "0" or int(network_id) in {
-            n.id for n in await directory.list_networks(session)
-        }
+        networks = {n.id: n.name for n in await directory.list_networks(session)}
+        network = networks.get(int(network_id))
         invite = None
-        if network_ok:
+        if network_id == "0" or network is not None:
             invite = await invites.create_invite(
                 session,
                 created_by=coordinator.id,
@@ -73,11 +73,17 @@ async def make_invite(update: Update, context: Context) -> None:
     await context.reply.picked(_("One person") if kind == "one" else _("Many people"))
     link = f"https://t.me/{context.bot.username}?start={invite.code}"
     until = context.t.datetime(invite.expires_at, coordinator.timezone)
-    if kind == "one":
+    if network is not None and kind == "one":
+        text = _("Here is an invite link for one person, for {network}. It works until {date}:\n{link}")
+    elif network is not None:
+        text = _(
+            "Here is an invite link for any number of people, for {network}. It works until {date}:\n{link}"
+        )
+    elif kind == "one":
         text = _("Here is an invite link for one person. It works until {date}:\n{link}")
     else:
         text = _("Here is an invite link for any number of people. It works until {date}:\n{link}")
-    text = text.format(date=until, link=link)
+    text = text.format(date=until, link=link, network=isolate(network))
     if context.settings.whatsapp_number:  # the same code, typed to the bot's WhatsApp number
         joining = quote(f"JOIN {invite.code}")
         whatsapp = f"https://wa.me/{context.settings.whatsapp_number}?text={joining}"

@@ -31,10 +31,12 @@ async def list_campaigns(update: Update, context: Context) -> None:
     if not summaries:
         await context.reply.say(t.gettext("There are no campaigns yet."))
         return
-    if total > len(summaries):
+    if total > len(summaries):  # say which are left out; when all are shown, each speaks for itself
         await context.reply.say(
             t.ngettext(
-                "Showing {shown} of {count} campaign.", "Showing {shown} of {count} campaigns.", total
+                "The latest {shown} of {count} campaign, running ones first:",
+                "The latest {shown} of {count} campaigns, running ones first:",
+                total,
             ).format(shown=t.number(len(summaries)), count=t.number(total))
         )
     for summary in summaries:
@@ -107,6 +109,8 @@ async def campaign_button(update: Update, context: Context) -> None:
         text = t.gettext("Paused {name}. Its messages wait until you resume it.").format(name=name)
     elif action == "resume":
         text = t.gettext("Resumed {name}.").format(name=name)
+    elif not change.cancelled_messages:
+        text = t.gettext("Cancelled {name}. It had no messages left to send.").format(name=name)
     else:
         text = t.ngettext(
             "Cancelled {name}: {count} scheduled message will not be sent.",

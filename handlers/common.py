@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from telegram import Update
 
 from bot.context import Context
-from bot.i18n import LANGUAGES, Translator
-from bot.replies import Choice, ticked
+from bot.i18n import LANGUAGES, N_, Translator
+from bot.replies import Choice, Outgoing, ticked
 from bot.steps import StepData
 from storage import conversation
 from storage.models import Champion, Status
@@ -93,7 +93,7 @@ def coordinating(champion: Champion | None) -> bool:
 async def require_coordinator(update: Update, context: Context) -> Champion | None:
     """The coordinator sending this update; anyone else is refused (checked on every update)."""
     champion = context.champion
-    if champion is not None and coordinating(champion):
+    if coordinating(champion):
         return champion
     _ = context.t.gettext
     text = _("Sorry, only coordinators can do that.")
@@ -114,9 +114,42 @@ def main_menu(t: Translator) -> list[Choice]:
     ]
 
 
-def help_text(context: Context) -> str:
-    """What the bot can do for this person, with the medical-advice signpost."""
-    _ = context.t.gettext
+# A coordinator's home: each button's label, by the command whose journey it starts (handlers.home).
+TOOLS = {
+    "insights": N_("Insights"),
+    "broadcast": N_("Broadcast"),
+    "stats": N_("Stats"),
+    "invite": N_("Invite link"),
+    "pending": N_("Pending approvals"),
+}
+
+
+def coordinator_menu(t: Translator) -> list[Choice]:
+    """A coordinator's tools, then the way to what champions can do."""
+    tools = [Choice(t.gettext(label), f"home:{command}") for command, label in TOOLS.items()]
+    return [*tools, Choice(t.gettext("Champion menu"), "home:champion")]
+
+
+def coordinator_home(t: Translator, greeting: str | None = None) -> Outgoing:
+    """A coordinator's home: their tools as buttons, the commands no button has, and the way to the
+    champion's menu; short, so it leads with what they came for."""
+    _ = t.gettext
+    lines = [
+        _("Your coordinator tools are below. You can also send:"),
+        _("/invite [network] – make an invite link"),
+        _("/campaigns – pause, resume or cancel campaigns"),
+        _("/export – reports as a spreadsheet (CSV or Excel)"),
+        _("/web – sign in to the dashboard in a web browser"),
+        _("Champion menu: report, learn and your own settings."),
+    ]
+    if greeting:
+        lines.insert(0, greeting)
+    return Outgoing("\n".join(lines), coordinator_menu(t), columns=2)
+
+
+def help_text(t: Translator) -> str:
+    """What the bot can do for a champion, with the medical-advice signpost."""
+    _ = t.gettext
     lines = [
         _("Here is what I can do:"),
         _("/report – tell us what you heard in your community"),
@@ -125,32 +158,34 @@ def help_text(context: Context) -> str:
         _("/progress – what you have learned so far"),
         _("/weekly – a snippet every week"),
         _("/language – change your language"),
-        _("/quiet – set quiet hours"),
         _("/timezone – set your time zone"),
+        _("/quiet – set quiet hours"),
+        _("/pause or /resume campaign messages; /stop all messages"),
         _("/privacy – what we keep and why"),
-        _("/pause – pause campaign messages"),
-        _("/resume – get campaign messages again"),
-        _("/stop – stop all messages"),
         _("/mydata – get a copy of your data"),
         _("/deleteme – delete everything we hold about you"),
         _("/cancel – stop what you are doing"),
+        "",
+        signpost(t),
     ]
-    champion = context.champion
-    if champion is not None and champion.is_coordinator:
-        lines += [
-            "",
-            _("For coordinators:"),
-            _("/invite [network] – make an invite link"),
-            _("/pending – approve people waiting to join"),
-            _("/stats – figures for your programme"),
-            _("/export – reports as a spreadsheet (CSV or Excel)"),
-            _("/broadcast – send a message to champions"),
-            _("/campaigns – pause, resume or cancel campaigns"),
-            _("/insights – review what champions heard and respond"),
-            _("/web – sign in to the dashboard in a web browser"),
-        ]
-    lines += ["", signpost(context.t)]
     return "\n".join(lines)
+
+
+async def show_home(context: Context, greeting: str | None = None) -> None:
+    """A member's home: a coordinator's tools; or a champion's menu (under the greeting, if any)
+    and help."""
+    if coordinating(context.champion):
+        await context.reply.say(coordinator_home(context.t, greeting))
+        return
+    if greeting:
+        await context.reply.say(greeting, main_menu(context.t))
+    await context.reply.say(help_text(context.t))
+
+
+async def show_champion_menu(context: Context) -> None:
+    """The champion's menu and help, for a coordinator who wants to report or learn too."""
+    await context.reply.say(context.t.gettext("Your champion menu:"), main_menu(context.t))
+    await context.reply.say(help_text(context.t))
 
 
 def signpost(t: Translator) -> str:

@@ -40,6 +40,7 @@ from handlers.common import (
     stale_button,
 )
 from handlers.onboarding import clean_name, too_long_name
+from handlers.versions import version_choices
 from storage import audience as audiences
 from storage import broadcasts, conversation, directory, local_time, outbox
 from storage.audience import Audience
@@ -495,11 +496,8 @@ async def _ask_languages(context: Context, data: Composing) -> None:
     """The audience's other languages (those with a version ticked), each with its count, and Done."""
     _ = context.t.gettext
     counts = await _language_counts(context, data)
-    choices = [
-        Choice(ticked(code in data.texts, name), f"bc:lv:{code}", note=context.t.number(counts[code]))
-        for code, name in LANGUAGES.items()
-        if code != "en" and counts.get(code)
-    ]
+    others = [code for code, count in counts.items() if code != "en" and count]
+    choices = version_choices(context.t, "bc:lv:", others, data.texts, counts)
     choices.append(Choice(_("Done"), "bc:done"))
     await context.reply.say(
         _("Add a version in another language? Anyone without one gets the English text."),

@@ -4,20 +4,27 @@
 kept in the chat's conversation state (steps `ins:*`, typed as `Insights`), so a restart or /export
 finds them; each choice is echoed under its question. Opening a report shows it whole, split over
 messages if it is too long for one, its text even when its photo or voice note fails, and marks it
-seen once shown. Nothing singles out an anonymous reporter: no name, no language (response previews
-are in the coordinator's), no count of champions, and the day it was sent rather than the minute.
-A response goes to one report or to every report the filters match; it is stored with one outbox row
-per champion in the same transaction, so a crash between storing and sending loses nothing, and the
-row is marked told only once it was sent (`reply_message` renders it in the champion's language at
-send time). A theme reply sends one message per report, each with its own reference and excerpt. The
-coordinator role is checked on every command, button and message.
+seen once shown. Nothing singles out an anonymous reporter: no name, no language (nor, in a theme,
+a language the champions of fewer than SMALL of its reports read), no count of champions, and the
+day it was sent rather than the minute.
+A response goes to one report or to every report the filters match. Its confirm screen says which
+languages the champions read and offers a version in each (every language, when some are not
+named); anyone without one gets the coordinator's text with a line saying it was not translated.
+It is stored with one outbox row per champion in the same transaction, each carrying the versions,
+so a crash between storing and sending loses nothing, and the row is marked told only once it was
+sent (`reply_message` renders it in the champion's language at send time). A theme reply sends one
+message per report, each with its own reference and excerpt. The coordinator role is checked on
+every command, button and message.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+from collections import Counter
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,7 +34,7 @@ from telegram.error import TelegramError
 
 from bot import whatsapp_media
 from bot.context import Context, Services
-from bot.i18n import N_, Translator, translator
+from bot.i18n import LANGUAGES, N_, Translator, translator
 from bot.replies import Choice, Outgoing, ticked
 from handlers.common import (
     champion_zone,
@@ -42,7 +49,9 @@ from handlers.export import ask_audience, local_date
 from handlers.insights_state import Insights
 from handlers.reach import message_excerpt
 from handlers.report_labels import KIND_LABELS, STATUS_LABELS, describe, excerpt, topic_label
+from handlers.versions import version_choices
 from storage import conversation, directory, outbox, reports, responses
+from storage.insight_export import SMALL
 from storage.models import Report, utcnow
 from storage.reports import Filters
 
@@ -51,7 +60,8 @@ log = logging.getLogger(__name__)
 # Steps of the flow, each kept in the conversation state with its Insights.
 LIST = "ins:list"  # browsing: the list, the filter menus, one report
 RESPOND = "ins:respond"  # typing a response (to Insights.report, or to all matching if .theme)
-CONFIRM = "ins:confirm"  # the response typed (Insights.text), waiting for Confirm
+CONFIRM = "ins:confirm"  # the response typed (Insights.text), waiting for Confirm or a version to add
+VERSION = "ins:version"  # typing the response's version in Insights.lang
 
 PAGE = 5  # reports per list message: with paging and actions, at most 10 buttons
 OPTIONS_PAGE = 8  # filter choices per message, leaving room for More and Back
@@ -184,7 +194,9 @@ async def _show_list(update: Update, context: Context, data: Insights) -> None:
     else:
         count = t.ngettext("{count} report", "{count} reports", total).format(count=t.number(total))
     lines = [" · ".join([count, *_filter_labels(context, data, areas)])]
-    if rows and total > PAGE:
+    if len(rows) == 1 and total > PAGE:  # the last page, of one: no range "11–11"
+        lines.append(_("Newest first, number {position}").format(position=t.number(offset + 1)))
+    elif rows and total > PAGE:
         lines.append(
             _("Newest first, {first}–{last}").format(
                 first=t.number(offset + 1), last=t.number(offset + len(rows))
@@ -225,6 +237,10 @@ async def button(update: Update, context: Context) -> None:
         return
     if action == "ok":
         await _confirm(update, context, data)
+    elif action == "lv":
+        await _choose_version(update, context, data, args[0] if args else "")
+    elif action == "cf":
+        await _back_to_confirm(update, context, data)
     elif action == "mark":
         await _mark(update, context, int(args[0]), args[1])
     elif action == "fv":
@@ -524,7 +540,8 @@ async def _ask_response(update: Update, context: Context, data: Insights, report
     if report is None:
         await context.reply.say(_(GONE), _back_to_list(context.t))
         return
-    await save_step(update, context, RESPOND, data.model_copy(update={"report": report_id, "theme": False}))
+    fresh: dict[str, Any] = {"report": report_id, "theme": False, "versions": {}, "lang": None}
+    await save_step(update, context, RESPOND, data.model_copy(update=fresh))
     await context.reply.say(
         _("Type your response to {reference}: what was done, or what the champion should know.").format(
             reference=reports.reference(report_id)
@@ -541,7 +558,8 @@ async def _ask_theme_response(update: Update, context: Context, data: Insights) 
         await context.reply.say(t.gettext("No reports match these filters."))
         await _show_list(update, context, data)
         return
-    await save_step(update, context, RESPOND, data.model_copy(update={"theme": True, "report": None}))
+    fresh: dict[str, Any] = {"theme": True, "report": None, "versions": {}, "lang": None}
+    await save_step(update, context, RESPOND, data.model_copy(update=fresh))
     await context.reply.say(
         t.ngettext(
             "Type one response for the {count} report these filters match. "
@@ -555,19 +573,22 @@ async def _ask_theme_response(update: Update, context: Context, data: Insights) 
 
 
 async def on_text(update: Update, context: Context) -> None:
-    """Text from a chat on an /insights step: a typed response (or a corrected one at Confirm);
-    while browsing, nothing waits for text."""
+    """Text from a chat on an /insights step: a typed response (or a corrected one at Confirm), or
+    its version in another language; while browsing, nothing waits for text."""
     state, data = context.state, context.step_as(Insights)
     if state is None or data is None:
         return
     _ = context.t.gettext
-    if state.step not in (RESPOND, CONFIRM):
+    if state.step not in (RESPOND, CONFIRM, VERSION):
         await context.reply.say(_("Sorry, I didn't understand that. Send /help to see what I can do."))
         return
     if await require_coordinator(update, context) is None:
         await clear_step(update, context)  # no longer a coordinator: the half-typed response goes
         return
-    await _receive_response(update, context, data)
+    if state.step == VERSION:
+        await _receive_version(update, context, data)
+    else:
+        await _receive_response(update, context, data)
 
 
 async def on_media(update: Update, context: Context) -> None:
@@ -576,20 +597,61 @@ async def on_media(update: Update, context: Context) -> None:
     if state is None:
         return
     _ = context.t.gettext
-    if state.step not in (RESPOND, CONFIRM):
+    if state.step not in (RESPOND, CONFIRM, VERSION):
         await context.reply.say(_("Sorry, I can only read text here. Send /help to see what I can do."))
     elif await require_coordinator(update, context) is not None:
         await context.reply.say(_("Please type your response as text."))
 
 
-def you_said(t: Translator, report_id: int, text: str | None, media_kind: str | None, response: str) -> str:
-    """What a champion receives about one of their reports, in their language."""
+def you_said(
+    t: Translator,
+    report_id: int,
+    text: str | None,
+    media_kind: str | None,
+    response: str,
+    note: str | None = None,
+) -> str:
+    """What a champion receives about one of their reports, in their language; `note` (from
+    `response_in`) says the response was not translated into it."""
     said = t.gettext("You said ({reference}): “{said}”\nWe did: {response}").format(
         reference=reports.reference(report_id),
         said=excerpt(t, text, media_kind, SAID),
         response=isolate(response),
     )
+    if note is not None:
+        said += "\n" + note
     return said + "\n\n" + t.gettext("Thank you for telling us what you heard.")
+
+
+def response_in(
+    t: Translator, text: str, written_in: str | None, versions: Mapping[str, str]
+) -> tuple[str, str | None]:
+    """The response as a champion reading `t`'s language gets it, and the line to put under it:
+    their version, else what the coordinator wrote in `written_in` with a line saying it was not
+    translated (no line in the language it was written in, nor for a reply queued before responses
+    had versions, whose `written_in` is None)."""
+    if t.language in versions:
+        return versions[t.language], None
+    if written_in is None or written_in == t.language:
+        return text, None
+    note = t.gettext("(Not translated into {language}: this is what the coordinator wrote, in {original}.)")
+    return text, note.format(language=_language_name(t.language), original=_language_name(written_in))
+
+
+def reply_payload(reply_id: int, written_in: str, versions: Mapping[str, str]) -> dict[str, Any]:
+    """A reply's outbox payload: the stored reply, and what its text needs at send time to reach
+    each champion in their language."""
+    return {"reply": reply_id, "written_in": written_in, "versions": dict(versions)}
+
+
+def payload_response(t: Translator, payload: Mapping[str, Any], text: str) -> tuple[str, str | None]:
+    """`response_in` for a reply's outbox payload (`reply_payload`, or an older one without versions)."""
+    written_in = payload.get("written_in")
+    return response_in(t, text, str(written_in) if written_in else None, payload.get("versions") or {})
+
+
+def _language_name(code: str) -> str:
+    return LANGUAGES.get(code, code)
 
 
 def _targets(data: Insights) -> list[int]:
@@ -599,15 +661,12 @@ def _targets(data: Insights) -> list[int]:
     return [data.report] if data.report is not None else []
 
 
-async def _receive_response(update: Update, context: Context, data: Insights) -> None:
-    """Check the typed response, then show exactly what will be sent and ask to confirm."""
-    assert update.message
+async def _valid_response(context: Context, text: str) -> bool:
+    """Refuse an empty or over-long response or version, saying why."""
     t = context.t
-    _ = t.gettext
-    text = (update.message.text or "").strip()
     if not text:
-        await context.reply.say(_("The response is empty. Please type what was done."))
-        return
+        await context.reply.say(t.gettext("The response is empty. Please type what was done."))
+        return False
     if len(text) > RESPONSE_MAX:
         await context.reply.say(
             t.ngettext(
@@ -616,39 +675,175 @@ async def _receive_response(update: Update, context: Context, data: Insights) ->
                 RESPONSE_MAX,
             ).format(count=t.number(RESPONSE_MAX))
         )
+        return False
+    return True
+
+
+def _typed(update: Update) -> str:
+    assert update.message
+    return (update.message.text or "").strip()
+
+
+async def _receive_response(update: Update, context: Context, data: Insights) -> None:
+    """Check the typed response, then show what each champion will get and ask to confirm."""
+    text = _typed(update)
+    if not await _valid_response(context, text):
         return
+    if data.theme:
+        async with context.db() as session:
+            ids = await reports.matching_ids(session, data.filters)
+    else:
+        ids = []
+    await _show_confirm(update, context, data.model_copy(update={"text": text, "ids": ids}))
+
+
+async def _receive_version(update: Update, context: Context, data: Insights) -> None:
+    """Take the response's version in one language, then show the confirm screen again."""
+    text = _typed(update)
+    if not await _valid_response(context, text):
+        return
+    assert data.lang is not None  # set by the press that asked for this version
+    versions = {**data.versions, data.lang: text}
+    await _show_confirm(update, context, data.model_copy(update={"versions": versions, "lang": None}))
+
+
+@dataclasses.dataclass(frozen=True)
+class Readers:
+    """The languages the champions a response goes to read, as a coordinator may see them: those
+    `named`, each with its count of reports, most first; `hidden` when some read one not named."""
+
+    named: dict[str, int]
+    hidden: bool
+
+    @classmethod
+    def of(cls, found: list[tuple[str, bool]], theme: bool) -> Readers:
+        """From each report's reader's language and anonymity: never name an anonymous report's
+        reader's language; in a theme with anonymous reports, name only the languages the
+        champions of at least SMALL of its reports read."""
+        counts = Counter(language for language, _anonymous in found)
+        anonymous = any(anonymous for _language, anonymous in found)
+        if anonymous and not theme:
+            named = {}
+        elif anonymous:
+            named = {code: count for code, count in counts.items() if count >= SMALL}
+        else:
+            named = dict(counts)
+        rank = {code: index for index, code in enumerate(LANGUAGES)}
+        ranked = sorted(named, key=lambda code: (-named[code], rank.get(code, len(rank))))
+        return cls({code: named[code] for code in ranked}, hidden=len(named) < len(counts))
+
+
+def _readers_line(t: Translator, readers: Readers, theme: bool) -> list[str]:
+    """What the confirm screen says of the languages the champions read."""
+    if not theme:
+        if readers.named:
+            (language,) = readers.named
+            return [t.gettext("Its champion reads {language}.").format(language=_language_name(language))]
+        return [t.gettext("The report is anonymous, so its champion's language is not shown.")]
+    lines = []
+    if readers.named:
+        named = ", ".join(f"{_language_name(code)} {t.number(n)}" for code, n in readers.named.items())
+        lines.append(t.gettext("These reports' champions read: {languages}.").format(languages=named))
+    if readers.hidden:
+        lines.append(
+            t.ngettext(
+                "Languages of fewer than {count} report are not named, so that no one is singled out.",
+                "Languages of fewer than {count} reports are not named, so that no one is singled out.",
+                SMALL,
+            ).format(count=t.number(SMALL))
+        )
+    return lines
+
+
+async def _show_confirm(update: Update, context: Context, data: Insights) -> None:
+    """Show the response as each language group will get it, say which languages the champions
+    read (as far as that singles no one out), offer a version in the others, and ask to confirm.
+    Previews quote one report, the same for every language, so none pairs a report with one."""
+    t = context.t
+    assert data.text is not None  # typed before this screen
+    ids = _targets(data)
     async with context.db() as session:
-        ids = await reports.matching_ids(session, data.filters) if data.theme else _targets(data)
         sample = await reports.get(session, ids[0]) if ids else None
+        readers = Readers.of(await reports.readers(session, ids), data.theme)
     if sample is None:
-        await context.reply.say(_("No reports match these filters.") if data.theme else _(GONE))
+        gone = "No reports match these filters." if data.theme else GONE
+        await context.reply.say(t.gettext(gone))
         await _show_list(update, context, data)
         return
-    # In the coordinator's language, not the reporter's, and counting reports, not champions: either
-    # could tell who sent an anonymous report.
-    preview = you_said(t, sample.id, sample.text, sample.media_kind, text)
+    await save_step(update, context, CONFIRM, data)
+    own = t.language
+    shown = list(readers.named)
+    if readers.hidden:  # those not named get one of these: show them all
+        shown += [code for code in (own, *data.versions) if code not in shown]
+    for code in shown:
+        theirs = translator(code)
+        response, note = response_in(theirs, data.text, own, data.versions)
+        preview = you_said(theirs, sample.id, sample.text, sample.media_kind, response, note)
+        if data.theme and code in readers.named:
+            count = readers.named[code]
+            heading = t.ngettext(
+                "In {language}, for {count} report:", "In {language}, for {count} reports:", count
+            ).format(language=_language_name(code), count=t.number(count))
+        else:
+            heading = t.gettext("In {language}:").format(language=_language_name(code))
+        await context.reply.say(heading + "\n\n" + preview)
     if data.theme:
-        heading = t.ngettext(
-            "This goes to the champion of {count} report, with its reference, in their own language "
-            "(shown here in yours), like this:",
-            "This goes to the champions of {count} reports, each with their own report's reference and "
-            "in their own language (shown here in yours), like this:",
-            len(ids),
-        ).format(count=t.number(len(ids)))
+        lines = [
+            t.ngettext(
+                "This goes to the champion of {count} report, with its reference.",
+                "This goes to the champions of {count} reports, each with their own report's reference.",
+                len(ids),
+            ).format(count=t.number(len(ids)))
+        ]
     else:
-        heading = _(
-            "{reference} will be marked acted on, and its champion will get this message in their own "
-            "language (shown here in yours):"
-        ).format(reference=reports.reference(sample.id))
-    typed = {"text": text, "ids": ids if data.theme else []}
-    await save_step(update, context, CONFIRM, data.model_copy(update=typed))
+        lines = [
+            t.gettext("{reference} will be marked acted on, and its champion will be told.").format(
+                reference=reports.reference(sample.id)
+            )
+        ]
+    lines += _readers_line(t, readers, data.theme)
+    offered = [code for code in (LANGUAGES if readers.hidden else readers.named) if code != own]
+    notes = readers.named if data.theme else {}
+    choices = version_choices(t, "ins:lv:", offered, data.versions, notes)
+    if offered:
+        lines.append(
+            t.gettext(
+                "Add a version in another language? Anyone without one gets your text, with a line saying "
+                "it was not translated."
+            )
+        )
+    choices += [Choice(t.gettext("Confirm"), "ins:ok"), Choice(t.gettext("Cancel"), "ins:no")]
+    await context.reply.say("\n".join(lines), choices, columns=2)
+
+
+async def _choose_version(update: Update, context: Context, data: Insights, code: str) -> None:
+    """Ask for the response's version in one language (one the confirm screen could offer)."""
+    step = context.state.step if context.state is not None else None
+    if step != CONFIRM or code not in LANGUAGES or code == context.t.language:
+        await stale_button(update, context)
+        return
+    await context.reply.picked(_language_name(code))
+    await save_step(update, context, VERSION, data.model_copy(update={"lang": code}))
+    _ = context.t.gettext
     await context.reply.say(
-        heading + "\n\n" + preview, [Choice(_("Confirm"), "ins:ok"), Choice(_("Cancel"), "ins:no")]
+        _("Type the {language} version of your response.").format(language=_language_name(code)),
+        [Choice(_("Back"), "ins:cf"), Choice(_("Cancel"), "ins:no")],
     )
 
 
+async def _back_to_confirm(update: Update, context: Context, data: Insights) -> None:
+    """Back from typing a version: the confirm screen again, with no version added."""
+    step = context.state.step if context.state is not None else None
+    if step != VERSION or data.text is None:
+        await stale_button(update, context)
+        return
+    await context.reply.picked(context.t.gettext("Back"))
+    await _show_confirm(update, context, data.model_copy(update={"lang": None}))
+
+
 async def _confirm(update: Update, context: Context, data: Insights) -> None:
-    """Store the response (once, however often Confirm is pressed) and start telling the champions."""
+    """Store the response (once, however often Confirm is pressed) and start telling the champions,
+    each row carrying the versions so it is rendered in its champion's language at send time."""
     assert update.effective_chat and context.champion
     t = context.t
     chat_id = update.effective_chat.id
@@ -660,7 +855,8 @@ async def _confirm(update: Update, context: Context, data: Insights) -> None:
         confirmed = await conversation.leave_step(session, chat_id, CONFIRM)
         if confirmed:
             replied = await reports.reply(session, ids, response, context.champion.id, theme=data.theme)
-            await outbox.queue_each(session, kind, [(r.champion_id, {"reply": r.reply_id}) for r in replied])
+            rows = [(r.champion_id, reply_payload(r.reply_id, t.language, data.versions)) for r in replied]
+            await outbox.queue_each(session, kind, rows)
             kept = Insights(filters=data.filters, period=data.period, offset=data.offset)
             await conversation.set_state(session, chat_id, LIST, kept.stored())
     if not confirmed:
@@ -690,11 +886,13 @@ async def _confirm(update: Update, context: Context, data: Insights) -> None:
 
 
 async def reply_message(session: AsyncSession, item: outbox.Claimed, services: Services) -> Outgoing | None:
-    """Outbox renderer: "You said …, we did …" in the champion's language; None if the report or
-    the reply was deleted meanwhile."""
+    """Outbox renderer: "You said …, we did …" in the champion's language (their version of the
+    response, or the coordinator's text saying it was not translated); None if the report or the
+    reply was deleted meanwhile."""
     found = await reports.reply_to_tell(session, int(item.payload["reply"]))
     if found is None:
         return None
     stored, report = found
     t = translator(item.language)
-    return Outgoing(you_said(t, report.id, report.text, report.media_kind, stored.text))
+    response, note = payload_response(t, item.payload, stored.text)
+    return Outgoing(you_said(t, report.id, report.text, report.media_kind, response, note))

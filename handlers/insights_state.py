@@ -1,6 +1,6 @@
 """What a coordinator's /insights remembers between presses: the filters, the page, the report open
-and the response being written. Its own module, since /export reads the filters too and /insights
-offers /export: neither imports the other's journey to reach it."""
+and the response being written, with its versions in other languages. Its own module, since /export
+reads the filters too and /insights offers /export: neither imports the other's journey to reach it."""
 
 from __future__ import annotations
 
@@ -20,3 +20,5 @@ class Insights(StepData):
     theme: bool = False  # responding to every report the filters match, not to `report`
     text: str | None = None  # the response typed, waiting for Confirm
     ids: list[int] = Field(default_factory=list)  # the reports a theme response goes to
+    versions: dict[str, str] = Field(default_factory=dict)  # language → the response in it
+    lang: str | None = None  # the language whose version is being typed

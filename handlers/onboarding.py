@@ -18,11 +18,10 @@ from bot.replies import Choice, ticked
 from bot.steps import StepData
 from handlers.common import (
     clear_step,
-    help_text,
     isolate,
     language_choices,
-    main_menu,
     save_step,
+    show_home,
     stale_button,
 )
 from storage import champions, conversation, directory, invites, outbox
@@ -58,10 +57,7 @@ async def start(update: Update, context: Context) -> None:
     _ = context.t.gettext
     champion = context.champion
     if champion is not None and champion.status in {Status.ACTIVE, Status.PAUSED}:
-        await context.reply.say(
-            _("Welcome back, {name}!").format(name=isolate(champion.display_name)), main_menu(context.t)
-        )
-        await context.reply.say(help_text(context))
+        await show_home(context, _("Welcome back, {name}!").format(name=isolate(champion.display_name)))
         return
     if champion is not None and champion.status == Status.PENDING:
         await context.reply.say(_("Your request to join is waiting for a coordinator's approval."))
@@ -94,7 +90,14 @@ async def ask(context: Context, step: str, data: Joining) -> None:
     say = context.reply.say
     if step == LANGUAGE:
         choices = language_choices(data.language, "join:lang:")
-        await say(_("Welcome! Please choose your language."), choices, columns=2)
+        network = await _invited_to(context, data)
+        if network is None:
+            text = _("Welcome! Please choose your language.")
+        else:
+            text = _("Welcome! Your invite is for {network}. Please choose your language.").format(
+                network=isolate(network)
+            )
+        await say(text, choices, columns=2)
     elif step == CONSENT:
         await say(privacy_notice(context))
         await say(
@@ -287,11 +290,9 @@ async def finish(update: Update, context: Context) -> None:
         context.bot_data.wake.ring(outbox.PERSON)
     else:
         context.champion = champion
-        await context.reply.say(
-            _("You're all set, {name}! Thank you for being a community champion.").format(name=name),
-            main_menu(context.t),
+        await show_home(
+            context, _("You're all set, {name}! Thank you for being a community champion.").format(name=name)
         )
-        await context.reply.say(help_text(context))
 
 
 async def _record(
@@ -322,6 +323,16 @@ async def _record(
     coordinators = [coordinator.id for coordinator in await champions.coordinators(session)]
     await outbox.queue(session, outbox.APPROVAL_REQUEST, coordinators, {"champion": champion.id})
     return champion, PENDING
+
+
+async def _invited_to(context: Context, data: Joining) -> str | None:
+    """The name of the network the invite being followed is for, if it is for one (before any
+    network is chosen, the invite's is the only one in the answers)."""
+    if data.invite is None or not data.networks:
+        return None
+    async with context.db() as session:
+        names = {n.id: n.name for n in await directory.list_networks(session)}
+    return names.get(data.networks[0])
 
 
 async def _area_choices(context: Context) -> list[Choice]:

@@ -440,11 +440,23 @@ async def my_reports(update: Update, context: Context) -> None:
         await stale_button(update, context)
         return
     await context.reply.picked()
-    heading = t.ngettext(
-        "Showing {first}–{last} of {count} report, newest first.",
-        "Showing {first}–{last} of {count} reports, newest first.",
-        total,
-    ).format(first=t.number(offset + 1), last=t.number(offset + len(rows)), count=t.number(total))
+    # Numbered only when paging: "Your report:", "Your 3 reports", "Showing 6–10 of 12 reports".
+    if total == 1:
+        heading = _("Your report:")
+    elif len(rows) == total:
+        heading = t.ngettext(
+            "Your {count} report, newest first:", "Your {count} reports, newest first:", total
+        ).format(count=t.number(total))
+    elif len(rows) == 1:  # a last page of one: the oldest
+        heading = t.ngettext(
+            "Showing the oldest of {count} report.", "Showing the oldest of {count} reports.", total
+        ).format(count=t.number(total))
+    else:
+        heading = t.ngettext(
+            "Showing {first}–{last} of {count} report, newest first.",
+            "Showing {first}–{last} of {count} reports, newest first.",
+            total,
+        ).format(first=t.number(offset + 1), last=t.number(offset + len(rows)), count=t.number(total))
     blocks = [heading]
     for row in rows:
         lines = [

@@ -9,18 +9,17 @@ from telegram import Update
 
 from bot import whatsapp_media
 from bot.context import Context
-from bot.i18n import LANGUAGES, translator
+from bot.i18n import LANGUAGES, N_, translator
 from bot.replies import Choice, Media, Outgoing
 from bot.steps import StepData
 from handlers.common import (
     clear_step,
-    help_text,
     language_choices,
     require_member,
     save_step,
+    show_home,
     stale_button,
 )
-from handlers.onboarding import privacy_notice
 from storage import champions
 from storage.models import Status
 
@@ -32,8 +31,8 @@ class Erasing(StepData):
 
 
 async def show_help(update: Update, context: Context) -> None:
-    """List what the bot can do for this person."""
-    await context.reply.say(help_text(context))
+    """Show what the bot can do for this person: a coordinator's tools, or a champion's help."""
+    await show_home(context)
 
 
 async def cancel(update: Update, context: Context) -> None:
@@ -75,10 +74,32 @@ async def set_language(update: Update, context: Context) -> None:
     await context.reply.say(context.t.gettext("Done. I will write to you in English from now on."))
 
 
+KEPT = N_(
+    "What we keep about you, and why\n\n"
+    "We keep:\n"
+    "• the name you gave us, your language and time zone\n"
+    "• the area and networks you chose\n"
+    "• your reports (with any photo or voice note), one you are still writing, and the replies\n"
+    "• your learning progress and quiz answers\n"
+    "• the messages we sent you and your answers to them\n"
+    "• your settings (such as quiet hours), and when you agreed to take part and to sharing\n"
+    "• the Telegram or WhatsApp account you write from (on WhatsApp, your phone number)\n"
+    "We never ask for your address.\n\n"
+    "Why: to send you health messages, and to pass on what you hear to the people who can act on it.\n"
+    "Who sees it: the coordinators of this programme. A report you send anonymously does not show "
+    "them your name.\n"
+    "How long: while you take part. After /stop we keep it so you can come back, until you send "
+    "/deleteme.\n\n"
+    "/mydata sends you a copy of it all; /deleteme deletes it all."
+)
+
+
 async def show_privacy(update: Update, context: Context) -> None:
-    """Show the privacy notice and the person's current choices, with a button to change one."""
+    """Show what is kept about the person, why, who sees it and for how long; then, to a member,
+    their choice about sharing reports with partners, with a button to change it (a message of its
+    own, so the one with a button stays within WhatsApp's interactive body)."""
     _ = context.t.gettext
-    await context.reply.say(privacy_notice(context))
+    await context.reply.say(_(KEPT))
     champion = context.champion
     if champion is None or champion.consent_at is None:
         return

@@ -74,13 +74,21 @@ async def _learning_and_reach(context: Context) -> str:
         )
     ]
     for figures in topics:
-        lines.append(
-            t.gettext("{topic}: {read} read, {right} of quiz answers right").format(
-                topic=topic_title(t, figures.topic),
-                read=t.percent(figures.read, figures.possible),
+        topic, read = topic_title(t, figures.topic), t.percent(figures.read, figures.possible)
+        if figures.answered:
+            line = t.ngettext(
+                "{topic}: {read} read, {right} of {count} quiz answer right",
+                "{topic}: {read} read, {right} of {count} quiz answers right",
+                figures.answered,
+            ).format(
+                topic=topic,
+                read=read,
                 right=t.percent(figures.right, figures.answered),
+                count=t.number(figures.answered),
             )
-        )
+        else:
+            line = t.gettext("{topic}: {read} read, no quiz answers yet").format(topic=topic, read=read)
+        lines.append(line)
     lines += ["", t.gettext("By area:")]
     for area in areas:
         lines.append(

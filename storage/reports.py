@@ -212,6 +212,17 @@ async def reply(
     return [Replied(row.id, champion_id) for row, (_id, champion_id) in zip(rows, existing, strict=True)]
 
 
+async def readers(session: AsyncSession, report_ids: Sequence[int]) -> list[tuple[str, bool]]:
+    """For each of these reports that still exists, the language its champion reads now (what a
+    reply to it is rendered in) and whether it is anonymous."""
+    rows = await session.execute(
+        select(Champion.language, Report.anonymous)
+        .join(Champion, Champion.id == Report.champion_id)
+        .where(Report.id.in_(report_ids))
+    )
+    return [(language, anonymous) for language, anonymous in rows.all()]
+
+
 async def reply_to_tell(session: AsyncSession, reply_id: int) -> tuple[ReportReply, Report] | None:
     """A stored reply and its report, to tell the champion; None if either is gone."""
     row = (

@@ -301,8 +301,8 @@ async def test_coordinators_see_completion_by_topic_and_area(bot: BotHarness, pl
     assert reports.startswith("Reports this month: 0 (=)")  # the rest: tests/test_insights_export.py
     lines = text.splitlines()
     assert lines[0] == "Learning, 2 members:"
-    assert "Where to get help: 25% read, 100% of quiz answers right" in lines  # 1 of 2 snippets × 2 members
-    assert "Core20PLUS5: 0% read, – of quiz answers right" in lines
+    assert "Where to get help: 25% read, 100% of 1 quiz answer right" in lines  # 1 of 2 snippets × 2 members
+    assert "Core20PLUS5: 0% read, no quiz answers yet" in lines
     assert "Northfield: 8% read" in lines  # Ana, the one member there, has read 1 of 13 snippets
     assert "No area given: 0% read" in lines
 

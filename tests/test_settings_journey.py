@@ -67,7 +67,7 @@ async def test_privacy_shows_choices_and_lets_them_change(bot: BotHarness, place
     ana = bot.person(204, "Ana")
     await join(ana)  # agrees to sharing
     replies = await ana.send("/privacy")
-    assert replies[0].startswith("Privacy notice")
+    assert replies[0].startswith("What we keep about you, and why")
     assert replies[1].startswith("You agreed that what you report may be used")
     assert await ana.press("Stop sharing") == ["Thank you, your choice is saved."]
     async with bot.sessions() as session:
