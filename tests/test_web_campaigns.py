@@ -203,3 +203,11 @@ async def test_not_signed_in_sees_the_sign_in_page(sessions: Sessions) -> None:
         answer = await client.post("/campaign-change", data={"id": str(flu), "action": "cancel"})
         assert "Sign in" in await answer.text()
     assert await status_of(sessions, flu) == ("active", ["scheduled", "scheduled"])
+
+
+async def test_cancelling_a_campaign_with_nothing_left_says_so_plainly(sessions: Sessions) -> None:
+    done = await campaign(sessions, "Done", scheduled=0)
+    async with dashboard(sessions) as client:
+        _sam, csrf = await signed_in(sessions, client)
+        status, html = await press(client, csrf, done, "cancel")
+    assert status == 303 and "Cancelled Done. It had no messages left to send." in html

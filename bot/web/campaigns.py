@@ -108,7 +108,9 @@ async def campaigns_page(
         done=done,
         listed=listed,
         shown=t.ngettext(
-            "Showing {shown} of {count} campaign.", "Showing {shown} of {count} campaigns.", total
+            "The latest {shown} of {count} campaign, running ones first:",
+            "The latest {shown} of {count} campaigns, running ones first:",
+            total,
         ).format(shown=t.number(len(listed)), count=t.number(total))
         if total > len(listed)
         else None,
@@ -141,6 +143,8 @@ async def _done(t: Translator, session: AsyncSession, request: web.Request) -> s
         return _("Paused {name}. Its messages wait until you resume it.").format(name=summary.name)
     if action == "resume":
         return _("Resumed {name}.").format(name=summary.name)
+    if action == "cancel" and count == "0":
+        return _("Cancelled {name}. It had no messages left to send.").format(name=summary.name)
     if action == "cancel" and count.isdigit() and len(count) <= ID_MAX:
         cancelled = int(count)
         return t.ngettext(
