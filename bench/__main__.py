@@ -5,7 +5,17 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from bench import broadcast, data_scale, handling, idle, outbox, press, whatsapp_broadcast, whatsapp_inbound
+from bench import (
+    broadcast,
+    data_scale,
+    handling,
+    idle,
+    outbox,
+    press,
+    web_pages,
+    whatsapp_broadcast,
+    whatsapp_inbound,
+)
 from bench.common import run_figures
 
 FIGURES = {
@@ -17,6 +27,7 @@ FIGURES = {
     **press.FIGURES,
     **whatsapp_broadcast.FIGURES,
     **whatsapp_inbound.FIGURES,
+    **web_pages.FIGURES,
 }
 
 if __name__ == "__main__":

@@ -150,12 +150,10 @@ async def export_reports(update: Update, context: Context, filters: Filters, fmt
     chosen = matching[1]
 
     async def write(session: AsyncSession, path: Path) -> int:
-        if fmt == "xlsx":
-            return await insight_export.write_xlsx(session, filters, context.topics, path)
-        with path.open("wb") as out:
-            return await insight_export.write_csv(session, filters, context.topics, out)
+        return await insight_export.write_file(session, filters, context.topics, path, fmt, partner=False)
 
-    await _send_file(update, context, f"reports-{utcnow():%Y-%m-%d}.{fmt}", write, chosen, partner=False)
+    name = insight_export.file_name(fmt, utcnow(), partner=False)
+    await _send_file(update, context, name, write, chosen, partner=False)
 
 
 async def export_for_partners(
@@ -170,16 +168,11 @@ async def export_for_partners(
         )
 
     async def write(session: AsyncSession, path: Path) -> int:
-        if fmt == "xlsx":
-            return await insight_export.write_partner_xlsx(
-                session, filters, context.topics, path, with_text=with_text
-            )
-        with path.open("wb") as out:
-            return await insight_export.write_partner_csv(
-                session, filters, context.topics, out, with_text=with_text
-            )
+        return await insight_export.write_file(
+            session, filters, context.topics, path, fmt, partner=True, with_text=with_text
+        )
 
-    name = f"partner-reports-{utcnow():%Y-%m-%d}.{fmt}"
+    name = insight_export.file_name(fmt, utcnow(), partner=True)
     await _send_file(update, context, name, write, chosen, partner=True)
 
 

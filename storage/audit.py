@@ -15,6 +15,7 @@ SIGNED_OUT = "signed_out"
 LINK_REFUSED = "link_refused"
 VIEWED = "viewed"
 ACCESS_ENDED = "access_ended"  # no longer a coordinator: their sessions were ended
+EXPORTED = "exported"  # a file of reports downloaded: its kind, format and period, never its content
 BROADCAST_SENT = "broadcast_sent"  # detail: the compose form's one-time token and the broadcast's id
 CAMPAIGN_CHANGED = "campaign_changed"  # detail: the action and the campaign's id
 CAMPAIGN_LOADED = "campaign_loaded"  # detail: the campaign's id
@@ -24,6 +25,7 @@ ACTIONS = (
     LINK_REFUSED,
     VIEWED,
     ACCESS_ENDED,
+    EXPORTED,
     BROADCAST_SENT,
     CAMPAIGN_CHANGED,
     CAMPAIGN_LOADED,

@@ -21,7 +21,7 @@ import re
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -249,3 +249,34 @@ async def write_partner_xlsx(
     count, tables = await _partner(session, filters, topics, with_text)
     await _write_xlsx(tables, path)
     return count
+
+
+def file_name(fmt: str, day: datetime, *, partner: bool) -> str:
+    """An export's file name, ASCII only and naming nobody: "reports-2026-11-20.csv" or
+    "partner-reports-2026-11-20.xlsx"."""
+    assert fmt in FORMATS
+    return f"{'partner-reports' if partner else 'reports'}-{day:%Y-%m-%d}.{fmt}"
+
+
+async def write_file(
+    session: AsyncSession,
+    filters: Filters,
+    topics: list[Topic],
+    path: Path,
+    fmt: str,
+    *,
+    partner: bool,
+    with_text: bool = False,
+) -> int:
+    """Write the internal export (or, with `partner`, the partner export, with what was written if
+    `with_text`) of the matching reports to a file at `path` in `fmt` (csv or xlsx); return how many
+    reports it covers. The chat's /export and the dashboard's Exports page both write with this."""
+    assert fmt in FORMATS
+    if fmt == "xlsx":
+        if partner:
+            return await write_partner_xlsx(session, filters, topics, path, with_text=with_text)
+        return await write_xlsx(session, filters, topics, path)
+    with path.open("wb") as out:
+        if partner:
+            return await write_partner_csv(session, filters, topics, out, with_text=with_text)
+        return await write_csv(session, filters, topics, out)

@@ -98,5 +98,9 @@ def _zones(language: str) -> dict[str, str]:
         if language == "en":
             zones.setdefault(_plain(zone), current)
             zones.setdefault(_plain(zone.rsplit("/", 1)[-1]), current)
-        zones.setdefault(_plain(get_timezone_location(current, language, return_city=True)), current)
+        try:
+            city = get_timezone_location(current, language, return_city=True)
+        except LookupError:  # a file of the system's zone database that is not a zone ("localtime")
+            continue
+        zones.setdefault(_plain(city), current)
     return zones

@@ -9,7 +9,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.settings import Settings
-from bot.web import auth, broadcasts, campaigns
+from bot.web import auth, broadcasts, campaigns, exports
 from bot.web.headers import STATIC_PREFIX, security_headers
 from bot.web.layout import for_coordinators
 from bot.web.overview import overview
@@ -55,6 +55,7 @@ def routes(dashboard: Dashboard) -> list[web.AbstractRouteDef]:
         web.post("/signout", sign_out),
         *broadcasts.routes(dashboard),
         *campaigns.routes(dashboard),
+        *exports.routes(dashboard),
         web.static(STATIC_PREFIX, STATIC_DIR),
     ]
 

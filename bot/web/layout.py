@@ -21,6 +21,7 @@ NAV = [
     ("./", N_("Overview")),
     ("broadcasts", N_("Broadcasts")),
     ("campaigns", N_("Campaigns")),
+    ("exports", N_("Exports")),
 ]
 
 Page = Callable[[web.Request, auth.Visitor], Awaitable[web.StreamResponse]]

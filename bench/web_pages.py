@@ -1,0 +1,149 @@
+"""Dashboard pages: the time each page takes to answer a signed-in coordinator with 100,000
+champions and 1,000,000 reports in the database (figure 8's data, filled by its builder).
+
+The dashboard runs in this process behind aiohttp's test server on a loopback port; a page's time
+is from sending the request to reading the whole body (p50 and p95 of several warm runs), so it is
+the server's time plus a loopback round trip. The baseline beside it is a primary-key lookup of one
+champion in the same database and run. Target: p95 < 200 ms (issue 14).
+
+A page added to the dashboard is one more path in PAGES.
+
+Run:         bench/run --only 15              (fills the database first: about a minute)
+Smoke run:   bench/run --only 15 --quick      (10,000 champions, 100,000 reports)
+PostgreSQL:  TEST_DATABASE_URL=... bench/run --only 15 --db postgresql
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import func, select
+
+from bench.common import (
+    Database,
+    Figure,
+    Row,
+    Run,
+    count,
+    create_database,
+    drop_database,
+    emit,
+    note,
+    run_figures,
+)
+from bench.data_scale import FULL, QUICK, fill
+from bot.app import load_report_topics
+from bot.settings import load_settings
+from bot.web import web_app
+from storage import champions, web_sessions
+from storage.db import make_sessions
+from storage.models import Champion, utcnow
+
+# The signed-in pages timed, as paths under the dashboard's home: one line per page.
+PAGES = [
+    "./",  # the overview, this month
+    "./?period=30d",
+    "./?period=week",
+    "exports",  # the Exports page's choices
+    "broadcasts",  # the broadcasts list, first page
+    "compose",  # composing a broadcast: the audiences offered
+    "campaigns",  # the campaigns list, its reach chart and the upload form
+]
+SIGN_IN = "./"  # what someone not signed in is shown: the sign-in page
+LIMIT_MS = 200.0
+RUNS = {False: 40, True: 15}  # warm runs per page, full size and quick
+COORDINATOR = 19_999_999  # a Telegram id clear of the champions the data builder adds
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    """p50 and p95 of the samples, in their unit."""
+    cuts = statistics.quantiles(samples, n=20, method="inclusive")
+    return statistics.median(samples), cuts[18]
+
+
+async def timed(runs: int, work: Callable[[], Awaitable[Any]]) -> tuple[float, float]:
+    """p50 and p95 milliseconds of `runs` runs of `work`, after one warm-up run."""
+    await work()
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        await work()
+        samples.append((time.perf_counter() - start) * 1000)
+    return percentiles(samples)
+
+
+def page_time(client: TestClient[Any, Any], path: str) -> Callable[[], Awaitable[None]]:
+    """One request for `path`, its whole body read; a page that does not answer 200 stops the run."""
+
+    async def get() -> None:
+        async with client.get("/" + path.removeprefix("./")) as response:
+            await response.read()
+            if response.status != 200:
+                raise RuntimeError(f"{path} answered {response.status}")
+
+    return get
+
+
+async def figure_pages(run: Run) -> None:
+    """15: each dashboard page's p50/p95 time on a database filled to full size."""
+    counts = QUICK if run.quick else FULL
+    runs = RUNS[run.quick]
+    database: Database = await create_database(run.kind, run.workdir, "pages")
+    engine = database.engine()
+    try:
+        started = time.perf_counter()
+        await fill(engine, counts["champions"], counts["reports"])
+        note(
+            "15",
+            f"{run.kind}: {count(counts['champions'])} champions and {count(counts['reports'])} "
+            f"reports filled in {time.perf_counter() - started:.0f} s; {runs} runs a page",
+        )
+        sessions = make_sessions(engine)
+        async with sessions.begin() as session:
+            coordinator = await champions.make_coordinator(session, COORDINATOR, "Bench coordinator", "en")
+            token = await web_sessions.create_login(session, coordinator.id, utcnow())
+            first = int(await session.scalar(select(func.min(Champion.id))) or 0)
+        async with sessions() as session:
+            baseline = await timed(runs, lambda: session.get(Champion, first + 11, populate_existing=True))
+        settings, topics = load_settings(web_url="http://127.0.0.1"), load_report_topics()
+        signed_in = TestClient(TestServer(web_app(sessions, settings, topics)))
+        stranger = TestClient(TestServer(web_app(sessions, settings, topics)))  # no cookie
+        async with signed_in as client, stranger:
+            answer = await client.post("/signin", data={"token": token}, allow_redirects=False)
+            if answer.status != 303:
+                raise RuntimeError(f"signing in answered {answer.status}")
+            timings = [(f"sign-in page {SIGN_IN}", await timed(runs, page_time(stranger, SIGN_IN)))]
+            for path in PAGES:
+                timings.append((path, await timed(runs, page_time(client, path))))
+        for name, (p50, p95) in timings:
+            emit(
+                Row(
+                    f"15 {run.kind}: {name}"[:48],
+                    f"p50 {p50:.1f} / p95 {p95:.1f} ms",
+                    f"p50 {baseline[0]:.2f} / p95 {baseline[1]:.2f} ms PK",
+                    f"{p50 / baseline[0]:.1f}",
+                    f"p95 < {LIMIT_MS:.0f} ms",
+                    p95 < LIMIT_MS,
+                ),
+                run.rows,
+            )
+    finally:
+        await engine.dispose()
+        await drop_database(database)
+
+
+FIGURES = {"15": Figure(figure_pages)}
+
+
+async def main(argv: list[str] | None = None) -> int:
+    return await run_figures("dashboard-pages benchmark", FIGURES, argv, __doc__)
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
