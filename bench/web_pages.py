@@ -51,6 +51,9 @@ PAGES = [
     "./?period=30d",
     "./?period=week",
     "exports",  # the Exports page's choices
+    "broadcasts",  # the broadcasts list, first page
+    "compose",  # composing a broadcast: the audiences offered
+    "campaigns",  # the campaigns list, its reach chart and the upload form
 ]
 SIGN_IN = "./"  # what someone not signed in is shown: the sign-in page
 LIMIT_MS = 200.0

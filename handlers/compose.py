@@ -15,7 +15,6 @@ button. Each press is echoed under its question; the confirm step's toggles flip
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Literal, cast
 
@@ -25,11 +24,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Message, Update
 
 from bot.context import Context
-from bot.delivery import answer_choices, catalogue
+from bot.delivery import answer_choices
 from bot.i18n import LANGUAGES, N_, Translator
 from bot.replies import Choice, Media, Outgoing, Sent, ticked
 from bot.steps import StepData
-from bot.whatsapp_templates import WINDOW, rendered_body, template_key
+from bot.whatsapp_plan import WhatsAppPlan, whatsapp_lines, whatsapp_plan
+from bot.whatsapp_templates import WINDOW
 from handlers import live_report, when
 from handlers.common import (
     champion_zone,
@@ -552,97 +552,21 @@ async def _to_preview(update: Update, context: Context, data: Composing) -> None
     data.previews = previews
     plan = await _whatsapp_plan(context, data)
     if plan is not None:
-        await context.reply.say(_whatsapp_text(t, data, plan))
+        await context.reply.say("\n".join(whatsapp_lines(t, plan)))
     await _go(update, context, PREVIEW, data)
-
-
-@dataclass(frozen=True)
-class WhatsAppPlan:
-    """How a broadcast sent now would reach its WhatsApp champions, against the daily tier."""
-
-    session: int  # as a session message: they wrote within the last 24 hours
-    template: int  # as the template
-    new: int  # of those, people not sent a template in the last 24 hours (each counts in the tier)
-    used: int  # people sent a template in the last 24 hours
-    tier: int | None  # people WhatsApp lets the business message outside the window a day
-    category: str
-    body: str  # the template as English readers get it
-
-    @property
-    def room(self) -> int:
-        """New template recipients the tier leaves room for today."""
-        return self.new if self.tier is None else max(self.tier - self.used, 0)
-
-    @property
-    def days(self) -> int:
-        """Days the templates take within the tier (1: all today)."""
-        over = self.new - self.room
-        return 1 if over <= 0 or not self.tier else 1 + -(-over // self.tier)
 
 
 async def _whatsapp_plan(context: Context, data: Composing) -> WhatsAppPlan | None:
     """The audience's WhatsApp side now (None: nobody in it is on WhatsApp)."""
-    now = utcnow()
     async with context.db() as session:
-        reach = await audiences.channels(session, _audience(data), now - WINDOW, now - WINDOW)
-        used = await audiences.people_templated(session, now - WINDOW) if reach.template else 0
-    if not reach.whatsapp:
-        return None
-    template = catalogue().template_for(template_key(outbox.BROADCAST, answer_back=data.answer_back), "en")
-    tier = context.settings.whatsapp_daily_tier
-    body = rendered_body(template, {"text": data.texts["en"]})
-    return WhatsAppPlan(
-        reach.session, reach.template, reach.template_new, used, tier, template.category, body
-    )
-
-
-def _whatsapp_text(t: Translator, data: Composing, plan: WhatsAppPlan) -> str:
-    """What the coordinator should know about the WhatsApp side before sending."""
-    lines = [
-        t.ngettext(
-            "On WhatsApp, {count} person gets it as a message: they wrote to us in the last 24 hours.",
-            "On WhatsApp, {count} people get it as a message: they wrote to us in the last 24 hours.",
-            plan.session,
-        ).format(count=t.number(plan.session))
-    ]
-    if plan.template:
-        lines.append(
-            t.ngettext(
-                "{count} person gets it as the approved template, the only message WhatsApp allows "
-                "outside those 24 hours.",
-                "{count} people get it as the approved template, the only message WhatsApp allows "
-                "outside those 24 hours.",
-                plan.template,
-            ).format(count=t.number(plan.template))
+        return await whatsapp_plan(
+            session,
+            _audience(data),
+            data.texts["en"],
+            answer_back=data.answer_back,
+            tier=context.settings.whatsapp_daily_tier,
+            now=utcnow(),
         )
-        if plan.category == "marketing":
-            lines.append(t.gettext("Its category is marketing: WhatsApp charges for each one delivered."))
-        else:
-            lines.append(t.gettext("Its category is {category}.").format(category=plan.category))
-        lines += ["", t.gettext("The template reads:"), plan.body]
-    if plan.days > 1 and plan.tier is not None:
-        lines += [
-            "",
-            t.ngettext(
-                "Warning: WhatsApp lets us message {count} person a day outside the 24 hours.",
-                "Warning: WhatsApp lets us message {count} people a day outside the 24 hours.",
-                plan.tier,
-            ).format(count=t.number(plan.tier))
-            + " "
-            + t.ngettext(
-                "{count} person has had a template in the last 24 hours, so today there is room "
-                "for {room} of these {new}.",
-                "{count} people have had a template in the last 24 hours, so today there is room "
-                "for {room} of these {new}.",
-                plan.used,
-            ).format(count=t.number(plan.used), room=t.number(plan.room), new=t.number(plan.new)),
-            t.ngettext(
-                "Send it over {count} day to reach everyone: the templates go out a day's share at a time.",
-                "Send it over {count} days to reach everyone: the templates go out a day's share at a time.",
-                plan.days,
-            ).format(count=t.number(plan.days)),
-        ]
-    return "\n".join(lines)
 
 
 def _preview_choices(data: Composing, code: str) -> list[Choice]:
@@ -915,7 +839,7 @@ async def _confirm(update: Update, context: Context, data: Composing, _arg: str)
         left = await conversation.leave_step(session, update.effective_chat.id, CONFIRM)
         broadcast = None
         if left:
-            broadcast = await broadcasts.create_broadcast(
+            broadcast = await broadcasts.send_composed(
                 session,
                 texts=data.texts,
                 audience=chosen,
@@ -925,10 +849,8 @@ async def _confirm(update: Update, context: Context, data: Composing, _arg: str)
                 urgent=data.urgent,
                 media=data.media,
             )
-            if data.send_at is None:  # fanned out now: the workers start at once, not at the next tick
-                await broadcasts.enqueue(session, broadcast)
-                if data.spread:
-                    await _spread_templates(context, session, broadcast.id)
+            if data.send_at is None and data.spread:
+                await _spread_templates(context, session, broadcast.id)
     if broadcast is None:
         await stale_button(update, context)
         return

@@ -18,8 +18,21 @@ ACCESS_ENDED = "access_ended"  # no longer a coordinator: their sessions were en
 EXPORTED = "exported"  # a file of reports downloaded: its kind, format and period, never its content
 CHAMPION_CHANGED = "champion_changed"  # on the champions page: "approve:<champion id>", say
 RESPONDED = "responded"  # a response sent to reports: its form's token, and a report id or a count
+BROADCAST_SENT = "broadcast_sent"  # detail: the compose form's one-time token and the broadcast's id
+CAMPAIGN_CHANGED = "campaign_changed"  # detail: the action and the campaign's id
+CAMPAIGN_LOADED = "campaign_loaded"  # detail: the campaign's id
 ACTIONS = (
-    SIGNED_IN, SIGNED_OUT, LINK_REFUSED, VIEWED, ACCESS_ENDED, EXPORTED, CHAMPION_CHANGED, RESPONDED
+    SIGNED_IN,
+    SIGNED_OUT,
+    LINK_REFUSED,
+    VIEWED,
+    ACCESS_ENDED,
+    EXPORTED,
+    CHAMPION_CHANGED,
+    RESPONDED,
+    BROADCAST_SENT,
+    CAMPAIGN_CHANGED,
+    CAMPAIGN_LOADED,
 )
 
 
@@ -39,4 +52,18 @@ async def recent(session: AsyncSession, limit: int = 50) -> list[AuditEvent]:
         await session.scalars(
             select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit)
         )
+    )
+
+
+async def detail_starting(session: AsyncSession, action: str, champion_id: int, prefix: str) -> str | None:
+    """The detail of this champion's first `action` event whose detail starts with `prefix`, if any."""
+    return await session.scalar(
+        select(AuditEvent.detail)
+        .where(
+            AuditEvent.action == action,
+            AuditEvent.champion_id == champion_id,
+            AuditEvent.detail.startswith(prefix, autoescape=True),
+        )
+        .order_by(AuditEvent.id)
+        .limit(1)
     )

@@ -58,6 +58,35 @@ async def create_broadcast(
     return broadcast
 
 
+async def send_composed(
+    session: AsyncSession,
+    *,
+    texts: dict[str, str],
+    audience: Audience,
+    send_at: datetime | None,
+    created_by: int,
+    answer_back: bool,
+    urgent: bool,
+    media: tuple[str, str] | None = None,
+) -> Broadcast:
+    """A coordinator's broadcast, as the chat's composer and the dashboard's make it: for now, it is
+    fanned out into the outbox in this transaction, so the workers start at once rather than at the
+    scheduler's next tick; for later, the scheduler queues it at its time."""
+    broadcast = await create_broadcast(
+        session,
+        texts=texts,
+        audience=audience,
+        send_at=send_at,
+        created_by=created_by,
+        answer_back=answer_back,
+        urgent=urgent,
+        media=media,
+    )
+    if send_at is None:
+        await enqueue(session, broadcast)
+    return broadcast
+
+
 async def enqueue(session: AsyncSession, broadcast: Broadcast, now: datetime | None = None) -> int:
     """Fan a broadcast out into one pending delivery per champion in its audience, in the database."""
     now = now or utcnow()

@@ -250,3 +250,14 @@ async def partner_rows(
         page = query.where(
             or_(Report.created_at > last_at, and_(Report.created_at == last_at, Report.id > last_id))
         )
+
+
+async def topics_by_week(
+    session: AsyncSession, starts: list[datetime], until: datetime
+) -> list[dict[str, int]]:
+    """Reports by topic id in each week from each of `starts` (in order) to the next, the last to
+    `until`: the dashboard's reports-over-time chart."""
+    ends = [*starts[1:], until]
+    return [
+        await _grouped(session, Report.topic, start, end) for start, end in zip(starts, ends, strict=True)
+    ]

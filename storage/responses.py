@@ -264,3 +264,8 @@ async def recent_reach(session: AsyncSession, since: datetime, limit: int = 5) -
 async def campaign_reach(session: AsyncSession, campaign_ids: list[int]) -> dict[int, Reach]:
     """Reach of these campaigns, each over all its messages."""
     return await _reach_by(session, Broadcast.campaign_id, campaign_ids)
+
+
+async def broadcast_reach(session: AsyncSession, broadcast_ids: list[int]) -> dict[int, Reach]:
+    """Reach of these broadcasts, each on its own."""
+    return await _reach_by(session, Broadcast.id, broadcast_ids)

@@ -170,3 +170,33 @@ async def seed(sessions: Sessions) -> None:
         )
         await session.flush()
         session.add(Response(delivery_id=read.id, kind="shared"))
+
+
+async def member(
+    sessions: Sessions,
+    telegram_id: int,
+    name: str = "Ana",
+    language: str = "en",
+    area_id: int | None = None,
+) -> int:
+    """An active champion who agreed to take part, so is in audiences: their id."""
+    async with sessions.begin() as session:
+        person = Champion(
+            telegram_id=telegram_id,
+            display_name=name,
+            language=language,
+            role=Role.CHAMPION,
+            status=Status.ACTIVE,
+            consent_at=utcnow(),
+            area_id=area_id,
+        )
+        session.add(person)
+        await session.flush()
+        return person.id
+
+
+def field_of(html: str, name: str) -> str:
+    """The value of a form's hidden field."""
+    found = re.search(rf'name="{name}" value="([^"]*)"', html)
+    assert found, html
+    return found.group(1)

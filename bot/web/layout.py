@@ -21,6 +21,8 @@ NAV = [
     ("./", N_("Overview")),
     ("insights", N_("Insights")),
     ("champions", N_("Champions")),
+    ("broadcasts", N_("Broadcasts")),
+    ("campaigns", N_("Campaigns")),
     ("learning", N_("Learning")),
     ("exports", N_("Exports")),
 ]

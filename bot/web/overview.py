@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import Translator
 from bot.web.auth import Visitor
+from bot.web.charts import reports_by_week
 from bot.web.layout import page, problem
 from handlers.common import champion_zone
 from handlers.reach import message_excerpt, reach_figures
@@ -120,6 +121,7 @@ async def overview(
     async with sessions.begin() as session:
         figures = await insight_figures.figures(session, since, until)
         recent = await responses.recent_reach(session, now - timedelta(days=REACH_DAYS))
+        chart = await reports_by_week(session, t, topics, now, timezone)
         await audit.record(session, audit.VIEWED, visitor.champion.id, now, "overview")
     current, previous = figures.current, figures.previous
     return page(
@@ -138,6 +140,7 @@ async def overview(
         no_reports=_("No reports in this period or the one before."),
         columns=(_("This period"), _("Period before"), _("Change")),
         tables=tables(t, topics, current, previous),
+        chart=chart,
         reach_heading=_("Reach of messages in the last 30 days"),
         reached=reached(t, recent, timezone),
         no_messages=_("No messages have been sent yet."),
