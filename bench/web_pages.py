@@ -50,6 +50,12 @@ PAGES = [
     "./",  # the overview, this month
     "./?period=30d",
     "./?period=week",
+    "insights",  # the reports, newest first
+    "insights?search=clinic",  # searched for words many reports have
+    "insights?search=nowhere-said",  # and for words none has: every report read
+    "champions",  # the champions, newest first
+    "champions?status=pending",
+    "learning",  # completion per topic (the data has no snippets read: see the README)
     "exports",  # the Exports page's choices
     "broadcasts",  # the broadcasts list, first page
     "compose",  # composing a broadcast: the audiences offered
