@@ -323,7 +323,7 @@ def routes(dashboard: Dashboard) -> list[web.RouteDef]:
             clear=_("Clear filters"),
             count=count,
             caption=_("Reports, newest first"),
-            columns=(_("Report"), _("Sent"), _("Topic"), _("Kind"), _("Status"), _("What was heard")),
+            columns=(_("Report"), _("Sent on"), _("Topic"), _("Kind"), _("Status"), _("What was heard")),
             lines=lines,
             empty=_("No reports match these filters.") if picked.values else _("No reports yet."),
             respond_all=picked.link("respond", all="1") if lines else None,
@@ -372,7 +372,7 @@ def routes(dashboard: Dashboard) -> list[web.RouteDef]:
         if answered is not None:
             rows.append((_("In answer to the message"), message_excerpt(answered, t.language), True))
         rows += [
-            (_("Sent"), sent_at(t, report, zone), False),
+            (_("Sent on"), sent_at(t, report, zone), False),
             (_("May be shared with partners"), _("Yes") if shareable else _("No"), False),
         ]
         media = None
