@@ -241,7 +241,7 @@ async def one_page(
     return page(
         visitor,
         "broadcast.html",
-        _("Broadcast"),
+        _("About this broadcast"),
         NAV_PATH,
         done=_("Your broadcast was sent to the outbox.")
         if done == "sent"
