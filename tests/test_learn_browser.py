@@ -8,28 +8,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-import shutil
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from bot.i18n import LANGUAGES, translator
 from bot.sandbox import run_sandbox
 from handlers.learn import screens
 from storage.content import load_library
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, PHONE, expect, playwright
 
-CHROMIUM = "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else shutil.which("chromium")
-if CHROMIUM is None:
-    pytest.skip(
-        "Chromium is not installed (no /usr/bin/chromium or chromium on PATH)", allow_module_level=True
-    )
-playwright = pytest.importorskip("playwright.async_api", reason="the playwright package is not installed")
-expect = playwright.expect
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
-PHONE = {"width": 390, "height": 844}
 ALEX = 1004  # the sandbox's champion who has not joined yet
 TIMEOUT = 30.0
 

@@ -24,24 +24,8 @@ import pytest
 from bot.sandbox import run_sandbox
 from bot.sandbox_history import HISTORY_FILE
 from bot.settings import SignupMode
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, PHONE, browser_page, expect, playwright
 
-CHROMIUM = "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else shutil.which("chromium")
-if CHROMIUM is None:
-    pytest.skip(
-        "Chromium is not installed (no /usr/bin/chromium or chromium on PATH)", allow_module_level=True
-    )
-playwright = pytest.importorskip("playwright.async_api", reason="the playwright package is not installed")
-expect = playwright.expect
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 30.0
 SAM, BILAL, ALEX = 9001, 1002, 1004
@@ -49,7 +33,6 @@ PRIYA, TOMASZ, CHEN = "GB.4470000001", "GB.4470000002", "GB.4470000003"  # on Wh
 PNG = base64.b64decode(  # a 1×1 picture
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 )
-PHONE = {"width": 390, "height": 844}
 SMALL_PHONE = {"width": 375, "height": 667}
 SHARE_QUESTION = "may we use what you report, without your name"
 
@@ -112,20 +95,9 @@ async def send(page: playwright.Page, text: str, *, enter: bool = False) -> None
 @contextlib.asynccontextmanager
 async def phone(url: str, errors: list[str]) -> AsyncIterator[playwright.Page]:
     """The sandbox page in Chromium at a phone's width (390 px), page errors noted in `errors`."""
-    async with playwright.async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            context = await browser.new_context(viewport=PHONE)
-            page = await context.new_page()
-            page.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
-            page.on(
-                "console", lambda msg: errors.append(f"console: {msg.text}") if msg.type == "error" else None
-            )
-            await page.goto(url)
-            yield page
-            await context.close()
-        finally:
-            await browser.close()
+    async with browser_page(PHONE, errors) as page:
+        await page.goto(url)
+        yield page
 
 
 async def join(
@@ -261,99 +233,88 @@ async def test_the_chat_history_is_still_there_after_a_restart(tmp_path: Path) -
 
 async def test_chat_as_a_champion_and_the_coordinator(sandbox_url: str, tmp_path: Path) -> None:
     errors: list[str] = []
-    async with playwright.async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            context = await browser.new_context(viewport={"width": 900, "height": 900})
-            page = await context.new_page()
-            page.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
-            page.on(
-                "console", lambda msg: errors.append(f"console: {msg.text}") if msg.type == "error" else None
-            )
-            await page.goto(sandbox_url)
+    async with browser_page({"width": 900, "height": 900}, errors) as page:
+        await page.goto(sandbox_url)
 
-            await expect(page.get_by_role("heading", level=1)).to_have_text(
-                "Community Champions Bot — sandbox"
-            )
-            await expect(page.locator("body")).to_contain_text("Nothing leaves this machine")
-            sam_button = page.get_by_test_id(f"person-{SAM}")
-            await expect(sam_button).to_have_text("Sam (coordinator, en · Telegram)")
-            alex_button = page.get_by_test_id(f"person-{ALEX}")
-            await expect(alex_button).to_have_text("Alex (champion, en · Telegram)")
+        await expect(page.get_by_role("heading", level=1)).to_have_text(
+            "Community Champions Bot — sandbox"
+        )
+        await expect(page.locator("body")).to_contain_text("Nothing leaves this machine")
+        sam_button = page.get_by_test_id(f"person-{SAM}")
+        await expect(sam_button).to_have_text("Sam (coordinator, en · Telegram)")
+        alex_button = page.get_by_test_id(f"person-{ALEX}")
+        await expect(alex_button).to_have_text("Alex (champion, en · Telegram)")
 
-            # Alex joins.
-            await alex_button.click()
-            await expect(alex_button).to_have_attribute("aria-pressed", "true")
-            await send(page, "/start")
-            await expect(bot_message(page, "Welcome! Please choose your language.")).to_be_visible()
-            await expect(page.locator(".msg").first).to_have_attribute("dir", "auto")
-            await press(page, "English")
-            await expect(bot_message(page, "Privacy notice")).to_be_visible()
-            await press(page, "Yes, I agree")
-            await press(page, "No")
-            await expect(bot_message(page, "What should we call you?")).to_be_visible()
-            await send(page, "Alex", enter=True)
-            await expect(bot_message(page, "Which area do you mostly work in?")).to_be_visible()
-            await press(page, "Riverside")
-            await expect(bot_message(page, "Which communities or networks")).to_be_visible()
-            await press(page, "Done")
-            await expect(bot_message(page, "Thank you for being a community champion")).to_be_visible()
+        # Alex joins.
+        await alex_button.click()
+        await expect(alex_button).to_have_attribute("aria-pressed", "true")
+        await send(page, "/start")
+        await expect(bot_message(page, "Welcome! Please choose your language.")).to_be_visible()
+        await expect(page.locator(".msg").first).to_have_attribute("dir", "auto")
+        await press(page, "English")
+        await expect(bot_message(page, "Privacy notice")).to_be_visible()
+        await press(page, "Yes, I agree")
+        await press(page, "No")
+        await expect(bot_message(page, "What should we call you?")).to_be_visible()
+        await send(page, "Alex", enter=True)
+        await expect(bot_message(page, "Which area do you mostly work in?")).to_be_visible()
+        await press(page, "Riverside")
+        await expect(bot_message(page, "Which communities or networks")).to_be_visible()
+        await press(page, "Done")
+        await expect(bot_message(page, "Thank you for being a community champion")).to_be_visible()
 
-            # Sam, the coordinator, has a chat of his own and makes an invite link.
-            await page.get_by_test_id(f"person-{SAM}").click()
-            await expect(alex_button).to_have_attribute("aria-pressed", "false")
-            await expect(page.get_by_text("No messages yet")).to_be_visible()  # Sam's (empty) chat arrived
-            await expect(page.locator(".msg")).to_have_count(0)
-            await send(page, "/invite")
-            await expect(bot_message(page, "Who is this invite link for?")).to_be_visible()
-            await press(page, "One person")
-            await expect(bot_message(page, "?start=")).to_be_visible()
+        # Sam, the coordinator, has a chat of his own and makes an invite link.
+        await page.get_by_test_id(f"person-{SAM}").click()
+        await expect(alex_button).to_have_attribute("aria-pressed", "false")
+        await expect(page.get_by_text("No messages yet")).to_be_visible()  # Sam's (empty) chat arrived
+        await expect(page.locator(".msg")).to_have_count(0)
+        await send(page, "/invite")
+        await expect(bot_message(page, "Who is this invite link for?")).to_be_visible()
+        await press(page, "One person")
+        await expect(bot_message(page, "?start=")).to_be_visible()
 
-            # Back to Alex: his conversation is still there, and none of Sam's.
-            await alex_button.click()
-            await expect(bot_message(page, "Thank you for being a community champion")).to_be_visible()
-            await expect(page.locator(".msg.user", has_text="/start")).to_have_count(1)
-            await expect(page.locator(".msg.user", has_text="Alex")).to_have_count(1)
-            await expect(page.locator(".msg", has_text="?start=")).to_have_count(0)
-            await expect(page.locator(".msg", has_text="/invite")).to_have_count(0)
+        # Back to Alex: his conversation is still there, and none of Sam's.
+        await alex_button.click()
+        await expect(bot_message(page, "Thank you for being a community champion")).to_be_visible()
+        await expect(page.locator(".msg.user", has_text="/start")).to_have_count(1)
+        await expect(page.locator(".msg.user", has_text="Alex")).to_have_count(1)
+        await expect(page.locator(".msg", has_text="?start=")).to_have_count(0)
+        await expect(page.locator(".msg", has_text="/invite")).to_have_count(0)
 
-            # A document the bot sends is a download link that serves the file.
-            await send(page, "/mydata")
-            link = page.locator(".msg.bot a.doc").last
-            await expect(link).to_contain_text("my-data.json")
-            async with page.expect_download() as download_info:
-                await link.click()
-            download = await download_info.value
-            assert download.suggested_filename == "my-data.json"
-            assert "Alex" in Path(await download.path()).read_text(encoding="utf-8")
+        # A document the bot sends is a download link that serves the file.
+        await send(page, "/mydata")
+        link = page.locator(".msg.bot a.doc").last
+        await expect(link).to_contain_text("my-data.json")
+        async with page.expect_download() as download_info:
+            await link.click()
+        download = await download_info.value
+        assert download.suggested_filename == "my-data.json"
+        assert "Alex" in Path(await download.path()).read_text(encoding="utf-8")
 
-            # The whole loop: Alex reports what he heard, Sam answers, Alex is told.
-            await send(page, "/report")
-            await press(page, "Vaccinations")
-            await press(page, "Misinformation heard")
-            await send(page, "People at the market say the flu jab gives you flu")
-            await press(page, "A few people")
-            await press(page, "Mine: Riverside")
-            await press(page, "Stay anonymous")
-            await press(page, "Confirm")
-            await expect(bot_message(page, "Your report is saved as")).to_contain_text("R-1001")
-            await page.get_by_test_id(f"person-{SAM}").click()
-            await send(page, "/insights")
-            await press(page, "R-1001")
-            await expect(bot_message(page, "the flu jab gives you flu")).to_be_visible()
-            await expect(page.locator(".msg.bot", has_text="Alex")).to_have_count(0)  # anonymous
-            await press(page, "Respond")
-            await send(page, "A nurse will answer questions at the market on Saturday.")
-            await press(page, "Confirm")
-            await alex_button.click()
-            await expect(bot_message(page, "A nurse will answer questions")).to_contain_text("We did:")
-            await send(page, "/myreports")
-            await expect(bot_message(page, "R-1001")).to_contain_text("acted on")
+        # The whole loop: Alex reports what he heard, Sam answers, Alex is told.
+        await send(page, "/report")
+        await press(page, "Vaccinations")
+        await press(page, "Misinformation heard")
+        await send(page, "People at the market say the flu jab gives you flu")
+        await press(page, "A few people")
+        await press(page, "Mine: Riverside")
+        await press(page, "Stay anonymous")
+        await press(page, "Confirm")
+        await expect(bot_message(page, "Your report is saved as")).to_contain_text("R-1001")
+        await page.get_by_test_id(f"person-{SAM}").click()
+        await send(page, "/insights")
+        await press(page, "R-1001")
+        await expect(bot_message(page, "the flu jab gives you flu")).to_be_visible()
+        await expect(page.locator(".msg.bot", has_text="Alex")).to_have_count(0)  # anonymous
+        await press(page, "Respond")
+        await send(page, "A nurse will answer questions at the market on Saturday.")
+        await press(page, "Confirm")
+        await alex_button.click()
+        await expect(bot_message(page, "A nurse will answer questions")).to_contain_text("We did:")
+        await send(page, "/myreports")
+        await expect(bot_message(page, "R-1001")).to_contain_text("acted on")
 
-            await page.screenshot(path=tmp_path / "sandbox.png")
-            await context.close()
-        finally:
-            await browser.close()
+        await page.screenshot(path=tmp_path / "sandbox.png")
     assert errors == []
 
 
@@ -430,106 +391,95 @@ async def test_a_whatsapp_champion_joins_with_buttons_and_lists_by_keyboard_on_a
     sandbox_url: str,
 ) -> None:
     errors: list[str] = []
-    async with playwright.async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            context = await browser.new_context(viewport=SMALL_PHONE)
-            page = await context.new_page()
-            page.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
-            page.on(
-                "console", lambda msg: errors.append(f"console: {msg.text}") if msg.type == "error" else None
-            )
-            await page.goto(sandbox_url)
-            priya = page.get_by_test_id(f"person-{PRIYA}")
-            await expect(priya).to_have_text("Priya (champion, en · WhatsApp)")  # the picker says the channel
-            await expect(page.locator("#app")).to_have_attribute("data-channel", "telegram")
-            await priya.click()
-            await expect(page.locator("#app")).to_have_attribute("data-channel", "whatsapp")
-            await expect(page.get_by_test_id("chatbar")).to_contain_text("WhatsApp · chatting as Priya")
-            await expect(page.get_by_text("No messages yet. Send start to begin")).to_be_visible()
-            await no_sideways_scroll(page)
+    async with browser_page(SMALL_PHONE, errors) as page:
+        await page.goto(sandbox_url)
+        priya = page.get_by_test_id(f"person-{PRIYA}")
+        await expect(priya).to_have_text("Priya (champion, en · WhatsApp)")  # the picker says the channel
+        await expect(page.locator("#app")).to_have_attribute("data-channel", "telegram")
+        await priya.click()
+        await expect(page.locator("#app")).to_have_attribute("data-channel", "whatsapp")
+        await expect(page.get_by_test_id("chatbar")).to_contain_text("WhatsApp · chatting as Priya")
+        await expect(page.get_by_text("No messages yet. Send start to begin")).to_be_visible()
+        await no_sideways_scroll(page)
 
-            await send(page, "start")
-            welcome = bot_message(page, "Welcome! Please choose your language.")
-            await expect(welcome).to_be_visible()
-            await expect(welcome.locator(".bubble")).to_have_css("background-color", "rgb(255, 255, 255)")
-            mine = page.locator(".msg.user", has_text="start").last
-            await expect(mine.locator(".bubble")).to_have_css("background-color", "rgb(217, 253, 211)")
-            bubbles = await page.evaluate(
-                "() => [...document.querySelectorAll('.msg')].map(m => m.getBoundingClientRect().left)"
-            )
-            assert bubbles[1] < bubbles[0]  # the business's messages on the left, the person's on the right
+        await send(page, "start")
+        welcome = bot_message(page, "Welcome! Please choose your language.")
+        await expect(welcome).to_be_visible()
+        await expect(welcome.locator(".bubble")).to_have_css("background-color", "rgb(255, 255, 255)")
+        mine = page.locator(".msg.user", has_text="start").last
+        await expect(mine.locator(".bubble")).to_have_css("background-color", "rgb(217, 253, 211)")
+        bubbles = await page.evaluate(
+            "() => [...document.querySelectorAll('.msg')].map(m => m.getBoundingClientRect().left)"
+        )
+        assert bubbles[1] < bubbles[0]  # the business's messages on the left, the person's on the right
 
-            # The language list, by keyboard alone: Enter opens it, focus goes to its first row,
-            # Escape closes it and gives focus back to its button.
-            opener = welcome.get_by_role("button", name="Choose")
-            await expect(opener).to_have_attribute("aria-haspopup", "dialog")
-            await opener.focus()
-            await page.keyboard.press("Enter")
-            sheet = list_sheet(page)
-            await expect(sheet).to_be_visible()
-            await expect(sheet.get_by_role("heading", level=2)).to_have_text("Choose")
-            rows = sheet.locator("button.wa-row")
-            await expect(rows).to_have_count(8)
-            await expect(rows.first).to_be_focused()
-            await no_sideways_scroll(page)
-            for _ in range(12):  # Tab stays within the open list
-                await page.keyboard.press("Tab")
-                assert await sheet.evaluate("dialog => dialog.contains(document.activeElement)")
-            await page.keyboard.press("Escape")
-            await expect(sheet).to_be_hidden()
-            await expect(opener).to_be_focused()
-            await page.keyboard.press("Enter")
-            await expect(rows.first).to_be_focused()
-            await expect(rows.first).to_have_text("✓ English")
-            await page.keyboard.press("Enter")
-            await expect(sheet).to_be_hidden()
-            await expect(page.locator(".msg.user", has_text="English")).to_be_visible()  # the reply
+        # The language list, by keyboard alone: Enter opens it, focus goes to its first row,
+        # Escape closes it and gives focus back to its button.
+        opener = welcome.get_by_role("button", name="Choose")
+        await expect(opener).to_have_attribute("aria-haspopup", "dialog")
+        await opener.focus()
+        await page.keyboard.press("Enter")
+        sheet = list_sheet(page)
+        await expect(sheet).to_be_visible()
+        await expect(sheet.get_by_role("heading", level=2)).to_have_text("Choose")
+        rows = sheet.locator("button.wa-row")
+        await expect(rows).to_have_count(8)
+        await expect(rows.first).to_be_focused()
+        await no_sideways_scroll(page)
+        for _ in range(12):  # Tab stays within the open list
+            await page.keyboard.press("Tab")
+            assert await sheet.evaluate("dialog => dialog.contains(document.activeElement)")
+        await page.keyboard.press("Escape")
+        await expect(sheet).to_be_hidden()
+        await expect(opener).to_be_focused()
+        await page.keyboard.press("Enter")
+        await expect(rows.first).to_be_focused()
+        await expect(rows.first).to_have_text("✓ English")
+        await page.keyboard.press("Enter")
+        await expect(sheet).to_be_hidden()
+        await expect(page.locator(".msg.user", has_text="English")).to_be_visible()  # the reply
 
-            # Reply buttons: the mouse, then the keyboard.
-            await expect(bot_message(page, "Privacy notice")).to_be_visible()
-            consent = bot_message(page, "Do you agree to take part")
-            await expect(consent.locator("button.wa-reply")).to_have_text(["Yes, I agree", "No, thanks"])
-            await wa_press(page, "Yes, I agree")
-            no = bot_message(page, SHARE_QUESTION).get_by_role("button", name="No", exact=True)
-            await no.focus()
-            await page.keyboard.press("Space")
-            await expect(bot_message(page, "What should we call you?")).to_be_visible()
-            await send(page, "Priya", enter=True)
+        # Reply buttons: the mouse, then the keyboard.
+        await expect(bot_message(page, "Privacy notice")).to_be_visible()
+        consent = bot_message(page, "Do you agree to take part")
+        await expect(consent.locator("button.wa-reply")).to_have_text(["Yes, I agree", "No, thanks"])
+        await wa_press(page, "Yes, I agree")
+        no = bot_message(page, SHARE_QUESTION).get_by_role("button", name="No", exact=True)
+        await no.focus()
+        await page.keyboard.press("Space")
+        await expect(bot_message(page, "What should we call you?")).to_be_visible()
+        await send(page, "Priya", enter=True)
 
-            # The areas list: a row found with Tab, picked with Enter.
-            await expect(bot_message(page, "Which area do you mostly work in?")).to_be_visible()
-            await page.locator(".msg.bot button.wa-list-open").last.focus()
-            await page.keyboard.press("Enter")
-            await expect(sheet).to_be_visible()
-            for _ in range(10):
-                if (await page.evaluate("() => document.activeElement.textContent")).strip() == "Riverside":
+        # The areas list: a row found with Tab, picked with Enter.
+        await expect(bot_message(page, "Which area do you mostly work in?")).to_be_visible()
+        await page.locator(".msg.bot button.wa-list-open").last.focus()
+        await page.keyboard.press("Enter")
+        await expect(sheet).to_be_visible()
+        for _ in range(10):
+            if (await page.evaluate("() => document.activeElement.textContent")).strip() == "Riverside":
+                break
+            await page.keyboard.press("Tab")
+        await expect(sheet.locator("button.wa-row:focus")).to_have_text("Riverside")
+        await page.keyboard.press("Enter")
+        await expect(page.locator(".msg.user", has_text="Riverside")).to_be_visible()
+
+        await expect(bot_message(page, "Which communities or networks")).to_be_visible()
+        await page.locator(".msg.bot button.wa-list-open").last.click()
+        titled = sheet.locator("button.wa-row", has_text="Faith groups")
+        await expect(titled).to_be_visible()
+        await wa_choose_open(page, "Done")
+        await expect(bot_message(page, "Thank you for being a community champion")).to_be_visible()
+        # The person's own messages show their ticks (grey: the bot does not mark them read),
+        # and the page tells the bot (by WhatsApp's read statuses) that she read each of its.
+        await expect(page.locator(".msg.user .ticks").first).to_have_attribute("aria-label", "Delivered")
+        chat_url, version = f"{sandbox_url}sandbox/api/whatsapp/{PRIYA}", -1
+        async with asyncio.timeout(15):
+            while True:  # each answer comes when the chat changes (or after a long poll's wait)
+                chat = await (await page.request.get(f"{chat_url}?since={version}")).json()
+                version = chat["version"]
+                if {m["status"] for m in chat["messages"] if m["from_bot"]} == {"read"}:
                     break
-                await page.keyboard.press("Tab")
-            await expect(sheet.locator("button.wa-row:focus")).to_have_text("Riverside")
-            await page.keyboard.press("Enter")
-            await expect(page.locator(".msg.user", has_text="Riverside")).to_be_visible()
-
-            await expect(bot_message(page, "Which communities or networks")).to_be_visible()
-            await page.locator(".msg.bot button.wa-list-open").last.click()
-            titled = sheet.locator("button.wa-row", has_text="Faith groups")
-            await expect(titled).to_be_visible()
-            await wa_choose_open(page, "Done")
-            await expect(bot_message(page, "Thank you for being a community champion")).to_be_visible()
-            # The person's own messages show their ticks (grey: the bot does not mark them read),
-            # and the page tells the bot (by WhatsApp's read statuses) that she read each of its.
-            await expect(page.locator(".msg.user .ticks").first).to_have_attribute("aria-label", "Delivered")
-            chat_url, version = f"{sandbox_url}sandbox/api/whatsapp/{PRIYA}", -1
-            async with asyncio.timeout(15):
-                while True:  # each answer comes when the chat changes (or after a long poll's wait)
-                    chat = await (await page.request.get(f"{chat_url}?since={version}")).json()
-                    version = chat["version"]
-                    if {m["status"] for m in chat["messages"] if m["from_bot"]} == {"read"}:
-                        break
-            await no_sideways_scroll(page)
-            await context.close()
-        finally:
-            await browser.close()
+        await no_sideways_scroll(page)
     assert errors == []
 
 
@@ -691,67 +641,56 @@ async def test_in_approval_mode_a_newcomer_waits_until_sam_approves_them_in_pend
 
 async def test_an_invite_link_clicked_opens_a_newcomer_who_joins_with_it(sandbox_url: str) -> None:
     errors: list[str] = []
-    async with playwright.async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            context = await browser.new_context(viewport={"width": 900, "height": 900})
-            page = await context.new_page()
-            page.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
-            page.on(
-                "console", lambda msg: errors.append(f"console: {msg.text}") if msg.type == "error" else None
-            )
-            await page.goto(sandbox_url)
+    async with browser_page({"width": 900, "height": 900}, errors) as page:
+        await page.goto(sandbox_url)
 
-            # The page switches the running bot to invite-only: Alex cannot join without a link.
-            signup = page.get_by_label("Sign-up")
-            await expect(signup).to_have_value("open")
-            await signup.select_option("invite")
-            await expect(page.get_by_test_id("signup-hint")).to_have_text(
-                "Only people with a coordinator's invite link can join."
-            )
-            await send(page, "/start")
-            await expect(bot_message(page, "Joining is by invitation only")).to_be_visible()
+        # The page switches the running bot to invite-only: Alex cannot join without a link.
+        signup = page.get_by_label("Sign-up")
+        await expect(signup).to_have_value("open")
+        await signup.select_option("invite")
+        await expect(page.get_by_test_id("signup-hint")).to_have_text(
+            "Only people with a coordinator's invite link can join."
+        )
+        await send(page, "/start")
+        await expect(bot_message(page, "Joining is by invitation only")).to_be_visible()
 
-            # Sam's Telegram invite link, followed by keyboard, opens a newcomer's chat with /start CODE.
-            await page.get_by_test_id(f"person-{SAM}").click()
-            await send(page, "/invite")
-            await press(page, "One person")
-            link = bot_message(page, "?start=").get_by_role("link", name=re.compile(r"^https:\/\/t\.me\/"))
-            found = re.search(r"\?start=([\w-]+)$", await link.get_attribute("href") or "")
-            assert found is not None
-            await link.focus()
-            await page.keyboard.press("Enter")
-            newcomer = page.get_by_test_id(f"person-{NEWCOMER}")
-            await expect(newcomer).to_have_text("Newcomer 1 (champion, en · Telegram)")
-            await expect(newcomer).to_have_attribute("aria-pressed", "true")
-            await expect(page.locator(".msg.user .text")).to_have_text([f"/start {found[1]}"])
-            assert page.url.startswith(sandbox_url)  # the page stayed
-            await answer_joining(page, "Dana", "Thank you for being a community champion")
+        # Sam's Telegram invite link, followed by keyboard, opens a newcomer's chat with /start CODE.
+        await page.get_by_test_id(f"person-{SAM}").click()
+        await send(page, "/invite")
+        await press(page, "One person")
+        link = bot_message(page, "?start=").get_by_role("link", name=re.compile(r"^https:\/\/t\.me\/"))
+        found = re.search(r"\?start=([\w-]+)$", await link.get_attribute("href") or "")
+        assert found is not None
+        await link.focus()
+        await page.keyboard.press("Enter")
+        newcomer = page.get_by_test_id(f"person-{NEWCOMER}")
+        await expect(newcomer).to_have_text("Newcomer 1 (champion, en · Telegram)")
+        await expect(newcomer).to_have_attribute("aria-pressed", "true")
+        await expect(page.locator(".msg.user .text")).to_have_text([f"/start {found[1]}"])
+        assert page.url.startswith(sandbox_url)  # the page stayed
+        await answer_joining(page, "Dana", "Thank you for being a community champion")
 
-            # The WhatsApp link, clicked, opens a WhatsApp newcomer who sends JOIN CODE.
-            await page.get_by_test_id(f"person-{SAM}").click()
-            await send(page, "/invite")
-            await press(page, "One person")
-            await expect(page.locator(".msg.bot", has_text="?start=")).to_have_count(2)  # a new one
-            link = bot_message(page, "?start=").get_by_role("link", name=re.compile(r"^https:\/\/wa\.me\/"))
-            found = re.search(r"\?text=JOIN%20([\w-]+)$", await link.get_attribute("href") or "")
-            assert found is not None
-            await link.click()
-            newcomer = page.get_by_test_id(f"person-{WA_NEWCOMER}")
-            await expect(newcomer).to_have_text("Newcomer 2 (champion, en · WhatsApp)")
-            await expect(page.locator("#app")).to_have_attribute("data-channel", "whatsapp")
-            await expect(page.locator(".msg.user .text")).to_have_text([f"JOIN {found[1]}"])
-            await wa_choose(page, "Please choose your language", "English")
-            await wa_choose(page, "Do you agree to take part", "Yes, I agree")
-            await wa_choose(page, SHARE_QUESTION, "No")
-            await send(page, "Eli")
-            await wa_choose(page, "Which area do you mostly work in?", "Riverside")
-            await wa_choose(page, "Which communities or networks", "Done")
-            await expect(bot_message(page, "Thank you for being a community champion")).to_be_visible()
-            assert page.url.startswith(sandbox_url)
-            await context.close()
-        finally:
-            await browser.close()
+        # The WhatsApp link, clicked, opens a WhatsApp newcomer who sends JOIN CODE.
+        await page.get_by_test_id(f"person-{SAM}").click()
+        await send(page, "/invite")
+        await press(page, "One person")
+        await expect(page.locator(".msg.bot", has_text="?start=")).to_have_count(2)  # a new one
+        link = bot_message(page, "?start=").get_by_role("link", name=re.compile(r"^https:\/\/wa\.me\/"))
+        found = re.search(r"\?text=JOIN%20([\w-]+)$", await link.get_attribute("href") or "")
+        assert found is not None
+        await link.click()
+        newcomer = page.get_by_test_id(f"person-{WA_NEWCOMER}")
+        await expect(newcomer).to_have_text("Newcomer 2 (champion, en · WhatsApp)")
+        await expect(page.locator("#app")).to_have_attribute("data-channel", "whatsapp")
+        await expect(page.locator(".msg.user .text")).to_have_text([f"JOIN {found[1]}"])
+        await wa_choose(page, "Please choose your language", "English")
+        await wa_choose(page, "Do you agree to take part", "Yes, I agree")
+        await wa_choose(page, SHARE_QUESTION, "No")
+        await send(page, "Eli")
+        await wa_choose(page, "Which area do you mostly work in?", "Riverside")
+        await wa_choose(page, "Which communities or networks", "Done")
+        await expect(bot_message(page, "Thank you for being a community champion")).to_be_visible()
+        assert page.url.startswith(sandbox_url)
     assert errors == []
 
 

@@ -10,15 +10,24 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.models import Area, Delivery
-from tests.test_web_browser import DESKTOP, PHONE, base_url, browser_page, expect, fits, no_violations, tab_to
+from tests.browser import (
+    DESKTOP,
+    PHONE,
+    Sessions,
+    base_url,
+    browser_page,
+    expect,
+    fits,
+    no_violations,
+    require_axe,
+    tab_to,
+)
 from tests.web_harness import SCRIPT, coordinator, link, member, seed
 
-__all__ = ["base_url"]  # the fixture, shared with the overview's browser test
-
-Sessions = async_sessionmaker[AsyncSession]
+require_axe()
+__all__ = ["base_url"]  # the fixture, used by name
 REFUSED = "console: Failed to load resource: the server responded with a status of 400 (Bad Request)"
 
 

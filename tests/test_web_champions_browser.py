@@ -9,22 +9,23 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.models import Area, Champion, Network, Role, SnippetProgress, Status
-from tests.test_web_browser import (  # the same browser, sizes and checks as the overview's test
+from tests.browser import (
     DESKTOP,
     PHONE,
     TABS,
+    Sessions,
     base_url,
     browser_page,
     expect,
     fits,
     no_violations,
+    require_axe,
 )
 from tests.web_harness import coordinator, link
 
-Sessions = async_sessionmaker[AsyncSession]
+require_axe()
 __all__ = ["base_url"]  # the fixture, used by name
 
 

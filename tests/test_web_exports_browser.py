@@ -6,35 +6,32 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import openpyxl
 import pytest
-from aiohttp.test_utils import TestServer
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.app import load_report_topics
-from bot.settings import load_settings
-from bot.web import web_app
 from handlers.common import champion_zone
 from storage.models import utcnow
-from tests.test_web_browser import DESKTOP, PHONE, browser_page, expect, fits, no_violations, tab_to
+from tests.browser import (
+    DESKTOP,
+    PHONE,
+    Sessions,
+    base_url,
+    browser_page,
+    expect,
+    fits,
+    no_violations,
+    require_axe,
+    tab_to,
+)
 from tests.web_harness import SCRIPT, coordinator, link, seed
 
-Sessions = async_sessionmaker[AsyncSession]
+require_axe()
+__all__ = ["base_url"]  # the fixture, used by name
 STATUS_400 = "console: Failed to load resource: the server responded with a status of 400 (Bad Request)"
-
-
-@pytest.fixture
-async def base_url(sessions: Sessions) -> AsyncIterator[str]:
-    """The dashboard served on a real port of this machine; its address."""
-    server = TestServer(web_app(sessions, load_settings(web_url="http://127.0.0.1"), load_report_topics()))
-    await server.start_server()
-    yield str(server.make_url("")).rstrip("/")
-    await server.close()
 
 
 async def signed_in(page: Any, base_url: str, token: str) -> None:
