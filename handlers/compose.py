@@ -839,7 +839,7 @@ async def _confirm(update: Update, context: Context, data: Composing, _arg: str)
         left = await conversation.leave_step(session, update.effective_chat.id, CONFIRM)
         broadcast = None
         if left:
-            broadcast = await broadcasts.send_composed(
+            broadcast = await broadcasts.queue_composed(
                 session,
                 texts=data.texts,
                 audience=chosen,

@@ -58,7 +58,7 @@ async def create_broadcast(
     return broadcast
 
 
-async def send_composed(
+async def queue_composed(
     session: AsyncSession,
     *,
     texts: dict[str, str],

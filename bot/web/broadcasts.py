@@ -7,7 +7,7 @@ how WhatsApp reaches it) with when to send and the options → the confirm. What
 far goes along in hidden fields and is checked again on every POST; nothing is sent before the
 confirm, which carries a one-time token (made when composing began), so pressing it twice, or
 coming back to it, sends once. The broadcast is made by the same function the chat's composer
-uses (`storage.broadcasts.send_composed`)."""
+uses (`storage.broadcasts.queue_composed`)."""
 
 from __future__ import annotations
 
@@ -707,7 +707,7 @@ async def _send(
     earlier = await audit.detail_starting(session, audit.BROADCAST_SENT, me, f"{draft.token}:")
     if earlier is not None:
         return auth.redirect(f"broadcast?id={earlier.rpartition(':')[2]}")
-    made = await broadcasts.send_composed(
+    made = await broadcasts.queue_composed(
         session,
         texts={"en": draft.text, **draft.versions},
         audience=chosen,
