@@ -158,7 +158,7 @@ def report_text(t: Translator, topics: list[Topic], period: str, figures: Figure
     if current.total or previous.total:
         lines.append(_("Changes (▲▼) compare with the same length of time just before."))
         lines += ["", _("By topic:")]
-        for topic_id in _ordered(topics, current.by_topic, previous.by_topic):
+        for topic_id in ordered_topics(topics, current.by_topic, previous.by_topic):
             label = topic_label(topics, topic_id, t.language)
             lines.append(line(label, current.by_topic.get(topic_id, 0), previous.by_topic.get(topic_id, 0)))
         lines += ["", _("By kind:")]
@@ -167,7 +167,7 @@ def report_text(t: Translator, topics: list[Topic], period: str, figures: Figure
                 now, before = current.by_kind.get(kind, 0), previous.by_kind.get(kind, 0)
                 lines.append(line(_(KIND_LABELS[kind]), now, before))
         lines += ["", _("By area:")]
-        areas = sorted(set(current.by_area) | set(previous.by_area), key=lambda a: (a is None, a or ""))
+        areas = ordered_areas(current.by_area, previous.by_area)
         for area in areas:
             label = isolate(area) if area is not None else _("No area given")
             lines.append(line(label, current.by_area.get(area, 0), previous.by_area.get(area, 0)))
@@ -180,11 +180,17 @@ def report_text(t: Translator, topics: list[Topic], period: str, figures: Figure
     return "\n".join(lines)
 
 
-def _ordered(topics: list[Topic], *counts: dict[str, int]) -> list[str]:
+def ordered_topics(topics: list[Topic], *counts: dict[str, int]) -> list[str]:
     """Topic ids with any reports, in the configured order; topics since removed come last."""
     found = set().union(*counts)
     configured = [topic.id for topic in topics if topic.id in found]
     return configured + sorted(found - set(configured))
+
+
+def ordered_areas(*counts: dict[str | None, int]) -> list[str | None]:
+    """Area names with any reports, alphabetically; reports with no area given last."""
+    found: set[str | None] = set().union(*counts)
+    return sorted(found, key=lambda area: (area is None, area or ""))
 
 
 def topic_chart(t: Translator, topics: list[Topic], period: str, figures: Figures) -> bytes:
@@ -194,7 +200,7 @@ def topic_chart(t: Translator, topics: list[Topic], period: str, figures: Figure
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
-    ids = _ordered(topics, figures.current.by_topic, figures.previous.by_topic)
+    ids = ordered_topics(topics, figures.current.by_topic, figures.previous.by_topic)
     labels = [topic_label(topics, topic_id, t.language) for topic_id in ids]
     title, this, before = (
         t.gettext(CHART_TITLES[period]),

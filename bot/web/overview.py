@@ -19,7 +19,15 @@ from bot.web.layout import page, problem
 from handlers.common import champion_zone
 from handlers.reach import message_excerpt, reach_figures
 from handlers.report_labels import KIND_LABELS, topic_label
-from handlers.stats import DEFAULT_PERIOD, HEADINGS, PERIODS, _ordered, change, period_bounds
+from handlers.stats import (
+    DEFAULT_PERIOD,
+    HEADINGS,
+    PERIODS,
+    change,
+    ordered_areas,
+    ordered_topics,
+    period_bounds,
+)
 from storage import audit, insight_figures, responses
 from storage.insight_figures import Counts
 from storage.models import utcnow
@@ -69,14 +77,14 @@ def tables(t: Translator, topics: list[Topic], current: Counts, previous: Counts
             current.by_topic.get(topic_id, 0),
             previous.by_topic.get(topic_id, 0),
         )
-        for topic_id in _ordered(topics, current.by_topic, previous.by_topic)
+        for topic_id in ordered_topics(topics, current.by_topic, previous.by_topic)
     ]
     by_kind = [
         _row(t, _(KIND_LABELS[kind]), current.by_kind.get(kind, 0), previous.by_kind.get(kind, 0))
         for kind in ALL_KINDS
         if kind in current.by_kind or kind in previous.by_kind
     ]
-    areas = sorted(set(current.by_area) | set(previous.by_area), key=lambda a: (a is None, a or ""))
+    areas = ordered_areas(current.by_area, previous.by_area)
     by_area = [
         _row(
             t,
