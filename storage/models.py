@@ -1,17 +1,19 @@
 """SQLAlchemy models: champions and their places, conversation state, learning, campaigns and the
-outbox, the reports champions send with coordinators' replies, and the web dashboard's sign-in
-links, sessions and audit log."""
+outbox, the reports champions send with coordinators' replies, the conversations champions log,
+themes moved through the Community Action Model, and the web dashboard's sign-in links, sessions
+and audit log."""
 
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
+    Date,
     DateTime,
     Enum,
     ForeignKey,
@@ -125,6 +127,7 @@ class Champion(Base):
     share_consent: Mapped[bool] = mapped_column(default=False)
     share_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     invite_code: Mapped[str | None] = mapped_column(String(64))
+    log_nudge: Mapped[bool] = mapped_column(default=False)  # a weekly reminder to /log, if they asked
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -153,9 +156,7 @@ class Identity(Base):
     channel: Mapped[str] = mapped_column(String(16))  # telegram, whatsapp
     address: Mapped[str] = mapped_column(String(140))  # Telegram user id; WhatsApp BSUID or wa_id
     phone: Mapped[str | None] = mapped_column(String(20))  # WhatsApp's wa_id, where shared
-    champion_id: Mapped[int | None] = mapped_column(
-        ForeignKey("champion.id", ondelete="CASCADE"), index=True
-    )
+    champion_id: Mapped[int | None] = mapped_column(ForeignKey("champion.id", ondelete="CASCADE"), index=True)
     last_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # opens WhatsApp's window
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -444,3 +445,117 @@ class AuditEvent(Base):
     )
     action: Mapped[str] = mapped_column(String(32))
     detail: Mapped[str | None] = mapped_column(String(64))  # the page viewed, why a link was refused
+
+
+class ActivityLog(Base):
+    """A conversation session a champion logged (/log): how many people, on which topic, where.
+    The evaluation figure programmes ask for: people reached."""
+
+    __tablename__ = "activity_log"
+    __table_args__ = (
+        Index("ix_activity_log_created_at", "created_at"),
+        Index("ix_activity_log_champion_id_created_at", "champion_id", "created_at"),
+        Index("ix_activity_log_area_id_created_at", "area_id", "created_at"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    champion_id: Mapped[int] = mapped_column(ForeignKey("champion.id", ondelete="CASCADE"))
+    # The number they typed, or the lower end of the band they chose (so reach is never overstated).
+    people: Mapped[int] = mapped_column()
+    band: Mapped[str | None] = mapped_column(String(8))  # the band chosen (1, 2-5, ...); None: typed
+    topic: Mapped[str] = mapped_column(String(40))  # an id from content/report_topics.yaml
+    setting: Mapped[str] = mapped_column(String(16))  # faith, school, centre, online, door, event, other
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("area.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ThemeStep(enum.StrEnum):
+    """The Community Action Model's five steps, in order."""
+
+    SELECT = "select"  # select a concern
+    RESEARCH = "research"  # research and diagnose it
+    PLAN = "plan"
+    ACT = "act"
+    EVALUATE = "evaluate"
+
+
+class Theme(Base):
+    """Reports a coordinator grouped under one concern ("8am GP phone queues, Northfield"), moved
+    through the Community Action Model."""
+
+    __tablename__ = "theme"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    step: Mapped[ThemeStep] = mapped_column(_enum(ThemeStep, "theme_step"), default=ThemeStep.SELECT)
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("area.id", ondelete="SET NULL"))
+    outcome: Mapped[str | None] = mapped_column(String(4096))  # what changed, in the coordinator's words
+    outcome_shared: Mapped[bool] = mapped_column(default=False)  # the outcome may leave the organisation
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("champion.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class ThemeReport(Base):
+    """A report grouped into a theme; a report may join several."""
+
+    __tablename__ = "theme_report"
+    theme_id: Mapped[int] = mapped_column(ForeignKey("theme.id", ondelete="CASCADE"), primary_key=True)
+    report_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("report.id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    )
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ThemeNote(Base):
+    """A theme's move to a step, or a note at its step, with who wrote it."""
+
+    __tablename__ = "theme_note"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    theme_id: Mapped[int] = mapped_column(ForeignKey("theme.id", ondelete="CASCADE"), index=True)
+    step: Mapped[ThemeStep] = mapped_column(_enum(ThemeStep, "theme_step"))
+    text: Mapped[str | None] = mapped_column(String(4096))
+    coordinator_id: Mapped[int | None] = mapped_column(ForeignKey("champion.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ThemePartner(Base):
+    """A partner involved in a theme: a GP practice, a council service, a VCSE group..."""
+
+    __tablename__ = "theme_partner"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    theme_id: Mapped[int] = mapped_column(ForeignKey("theme.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))  # gp, council, vcse, nhs, school, faith, other
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class ThemeAction(Base):
+    """Something a partner or the team will do for a theme, with an owner and a due date: overdue
+    ones are listed in the weekly digest."""
+
+    __tablename__ = "theme_action"
+    __table_args__ = (Index("ix_theme_action_done_at_due_on", "done_at", "due_on"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    theme_id: Mapped[int] = mapped_column(ForeignKey("theme.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(String(500))
+    owner: Mapped[str] = mapped_column(String(200))
+    due_on: Mapped[date] = mapped_column(Date())
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Story(Base):
+    """A success story for partners: a coordinator's anonymised wording of a report. Shown only
+    while its champion agrees to sharing; erased with the report."""
+
+    __tablename__ = "story"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("report.id", ondelete="CASCADE"),
+        unique=True,
+    )
+    text: Mapped[str] = mapped_column(String(1000))
+    coordinator_id: Mapped[int | None] = mapped_column(ForeignKey("champion.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
