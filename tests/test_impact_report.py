@@ -1,0 +1,184 @@
+"""The impact report's page: small counts hidden wherever shown (and changes that would give them
+away), what people typed escaped, the language and direction, a period with nothing in it; and
+`champbot report impact` with a good period, a bad one, an empty one, and its --help."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.app import load_report_topics
+from bot.i18n import translator
+from bot.impact_report import render
+from storage import impact
+from storage.impact import Change, Impact, ThemeDone
+from storage.models import ThemeStep
+from storage.periods import parse_period
+from tests.impact_seed import ESCAPED, SCRIPT, Sessions, at, logged, person, reported, story, theme
+
+ROOT = Path(__file__).resolve().parents[1]
+TOPICS = load_report_topics()
+MADE = datetime(2027, 4, 2, tzinfo=UTC)
+
+
+def figures(**changes: Change) -> Impact:
+    zero = Change(0, 0)
+    period = parse_period("2027-Q1")
+    values = {
+        name: changes.get(name, zero)
+        for name in ("reports", "champions", "conversations", "people", "messages", "shared")
+    }
+    return Impact(period, impact.previous(period), by_month={m: {} for m in period.months()}, **values)
+
+
+def cells(html: str, label: str) -> list[str]:
+    """The headline row's cells after its label."""
+    row = re.search(rf"<th scope=\"row\">{re.escape(label)}</th>(.*?)</tr>", html, re.S)
+    assert row, html
+    return re.findall(r"<td[^>]*>(.*?)</td>", row.group(1))
+
+
+def test_small_counts_and_the_changes_that_would_give_them_away_are_hidden() -> None:
+    shown = figures(
+        reports=Change(12, 7),
+        champions=Change(3, 9),
+        conversations=Change(0, 5),
+        people=Change(40, 4),
+        messages=Change(5, 0),
+    )
+    shown = Impact(
+        **{
+            **shown.__dict__,
+            "by_month": {
+                "2027-01": {"gp-access": 3, "vaccinations": 6},
+                "2027-02": {},
+                "2027-03": {"gp-access": 1},
+            },
+            "themes": [
+                ThemeDone("Queues", ThemeStep.PLAN, 2, [], None),
+                ThemeDone("Jabs", ThemeStep.ACT, 8, [], None),
+            ],
+        }
+    )
+    html = render(translator("en"), TOPICS, shown, MADE)
+    assert cells(html, "Reports from champions") == ["12", "7", "▲5"]
+    assert cells(html, "Champions active") == ["&lt;5", "9", "–"]
+    assert cells(html, "Conversations logged") == ["0", "5", "▼5"]
+    assert cells(html, "People reached in conversations") == ["40", "&lt;5", "–"]
+    assert cells(html, "Messages sent to champions") == ["5", "0", "▲5"]
+    table = html[html.index('data-testid="impact-chart-table"') :]
+    rows = re.findall(r"<tr class=\"nhsuk-table__row\">(.*?)</tr>", table, re.S)
+    numbers = [re.findall(r"</span>([^<]*)</td>", row) for row in rows]
+    assert numbers == [["6", "0", "0"], ["&lt;5", "0", "&lt;5"]]  # vaccinations first: most reported
+    svg = html[html.index("<svg") : html.index("</svg>")]
+    assert re.findall(r'text-anchor="middle">([^<]*)</text>', svg)[:6] == [
+        "6",
+        "0",
+        "0",
+        "&lt;5",
+        "0",
+        "&lt;5",
+    ]
+    heights = re.findall(r'<rect [^>]*height="([^"]+)"', svg)
+    assert heights == ["48.0", "0.0", "0.0", "0.0", "0.0", "0.0"]  # hidden counts' bars flat, as zeros'
+    assert "Reports in this theme: &lt;5" in html and "Reports in this theme: 8" in html
+    for hidden in ("Reports in this theme: 2", ">3<", ">1<", ">4<", "▼6", "▲36"):
+        assert hidden not in html
+
+
+def test_what_people_typed_is_escaped() -> None:
+    shown = figures(reports=Change(6, 0))
+    shown = Impact(
+        **{
+            **shown.__dict__,
+            "themes": [
+                ThemeDone(f"Queues {SCRIPT}", ThemeStep.ACT, 6, [f"Call-backs {SCRIPT}"], f"Fixed {SCRIPT}")
+            ],
+            "stories": [impact.stories.Shown(f"A mum {SCRIPT}", "vaccinations", "2027-02")],
+        }
+    )
+    html = render(translator("en"), TOPICS, shown, MADE)
+    assert "<script" not in html
+    assert html.count(ESCAPED) == 4
+    assert f'Outcome:</strong> <bdi class="impact-said">Fixed {ESCAPED}' in html
+
+
+def test_the_report_is_in_the_language_chosen_and_right_to_left_where_written_so() -> None:
+    html = render(translator("ar"), TOPICS, figures(reports=Change(6, 0)), MADE)
+    assert '<html lang="ar" dir="rtl">' in html
+    assert render(translator("pl"), TOPICS, figures(), MADE).startswith(
+        '<!DOCTYPE html>\n<html lang="pl" dir="ltr">'
+    )
+    english = render(translator("en"), TOPICS, figures(), MADE)
+    assert "January 1, 2027 to March 31, 2027" in english  # Babel's "en", as the dashboard
+    assert "Period before (2026-Q4)" in english
+    assert "<link" not in english and "src=" not in english  # self-contained
+
+
+def test_an_empty_period_says_there_is_nothing_yet() -> None:
+    html = render(translator("en"), TOPICS, figures(), MADE)
+    assert "Nothing has been recorded for this period yet." in html
+    assert "No reports that may be shared in this period." in html
+    assert "<svg" not in html
+    assert "No themes were worked on in this period." in html
+    assert "No success stories for this period." in html
+
+
+def champbot(database_url: str, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "CHAMPBOT_DATABASE_URL": database_url}
+    command = [str(Path(sys.executable).parent / "champbot"), "report", "impact", *args]
+    return subprocess.run(command, capture_output=True, env=env, timeout=120, text=True, cwd=cwd)
+
+
+async def test_champbot_report_impact(sessions: Sessions, database_url: str, tmp_path: Path) -> None:
+    async with sessions.begin() as session:
+        sharing = await person(session, 1, share=True, name="Ana Secret")
+        private = await person(session, 2, share=False, name="Ben Secret")
+        ids = [await reported(session, sharing, at(2027, 2), "vaccinations") for _ in range(6)]
+        await reported(session, private, at(2027, 2), "vaccinations", text="Private words")
+        await logged(session, sharing, at(2027, 3), 30)
+        await theme(
+            session, f"Jab clinic hours {SCRIPT}", ids, outcome=f"Saturday clinic {SCRIPT}", shared=True
+        )
+        await story(session, ids[0], f"A dad booked his jab {SCRIPT}")
+    output = tmp_path / "q1.html"
+    result = await asyncio.to_thread(
+        champbot, database_url, tmp_path, "--period", "2027-Q1", "-o", str(output)
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip() == f"Wrote the impact report for 2027-Q1 to {output}."
+    html = output.read_text()
+    assert cells(html, "Reports from champions") == ["6", "0", "▲6"]
+    assert cells(html, "People reached in conversations") == ["30", "0", "▲30"]
+    assert f"A dad booked his jab {ESCAPED}" in html and f"Saturday clinic {ESCAPED}" in html
+    assert "<script" not in html
+    for secret in ("Secret", "Private words", "R-10"):
+        assert secret not in html
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary left
+
+    urdu = await asyncio.to_thread(
+        champbot, database_url, tmp_path, "--period", "2027-Q1", "--language", "ur"
+    )
+    assert urdu.returncode == 0, urdu.stderr
+    assert '<html lang="ur" dir="rtl">' in (tmp_path / "impact-2027-Q1.html").read_text()
+
+    empty = await asyncio.to_thread(champbot, database_url, tmp_path, "--period", "2030-02")
+    assert empty.returncode == 0, empty.stderr
+    assert "Nothing has been recorded for this period yet." in (tmp_path / "impact-2030-02.html").read_text()
+
+
+async def test_champbot_report_impact_refuses_a_bad_period(tmp_path: Path) -> None:
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'unused.db'}"  # refused before it is opened
+    for bad in ("2027-Q5", "March 2027"):
+        result = await asyncio.to_thread(champbot, database_url, tmp_path, "--period", bad)
+        assert result.returncode == 2, result.stderr
+        assert "Invalid value for --period" in result.stderr
+        assert "a quarter like 2027-Q1, a month like 2027-03, or a year like 2027" in result.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing written, not even the database
+    helped = await asyncio.to_thread(champbot, database_url, tmp_path, "--help")
+    assert helped.returncode == 0
+    assert "--period" in helped.stdout and "PARTNERS" in helped.stdout and ".pdf" in helped.stdout
