@@ -131,7 +131,9 @@ def _suppressed(t: Translator, drawn: Chart, values: list[list[int]]) -> Chart:
     rows = []
     for row, numbers in zip(drawn.rows, values, strict=True):
         bars = [
-            dataclasses.replace(bar, y=row.baseline, height=0.0, number=count(t, n), number_y=row.baseline - 4)
+            dataclasses.replace(
+                bar, y=row.baseline, height=0.0, number=count(t, n), number_y=row.baseline - 4
+            )
             if _hidden(n)
             else bar
             for bar, n in zip(row.bars, numbers, strict=True)

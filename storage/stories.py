@@ -85,4 +85,3 @@ async def shown(session: AsyncSession, since: datetime, until: datetime, limit: 
         .limit(limit)
     )
     return [Shown(text, topic, f"{at.astimezone(UTC):%Y-%m}") for text, topic, at in rows.all()]
-

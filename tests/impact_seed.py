@@ -32,7 +32,12 @@ def at(year: int, month: int, day: int = 10) -> datetime:
 
 
 async def person(
-    session: AsyncSession, telegram_id: int, *, share: bool, name: str = "Ana Secret", area: Area | None = None
+    session: AsyncSession,
+    telegram_id: int,
+    *,
+    share: bool,
+    name: str = "Ana Secret",
+    area: Area | None = None,
 ) -> Champion:
     """An active champion, agreeing to sharing or not."""
     champion = Champion(
@@ -53,7 +58,9 @@ async def reported(
     session: AsyncSession, champion: Champion, when: datetime, topic: str = "gp-access", text: str = "heard"
 ) -> int:
     """A report sent at `when`: its id."""
-    made = await reports.create(session, champion, Draft(topic=topic, kind="barrier", people="few", text=text))
+    made = await reports.create(
+        session, champion, Draft(topic=topic, kind="barrier", people="few", text=text)
+    )
     made.created_at = when
     await session.flush()
     return made.id
@@ -89,7 +96,11 @@ async def theme(
     for text in done:
         session.add(
             ThemeAction(
-                theme_id=made.id, text=text, owner="Dr Owner", due_on=date(2027, 3, 1), done_at=when or at(2027, 2)
+                theme_id=made.id,
+                text=text,
+                owner="Dr Owner",
+                due_on=date(2027, 3, 1),
+                done_at=when or at(2027, 2),
             )
         )
     for text in open_actions:

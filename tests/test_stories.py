@@ -58,7 +58,9 @@ async def test_only_stories_of_consenting_champions_in_the_period_are_shown(sess
             (sharing, at(2026, 12), "Last quarter's story"),
             (private, at(2027, 3), "Not agreed to share"),
         ):
-            assert await stories.save(session, await reported(session, champion, when, "vaccinations"), text, None)
+            assert await stories.save(
+                session, await reported(session, champion, when, "vaccinations"), text, None
+            )
     async with sessions() as session:
         assert await stories.shown(session, *Q1, limit=5) == [
             Shown("Newer story", "vaccinations", "2027-03"),
