@@ -11,7 +11,6 @@ translator, the page from the dashboard's Jinja environment, which escapes every
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 import os
 import tempfile
@@ -22,7 +21,7 @@ from pathlib import Path
 from babel.dates import format_date, format_skeleton
 
 from bot.i18n import N_, Translator
-from bot.web.charts import TOPICS_SHOWN, Chart, chart
+from bot.web.charts import Chart, chart
 from bot.web.pages import TEMPLATES
 from handlers.report_labels import topic_label
 from handlers.stats import change
@@ -39,6 +38,7 @@ STEP_LABELS = {
     ThemeStep.ACT: N_("Act"),
     ThemeStep.EVALUATE: N_("Evaluate"),
 }
+TOPICS_SHOWN = 4  # the rest are added up as one row, so the chart stays a third of the page
 HIDDEN_CHANGE = "–"  # a change not shown, as one of its counts is hidden
 
 
@@ -93,53 +93,39 @@ def _dates(t: Translator, start: datetime, end: datetime) -> str:
 
 
 def monthly_chart(t: Translator, topics: list[Topic], figures: Impact) -> Chart | None:
-    """Shareable reports each month by topic, the rest of the topics as one row; small counts
-    shown as "<5" with no bar. None if there were none."""
+    """Shareable reports each month by topic. Only topics with no small count in any month get a
+    row of their own (the most reported first); the rest are added up as other topics, a row left
+    out if a count in it is small too. So no count under SMALL is shown at all: beside the exact
+    total in the headline, one could be worked out. None if no row is left."""
     _ = t.gettext
-    totals: dict[str, int] = {}
-    for by_topic in figures.by_month.values():
-        for topic, number in by_topic.items():
-            totals[topic] = totals.get(topic, 0) + number
-    if not totals:
-        return None
     months = list(figures.by_month)
-    ordered = sorted(totals, key=lambda topic: (-totals[topic], topic))
-    shown, rest = ordered[:TOPICS_SHOWN], set(ordered[TOPICS_SHOWN:])
-    rows = [
-        (topic_label(topics, topic, t.language), [figures.by_month[m].get(topic, 0) for m in months])
-        for topic in shown
-    ]
-    if rest:
-        rows.append((_("Other topics"), [sum(figures.by_month[m].get(r, 0) for r in rest) for m in months]))
-    drawn = chart(
+    cells: dict[str, list[int]] = {}
+    for index, month in enumerate(months):
+        for topic, number in figures.by_month[month].items():
+            cells.setdefault(topic, [0] * len(months))[index] = number
+    if not cells:
+        return None
+    clear = [topic for topic in cells if not any(_hidden(n) for n in cells[topic])]
+    shown = sorted(clear, key=lambda topic: (-sum(cells[topic]), topic))[:TOPICS_SHOWN]
+    rows = [(topic_label(topics, topic, t.language), cells[topic]) for topic in shown]
+    rest = [sum(cells[topic][i] for topic in cells if topic not in shown) for i in range(len(months))]
+    if any(rest) and not any(_hidden(n) for n in rest):
+        rows.append((_("Other topics"), rest))
+    if not rows:
+        return None
+    return chart(
         "impact-chart",
         t,
         _("Reports each month, by topic"),
         _(
-            "For each topic, a bar for each month with the number of reports on it; counts under {small} "
-            "are shown as <{small}, with no bar. The table beside gives the same numbers."
-        ).format(small=t.number(SMALL)),
+            "For each topic, a bar for each month with the number of reports on it; topics with fewer "
+            "reports are added up as other topics, or left out where even those are few. The table "
+            "beside gives the same numbers."
+        ),
         _("Topic"),
         [_month(t, month) for month in months],
         rows,
     )
-    return _suppressed(t, drawn, [values for _label, values in rows])
-
-
-def _suppressed(t: Translator, drawn: Chart, values: list[list[int]]) -> Chart:
-    """The chart with each small count's number hidden and its bar flat."""
-    rows = []
-    for row, numbers in zip(drawn.rows, values, strict=True):
-        bars = [
-            dataclasses.replace(
-                bar, y=row.baseline, height=0.0, number=count(t, n), number_y=row.baseline - 4
-            )
-            if _hidden(n)
-            else bar
-            for bar, n in zip(row.bars, numbers, strict=True)
-        ]
-        rows.append(dataclasses.replace(row, bars=bars, cells=[count(t, n) for n in numbers]))
-    return dataclasses.replace(drawn, rows=rows)
 
 
 def render(t: Translator, topics: list[Topic], figures: Impact, made: datetime | None = None) -> str:
@@ -199,7 +185,9 @@ def render(t: Translator, topics: list[Topic], figures: Impact, made: datetime |
             "not shown (–) where one of its counts is hidden."
         ).format(small=t.number(SMALL)),
         chart=monthly_chart(t, topics, figures),
-        no_chart=_("No reports that may be shared in this period."),
+        no_chart=_("No reports that may be shared in this period.")
+        if not figures.reports.now
+        else _("Too few reports on each topic to show them month by month."),
         themes_heading=_("What changed: the top themes"),
         themes=themes,
         done_label=_("What was done"),

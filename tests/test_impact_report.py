@@ -5,6 +5,7 @@ away), what people typed escaped, the language and direction, a period with noth
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 import subprocess
 import sys
@@ -18,6 +19,7 @@ from storage import impact
 from storage.impact import Change, Impact, ThemeDone
 from storage.models import ThemeStep
 from storage.periods import parse_period
+from storage.stories import Shown
 from tests.impact_seed import ESCAPED, SCRIPT, Sessions, at, logged, person, reported, story, theme
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,19 +52,12 @@ def test_small_counts_and_the_changes_that_would_give_them_away_are_hidden() -> 
         people=Change(40, 4),
         messages=Change(5, 0),
     )
-    shown = Impact(
-        **{
-            **shown.__dict__,
-            "by_month": {
-                "2027-01": {"gp-access": 3, "vaccinations": 6},
-                "2027-02": {},
-                "2027-03": {"gp-access": 1},
-            },
-            "themes": [
-                ThemeDone("Queues", ThemeStep.PLAN, 2, [], None),
-                ThemeDone("Jabs", ThemeStep.ACT, 8, [], None),
-            ],
-        }
+    shown = dataclasses.replace(
+        shown,
+        themes=[
+            ThemeDone("Queues", ThemeStep.PLAN, 2, [], None),
+            ThemeDone("Jabs", ThemeStep.ACT, 8, [], None),
+        ],
     )
     html = render(translator("en"), TOPICS, shown, MADE)
     assert cells(html, "Reports from champions") == ["12", "7", "▲5"]
@@ -70,36 +65,56 @@ def test_small_counts_and_the_changes_that_would_give_them_away_are_hidden() -> 
     assert cells(html, "Conversations logged") == ["0", "5", "▼5"]
     assert cells(html, "People reached in conversations") == ["40", "&lt;5", "–"]
     assert cells(html, "Messages sent to champions") == ["5", "0", "▲5"]
-    table = html[html.index('data-testid="impact-chart-table"') :]
-    rows = re.findall(r"<tr class=\"nhsuk-table__row\">(.*?)</tr>", table, re.S)
-    numbers = [re.findall(r"</span>([^<]*)</td>", row) for row in rows]
-    assert numbers == [["6", "0", "0"], ["&lt;5", "0", "&lt;5"]]  # vaccinations first: most reported
-    svg = html[html.index("<svg") : html.index("</svg>")]
-    assert re.findall(r'text-anchor="middle">([^<]*)</text>', svg)[:6] == [
-        "6",
-        "0",
-        "0",
-        "&lt;5",
-        "0",
-        "&lt;5",
-    ]
-    heights = re.findall(r'<rect [^>]*height="([^"]+)"', svg)
-    assert heights == ["48.0", "0.0", "0.0", "0.0", "0.0", "0.0"]  # hidden counts' bars flat, as zeros'
     assert "Reports in this theme: &lt;5" in html and "Reports in this theme: 8" in html
-    for hidden in ("Reports in this theme: 2", ">3<", ">1<", ">4<", "▼6", "▲36"):
+    for hidden in ("Reports in this theme: 2", ">3<", ">4<", "▼6", "▲36"):
         assert hidden not in html
 
 
+def chart_rows(html: str) -> list[list[str]]:
+    """The chart's table: each row's label and numbers."""
+    table = html[html.index('data-testid="impact-chart-table"') :]
+    rows = re.findall(r"<tr class=\"nhsuk-table__row\">(.*?)</tr>", table, re.S)
+    return [re.findall(r"<bdi>([^<]*)</bdi>", row) + re.findall(r"</span>([^<]*)</td>", row) for row in rows]
+
+
+def test_the_chart_shows_no_small_count_even_added_up() -> None:
+    by_month = {
+        "2027-01": {"vaccinations": 6, "gp-access": 3, "maternity": 2},
+        "2027-02": {"housing": 7},
+        "2027-03": {"housing": 5, "gp-access": 1, "maternity": 4},
+    }
+    shown = dataclasses.replace(figures(reports=Change(28, 0)), by_month=by_month)
+    html = render(translator("en"), TOPICS, shown, MADE)
+    assert chart_rows(html) == [
+        ["Housing", "0", "7", "5"],
+        ["Vaccinations", "6", "0", "0"],
+        ["Other topics", "5", "0", "5"],  # GP access and maternity, each with a small count
+    ]
+    svg = html[html.index("<svg") : html.index("</svg>")]
+    assert re.findall(r'text-anchor="middle">([^<]*)</text>', svg)[:9] == [
+        "0",
+        "7",
+        "5",
+        "6",
+        "0",
+        "0",
+        "5",
+        "0",
+        "5",
+    ]
+    del by_month["2027-01"]["maternity"], by_month["2027-03"]["maternity"]
+    html = render(translator("en"), TOPICS, dataclasses.replace(shown, by_month=by_month), MADE)
+    assert [row[0] for row in chart_rows(html)] == ["Housing", "Vaccinations"]  # other topics: 3, 1
+    only_small = {"2027-01": {"gp-access": 3}, "2027-02": {}, "2027-03": {}}
+    html = render(translator("en"), TOPICS, dataclasses.replace(shown, by_month=only_small), MADE)
+    assert "<svg" not in html and "Too few reports on each topic to show them month by month." in html
+
+
 def test_what_people_typed_is_escaped() -> None:
-    shown = figures(reports=Change(6, 0))
-    shown = Impact(
-        **{
-            **shown.__dict__,
-            "themes": [
-                ThemeDone(f"Queues {SCRIPT}", ThemeStep.ACT, 6, [f"Call-backs {SCRIPT}"], f"Fixed {SCRIPT}")
-            ],
-            "stories": [impact.stories.Shown(f"A mum {SCRIPT}", "vaccinations", "2027-02")],
-        }
+    shown = dataclasses.replace(
+        figures(reports=Change(6, 0)),
+        themes=[ThemeDone(f"Queues {SCRIPT}", ThemeStep.ACT, 6, [f"Call-backs {SCRIPT}"], f"Fixed {SCRIPT}")],
+        stories=[Shown(f"A mum {SCRIPT}", "vaccinations", "2027-02")],
     )
     html = render(translator("en"), TOPICS, shown, MADE)
     assert "<script" not in html
