@@ -1,7 +1,8 @@
 """The impact report in real headless Chromium, opened from its file as a partner would: a
 quarter of typical data fits one A4 page when printed, its screenshot is an A4-shaped PNG,
 it reads on a phone without sideways scrolling, and axe-core finds no WCAG 2.2 A or AA
-violation, in English and in Arabic (right to left)."""
+violation, in English and in Arabic (right to left). And a story written, saved and deleted on a
+report's dashboard page."""
 
 from __future__ import annotations
 
@@ -16,10 +17,12 @@ from bot.i18n import translator
 from bot.impact_report import render, write
 from storage import impact
 from storage.periods import parse_period
-from tests.browser import PHONE, browser_page, fits, no_violations, require_axe
-from tests.impact_seed import Sessions, at, logged, person, reported, story, theme
+from tests.browser import PHONE, base_url, browser_page, expect, fits, no_violations, require_axe
+from tests.impact_seed import SCRIPT, Sessions, at, logged, person, reported, story, theme
+from tests.web_harness import coordinator, link
 
 require_axe()
+__all__ = ["base_url"]  # the fixture, used by name
 A4 = {"width": 794, "height": 1123}  # 210 × 297 mm at 96 dpi
 TOPICS = (
     "vaccinations",
@@ -100,4 +103,26 @@ async def test_the_report_fits_one_a4_page_and_passes_axe(
         await page.goto(report.as_uri())
         await fits(page)
         await no_violations(page)
+    assert errors == []
+
+
+async def test_a_story_is_written_on_a_reports_page(sessions: Sessions, base_url: str) -> None:
+    async with sessions.begin() as session:
+        report = await reported(session, await person(session, 1, share=False), at(2027, 2))
+    token = await link(sessions, await coordinator(sessions))
+    errors: list[str] = []
+    async with browser_page(PHONE, errors) as page:
+        await page.goto(f"{base_url}/signin?token={token}")
+        await page.get_by_role("button", name="Continue").click()
+        await page.goto(f"{base_url}/report?id={report}")
+        await expect(page.get_by_test_id("story-withheld")).to_be_visible()
+        await page.get_by_role("textbox", name="Story").fill(f"A dad booked {SCRIPT}")
+        await page.get_by_role("button", name="Save story").click()
+        await expect(page.get_by_test_id("story-note")).to_have_text("Story saved.")
+        await expect(page.get_by_role("textbox", name="Story")).to_have_value(f"A dad booked {SCRIPT}")
+        await fits(page)
+        await no_violations(page)
+        await page.get_by_role("button", name="Delete story").click()
+        await expect(page.get_by_test_id("story-note")).to_have_text("Story deleted.")
+        await expect(page.get_by_role("textbox", name="Story")).to_have_value("")
     assert errors == []
