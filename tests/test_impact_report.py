@@ -12,9 +12,11 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from bot.app import load_report_topics
 from bot.i18n import translator
-from bot.impact_report import render
+from bot.impact_report import render, write
 from storage import impact
 from storage.impact import Change, Impact, ThemeDone
 from storage.models import ThemeStep
@@ -197,3 +199,28 @@ async def test_champbot_report_impact_refuses_a_bad_period(tmp_path: Path) -> No
     helped = await asyncio.to_thread(champbot, database_url, tmp_path, "--help")
     assert helped.returncode == 0
     assert "--period" in helped.stdout and "PARTNERS" in helped.stdout and ".pdf" in helped.stdout
+
+
+class FakeWeasyPrint:
+    """Stands in for WeasyPrint (not a dependency): HTML(string=...).write_pdf() gives bytes."""
+
+    class HTML:
+        def __init__(self, string: str) -> None:
+            self.string = string
+
+        def write_pdf(self) -> bytes:
+            return b"%PDF-1.7 " + self.string[:15].encode()
+
+
+def test_a_pdf_is_written_where_weasyprint_is_installed_and_refused_clearly_where_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    html = render(translator("en"), TOPICS, figures(), MADE)
+    monkeypatch.setitem(sys.modules, "weasyprint", None)  # importing it raises ImportError
+    with pytest.raises(RuntimeError, match="a PDF needs WeasyPrint installed"):
+        write(tmp_path / "impact.pdf", html)
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.setitem(sys.modules, "weasyprint", FakeWeasyPrint)
+    write(tmp_path / "impact.pdf", html)
+    assert (tmp_path / "impact.pdf").read_bytes() == b"%PDF-1.7 <!DOCTYPE html>"
+    assert [p.name for p in tmp_path.iterdir()] == ["impact.pdf"]
