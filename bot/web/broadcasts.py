@@ -26,7 +26,7 @@ from bot.i18n import LANGUAGES, Translator
 from bot.web import auth
 from bot.web.auth import Visitor
 from bot.web.layout import for_coordinators, page, problem
-from bot.whatsapp_plan import whatsapp_lines, whatsapp_plan
+from bot.whatsapp_plan import hold_past_the_tier, whatsapp_lines, whatsapp_plan
 from handlers.common import champion_zone
 from handlers.compose import SCHEDULE_AHEAD, TEXT_MAX
 from handlers.live_report import report_text
@@ -283,6 +283,7 @@ class Draft:
     at: str = ""  # the datetime-local input's value
     urgent: bool = False
     answer_back: bool = True
+    spread: bool = False  # WhatsApp templates past the daily tier wait for the following days
 
     @classmethod
     def read(cls, form: MultiDictProxy[Any]) -> Draft:
@@ -301,6 +302,7 @@ class Draft:
             at=text("at"),
             urgent=text("urgent") == "1",
             answer_back=text("answers") == "1" if options else True,
+            spread=text("spread") == "1",
         )
 
     def hidden(self, *, options: bool = True) -> list[tuple[str, str]]:
@@ -311,6 +313,7 @@ class Draft:
             fields += [("options", "1"), ("when", self.when), ("at", self.at)]
             fields += [("urgent", "1")] if self.urgent else []
             fields += [("answers", "1")] if self.answer_back else []
+            fields += [("spread", "1")] if self.spread else []
         return fields
 
 
@@ -583,6 +586,7 @@ class Composer:
             now=utcnow(),
         )
         timezone = champion_zone(self.visitor.champion).key
+        days = plan.days if plan is not None else 1
         return self.render(
             "compose_preview.html",
             problems,
@@ -606,6 +610,14 @@ class Composer:
             urgent_hint=_("ignores quiet hours"),
             answers_label=_("Answer buttons"),
             answers_hint=_("With “Shared it”, “A question” and “Concern heard” under the message."),
+            spread_label=(
+                t.ngettext("Send over {count} day", "Send over {count} days", days).format(
+                    count=t.number(days)
+                )
+                if days > 1
+                else None
+            ),
+            spread_hint=_spread_words(t, days),
             next_label=_("Continue"),
         )
 
@@ -653,10 +665,13 @@ async def compose_step(
             moment = send_time(t, draft, visitor, now)
             if isinstance(moment, Problem):
                 return await composer.preview(session, draft, [moment])
+            days = await _days(session, draft, chosen.audience, tier, moment, now)
             if step == "preview":
-                return _confirm_page(composer, draft, count, moment)
+                return _confirm_page(composer, draft, count, moment, days)
             if step == "send":
-                return await _send(session, visitor, draft, chosen.audience, moment)
+                return await _send(
+                    session, visitor, draft, chosen.audience, moment, tier if days > 1 else None
+                )
     except BadAudience:
         return problem(
             visitor,
@@ -670,7 +685,34 @@ async def _counts(session: AsyncSession, draft: Draft, t: Translator) -> dict[st
     return await audiences.languages(session, (await resolve(t, session, draft.audience)).audience)
 
 
-def _confirm_page(composer: Composer, draft: Draft, count: int, moment: datetime | None) -> web.Response:
+async def _days(
+    session: AsyncSession,
+    draft: Draft,
+    chosen: Audience,
+    tier: int | None,
+    moment: datetime | None,
+    now: datetime,
+) -> int:
+    """The days the WhatsApp templates are spread over: 1 unless asked for, sent now, and past the tier
+    (the field is the coordinator's wish, checked against the plan again here)."""
+    if not draft.spread or moment is not None:
+        return 1
+    plan = await whatsapp_plan(session, chosen, draft.text, answer_back=draft.answer_back, tier=tier, now=now)
+    return plan.days if plan is not None else 1
+
+
+def _spread_words(t: Translator, days: int) -> str:
+    """What spreading over these days means, as the chat's confirm says it."""
+    return t.ngettext(
+        "The WhatsApp templates go out over {count} day, a day's share at a time.",
+        "The WhatsApp templates go out over {count} days, a day's share at a time.",
+        days,
+    ).format(count=t.number(days))
+
+
+def _confirm_page(
+    composer: Composer, draft: Draft, count: int, moment: datetime | None, days: int
+) -> web.Response:
     """Step 4: the last question, as the chat asks it; Confirm sends."""
     t = composer.t
     _ = t.gettext
@@ -685,6 +727,7 @@ def _confirm_page(composer: Composer, draft: Draft, count: int, moment: datetime
         (_("Urgent"), _("Yes, it ignores quiet hours") if draft.urgent else _("No")),
         (_("Answer buttons"), _("On") if draft.answer_back else _("Off")),
     ]
+    facts += [(_("On WhatsApp"), _spread_words(t, days))] if days > 1 else []
     return composer.render(
         "compose_confirm.html",
         [],
@@ -697,10 +740,16 @@ def _confirm_page(composer: Composer, draft: Draft, count: int, moment: datetime
 
 
 async def _send(
-    session: AsyncSession, visitor: Visitor, draft: Draft, chosen: Audience, moment: datetime | None
+    session: AsyncSession,
+    visitor: Visitor,
+    draft: Draft,
+    chosen: Audience,
+    moment: datetime | None,
+    spread_tier: int | None,
 ) -> web.Response:
     """Make the broadcast (and fan it out, if for now) as the chat's confirm does, once per token:
-    a second press, or a confirm sent again, goes to the broadcast the first one made."""
+    a second press, or a confirm sent again, goes to the broadcast the first one made. With a
+    `spread_tier`, the WhatsApp templates past today's share of it wait for the following days."""
     me = visitor.champion.id
     # One confirm at a time per coordinator, so two presses cannot both find the token unused.
     await session.execute(select(Champion.id).where(Champion.id == me).with_for_update())
@@ -716,6 +765,7 @@ async def _send(
         answer_back=draft.answer_back,
         urgent=draft.urgent,
     )
+    await hold_past_the_tier(session, made.id, spread_tier, utcnow())
     await audit.record(session, audit.BROADCAST_SENT, me, utcnow(), f"{draft.token}:{made.id}")
     return auth.redirect(f"broadcast?id={made.id}&done={'sent' if moment is None else 'scheduled'}")
 
