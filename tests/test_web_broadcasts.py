@@ -13,7 +13,8 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage import broadcasts
+from bot.wake import Wake
+from storage import broadcasts, outbox
 from storage.models import Area, AuditEvent, Broadcast, Champion, Delivery, Identity, utcnow
 from tests.web_harness import (
     ESCAPED,
@@ -119,11 +120,13 @@ async def test_compose_preview_and_send_now_queues_one_row_per_member_in_their_l
 async def test_a_double_submitted_confirm_sends_once(sessions: Sessions) -> None:
     await member(sessions, 601)
     await member(sessions, 602)
-    async with dashboard(sessions) as client:
+    wake = Wake()
+    async with dashboard(sessions, wake) as client:
         await signed_in(sessions, client)
         fields = await start(client)
         fields |= {"text": "Once only", "audience": "all", "options": "1", "when": "now", "step": "send"}
         first = await client.post("/compose", data=fields, allow_redirects=False)
+        assert await wake.wait(outbox.BULK, 0)  # the delivery workers in this process look at once
         again = await client.post("/compose", data=fields, allow_redirects=False)
         assert first.status == again.status == 303
         [broadcast] = await made(sessions)

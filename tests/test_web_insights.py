@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.wake import Wake
 from handlers.common import champion_zone
 from handlers.insights import period_bounds
 from storage import outbox, reports
@@ -271,7 +272,8 @@ async def test_a_response_to_one_report_goes_through_the_outbox_once_with_its_ve
 ) -> None:
     ana = await champion(sessions, language="pl")
     report = await a_report(sessions, ana, f"heard {SCRIPT}", anonymous=False)
-    async with dashboard(sessions) as client:
+    wake = Wake()
+    async with dashboard(sessions, wake) as client:
         sam = await signed_in(sessions, client)
         form = await (await client.get("/respond", params={"id": str(report)})).text()
         csrf = csrf_of(form)
@@ -289,8 +291,10 @@ async def test_a_response_to_one_report_goes_through_the_outbox_once_with_its_ve
         assert await rows_of(sessions) == []
         no_csrf = await client.post("/respond", data={**fields, "csrf": "", "action": "send"})
         assert no_csrf.status == 403 and await rows_of(sessions) == []
+        assert not await wake.wait(outbox.LANE[outbox.REPLY], 0)
         send = {**fields, "version-pl": "Zrobiliśmy", "action": "send"}
         sent = await client.post("/respond", data=send, allow_redirects=False)
+        assert await wake.wait(outbox.LANE[outbox.REPLY], 0)  # the delivery workers look at once
         again = await client.post("/respond", data=send, allow_redirects=False)
         assert sent.status == again.status == 303
         assert sent.headers["Location"] == again.headers["Location"] == f"report?id={report}&sent={token}"

@@ -89,12 +89,14 @@ def web_app(
     settings: Settings,
     topics: list[Topic] | None = None,
     library: Library | None = None,
+    wake: Wake | None = None,
 ) -> web.Application:
-    """An aiohttp application serving the dashboard alone (the project's snippets unless given)."""
+    """An aiohttp application serving the dashboard alone (the project's snippets unless given;
+    a wake of its own unless given: `champbot web` runs no delivery workers)."""
     app = web.Application(client_max_size=MAX_BODY)
     if library is None:
         from bot.app import load_content  # here: bot.app leads to bot.channels, which imports this
 
         library = load_content()
-    mount(app, Dashboard(sessions, settings, topics or [], library))
+    mount(app, Dashboard(sessions, settings, topics or [], library, wake or Wake()))
     return app

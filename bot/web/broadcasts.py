@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import LANGUAGES, Translator
+from bot.wake import Wake
 from bot.web import auth
 from bot.web.auth import Visitor
 from bot.web.layout import for_coordinators, page, problem
@@ -32,7 +33,16 @@ from handlers.compose import SCHEDULE_AHEAD, TEXT_MAX
 from handlers.live_report import report_text
 from handlers.reach import message_excerpt, reach_figures
 from storage import audience as audiences
-from storage import audit, broadcast_figures, broadcasts, directory, local_time, outbox_figures, responses
+from storage import (
+    audit,
+    broadcast_figures,
+    broadcasts,
+    directory,
+    local_time,
+    outbox,
+    outbox_figures,
+    responses,
+)
 from storage.audience import Audience
 from storage.broadcast_figures import ChannelFigures
 from storage.models import Area, Broadcast, Champion, Network, Segment, utcnow
@@ -630,9 +640,14 @@ async def compose_start(
 
 
 async def compose_step(
-    sessions: async_sessionmaker[AsyncSession], tier: int | None, request: web.Request, visitor: Visitor
+    sessions: async_sessionmaker[AsyncSession],
+    tier: int | None,
+    wake: Wake,
+    request: web.Request,
+    visitor: Visitor,
 ) -> web.StreamResponse:
-    """POST compose: the step the pressed button names, everything carried checked again."""
+    """POST compose: the step the pressed button names, everything carried checked again; a
+    broadcast sent now rings the delivery workers' wake once it is committed."""
     form = await auth.checked_form(request, visitor)
     if form is None:
         return auth.form_refused(visitor.t)
@@ -668,17 +683,20 @@ async def compose_step(
             days = await _days(session, draft, chosen.audience, tier, moment, now)
             if step == "preview":
                 return _confirm_page(composer, draft, count, moment, days)
-            if step == "send":
-                return await _send(
-                    session, visitor, draft, chosen.audience, moment, tier if days > 1 else None
+            if step != "send":
+                return problem(
+                    visitor, _("This form was not accepted"), [_("Start the broadcast again from Compose.")]
                 )
+            answer = await _send(session, visitor, draft, chosen.audience, moment, tier if days > 1 else None)
     except BadAudience:
         return problem(
             visitor,
             _("That audience is not known"),
             [_("Start the broadcast again and choose who should get it.")],
         )
-    return problem(visitor, _("This form was not accepted"), [_("Start the broadcast again from Compose.")])
+    if moment is None:
+        wake.ring(outbox.BULK)
+    return answer
 
 
 async def _counts(session: AsyncSession, draft: Draft, t: Translator) -> dict[str, int]:
@@ -784,7 +802,8 @@ def routes(dashboard: Dashboard) -> list[web.RouteDef]:
         return await compose_start(sessions, request, visitor)
 
     async def step(request: web.Request, visitor: Visitor) -> web.StreamResponse:
-        return await compose_step(sessions, dashboard.settings.whatsapp_daily_tier, request, visitor)
+        tier = dashboard.settings.whatsapp_daily_tier
+        return await compose_step(sessions, tier, dashboard.wake, request, visitor)
 
     return [
         web.get("/broadcasts", for_coordinators(gate, listed)),

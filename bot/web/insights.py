@@ -51,7 +51,7 @@ from handlers.report_labels import (
     excerpt,
     topic_label,
 )
-from storage import audit, directory, reports, responses
+from storage import audit, directory, outbox, reports, responses
 from storage.models import AuditEvent, Champion, utcnow
 from storage.report_topics import Topic
 from storage.reports import Filters
@@ -599,6 +599,7 @@ def routes(dashboard: Dashboard) -> list[web.RouteDef]:
                 number = len(replied) if target.theme else target.ids[0]
                 detail = f"{token}:{'theme' if target.theme else 'report'}:{number}"
                 await audit.record(session, audit.RESPONDED, me, utcnow(), detail)
+        dashboard.wake.ring(outbox.LANE[outbox.THEME if target.theme else outbox.REPLY])
         if target.theme and target.chosen is not None:
             return auth.redirect(target.chosen.link("insights", sent=token))
         return auth.redirect(f"report?id={target.ids[0]}&sent={token}")
