@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.settings import Settings
 from bot.wake import Wake
-from bot.web import auth, broadcasts, campaigns, champions, exports, insights, learning
+from bot.web import auth, broadcasts, campaigns, champions, exports, insights, learning, report_media
 from bot.web.headers import STATIC_PREFIX, security_headers
 from bot.web.layout import for_coordinators
 from bot.web.overview import overview
@@ -65,6 +65,7 @@ def routes(dashboard: Dashboard) -> list[web.AbstractRouteDef]:
         *campaigns.routes(dashboard),
         *learning.routes(dashboard),
         *exports.routes(dashboard),
+        *report_media.routes(dashboard),
         web.static(STATIC_PREFIX, STATIC_DIR),
     ]
 
