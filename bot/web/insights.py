@@ -17,7 +17,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -131,8 +131,9 @@ def _report_id(t: Translator, value: str) -> int:
     return whole_number(value, _("That report is not known"), _("Open a report from the Insights page."))
 
 
-@dataclass(frozen=True)
-class Option:
+class Option(NamedTuple):
+    """One choice of a filter, as the form macro takes it: (value, label, selected)."""
+
     value: str
     label: str
     selected: bool
