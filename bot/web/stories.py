@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import Translator
 from bot.web import auth
-from bot.web.layout import for_coordinators, problem
+from bot.web.layout import digits, for_coordinators, problem
 from storage import audit, stories
 from storage.models import utcnow
 
@@ -94,7 +94,7 @@ def routes(dashboard: Dashboard) -> list[web.RouteDef]:
             return auth.form_refused(visitor.t)
         _ = visitor.t.gettext
         report, action, text = (posted.get(name, "") for name in ("id", "action", "text"))
-        if not isinstance(report, str) or not report.isascii() or not report.isdigit() or len(report) > 18:
+        if not isinstance(report, str) or not digits(report):
             return problem(
                 visitor, _("That report is not known"), [_("Open a report from the Insights page.")]
             )
