@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import LANGUAGES, N_, RTL_LANGUAGES, Translator
-from bot.web import auth, report_media
+from bot.web import auth, report_media, stories
 from bot.web.layout import BadRequest, digits, for_coordinators, page, problem, whole_number
 from handlers.common import champion_zone
 from handlers.insights import (
@@ -333,6 +333,7 @@ def routes(dashboard: Dashboard) -> list[web.RouteDef]:
             replies = (await reports.replies_to(session, [report_id]))[report_id]
             answered = await responses.answered_texts(session, report)
             sent = await _sent_note(session, t, visitor, request.query.get("sent", ""))
+            story = await stories.form(session, t, report_id, shareable, request.query.get("story", ""))
             marked = request.query.get("marked") in MARKS  # just marked: shown as marked, even new
             status = "seen" if report.status == "new" and not marked else report.status
             if not marked:
@@ -378,6 +379,7 @@ def routes(dashboard: Dashboard) -> list[web.RouteDef]:
             marks=marks,
             respond=f"respond?id={report.id}",
             respond_label=_("Respond"),
+            story=story,
             back=_("Back to list"),
         )
 
@@ -584,6 +586,7 @@ def routes(dashboard: Dashboard) -> list[web.RouteDef]:
         web.post("/mark", for_coordinators(gate, mark)),
         web.get("/respond", for_coordinators(gate, respond_page)),
         web.post("/respond", for_coordinators(gate, respond)),
+        *stories.routes(dashboard),
     ]
 
 
