@@ -209,6 +209,7 @@ def help_text(t: Translator) -> str:
         _("Here is what I can do:"),
         _("/report – tell us what you heard in your community"),
         _("/myreports – your reports and the answers"),
+        _("/log – record how many people you talked to"),
         _("/learn – short lessons and quizzes"),
         _("/progress – what you have learned so far"),
         _("/weekly – a snippet every week"),
