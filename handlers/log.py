@@ -102,7 +102,7 @@ def _last_choices(t: Translator, entry: ActivityLog) -> list[Choice]:
 
 def _nudge_choice(t: Translator, champion: Champion) -> Choice:
     if champion.log_nudge:
-        return Choice(t.gettext("Stop weekly reminders"), "log:nudge:off")
+        return Choice(t.gettext("Stop reminders"), "log:nudge:off")
     return Choice(t.gettext("Remind me weekly"), "log:nudge:on")
 
 
@@ -144,11 +144,10 @@ async def start_new(update: Update, context: Context) -> None:
     if await require_member(update, context) is None:
         await context.reply.ack()
         return
+    await context.reply.ack()  # the message keeps its buttons: the reminder's Stop, the entry's Change
     if context.state is not None:
-        await context.reply.picked()
         await start(update, context)
         return
-    await context.reply.picked()
     await _go(update, context, PEOPLE, Logging())
 
 
@@ -428,7 +427,7 @@ async def _remove(update: Update, context: Context, champion: Champion, data: Lo
 
 
 async def toggle_nudge(update: Update, context: Context) -> None:
-    """Remind me weekly / Stop weekly reminders: turn the weekly reminder to log on or off."""
+    """Remind me weekly / Stop reminders: turn the weekly reminder to log on or off."""
     query = update.callback_query
     assert query and query.data
     champion = await require_member(update, context)
@@ -475,5 +474,5 @@ async def nudge_message(session: AsyncSession, item: outbox.Claimed, services: S
     _ = translator(item.language).gettext
     return Outgoing(
         _("Did you talk with people about health this week? Log it in three taps."),
-        [Choice(_("Log now"), "log:new"), Choice(_("Stop weekly reminders"), "log:nudge:off")],
+        [Choice(_("Log now"), "log:new"), Choice(_("Stop reminders"), "log:nudge:off")],
     )
