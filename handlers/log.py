@@ -385,7 +385,8 @@ async def _correct(update: Update, context: Context, champion: Champion, step: s
     field = "people" if step in (PEOPLE, COUNT) else "topic" if step == TOPIC else "setting"
     entry = None
     async with context.db.begin() as session:
-        if await conversation.leave_step(session, update.effective_chat.id, step):
+        left = await conversation.leave_step(session, update.effective_chat.id, step)
+        if left:
             entry = await activity_logs.correct(
                 session,
                 champion.id,
@@ -395,6 +396,9 @@ async def _correct(update: Update, context: Context, champion: Champion, step: s
                 topic=data.topic if field == "topic" else None,
                 setting=data.setting if field == "setting" else None,
             )
+    if not left:  # answered twice at once: the other answer made the change
+        await stale_button(update, context)
+        return
     _left(context)
     t = context.t
     if entry is None:  # logged again meanwhile, or deleted: nothing to change
@@ -408,18 +412,24 @@ async def _correct(update: Update, context: Context, champion: Champion, step: s
 
 
 async def _remove(update: Update, context: Context, champion: Champion, data: Logging, yes: bool) -> None:
+    """Delete the last entry, once, after Yes; or keep it."""
     assert update.effective_chat and data.entry is not None
     _ = context.t.gettext
-    await context.reply.picked(_("Yes, delete it") if yes else _("No, keep it"))
     if not yes:
+        await context.reply.picked(_("No, keep it"))
         await clear_step(update, context)
         await context.reply.say(_("Kept. Nothing was changed."))
         return
     deleted = False
     async with context.db.begin() as session:
-        if await conversation.leave_step(session, update.effective_chat.id, REMOVE):
+        left = await conversation.leave_step(session, update.effective_chat.id, REMOVE)
+        if left:
             deleted = await activity_logs.delete_last(session, champion.id, data.entry)
+    if not left:  # pressed twice at once: the other press deleted it
+        await stale_button(update, context)
+        return
     _left(context)
+    await context.reply.picked(_("Yes, delete it"))
     await context.reply.say(_("Deleted.") if deleted else _("That entry can no longer be changed."))
 
 
