@@ -94,6 +94,7 @@ def describe(t: Translator, topics: list[Topic], entry: ActivityLog) -> str:
 
 
 def _last_choices(t: Translator, entry: ActivityLog) -> list[Choice]:
+    """Change and Delete for an entry: they act only while it is the champion's last."""
     return [
         Choice(t.gettext("Change"), f"log:fix:{entry.id}"),
         Choice(t.gettext("Delete"), f"log:del:{entry.id}"),
@@ -101,6 +102,7 @@ def _last_choices(t: Translator, entry: ActivityLog) -> list[Choice]:
 
 
 def _nudge_choice(t: Translator, champion: Champion) -> Choice:
+    """The weekly reminder's toggle, as it is now."""
     if champion.log_nudge:
         return Choice(t.gettext("Stop reminders"), "log:nudge:off")
     return Choice(t.gettext("Remind me weekly"), "log:nudge:on")
@@ -157,6 +159,7 @@ async def ask(update: Update, context: Context, step: str, data: Logging) -> Non
 
 
 def _question(context: Context, step: str, data: Logging) -> Outgoing:
+    """A step's question with its choices, the answer given before ticked; at most 10 choices."""
     t = context.t
     _ = t.gettext
     back, cancel = Choice(_("Back"), "log:back"), Choice(_("Cancel"), "log:stop")
@@ -199,6 +202,7 @@ def _question(context: Context, step: str, data: Logging) -> Outgoing:
 
 
 async def _go(update: Update, context: Context, step: str, data: Logging) -> None:
+    """Move the chat to a step and ask its question."""
     await save_step(update, context, step, data)
     await ask(update, context, step, data)
 
