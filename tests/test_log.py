@@ -388,3 +388,25 @@ async def test_stats_and_the_overview_show_conversations_and_people_reached(
         assert await session.scalar(select(func.count()).select_from(ActivityLog)) == 3
     # A champion cannot see them.
     assert await ana.send("/stats") == ["Sorry, only coordinators can do that."]
+
+
+async def test_a_log_half_answered_survives_a_restart_and_another_journey_waits(
+    bot: BotHarness, places: None
+) -> None:
+    ana = bot.person(7020, "Ana")
+    await join(ana)
+    await ana.send("/log")
+    await ana.press("11–25")
+    await bot.restart()
+    assert await ana.send("/log") == ["Let's carry on with your log.", TOPIC_QUESTION]
+    await ana.press("Maternity")
+    assert await ana.send("/report") == [
+        "You are in the middle of something else. Finish it, or send /cancel, then /report."
+    ]
+    await ana.press("Event")
+    (saved,) = await entries(bot)
+    assert (saved.people, saved.band, saved.topic) == (11, "11-25", "maternity")
+    await ana.send("/deleteme")  # waiting for that answer, /log says so
+    assert await ana.send("/log") == [
+        "You are in the middle of something else. Finish it, or send /cancel, then /log."
+    ]
