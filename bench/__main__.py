@@ -6,6 +6,7 @@ import asyncio
 import sys
 
 from bench import (
+    activity_reach,
     broadcast,
     data_scale,
     handling,
@@ -28,6 +29,7 @@ FIGURES = {
     **whatsapp_broadcast.FIGURES,
     **whatsapp_inbound.FIGURES,
     **web_pages.FIGURES,
+    **activity_reach.FIGURES,
 }
 
 if __name__ == "__main__":

@@ -50,6 +50,7 @@ MENU = [
     ("help", N_("What I can do")),
     ("report", N_("Tell us what you heard")),
     ("myreports", N_("Your reports and the answers")),
+    ("log", N_("Log how many people you talked to")),
     ("learn", N_("Short lessons and quizzes")),
     ("progress", N_("What you have learned")),
     ("language", N_("Change language")),

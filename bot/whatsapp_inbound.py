@@ -372,5 +372,5 @@ def _error_code(status: dict[str, Any]) -> int | None:
 # Words people type for the commands Telegram offers in its menu (WhatsApp has no such menu).
 COMMAND_WORDS = {word: word for word in ("start", "help", "cancel", "language", "report", "myreports")}
 COMMAND_WORDS |= {word: word for word in ("learn", "progress", "weekly", "quiet", "privacy", "pause")}
-COMMAND_WORDS |= {word: word for word in ("resume", "stop", "mydata", "deleteme", "timezone")}
+COMMAND_WORDS |= {word: word for word in ("resume", "stop", "mydata", "deleteme", "timezone", "log")}
 COMMAND_WORDS |= {"menu": "help"}

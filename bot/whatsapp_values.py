@@ -120,6 +120,13 @@ async def forwarded_values(
     }
 
 
+async def no_values(
+    session: AsyncSession, item: outbox.Claimed, outgoing: Outgoing, services: Services
+) -> dict[str, str]:
+    """A template with nothing to fill in (the reminder to log)."""
+    return {}
+
+
 TEMPLATE_VALUES: dict[str, Values] = {
     outbox.BROADCAST: broadcast_values,
     outbox.CAMPAIGN: broadcast_values,
@@ -130,4 +137,5 @@ TEMPLATE_VALUES: dict[str, Values] = {
     outbox.APPROVAL_REQUEST: request_values,
     outbox.APPROVAL_RESULT: result_values,
     outbox.FORWARDED: forwarded_values,
+    outbox.LOG_NUDGE: no_values,
 }

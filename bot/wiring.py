@@ -46,6 +46,7 @@ from handlers import (
     timezone,
     web_login,
 )
+from handlers import log as logbook  # `log` is this module's logger
 from handlers.common import keep_question, stale_button
 from handlers.insights_state import Insights
 from storage import outbox
@@ -76,6 +77,7 @@ COMMANDS = {
     "campaigns": campaigns_menu.list_campaigns,
     "report": report.start,
     "myreports": report.my_reports,
+    "log": logbook.start,
     "insights": insights.start,
     "web": web_login.send_link,
 }
@@ -118,6 +120,11 @@ BUTTONS = {
     r"^rep:(stop|back|keep|ok|t:[a-z0-9-]{1,40}|k:[a-z]{1,8}|p:[a-z]{1,4}|a:\d{1,9}|more:\d{1,2}"
     r"|anon:(yes|no))$": report.button,
     r"^myr:\d{1,6}$": report.my_reports,
+    r"^log:new$": logbook.start_new,
+    r"^log:(stop|back|n|b:(1|2-5|6-10|11-25|26\+)|t:[a-z0-9-]{1,40}|s:[a-z]{1,8}|f:[a-z]{1,8}"
+    r"|rm:(yes|no))$": logbook.button,
+    r"^log:(fix|del):\d{1,18}$": logbook.fix_or_delete,
+    r"^log:nudge:(on|off)$": logbook.toggle_nudge,
     r"^stats:(week|month|30d)$": stats.choose_period,
     r"^home:(insights|broadcast|stats|invite|pending|champion)$": home.button,
     r"^exp:(int|partner|pt|ptx)(:(csv|xlsx))?$": export.choose,
@@ -127,6 +134,7 @@ JOBS = {
     schedule_tick: 10,
     learn.weekly_job: 60,
     digest.digest_job: 60,
+    logbook.nudge_job: 60,
     live_report.report_job: live_report.REPORT_SECONDS,
     whatsapp_jobs.prune_job: whatsapp_jobs.EVERY,
     whatsapp_jobs.recover_job: whatsapp_jobs.RECOVER_EVERY,
@@ -141,6 +149,7 @@ MESSAGES: dict[str, Render] = {
     outbox.WEEKLY: learn.weekly_message,
     outbox.DIGEST: digest.digest_message,
     outbox.FORWARDED: answer_back.forwarded_message,
+    outbox.LOG_NUDGE: logbook.nudge_message,
 }
 
 
@@ -149,6 +158,7 @@ STEPS: dict[str, type[StepData]] = {
     "erase": settings.Erasing,
     "join": onboarding.Joining,
     "rep": report.Reporting,
+    "log": logbook.Logging,
     "ins": Insights,
     "bc": compose.Composing,
     "ans": answer_back.Answering,
@@ -161,6 +171,7 @@ Callback = Callable[[Update, Context], Coroutine[Any, Any, None]]
 TEXT: dict[str, Callback] = {
     "join": onboarding.on_text,
     "rep": report.on_text,
+    "log": logbook.on_text,
     "ins": insights.on_text,
     "bc": compose.on_text,
     "ans": answer_back.on_text,

@@ -80,6 +80,7 @@ KEPT = N_(
     "• the name you gave us, your language and time zone\n"
     "• the area and networks you chose\n"
     "• your reports (with any photo or voice note), one you are still writing, and the replies\n"
+    "• the conversations you logged with /log: how many people, the topic and the setting\n"
     "• your learning progress and quiz answers\n"
     "• the messages we sent you and your answers to them\n"
     "• your settings (such as quiet hours), and when you agreed to take part and to sharing\n"

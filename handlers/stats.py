@@ -1,6 +1,7 @@
 """/stats for coordinators: learning completion, message reach, and reports for a period (this week,
-this month, the last 30 days) by topic, kind and area against the period before, with a bar chart
-of reports by topic sent as a picture. Figures for the coordinator's own eyes: not suppressed."""
+this month, the last 30 days) by topic, kind and area against the period before, with the
+conversations logged and people reached in it, and a bar chart of reports by topic sent as a
+picture. Figures for the coordinator's own eyes: not suppressed."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from handlers.common import champion_zone, isolate, require_coordinator
 from handlers.learn import topic_title
 from handlers.reach import reach_lines
 from handlers.report_labels import KIND_LABELS, topic_label
-from storage import insight_figures, learning
+from storage import activity_figures, insight_figures, learning
+from storage.activity_figures import Reach
 from storage.insight_figures import Figures
 from storage.models import utcnow
 from storage.report_topics import Topic
@@ -117,8 +119,10 @@ async def show_reports(context: Context, period: str) -> None:
     since, until = period_bounds(period, utcnow(), champion_zone(context.champion).key)
     async with context.db() as session:
         figures = await insight_figures.figures(session, since, until)
+        logged = await activity_figures.reach(session, since, until)
     t = context.t
-    await context.reply.say(report_text(t, context.topics, period, figures), _period_choices(t), columns=3)
+    text = report_text(t, context.topics, period, figures) + "\n" + logged_text(t, logged)
+    await context.reply.say(text, _period_choices(t), columns=3)
     if figures.current.total or figures.previous.total:
         png = await asyncio.to_thread(topic_chart, t, context.topics, period, figures)
         chart = Media("photo", png, "chart.png")
@@ -178,6 +182,13 @@ def report_text(t: Translator, topics: list[Topic], period: str, figures: Figure
         _("Active champions: {count}").format(count=t.number(figures.active_champions)),
     ]
     return "\n".join(lines)
+
+
+def logged_text(t: Translator, logged: Reach) -> str:
+    """The conversations champions logged (/log) in the period, all areas, and the people they reached."""
+    return t.gettext("Conversations logged: {sessions} · people reached: {people}").format(
+        sessions=t.number(logged.sessions), people=t.number(logged.people)
+    )
 
 
 def ordered_topics(topics: list[Topic], *counts: dict[str, int]) -> list[str]:

@@ -7,9 +7,10 @@ from sqlalchemy import delete, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, outerjoin
 
-from storage import identities, learning, reports
+from storage import activity_logs, identities, learning, reports
 from storage.db import rows_changed
 from storage.models import (
+    Area,
     Champion,
     ConversationState,
     Delivery,
@@ -255,6 +256,7 @@ async def personal_data(session: AsyncSession, champion: Champion) -> dict[str, 
         await session.scalars(select(Report).where(Report.champion_id == champion.id).order_by(Report.id))
     )
     replies = await reports.replies_to(session, [report.id for report in sent])
+    areas = {area.id: area.name for area in await session.scalars(select(Area))}
     return {
         "telegram_id": champion.telegram_id,
         "identities": [
@@ -331,6 +333,18 @@ async def personal_data(session: AsyncSession, champion: Champion) -> dict[str, 
                 ],
             }
             for report in sent
+        ],
+        "reminded_weekly_to_log": champion.log_nudge,
+        "conversations_logged": [
+            {
+                "people": entry.people,
+                "band": entry.band,
+                "topic": entry.topic,
+                "setting": entry.setting,
+                "area": areas.get(entry.area_id) if entry.area_id is not None else None,
+                "created_at": _iso(entry.created_at),
+            }
+            for entry in await activity_logs.of_champion(session, champion.id)
         ],
         "invites_created": [
             {"code": invite.code, "uses": invite.uses, "expires_at": _iso(invite.expires_at)}

@@ -43,6 +43,7 @@ CHANNEL = "champbot_outbox"  # PostgreSQL NOTIFY channel: the payload is the lan
 # What a row is. Person-to-person kinds never wait behind bulk ones.
 BROADCAST, CAMPAIGN, THEME, WEEKLY, DIGEST = "broadcast", "campaign", "theme", "weekly", "digest"
 REPLY, FORWARDED = "reply", "forwarded"
+LOG_NUDGE = "log-nudge"  # the weekly reminder to /log, for champions who asked for it
 APPROVAL_REQUEST, APPROVAL_RESULT = "approval-request", "approval-result"
 PERSON, BULK = 1, 2
 LANE = {
@@ -51,6 +52,7 @@ LANE = {
     THEME: BULK,
     WEEKLY: BULK,
     DIGEST: BULK,
+    LOG_NUDGE: BULK,
     REPLY: PERSON,
     APPROVAL_REQUEST: PERSON,
     APPROVAL_RESULT: PERSON,
@@ -69,6 +71,7 @@ RECIPIENTS: dict[str, frozenset[Status]] = {
     DIGEST: frozenset({Status.ACTIVE}),
     APPROVAL_REQUEST: frozenset({Status.ACTIVE}),
     FORWARDED: frozenset({Status.ACTIVE}),
+    LOG_NUDGE: frozenset({Status.ACTIVE}),
 }
 FOR_COORDINATORS = frozenset({DIGEST, APPROVAL_REQUEST, FORWARDED})
 

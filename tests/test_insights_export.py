@@ -165,6 +165,7 @@ async def test_stats_show_reports_by_topic_kind_and_area_against_the_period_befo
         "No area given: 1 (▲1)",
         "",
         "Active champions: 2",
+        "Conversations logged: 0 · people reached: 0",
     ]
     assert sam.buttons() == ["This week", "This month", "Last 30 days"]
     assert caption == "Reports by topic, this month and the time before"
@@ -191,6 +192,7 @@ async def test_stats_with_no_reports_say_so_and_send_no_chart(
         "No reports in this period or the one before.",
         "",
         "Active champions: 0",
+        "Conversations logged: 0 · people reached: 0",
     ]
     assert "photo" not in sam.history[-1]
 
@@ -210,7 +212,10 @@ async def test_stats_in_arabic(bot: BotHarness, places: None, clock: datetime) -
         ar.gettext("{label}: {count} ({change})").format(label=vaccinations, count=ar.number(3), change="▲2")
         in lines
     )
-    assert lines[-1] == ar.gettext("Active champions: {count}").format(count=ar.number(2))
+    assert lines[-2] == ar.gettext("Active champions: {count}").format(count=ar.number(2))
+    assert lines[-1] == ar.gettext("Conversations logged: {sessions} · people reached: {people}").format(
+        sessions=ar.number(0), people=ar.number(0)
+    )
     assert caption == ar.gettext("Reports by topic, this month and the time before")
     assert layla.buttons() == [ar.gettext("This week"), ar.gettext("This month"), ar.gettext("Last 30 days")]
     assert file_of(bot, layla.history[-1])[1].startswith(b"\x89PNG")

@@ -1,5 +1,6 @@
 """The overview page: active champions, reports this period by topic, kind and area with the change
-from the period before, and the reach of recent messages. Its figures come from the same storage
+from the period before, the conversations logged and people reached in it, and the reach of recent
+messages. Its figures come from the same storage
 functions and the same period rules as the chat's /stats; like /stats, they are for the
 coordinator's own eyes, so small numbers are shown as they are (the partner export is where
 they are suppressed)."""
@@ -24,11 +25,12 @@ from handlers.stats import (
     HEADINGS,
     PERIODS,
     change,
+    logged_text,
     ordered_areas,
     ordered_topics,
     period_bounds,
 )
-from storage import audit, insight_figures, responses
+from storage import activity_figures, audit, insight_figures, responses
 from storage.insight_figures import Counts
 from storage.models import utcnow
 from storage.report_topics import Topic
@@ -128,6 +130,7 @@ async def overview(
     since, until = period_bounds(period, now, timezone)
     async with sessions.begin() as session:
         figures = await insight_figures.figures(session, since, until)
+        logged = await activity_figures.reach(session, since, until)
         recent = await responses.recent_reach(session, now - timedelta(days=REACH_DAYS))
         chart = await reports_by_week(session, t, topics, now, timezone)
         await audit.record(session, audit.VIEWED, visitor.champion.id, now, "overview")
@@ -140,6 +143,7 @@ async def overview(
         period_label=_("Period"),
         periods=[(key, _(label), key == period) for key, label in PERIODS.items()],
         active=_("Active champions: {count}").format(count=t.number(figures.active_champions)),
+        logged=logged_text(t, logged),
         heading=_(HEADINGS[period]).format(
             count=t.number(current.total), change=change(t, current.total, previous.total)
         ),
