@@ -356,6 +356,10 @@ class Report(Base):
         Index("ix_report_kind_created_at", "kind", "created_at"),
         Index("ix_report_area_id_created_at", "area_id", "created_at"),
         Index("ix_report_champion_id_created_at", "champion_id", "created_at"),
+        # The dashboard's search (ILIKE '%words%'), on PostgreSQL with pg_trgm (migration 0013).
+        Index(
+            "ix_report_text_trgm", "text", postgresql_using="gin", postgresql_ops={"text": "gin_trgm_ops"}
+        ).ddl_if(dialect="postgresql"),
     )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     champion_id: Mapped[int] = mapped_column(ForeignKey("champion.id", ondelete="CASCADE"))
