@@ -23,20 +23,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp.test_utils import TestClient, TestServer
-from sqlalchemy import (
-    Integer,
-    String,
-    case,
-    column,
-    func,
-    insert,
-    literal,
-    literal_column,
-    select,
-    text,
-    true,
-    values,
-)
+from sqlalchemy import String, case, func, insert, literal, literal_column, select, text, true, union_all
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.common import (
@@ -88,9 +75,9 @@ async def fill_reading(engine: AsyncEngine, library: Library) -> int:
     figure 8 spreads report columns), and answered two in three of those quizzes, half of them
     right. About 5 reads a champion: half a million rows for 100,000 champions."""
     ids = library.all_ids()
-    snippets = values(column("snippet_id", String), column("n", Integer), name="snippet").data(
-        [(snippet_id, n) for n, snippet_id in enumerate(ids)]
-    )
+    snippets = union_all(  # not VALUES … AS t(a, b), which SQLite lacks
+        *(select(literal(i, String).label("snippet_id"), literal(n).label("n")) for n, i in enumerate(ids))
+    ).subquery("snippet")
     spread = (Champion.id * literal_column("2654435761") + snippets.c.n * 40503) % 1000003
     chance = 60 - (35 * snippets.c.n) // max(len(ids) - 1, 1)
     answer = spread % 6
