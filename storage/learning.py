@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, case, func, select, update
+from sqlalchemy import BigInteger, ColumnElement, case, cast, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.content import SOURCE_LANGUAGE, Library
@@ -143,37 +143,34 @@ async def completion(
         ).all()
     )
     members = sum(members_by_area.values())
-    member = Champion.status.in_(MEMBERS)
-    per_snippet = (
+    known = library.all_ids()
+    # One pass over the progress, by area and snippet: topics sum its snippets, areas their reads.
+    by_area_snippet = (
         await session.execute(
             select(
+                Champion.area_id,
                 SnippetProgress.snippet_id,
                 func.count(),
                 func.count(SnippetProgress.quiz_correct),
                 func.sum(case((SnippetProgress.quiz_correct.is_(True), 1), else_=0)),
             )
             .join(Champion, Champion.id == SnippetProgress.champion_id)
-            .where(member)
-            .group_by(SnippetProgress.snippet_id)
+            .where(Champion.status.in_(MEMBERS), SnippetProgress.snippet_id.in_(known))
+            .group_by(Champion.area_id, SnippetProgress.snippet_id)
         )
     ).all()
-    by_snippet = {row[0]: (row[1], row[2], int(row[3] or 0)) for row in per_snippet}
+    by_snippet: dict[str, list[int]] = {}
+    reads_by_area: dict[int | None, int] = {}
+    for area_id, snippet_id, read, answered, right in by_area_snippet:
+        sums = by_snippet.setdefault(snippet_id, [0, 0, 0])
+        for k, value in enumerate((read, answered, int(right or 0))):
+            sums[k] += value
+        reads_by_area[area_id] = reads_by_area.get(area_id, 0) + read
     topics = []
     for topic in library.topics():
         ids = library.in_topic(topic)
-        read, answered, right = (sum(by_snippet.get(i, (0, 0, 0))[k] for i in ids) for k in range(3))
+        read, answered, right = (sum(by_snippet.get(i, [0, 0, 0])[k] for i in ids) for k in range(3))
         topics.append(TopicFigures(topic, read, members * len(ids), answered, right))
-    known = set(library.all_ids())
-    reads_by_area = dict(
-        (
-            await session.execute(
-                select(Champion.area_id, func.count())
-                .join(SnippetProgress, SnippetProgress.champion_id == Champion.id)
-                .where(member, SnippetProgress.snippet_id.in_(known))
-                .group_by(Champion.area_id)
-            )
-        ).all()
-    )
     area_names: dict[int | None, str] = dict((await session.execute(select(Area.id, Area.name))).all())
     areas = [
         AreaFigures(area_names.get(area_id), count, reads_by_area.get(area_id, 0), count * len(known))
@@ -198,40 +195,80 @@ async def topic_completion(
     session: AsyncSession, library: Library, area_id: int | None = None
 ) -> tuple[int, list[TopicCompletion]]:
     """Members (of one area, or all), and for each topic how many of them started it and finished
-    it, their reads and their quiz answers: one aggregate over their progress, each champion's
-    rows first grouped by topic in SQL, then counted per topic."""
+    it, their reads and their quiz answers. Each member's progress is folded in SQL into three
+    whole numbers with a bit per snippet (read, answered, right), then one row of counts is taken
+    over those: one pass over the progress, grouped by champion alone (grouping by champion and
+    topic, or by snippet as well, took several passes or far more groups)."""
     member: list[ColumnElement[bool]] = [Champion.status.in_(MEMBERS)]
     if area_id is not None:
         member.append(Champion.area_id == area_id)
     members = int(await session.scalar(select(func.count()).select_from(Champion).where(*member)) or 0)
-    sizes = {topic: len(library.in_topic(topic)) for topic in library.topics()}
-    topic_of = {snippet_id: topic for topic in sizes for snippet_id in library.in_topic(topic)}
-    if not topic_of:
-        return members, []
+    found: dict[str, TopicCompletion] = {}
+    for topics in _in_passes(library):
+        found.update(await _topic_pass(session, library, topics, member))
+    return members, [found[topic] for topic in library.topics()]
+
+
+BITS = 62  # snippets one pass marks in a BIGINT, one bit each
+
+
+def _in_passes(library: Library) -> list[list[str]]:
+    """The topics in groups of at most BITS snippets, a topic never split (finishing it is having
+    every one of its bits); a topic of more than BITS snippets is refused."""
+    passes: list[list[str]] = []
+    size = BITS
+    for topic in library.topics():
+        snippets = len(library.in_topic(topic))
+        if snippets > BITS:
+            raise ValueError(f"topic {topic} has {snippets} snippets; the learning figures take {BITS}")
+        if size + snippets > BITS:
+            passes.append([])
+            size = 0
+        passes[-1].append(topic)
+        size += snippets
+    return passes
+
+
+async def _topic_pass(
+    session: AsyncSession, library: Library, topics: list[str], member: list[ColumnElement[bool]]
+) -> dict[str, TopicCompletion]:
+    """The figures of `topics` (at most BITS snippets in all) for the champions `member` picks."""
+    ids = [snippet_id for topic in topics for snippet_id in library.in_topic(topic)]
+    bit = {snippet_id: 1 << n for n, snippet_id in enumerate(ids)}
+    mark = case(bit, value=SnippetProgress.snippet_id)
+
+    def marks(when: ColumnElement[bool] | None = None) -> ColumnElement[int]:
+        return cast(func.sum(mark if when is None else case((when, mark), else_=0)), BigInteger)
+
     per_champion = (
         select(
-            case(topic_of, value=SnippetProgress.snippet_id).label("topic"),
-            func.count().label("read"),
-            func.count(SnippetProgress.quiz_correct).label("answered"),
-            func.sum(case((SnippetProgress.quiz_correct.is_(True), 1), else_=0)).label("right"),
+            marks().label("read"),
+            marks(SnippetProgress.quiz_correct.is_not(None)).label("answered"),
+            marks(SnippetProgress.quiz_correct.is_(True)).label("right"),
         )
         .join(Champion, Champion.id == SnippetProgress.champion_id)
-        .where(*member, SnippetProgress.snippet_id.in_(topic_of))
-        .group_by(SnippetProgress.champion_id, "topic")  # the label: one CASE, not two to match
+        .where(*member, SnippetProgress.snippet_id.in_(ids))
+        .group_by(SnippetProgress.champion_id)
         .subquery()
     )
-    done = case((per_champion.c.read >= case(sizes, value=per_champion.c.topic), 1), else_=0)
-    rows = await session.execute(
-        select(
-            per_champion.c.topic,
-            func.count(),
-            func.sum(done),
-            func.sum(per_champion.c.read),
-            func.sum(per_champion.c.answered),
-            func.sum(per_champion.c.right),
-        ).group_by(per_champion.c.topic)
-    )
-    found = {row[0]: [int(value or 0) for value in row[1:]] for row in rows}
-    return members, [
-        TopicCompletion(topic, size, *found.get(topic, [0, 0, 0, 0, 0])) for topic, size in sizes.items()
-    ]
+
+    def having(column: ColumnElement[int], bits: int, every: bool = False) -> ColumnElement[int]:
+        """How many champions have any (or every) one of `bits` set in `column`."""
+        held = column.bitwise_and(bits)
+        return func.coalesce(func.sum(case((held == bits if every else held != 0, 1), else_=0)), 0)
+
+    columns = []
+    for topic in topics:
+        bits = sum(bit[snippet_id] for snippet_id in library.in_topic(topic))
+        columns += [having(per_champion.c.read, bits), having(per_champion.c.read, bits, every=True)]
+    for snippet_id in ids:
+        columns += [having(per_champion.c[name], bit[snippet_id]) for name in ("read", "answered", "right")]
+    row = iter((await session.execute(select(*columns))).one())
+    started = {topic: (int(next(row)), int(next(row))) for topic in topics}
+    by_snippet = {snippet_id: (int(next(row)), int(next(row)), int(next(row))) for snippet_id in ids}
+    found = {}
+    for topic in topics:
+        snippets = library.in_topic(topic)
+        read, answered, right = (sum(by_snippet[i][k] for i in snippets) for k in range(3))
+        found[topic] = TopicCompletion(topic, len(snippets), *started[topic], read, answered, right)
+    return found

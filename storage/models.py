@@ -346,7 +346,8 @@ class Report(Base):
     __tablename__ = "report"
     __table_args__ = (
         # Newest first, alone or within one filter: the /insights and /stats hot paths.
-        Index("ix_report_created_at", "created_at"),
+        # It covers what the overview counts, so PostgreSQL counts from the index alone (0013).
+        Index("ix_report_created_at", "created_at", postgresql_include=["id", "topic", "kind", "area_id"]),
         Index("ix_report_status_created_at", "status", "created_at"),
         # "New" is how coordinators triage, so it is indexed with each other filter.
         Index("ix_report_status_topic_created_at", "status", "topic", "created_at"),
@@ -356,6 +357,10 @@ class Report(Base):
         Index("ix_report_kind_created_at", "kind", "created_at"),
         Index("ix_report_area_id_created_at", "area_id", "created_at"),
         Index("ix_report_champion_id_created_at", "champion_id", "created_at"),
+        # The dashboard's search (ILIKE '%words%'), on PostgreSQL with pg_trgm (migration 0013).
+        Index(
+            "ix_report_text_trgm", "text", postgresql_using="gin", postgresql_ops={"text": "gin_trgm_ops"}
+        ).ddl_if(dialect="postgresql"),
     )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     champion_id: Mapped[int] = mapped_column(ForeignKey("champion.id", ondelete="CASCADE"))
