@@ -484,6 +484,15 @@ def test_champbot_export_national_and_merge(tmp_path: Path) -> None:
     done = champbot(tmp_path / "b.db", "merge", "north.json", "north.json", "-o", "twice.json", cwd=tmp_path)
     assert done.returncode == 1 and "both hold deployment 'North'" in done.stderr
     assert not (tmp_path / "twice.json").exists()
+    (tmp_path / "broken.json").write_text('{"schema": "champbot-national", ')
+    done = champbot(tmp_path / "b.db", "merge", "north.json", "broken.json", "-o", "twice.json", cwd=tmp_path)
+    assert done.returncode == 1 and "broken.json: cannot read it as JSON" in done.stderr
+    assert sorted(p.name for p in tmp_path.glob("*.json")) == [
+        "broken.json",
+        "england.json",
+        "north.json",
+        "south.json",
+    ]
 
 
 def test_champbot_export_national_refuses_a_bad_period_and_writes_nothing(tmp_path: Path) -> None:
