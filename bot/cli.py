@@ -1045,9 +1045,10 @@ def export_partner(fmt: str, output: Path | None, with_text: bool, **filters: An
 
 
 @contextmanager
-def _replacing(path: Path) -> Iterator[TextIO]:
-    """A text file that replaces `path` only once everything is written: written beside it under
-    a temporary name and renamed, so a failure leaves no half-written file (and any old one as it was)."""
+def _replacing(path: Path, check: Callable[[Path], None] | None = None) -> Iterator[TextIO]:
+    """A text file that replaces `path` only once everything is written (and `check` passed on it):
+    written beside it under a temporary name and renamed, so a failure leaves no half-written file
+    (and any old one as it was)."""
     import os
     import tempfile
 
@@ -1055,6 +1056,8 @@ def _replacing(path: Path) -> Iterator[TextIO]:
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             yield out
+        if check is not None:
+            check(Path(temporary))
         os.replace(temporary, path)
     except BaseException:
         os.unlink(temporary)
@@ -1111,6 +1114,9 @@ def export_national(period: str, deployment: str, threshold: int, output: Path) 
         chosen = parse_period(period)
     except PeriodError as exc:
         raise click.ClickException(str(exc)) from None
+    deployment = deployment.strip()
+    if not 1 <= len(deployment) <= national_export.NAME_MAX:
+        raise click.ClickException(f"--deployment must be 1-{national_export.NAME_MAX} characters")
     try:
         topics = load_topics(languages=tuple(LANGUAGES))
     except TopicsError as exc:
@@ -1121,7 +1127,7 @@ def export_national(period: str, deployment: str, threshold: int, output: Path) 
 
     async def go(sessions: async_sessionmaker[AsyncSession]) -> national_export.Summary:
         async with sessions() as session:
-            with _replacing(output) as out:
+            with _replacing(output, national_export.check_file) as out:
                 return await national_export.write_export(
                     session,
                     chosen,

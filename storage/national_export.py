@@ -37,6 +37,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
+from pathlib import Path
 from typing import Any, TextIO
 
 from sqlalchemy import func, select
@@ -52,6 +53,7 @@ from storage.suppression import Position, extended, primary, protect, publish
 
 SCHEMA = "champbot-national"
 SCHEMA_VERSION = 1
+NAME_MAX = 200  # characters in a deployment's name (an area's is at most 100)
 NONE = "none"  # a topic with no Core20PLUS5 clinical area
 # The settings /log offers (ActivityLog.setting); any other found in the data gets a column too.
 SETTINGS = ("faith", "school", "centre", "online", "door", "event", "other")
@@ -65,6 +67,26 @@ def schema() -> Document:
     text = resources.files("storage").joinpath("schemas/national-export.schema.json").read_text("utf-8")
     loaded: Document = json.loads(text)
     return loaded
+
+
+def problem(document: Any) -> str | None:
+    """What makes `document` not a national export of this schema (the first thing found), or None."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(schema())
+    error = jsonschema.exceptions.best_match(validator.iter_errors(document))
+    if error is None:
+        return None
+    where = "/".join(str(part) for part in error.absolute_path) or "the top level"
+    return f"{where}: {error.message}"
+
+
+def check_file(path: Path) -> None:
+    """Raise ValueError if the file just written is not a valid export (it then never replaces
+    the output: a bug caught, not a file the national team cannot read)."""
+    found = problem(json.loads(path.read_text(encoding="utf-8")))
+    if found is not None:
+        raise ValueError(f"the export does not match its schema ({found})")
 
 
 @dataclass(frozen=True)
@@ -368,8 +390,6 @@ def merge(documents: list[tuple[str, Document]], *, now: datetime) -> Document:
     """One national export from several (each named, for messages): checked against the schema,
     of one version, period and threshold, from different deployments with no area in common.
     Each input's tables are kept as they are; see the module docstring for why that is right."""
-    import jsonschema
-
     if len(documents) < 2:
         raise MergeError("give at least two exports to merge")
     for name, document in documents:
@@ -378,12 +398,10 @@ def merge(documents: list[tuple[str, Document]], *, now: datetime) -> Document:
             raise MergeError(
                 f"{name}: schema version {version!r}; this champbot merges version {SCHEMA_VERSION}"
             )
-    validator = jsonschema.Draft202012Validator(schema())
     for name, document in documents:
-        error = jsonschema.exceptions.best_match(validator.iter_errors(document))
-        if error is not None:
-            where = "/".join(str(part) for part in error.absolute_path) or "the top level"
-            raise MergeError(f"{name}: not a national export ({where}: {error.message})")
+        found = problem(document)
+        if found is not None:
+            raise MergeError(f"{name}: not a national export ({found})")
     first_name, first = documents[0]
     for field in ("period", "threshold"):
         for name, document in documents[1:]:

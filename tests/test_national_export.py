@@ -530,6 +530,19 @@ def test_champbot_export_national_refuses_a_bad_period_and_writes_nothing(tmp_pa
         tmp_path / "a.db",
         "national",
         "--period",
+        "2027-Q1",
+        "--deployment",
+        "  ",
+        "-o",
+        "out.json",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 1 and "--deployment must be 1-200 characters" in done.stderr
+    assert list(tmp_path.glob("*out*")) == []
+    done = champbot(
+        tmp_path / "a.db",
+        "national",
+        "--period",
         "2026-Q1",
         "--deployment",
         "North",
