@@ -4,24 +4,30 @@ so that no hidden count can be worked out from what is published.
 Zeros are published as 0. A zero says nobody in that cell did something, which singles nobody out;
 the partner export prints 0 the same way (`insight_export.suppressed`), and ONS and NHS England
 guidance on small numbers protect counts from 1 up (zeros are left shown unless they reveal
-something about a group, which a count of reports cannot). Hidden counts are never zero, which is
-also what makes the complementary suppression below sound.
+something about a group, which a count of reports cannot). So a hidden count is never zero, and
+the complementary suppression below assumes whoever reads the table knows that.
 
 The algorithm, on the table extended by its totals (one more row, the column totals, and one more
 column, the row totals, meeting at the grand total):
 
 1. Primary: hide every count from 1 to threshold - 1, cells and totals alike (a row total of 3 is as
    small a number as a cell of 3).
-2. Complementary: look at the hidden cells as edges of a graph whose nodes are the rows and columns
-   of the extended table. A hidden cell can be worked out exactly when it is not on a cycle of that
-   graph: alone in its row or column (the line's equation gives it), or a bridge between two groups
-   of hidden cells (adding up the equations of one group gives it). A hidden cell on a cycle is not
-   determined: adding 1 to it and going round the cycle adding and taking 1 (totals move with their
-   cells) keeps every published figure, and every hidden count is at least 1, so both directions stay
-   non-negative. So, while some hidden cell is not on a cycle, hide one more published, non-zero
-   count: for a cell alone in a line, the smallest in that line (preferring one whose own other line
-   already has a hidden cell, then an inner cell over a total); for a bridge, the smallest that joins
-   the two groups. Should none be found, every non-zero count is hidden, which is always safe.
+2. Complementary: a hidden count can be worked out unless some other table agrees with everything
+   published and differs there. Such a table exists exactly when the count lies on a cycle of
+   hidden counts (alternating between rows and columns of the extended table) round which 1 can be
+   added and taken in turn, totals moving with their cells, without any count falling below 1:
+   anyone can tell that a hidden count is not 0, since zeros are published. (Two tables that agree
+   on everything published differ by such cycles; that is what the relations of a table with its
+   totals are.) So a hidden count alone in its row or column, a bridge between two groups of
+   hidden counts, or a block of hidden 1s is given away. While one is, hide one more published
+   count (each is at least the threshold, so it can give and take): the first, inner cells before
+   totals and smallest first, that puts the exposed count on such a cycle; failing that the
+   smallest in its row or column, and look again. Should none be left, every non-zero count is
+   hidden, which is always safe (a cell can grow with its row, column and grand totals).
+
+The search for a cycle is a walk over the hidden counts from the count's column back to its row
+(or the reverse), so a table of a few dozen cells takes a few milliseconds. What it does not
+defend against is someone who knows this algorithm and reasons from which cells it chose.
 
 Each table is suppressed on its own, so tables must not share cells or publish totals of each
 other; the national export keeps its tables apart for that reason (storage/national_export.py).
@@ -52,88 +58,78 @@ def extended(cells: Sequence[Sequence[int]]) -> list[list[int]]:
     return [*rows, [sum(row[c] for row in rows) for c in range(width)]]
 
 
-def _on_cycle(edge: Position, hidden: set[Position]) -> bool:
-    """Whether a hidden cell lies on a cycle of hidden cells: its row and column stay joined, through
-    other hidden cells, once it is taken away."""
-    start, goal = ("r", edge[0]), ("c", edge[1])
-    seen = {start}
-    todo = [start]
-    while todo:
-        side, index = todo.pop()
-        for row, column in hidden:
-            if (row, column) == edge:
-                continue
-            if side == "r" and row == index:
-                node = ("c", column)
-            elif side == "c" and column == index:
-                node = ("r", row)
-            else:
-                continue
-            if node == goal:
-                return True
-            if node not in seen:
-                seen.add(node)
-                todo.append(node)
+def _moves(grid: list[list[int]], cell: Position) -> tuple[bool, bool]:
+    """Whether a hidden count can take part in a move round a cycle that adds to its line's
+    first-named end (its row, going to its column) and one that takes from it. A move changes the
+    count by +1 or -1 according to the direction and to whether the count is an inner cell, a total
+    or the grand total; taking 1 is possible only from a count of 2 or more, since everyone knows a
+    hidden count is at least 1 (zeros are published)."""
+    last_row, last_column = len(grid) - 1, len(grid[0]) - 1
+    row, column = cell
+    sign = (-1 if row == last_row else 1) * (-1 if column == last_column else 1)
+    can_take = grid[row][column] >= 2
+    return (sign > 0 or can_take, sign < 0 or can_take)
+
+
+def _undetermined(cell: Position, hidden: set[Position], grid: list[list[int]]) -> bool:
+    """Whether another table agrees with everything published but differs at `cell`: a cycle of
+    hidden counts through it along which 1 can be added and taken in turn, every count staying at
+    least 1. Tried both ways round: out along its row to its column, then back to its row through
+    the other hidden counts (or the reverse)."""
+    forward, backward = _moves(grid, cell)
+    for way, usable in ((0, forward), (1, backward)):
+        if not usable:
+            continue
+        # Going row -> column uses a count's forward move, column -> row its backward one.
+        start, goal = (("c", cell[1]), ("r", cell[0])) if way == 0 else (("r", cell[0]), ("c", cell[1]))
+        seen = {start}
+        todo = [start]
+        while todo:
+            side, index = todo.pop()
+            for other in hidden:
+                if other == cell:
+                    continue
+                row, column = other
+                out, back = _moves(grid, other)
+                if side == "r" and row == index and out:
+                    node = ("c", column)
+                elif side == "c" and column == index and back:
+                    node = ("r", row)
+                else:
+                    continue
+                if node == goal:
+                    return True
+                if node not in seen:
+                    seen.add(node)
+                    todo.append(node)
     return False
 
 
-def _group(edge: Position, hidden: set[Position]) -> tuple[set[int], set[int]]:
-    """The rows and columns joined to a bridge's row by hidden cells other than the bridge."""
-    rows, columns = {edge[0]}, set()
-    changed = True
-    while changed:
-        changed = False
-        for row, column in hidden - {edge}:
-            if (row in rows) != (column in columns):
-                rows.add(row)
-                columns.add(column)
-                changed = True
-    return rows, columns
-
-
-def _complement(edge: Position, hidden: set[Position], grid: list[list[int]]) -> Position | None:
-    """The published non-zero count to hide so that a hidden cell no longer stands out."""
-    last_row, last_column = len(grid) - 1, len(grid[0]) - 1
-    row, column = edge
-    rows_with = {r for r, _ in hidden}
-    columns_with = {c for _, c in hidden}
-    alone_in_row = sum(1 for r, _ in hidden if r == row) == 1
-    alone_in_column = sum(1 for _, c in hidden if c == column) == 1
-    if alone_in_row or alone_in_column:
-        if alone_in_row:
-            line = [(row, c) for c in range(last_column + 1)]
-            crossing = columns_with
-        else:
-            line = [(r, column) for r in range(last_row + 1)]
-            crossing = rows_with
-        candidates = [p for p in line if p not in hidden and grid[p[0]][p[1]] > 0]
-
-        def rank(p: Position) -> tuple[bool, bool, int]:
-            other = p[1] if alone_in_row else p[0]
-            is_total = p[0] == last_row or p[1] == last_column
-            return (other not in crossing, is_total, grid[p[0]][p[1]])
-
-        return min(candidates, key=rank, default=None)
-    rows, columns = _group(edge, hidden)
-    all_rows, all_columns = set(range(last_row + 1)), set(range(last_column + 1))
-    joining = [(r, c) for r in rows for c in all_columns - columns] + [
-        (r, c) for r in all_rows - rows for c in columns
-    ]
-    candidates = [p for p in joining if p not in hidden and grid[p[0]][p[1]] > 0]
-    return min(
-        candidates, key=lambda p: (p[0] == last_row or p[1] == last_column, grid[p[0]][p[1]]), default=None
-    )
-
-
 def protect(grid: list[list[int]], hidden: Iterable[Position]) -> set[Position]:
-    """`hidden` (non-zero counts of the extended `grid`) and the complementary cells that put every
-    one of them on a cycle, so none can be worked out."""
+    """`hidden` (non-zero counts of the extended `grid`) and the complementary counts that leave
+    every one of them undetermined."""
     chosen = set(hidden)
+    last_row, last_column = len(grid) - 1, len(grid[0]) - 1
+
+    def rank(p: Position) -> tuple[bool, int]:
+        return (p[0] == last_row or p[1] == last_column, grid[p[0]][p[1]])
+
     while True:
-        exposed = next((edge for edge in sorted(chosen) if not _on_cycle(edge, chosen)), None)
+        exposed = next((cell for cell in sorted(chosen) if not _undetermined(cell, chosen, grid)), None)
         if exposed is None:
             return chosen
-        extra = _complement(exposed, chosen, grid)
+        published = sorted(
+            (
+                (r, c)
+                for r, row in enumerate(grid)
+                for c, value in enumerate(row)
+                if value and (r, c) not in chosen
+            ),
+            key=rank,
+        )
+        mends = (p for p in published if _undetermined(exposed, chosen | {p}, grid))
+        in_line = (p for p in published if p[0] == exposed[0] or p[1] == exposed[1])
+        extra = next(mends, None) or next(in_line, None)
         if extra is None:
             return {(r, c) for r, row in enumerate(grid) for c, value in enumerate(row) if value > 0}
         chosen.add(extra)

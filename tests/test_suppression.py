@@ -1,7 +1,8 @@
 """Small-number suppression: counts under the threshold are hidden, and enough others that no hidden
 count can be worked out from what is published. Checked the way someone trying would: for each
-hidden count, search for another table of non-negative whole numbers agreeing with every published
-cell and total but differing there; finding none means the count is given away."""
+hidden count, search for another table of whole numbers agreeing with every published cell and
+total but differing there, every hidden count at least 1 (zeros are published, so anyone knows a
+hidden count is not 0); finding none means the count is given away."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def equations(rows: int, columns: int) -> list[list[tuple[Position, int]]]:
 
 
 def another_solution(grid: list[list[int]], hidden: set[Position], cell: Position, value: int) -> bool:
-    """Whether some non-negative whole numbers in the hidden positions, with `cell` = `value`, agree
+    """Whether some whole numbers of at least 1 in the hidden positions, with `cell` = `value`, agree
     with every relation (a depth-first search, solving any relation left with one unknown)."""
     rows, columns = len(grid) - 1, len(grid[0]) - 1
     bound = grid[-1][-1] + 1
@@ -49,7 +50,7 @@ def another_solution(grid: list[list[int]], hidden: set[Position], cell: Positio
             elif len(unknown) == 1:
                 p, s = unknown[0]
                 solved = -partial * s
-                if not 0 <= solved <= bound:
+                if not 1 <= solved <= bound:
                     return False
                 return search({**assigned, p: solved})
             else:
@@ -57,7 +58,7 @@ def another_solution(grid: list[list[int]], hidden: set[Position], cell: Positio
         if not free_left:
             return True
         p = next(p for p in sorted(hidden) if p not in values)
-        return any(search({**assigned, p: v}) for v in range(bound + 1))
+        return any(search({**assigned, p: v}) for v in range(1, bound + 1))
 
     return search({cell: value})
 
@@ -71,7 +72,7 @@ def determined(cells: list[list[int]], hidden: set[Position]) -> list[Position]:
         p
         for p in sorted(hidden)
         if not any(
-            v >= 0 and another_solution(grid, hidden, p, v)
+            v >= 1 and another_solution(grid, hidden, p, v)
             for v in (grid[p[0]][p[1]] - 1, grid[p[0]][p[1]] + 1)
         )
     ]
@@ -124,6 +125,14 @@ def test_a_bridge_between_two_groups_is_found_and_mended() -> None:
     pattern = primary(extended(cells), T)
     assert determined(cells, pattern) == [(0, 2)]
     check(cells)
+
+
+def test_a_block_of_ones_is_not_given_away_by_knowing_hidden_counts_are_not_zero() -> None:
+    # Four hidden 1s on a cycle: in a table where hidden counts could be 0 they could move, but a
+    # hidden count is at least 1, so each row's 22 - 20 = 2 would give them all away.
+    cells = [[1, 1, 20], [1, 1, 20], [20, 20, 20]]
+    assert determined(cells, {(0, 0), (0, 1), (1, 0), (1, 1)}) == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    assert len(check(cells)) > 4
 
 
 def test_small_totals_are_hidden_and_cannot_be_recovered() -> None:
