@@ -2,8 +2,9 @@
 and the merge of several deployments' exports into one national file (`champbot export merge`).
 The format is JSON, described by storage/schemas/national-export.schema.json; README shows it used.
 
-What it holds, all counted in SQL (GROUP BY), so memory follows the number of areas, topics and
-months, never the number of reports or logs:
+What it holds, all counted in SQL (GROUP BY) a month at a time and each report table written as
+soon as it is made, so memory follows the number of areas, topics and kinds, never the number of
+reports or logs:
 
 - `reports`: one table per area and month: rows the topics (each with its Core20PLUS5 clinical
   area, "none" where it has none), columns the kinds, with row, column and grand totals. Only
@@ -213,19 +214,37 @@ class _Writer:
     def __init__(self, out: TextIO) -> None:
         self.out = out
         self.first = True
+        self.items = 0
 
     def key(self, name: str, value: Any) -> None:
-        self.out.write(("{" if self.first else ",\n") + json.dumps(name) + ": " + json.dumps(value))
+        self.out.write(("{" if self.first else ",\n") + json.dumps(name) + ": " + _dumps(value))
         self.first = False
 
-    def items(self, name: str, items: list[Document]) -> None:
+    def start(self, name: str) -> None:
+        """Open a list under `name`; `item` adds to it and `stop` closes it."""
         self.out.write(",\n" + json.dumps(name) + ": [")
-        for number, item in enumerate(items):
-            self.out.write(("\n  " if number == 0 else ",\n  ") + json.dumps(item, ensure_ascii=False))
-        self.out.write("\n]" if items else "]")
+        self.items = 0
+
+    def item(self, item: Document) -> None:
+        self.out.write(("\n  " if self.items == 0 else ",\n  ") + _dumps(item))
+        self.items += 1
+
+    def stop(self) -> None:
+        self.out.write("\n]" if self.items else "]")
 
     def end(self) -> None:
         self.out.write("\n}\n")
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _write_list(writer: _Writer, name: str, items: list[Document]) -> None:
+    writer.start(name)
+    for item in items:
+        writer.item(item)
+    writer.stop()
 
 
 async def _area_names(session: AsyncSession) -> dict[int, str]:
@@ -308,23 +327,22 @@ async def write_export(
         ("areas", ordered_areas),
     ):
         writer.key(key, value)
-    report_tables: list[Document] = []
     total_reports = 0
     by_name = {name: area_id for area_id, name in names.items()}
+    writer.start("reports")
     for month, start, end in _month_bounds(period):
         found = await _reports(session, start, end)
         total_reports += sum(sum(counts.values()) for counts in found.values())
         areas: list[str | None] = [*ordered_areas, *([None] if None in found else [])]
         for area in areas:
             counts = found.get(by_name[area] if area is not None else None, {})
-            report_tables.append(report_table(deployment, area, month, counts, topics, threshold))
+            writer.item(report_table(deployment, area, month, counts, topics, threshold))
         say(f"{month}: reports counted")
-    writer.items("reports", report_tables)
-    del report_tables
+    writer.stop()
 
     reach_tables, total_sessions = await _reach(session, period, deployment, names, threshold)
     say("reach counted")
-    writer.items("reach", reach_tables)
+    _write_list(writer, "reach", reach_tables)
 
     deliveries = []
     for month, start, end in _month_bounds(period):
@@ -341,10 +359,10 @@ async def write_export(
         deliveries.append(
             {"deployment": deployment, "month": month, "sent": small(int(sent or 0), threshold)}
         )
-    writer.items("campaign_deliveries", deliveries)
+    _write_list(writer, "campaign_deliveries", deliveries)
 
     themes = await _themes(session, period, deployment, names, threshold)
-    writer.items("themes", themes)
+    _write_list(writer, "themes", themes)
     writer.end()
     return Summary(total_reports, total_sessions, len(themes), len(ordered_areas))
 
