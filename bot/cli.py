@@ -875,8 +875,9 @@ def campaign_cancel(name: str, yes: bool) -> None:
 
 @main.group()
 def export() -> None:
-    """Export data as files (CSV or XLSX): `insights` for inside the organisation, `partner` for
-    partners."""
+    """Export data as files: `insights` (CSV or XLSX) for inside the organisation, `partner` for
+    partners, `national` (JSON) to send upward, and `merge` to join several deployments' national
+    exports."""
 
 
 EXPORT_PROGRESS_EVERY = 100_000
