@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, get_args
 import click
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.files import replacing
 from bot.i18n import LANGUAGES, catalog_cache_dir, catalog_status, compile_catalogs
 from bot.settings import Settings, SettingsError, SignupMode, get_settings
 from storage import broadcasts, outbox
@@ -874,8 +875,9 @@ def campaign_cancel(name: str, yes: bool) -> None:
 
 @main.group()
 def export() -> None:
-    """Export data as files (CSV or XLSX): `insights` for inside the organisation, `partner` for
-    partners."""
+    """Export data as files: `insights` (CSV or XLSX) for inside the organisation, `partner` for
+    partners, `national` (JSON) to send upward, and `merge` to join several deployments' national
+    exports."""
 
 
 EXPORT_PROGRESS_EVERY = 100_000
@@ -1041,6 +1043,142 @@ def export_partner(fmt: str, output: Path | None, with_text: bool, **filters: An
 
     count = _export(fmt, output, filters, write)
     click.echo(f"Exported {count:,} report(s) for partners{f' to {output}' if output else ''}.", err=True)
+
+
+@export.command("national")
+@click.option(
+    "--period",
+    required=True,
+    metavar="PERIOD",
+    help="The period to count: a quarter (2027-Q1), a month (2027-03) or a year (2027), in UTC.",
+)
+@click.option(
+    "--deployment",
+    required=True,
+    help="This deployment's name as the national team knows it (e.g. your council or ICB).",
+)
+@click.option(
+    "--threshold",
+    type=click.IntRange(min=5),
+    default=5,
+    show_default=True,
+    help="Counts from 1 to THRESHOLD - 1 are hidden; it can be raised, never lowered below 5.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="The JSON file to write (written whole or not at all).",
+)
+def export_national(period: str, deployment: str, threshold: int, output: Path) -> None:
+    """Write the NATIONAL export for a period: aggregate counts to send upward (for example to
+    a national Core20PLUS5 programme), as JSON described by storage/schemas/national-export.schema.json.
+
+    It holds reports by Core20PLUS5 clinical area, topic and kind, per area and month (only from
+    champions who agree, today, to sharing with partners); conversation sessions and people reached
+    from /log, per area, month and setting; campaign messages sent by month; and themes with their
+    Community Action Model step, report count and (only where marked for sharing) outcome. No
+    names, titles, references or text that champions wrote.
+
+    Small numbers are suppressed: counts from 1 to THRESHOLD - 1 are null, and enough other counts
+    in the same table that none can be worked out from the totals. Exports of several deployments
+    join into one with `champbot export merge`.
+    """
+    from datetime import UTC, datetime
+
+    from storage import national_export
+    from storage.periods import PeriodError, parse_period
+    from storage.report_topics import TopicsError, load_topics
+
+    try:
+        chosen = parse_period(period)
+    except PeriodError as exc:
+        raise click.ClickException(str(exc)) from None
+    deployment = deployment.strip()
+    if not 1 <= len(deployment) <= national_export.NAME_MAX:
+        raise click.ClickException(f"--deployment must be 1-{national_export.NAME_MAX} characters")
+    try:
+        topics = load_topics(languages=tuple(LANGUAGES))
+    except TopicsError as exc:
+        raise click.ClickException(f"content/report_topics.yaml: {exc}") from None
+
+    def progress(message: str) -> None:
+        click.echo(message, err=True)
+
+    async def go(sessions: async_sessionmaker[AsyncSession]) -> national_export.Summary:
+        async with sessions() as session:
+            with replacing(output, national_export.check_file) as temporary, temporary.open(
+                "w", encoding="utf-8"
+            ) as out:
+                return await national_export.write_export(
+                    session,
+                    chosen,
+                    topics,
+                    out,
+                    deployment=deployment,
+                    threshold=threshold,
+                    now=datetime.now(UTC),
+                    progress=progress,
+                )
+
+    summary = _with_sessions(go)
+    if not (summary.reports or summary.sessions or summary.themes):
+        click.echo(
+            f"No sharing-consented reports, logged sessions or themes in {chosen.label}: "
+            "the export holds zero counts.",
+            err=True,
+        )
+    click.echo(
+        f"Wrote the national export for {chosen.label} to {output} "
+        f"({summary.areas} area(s), threshold {threshold}).",
+        err=True,
+    )
+
+
+@export.command("merge")
+@click.argument(
+    "exports", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False, exists=True)
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    required=True,
+    help="The merged JSON file to write (written whole or not at all).",
+)
+def export_merge(exports: tuple[Path, ...], output: Path) -> None:
+    """Merge national exports of several deployments (EXPORTS, two or more JSON files) into one.
+
+    Each is checked against the schema; they must be of one schema version, period and threshold,
+    from different deployments covering different areas. Each area's tables are kept as they are,
+    so the merge is what one deployment holding all the data would export; campaign deliveries,
+    themes and figures with no area stay listed per deployment. Totals across areas are not added:
+    a total over hidden counts could give them away.
+    """
+    import json
+    from datetime import UTC, datetime
+
+    from storage import national_export
+
+    documents = []
+    for path in exports:
+        try:
+            documents.append((path.name, json.loads(path.read_text(encoding="utf-8"))))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise click.ClickException(f"{path.name}: cannot read it as JSON ({exc})") from None
+    try:
+        merged = national_export.merge(documents, now=datetime.now(UTC))
+    except national_export.MergeError as exc:
+        raise click.ClickException(str(exc)) from None
+    with replacing(output) as temporary, temporary.open("w", encoding="utf-8") as out:
+        json.dump(merged, out, ensure_ascii=False, indent=1)
+        out.write("\n")
+    click.echo(
+        f"Merged {len(documents)} exports ({', '.join(merged['deployments'])}; "
+        f"{len(merged['areas'])} areas) into {output}.",
+        err=True,
+    )
 
 
 @main.group()

@@ -12,14 +12,13 @@ translator, the page from the dashboard's Jinja environment, which escapes every
 from __future__ import annotations
 
 import importlib
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from babel.dates import format_date, format_skeleton
 
+from bot.files import replacing
 from bot.i18n import N_, Translator
 from bot.web.charts import Chart, chart
 from bot.web.pages import TEMPLATES
@@ -214,11 +213,5 @@ def write(path: Path, html: str) -> None:
         data: bytes = weasyprint.HTML(string=html).write_pdf()
     else:
         data = html.encode()
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with replacing(path) as temporary:
+        temporary.write_bytes(data)

@@ -130,7 +130,10 @@ def test_the_wheel_carries_content_catalogs_and_the_dashboard_but_no_mo_file(ins
         for folder in ("templates", "static")
         for path in (ROOT / "bot" / "web" / folder).rglob("*")
         if path.is_file() and "__pycache__" not in path.parts
+    } | {  # the national export's JSON Schema, which merge checks its inputs against
+        f"storage/schemas/{path.name}" for path in (ROOT / "storage" / "schemas").glob("*.json")
     }
+    assert "storage/schemas/national-export.schema.json" in expected
     assert "champbot_content/report_topics.yaml" in expected and len(expected) > 20
     assert {"bot/web/templates/base.html", "bot/web/static/nhsuk/LICENSE"} <= expected
     assert expected - names == set()
