@@ -43,6 +43,7 @@ from handlers import (
     report,
     settings,
     stats,
+    themes,
     timezone,
     web_login,
 )
@@ -77,6 +78,7 @@ COMMANDS = {
     "report": report.start,
     "myreports": report.my_reports,
     "insights": insights.start,
+    "themes": themes.start,
     "web": web_login.send_link,
 }
 
@@ -114,6 +116,11 @@ BUTTONS = {
     r"^ins:mark:\d{1,18}:(acted|new)$": insights.button,
     r"^ins:f:(topic|kind|area|status|date)(:\d{1,3})?$": insights.button,
     r"^ins:fv:(topic|kind|area|status|date):(\*|[a-z0-9-]{1,40})$": insights.button,
+    r"^thm:(group|list|close|tell:(yes|no)|pk:(gp|council|vcse|nhs|school|faith|other))$": themes.button,
+    r"^thm:(open|pg|note|partner|action|acts|outcome|pick|done):\d{1,18}$": themes.button,
+    r"^thm:next:\d{1,9}:(research|plan|act|evaluate)$": themes.button,
+    r"^thm:share:\d{1,9}:(on|off)$": themes.button,
+    r"^thm:add:\d{1,9}:\d{1,18}$": themes.button,
     r"^rep:start$": report.start,
     r"^rep:(stop|back|keep|ok|t:[a-z0-9-]{1,40}|k:[a-z]{1,8}|p:[a-z]{1,4}|a:\d{1,9}|more:\d{1,2}"
     r"|anon:(yes|no))$": report.button,
@@ -135,7 +142,7 @@ JOBS = {
 MESSAGES: dict[str, Render] = {
     **BROADCASTS,
     outbox.REPLY: insights.reply_message,
-    outbox.THEME: insights.reply_message,
+    outbox.THEME: themes.theme_message,
     outbox.APPROVAL_REQUEST: admin.request_message,
     outbox.APPROVAL_RESULT: admin.result_message,
     outbox.WEEKLY: learn.weekly_message,
@@ -150,6 +157,7 @@ STEPS: dict[str, type[StepData]] = {
     "join": onboarding.Joining,
     "rep": report.Reporting,
     "ins": Insights,
+    "thm": themes.Theming,
     "bc": compose.Composing,
     "ans": answer_back.Answering,
     "tz": timezone.TypingZone,
@@ -162,6 +170,7 @@ TEXT: dict[str, Callback] = {
     "join": onboarding.on_text,
     "rep": report.on_text,
     "ins": insights.on_text,
+    "thm": themes.on_text,
     "bc": compose.on_text,
     "ans": answer_back.on_text,
     "tz": timezone.on_text,
@@ -169,6 +178,7 @@ TEXT: dict[str, Callback] = {
 MEDIA: dict[str, Callback] = {
     "rep": report.on_media,
     "ins": insights.on_media,
+    "thm": themes.on_media,
     "bc": compose.on_media,
 }
 

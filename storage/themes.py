@@ -160,9 +160,7 @@ async def list_themes(
 ) -> tuple[list[Listed], int]:
     """A page of themes (at one step, if given), newest change first, each with its report count,
     and how many there are. `open_only` leaves out those evaluated with an outcome written."""
-    counts = (
-        select(ThemeReport.theme_id, func.count().label("n")).group_by(ThemeReport.theme_id).subquery()
-    )
+    counts = select(ThemeReport.theme_id, func.count().label("n")).group_by(ThemeReport.theme_id).subquery()
     where = []
     if step is not None:
         where.append(Theme.step == step)
@@ -197,12 +195,16 @@ async def get(session: AsyncSession, theme_id: int) -> Full | None:
     if theme is None:
         return None
     count = await session.scalar(select(func.count()).where(ThemeReport.theme_id == theme_id))
-    notes = await session.scalars(select(ThemeNote).where(ThemeNote.theme_id == theme_id).order_by(ThemeNote.id))
+    notes = await session.scalars(
+        select(ThemeNote).where(ThemeNote.theme_id == theme_id).order_by(ThemeNote.id)
+    )
     partners = await session.scalars(
         select(ThemePartner).where(ThemePartner.theme_id == theme_id).order_by(ThemePartner.id)
     )
     actions = await session.scalars(
-        select(ThemeAction).where(ThemeAction.theme_id == theme_id).order_by(ThemeAction.due_on, ThemeAction.id)
+        select(ThemeAction)
+        .where(ThemeAction.theme_id == theme_id)
+        .order_by(ThemeAction.due_on, ThemeAction.id)
     )
     return Full(theme, int(count or 0), list(notes), list(partners), list(actions))
 
@@ -238,7 +240,9 @@ async def move(
         return Refused(Problem.STEP_SKIPPED)
     moved = await rows_changed(
         session,
-        update(Theme).where(Theme.id == theme_id, Theme.step == theme.step).values(step=to, updated_at=utcnow()),
+        update(Theme)
+        .where(Theme.id == theme_id, Theme.step == theme.step)
+        .values(step=to, updated_at=utcnow()),
     )
     if not moved:  # moved by someone else since it was read
         return Refused(Problem.STEP_SAME)
@@ -304,7 +308,9 @@ async def mark_done(session: AsyncSession, action_id: int, now: datetime) -> The
     if action is None:
         return Refused(Problem.NOT_FOUND)
     await session.execute(
-        update(ThemeAction).where(ThemeAction.id == action_id, ThemeAction.done_at.is_(None)).values(done_at=now)
+        update(ThemeAction)
+        .where(ThemeAction.id == action_id, ThemeAction.done_at.is_(None))
+        .values(done_at=now)
     )
     await session.refresh(action)
     return action

@@ -72,7 +72,9 @@ async def test_steps_go_forward_one_at_a_time(sessions: async_sessionmaker[Async
         assert await move(session, theme_id, ThemeStep.SELECT, "Again", None) == Refused(Problem.STEP_SAME)
         moved = await move(session, theme_id, ThemeStep.RESEARCH, "Asked three practices", None)
         assert not isinstance(moved, Refused) and moved.step == ThemeStep.RESEARCH
-        assert await move(session, theme_id, ThemeStep.SELECT, "Back", None) == Refused(Problem.STEP_BACKWARDS)
+        assert await move(session, theme_id, ThemeStep.SELECT, "Back", None) == Refused(
+            Problem.STEP_BACKWARDS
+        )
         for step in (ThemeStep.PLAN, ThemeStep.ACT, ThemeStep.EVALUATE):
             assert not isinstance(await move(session, theme_id, step, f"To {step}", None), Refused)
         assert await move(session, theme_id, ThemeStep.EVALUATE, "More", None) == Refused(Problem.LAST_STEP)
@@ -85,6 +87,7 @@ async def test_steps_go_forward_one_at_a_time(sessions: async_sessionmaker[Async
             (ThemeStep.EVALUATE, "To evaluate"),
         ]
         listed, total = await themes.list_themes(session, step=ThemeStep.EVALUATE)
+        assert [row.reports for row in listed] == [1]
         assert total == 1 and await themes.list_themes(session, step=ThemeStep.PLAN) == ([], 0)
 
 
@@ -97,7 +100,9 @@ async def test_notes_partners_actions_and_outcome(sessions: async_sessionmaker[A
         assert await themes.add_note(session, theme_id, "x" * 4001, None) == Refused(Problem.TEXT_LONG, 4000)
         assert await themes.add_partner(session, theme_id, "pub", "The Swan") == Refused(Problem.PARTNER_KIND)
         assert await themes.add_partner(session, theme_id, "gp", "") == Refused(Problem.TEXT_BLANK)
-        assert not isinstance(await themes.add_partner(session, theme_id, "gp", "Northfield Surgery"), Refused)
+        assert not isinstance(
+            await themes.add_partner(session, theme_id, "gp", "Northfield Surgery"), Refused
+        )
         past = date(2027, 1, 9)
         refused = await themes.add_action(session, theme_id, "Call back line", "Surgery", past, TODAY)
         assert refused == Refused(Problem.DUE_PAST)
@@ -142,7 +147,10 @@ async def test_erasing_a_champion_leaves_the_theme(sessions: async_sessionmaker[
         kept, gone = await report(session, ana), await report(session, ben)
         theme_id = await made(session, [kept, gone])
         joined = await themes.of_reports(session, [kept, gone])
-        assert joined == {kept: [themes.Joined("8am GP phone queues", ThemeStep.SELECT)], gone: [joined[gone][0]]}
+        assert joined == {
+            kept: [themes.Joined("8am GP phone queues", ThemeStep.SELECT)],
+            gone: [joined[gone][0]],
+        }
     async with sessions.begin() as session:
         found = await champions.by_telegram_id(session, 2)
         assert found is not None
