@@ -168,10 +168,7 @@ async def _show_list(update: Update, context: Context, offset: int) -> None:
         lines.append(
             f"{t.number(number)}. {isolate(row.theme.title)} · {step_label(t, row.theme.step)} · {count}"
         )
-    choices = [
-        Choice(_label(f"{t.number(n)}. {row.theme.title}"), f"thm:open:{row.theme.id}")
-        for n, row in enumerate(rows, offset + 1)
-    ]
+    choices = [Choice(t.number(n), f"thm:open:{row.theme.id}") for n, row in enumerate(rows, offset + 1)]
     if offset:
         choices.append(Choice(_("Newer"), f"thm:pg:{max(0, offset - PAGE)}"))
     if offset + PAGE < total:
@@ -187,8 +184,8 @@ def theme_text(t: Translator, full: themes.Full, today: date) -> str:
     position = themes.STEPS.index(theme.step) + 1
     lines = [
         f"“{isolate(theme.title)}”",
-        _("Step {number} of {count}: {step}").format(
-            number=t.number(position), count=t.number(len(themes.STEPS)), step=step_label(t, theme.step)
+        _("Step {number} of {total}: {step}").format(
+            number=t.number(position), total=t.number(len(themes.STEPS)), step=step_label(t, theme.step)
         ),
         t.ngettext("{count} report", "{count} reports", full.reports).format(count=t.number(full.reports)),
     ]
@@ -227,9 +224,7 @@ def theme_choices(t: Translator, full: themes.Full) -> list[Choice]:
     after = themes.next_step(theme.step)
     if after is not None:
         choices.append(
-            Choice(
-                _label(_("Next: {step}").format(step=step_label(t, after))), f"thm:next:{theme.id}:{after}"
-            )
+            Choice(_("Next: {step}").format(step=step_label(t, after)), f"thm:next:{theme.id}:{after}")
         )
     choices += [
         Choice(_("Add note"), f"thm:note:{theme.id}"),
@@ -389,9 +384,12 @@ async def _ask_which_done(update: Update, context: Context, theme_id: int) -> No
         await stale_button(update, context)
         return
     await context.reply.picked(_("Mark action done"))
-    choices = [Choice(_label(a.text), f"thm:done:{a.id}") for a in open_actions]
+    t = context.t
+    lines = [_("Which action is done?")]
+    lines += [f"{t.number(n)}. {isolate(a.text)} – {isolate(a.owner)}" for n, a in enumerate(open_actions, 1)]
+    choices = [Choice(t.number(n), f"thm:done:{a.id}") for n, a in enumerate(open_actions, 1)]
     choices.append(Choice(_("Back"), f"thm:open:{theme_id}"))
-    await context.reply.say(_("Which action is done?"), choices)
+    await context.reply.say("\n".join(lines), choices, columns=3)
 
 
 async def _mark_done(update: Update, context: Context, action_id: int) -> None:
@@ -443,11 +441,14 @@ async def _pick_theme(update: Update, context: Context, report_id: int) -> None:
         await context.reply.ack(t.gettext("There are no open themes yet."), alert=True)
         return
     await context.reply.picked(t.gettext("Add to a theme"))
-    choices = [Choice(_label(row.theme.title), f"thm:add:{row.theme.id}:{report_id}") for row in rows]
+    lines = [t.gettext("Add {reference} to which theme?").format(reference=reports.reference(report_id))]
+    lines += [
+        f"{t.number(n)}. {isolate(row.theme.title)} · {step_label(t, row.theme.step)}"
+        for n, row in enumerate(rows, 1)
+    ]
+    choices = [Choice(t.number(n), f"thm:add:{row.theme.id}:{report_id}") for n, row in enumerate(rows, 1)]
     choices.append(Choice(t.gettext("Back to list"), "ins:back"))
-    await context.reply.say(
-        t.gettext("Add {reference} to which theme?").format(reference=reports.reference(report_id)), choices
-    )
+    await context.reply.say("\n".join(lines), choices, columns=3)
 
 
 async def _add_report(update: Update, context: Context, theme_id: int, report_id: int) -> None:
