@@ -18,14 +18,24 @@ from babel.dates import format_date
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
+from telegram.constants import MessageLimit
 
 from bot.context import Context, Services
 from bot.i18n import N_, Translator, translator
 from bot.replies import Choice, Outgoing
 from bot.steps import StepData
 from handlers import insights
-from handlers.common import champion_zone, clear_step, isolate, require_coordinator, save_step, stale_button
+from handlers.common import (
+    champion_zone,
+    clear_step,
+    isolate,
+    require_coordinator,
+    save_step,
+    stale_button,
+    telegram_length,
+)
 from handlers.insights_state import Insights
+from handlers.report_labels import excerpt
 from storage import conversation, outbox, reports, themes
 from storage.models import ReportReply, Theme, ThemeStep, utcnow
 from storage.reports import Filters
@@ -44,8 +54,14 @@ TELL = "thm:tell"  # the step moved: send "you said, we did" with its note, or n
 
 PAGE = 5
 LABEL_MAX = 24  # a WhatsApp list row's title
-NOTES_SHOWN = 5
-ACTIONS_SHOWN = 10
+NOTES_SHOWN = 5  # the newest, each cut to NOTE_EXCERPT characters
+ACTIONS_SHOWN = 10  # those waiting first, soonest due first
+PARTNERS_SHOWN = 8
+NOTE_EXCERPT = 200
+ACTION_EXCERPT = 80
+NAME_EXCERPT = 40  # a partner's name or an action's owner
+OUTCOME_EXCERPT = 400
+MESSAGE_MAX = MessageLimit.MAX_TEXT_LENGTH
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y")
 
 STEP_LABELS = {
@@ -191,29 +207,47 @@ def theme_text(t: Translator, full: themes.Full, today: date) -> str:
     ]
     if full.notes:
         lines += ["", _("Notes:")]
-        lines += [f"• {step_label(t, note.step)}: {isolate(note.text)}" for note in full.notes[-NOTES_SHOWN:]]
+        if len(full.notes) > NOTES_SHOWN:
+            lines.append("• …")
+        lines += [
+            f"• {step_label(t, note.step)}: {excerpt(t, note.text, None, NOTE_EXCERPT)}"
+            for note in full.notes[-NOTES_SHOWN:]
+        ]
     if full.partners:
         lines += ["", _("Partners:")]
-        lines += [f"• {_(PARTNER_LABELS[p.kind])}: {isolate(p.name)}" for p in full.partners]
+        lines += [
+            f"• {_(PARTNER_LABELS[p.kind])}: {excerpt(t, p.name, None, NAME_EXCERPT)}"
+            for p in full.partners[:PARTNERS_SHOWN]
+        ]
+        if len(full.partners) > PARTNERS_SHOWN:
+            lines.append("• …")
     if full.actions:
         lines += ["", _("Actions:")]
-        for action in full.actions[:ACTIONS_SHOWN]:
+        waiting_first = sorted(full.actions, key=lambda a: (a.done_at is not None, a.due_on, a.id))
+        for action in waiting_first[:ACTIONS_SHOWN]:
             line = _("{action} – {owner}, due {date}").format(
-                action=isolate(action.text), owner=isolate(action.owner), date=_day(t, action.due_on)
+                action=excerpt(t, action.text, None, ACTION_EXCERPT),
+                owner=excerpt(t, action.owner, None, NAME_EXCERPT),
+                date=_day(t, action.due_on),
             )
             if action.done_at is not None:
                 line += " " + _("(done)")
             elif action.due_on < today:
                 line += " " + _("(overdue)")
             lines.append("• " + line)
+        if len(full.actions) > ACTIONS_SHOWN:
+            lines.append("• …")
     if theme.outcome:
-        lines += ["", _("Outcome: {text}").format(text=isolate(theme.outcome))]
+        lines += ["", _("Outcome: {text}").format(text=excerpt(t, theme.outcome, None, OUTCOME_EXCERPT))]
         lines.append(
             _("May be shared with partners: yes")
             if theme.outcome_shared
             else _("May be shared with partners: no")
         )
-    return "\n".join(lines)
+    text = "\n".join(lines)
+    if telegram_length(text) > MESSAGE_MAX:  # every part is cut already: only a pathological mix is not
+        text = text[: MESSAGE_MAX - 2] + "…"
+    return text
 
 
 def theme_choices(t: Translator, full: themes.Full) -> list[Choice]:
@@ -461,9 +495,12 @@ async def _add_report(update: Update, context: Context, theme_id: int, report_id
         await context.reply.ack(problem_text(t, problem), alert=True)
         return
     await context.reply.picked(_label(theme.title))
-    said = "{reference} was added to “{title}”." if added else "{reference} is in “{title}” already."
+    if added:
+        said = t.gettext("{reference} was added to “{title}”.")
+    else:
+        said = t.gettext("{reference} is in “{title}” already.")
     await context.reply.say(
-        t.gettext(said).format(reference=reports.reference(report_id), title=isolate(theme.title)),
+        said.format(reference=reports.reference(report_id), title=isolate(theme.title)),
         [Choice(t.gettext("Back to list"), "ins:back")],
     )
 

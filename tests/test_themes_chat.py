@@ -197,6 +197,10 @@ async def test_adding_a_report_from_insights(bot: BotHarness, places: None) -> N
     ]
     assert sam.buttons() == ["1", "Back to list"]
     assert await sam.press("1") == [f"{reference} was added to “{TITLE}”."]
+    await sam.press("Back to list")
+    await sam.press(reference)
+    await sam.press("Add to a theme")
+    assert await sam.press("1") == [f"{reference} is in “{TITLE}” already."]
     async with bot.sessions() as session:
         assert await themes.report_ids(session, theme.id) == [first, second]
 
@@ -265,3 +269,20 @@ async def test_erasing_a_champion_keeps_the_theme(bot: BotHarness, places: None)
         assert await session.scalar(select(func.count()).where(ThemeReport.theme_id == theme.id)) == 1
     (view,) = await sam.press_data(sam.history[-1]["message_id"], f"thm:open:{theme.id}")
     assert "\n1 report" in view
+
+
+async def test_a_long_theme_fits_one_message(bot: BotHarness, places: None) -> None:
+    sam, ana = await people(bot, 9001)
+    await add_report(bot, ana)
+    theme = await grouped(bot, sam)
+    today = date.today()
+    async with bot.sessions.begin() as session:
+        for n in range(12):
+            await themes.add_note(session, theme.id, f"Note {n} " + "n" * 3990, None)
+            await themes.add_partner(session, theme.id, "other", f"Partner {n} " + "p" * 180)
+            await themes.add_action(session, theme.id, f"Action {n} " + "a" * 480, "o" * 200, today, today)
+        await themes.set_outcome(session, theme.id, "x" * 4000)
+    (view,) = await sam.press_data(sam.history[-1]["message_id"], f"thm:open:{theme.id}")
+    assert len(view) <= 4096
+    assert "Note 11 " in view and "Note 6 " not in view  # the newest notes
+    assert "Partner 0 " in view and "Action 0 " in view
