@@ -66,7 +66,7 @@ DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y")
 
 STEP_LABELS = {
     ThemeStep.SELECT: N_("Select a concern"),
-    ThemeStep.RESEARCH: N_("Research"),
+    ThemeStep.RESEARCH: N_("Research and diagnose"),
     ThemeStep.PLAN: N_("Plan"),
     ThemeStep.ACT: N_("Act"),
     ThemeStep.EVALUATE: N_("Evaluate"),
@@ -257,9 +257,7 @@ def theme_choices(t: Translator, full: themes.Full) -> list[Choice]:
     choices = []
     after = themes.next_step(theme.step)
     if after is not None:
-        choices.append(
-            Choice(_("Next: {step}").format(step=step_label(t, after)), f"thm:next:{theme.id}:{after}")
-        )
+        choices.append(Choice(_("Next step"), f"thm:next:{theme.id}:{after}"))
     choices += [
         Choice(_("Add note"), f"thm:note:{theme.id}"),
         Choice(_("Add partner"), f"thm:partner:{theme.id}"),
@@ -372,7 +370,7 @@ async def _ask_move(update: Update, context: Context, data: Theming, to: ThemeSt
         await stale_button(update, context)
         return
     t = context.t
-    await context.reply.picked(t.gettext("Next: {step}").format(step=step_label(t, to)))
+    await context.reply.picked(t.gettext("Next step"))
     await save_step(update, context, NEXT, data.model_copy(update={"to": to}))
     await context.reply.say(
         t.gettext("Type a note for the move to “{step}”: what was found or decided.").format(

@@ -63,7 +63,7 @@ async def test_grouping_from_insights_refuses_bad_titles(bot: BotHarness, places
     assert await sam.send("x" * 201) == ["That is too long. Please keep it to at most 200 characters."]
     (view,) = await sam.send(TITLE)
     assert view.startswith(f"“{TITLE}”\nStep 1 of 5: Select a concern\n2 reports")
-    assert sam.buttons()[0] == "Next: Research"
+    assert sam.buttons()[0] == "Next step"
     async with bot.sessions() as session:
         theme = (await session.scalars(select(Theme))).one()
         assert theme.area_id is None
@@ -92,13 +92,14 @@ async def test_steps_move_forward_only_and_tell_each_reporter_once(bot: BotHarne
     view = sam.history[-1]
     # Only the next step is offered; a forged press for a later one, or one already done, is refused.
     assert await sam.press_data(view["message_id"], f"thm:next:{theme.id}:plan") == INACTIVE
-    assert await sam.press("Next: Research") == [
-        "Type a note for the move to “Research”: what was found or decided."
+    assert await sam.press("Next step") == [
+        "Type a note for the move to “Research and diagnose”: what was found or decided."
     ]
     note = "Three practices agreed to look at their phone data."
     assert await sam.send(note) == [
-        "The theme moved to “Research”.\nSend “you said, we did” with your note to the champions of its "
-        "3 reports? Each gets one message, in their language."
+        "The theme moved to “Research and diagnose”.\n"
+        "Send “you said, we did” with your note to the champions of its 3 reports? "
+        "Each gets one message, in their language."
     ]
     assert sam.buttons() == ["Send", "Don't send"]
     before = {person.id: len(person.history) for person in (ana, zahra)}
@@ -132,12 +133,12 @@ async def test_moving_without_telling(bot: BotHarness, places: None) -> None:
     sam, ana = await people(bot, 8301)
     await add_report(bot, ana)
     await grouped(bot, sam)
-    await sam.press("Next: Research")
+    await sam.press("Next step")
     await sam.send("Looked into it")
     before = len(ana.history)
     replies = await sam.press("Don't send")
     assert replies[0] == "Nothing was sent."
-    assert "Step 2 of 5: Research" in replies[1]
+    assert "Step 2 of 5: Research and diagnose" in replies[1]
     await bot.deliver()
     assert [m for m in ana.history[before:] if m.get("from_bot")] == []
 
@@ -227,13 +228,13 @@ async def test_themes_list_and_myreports(bot: BotHarness, places: None) -> None:
     sam, ana = await people(bot, 8701)
     await add_report(bot, ana)
     await grouped(bot, sam)
-    await sam.press("Next: Research")
+    await sam.press("Next step")
     await sam.send("Looked into it")
     await sam.press("Don't send")
     (listed,) = await sam.send("/themes")
-    assert listed == f"1 theme\n1. {TITLE} · Research · 1 report"
+    assert listed == f"1 theme\n1. {TITLE} · Research and diagnose · 1 report"
     (myreports,) = await ana.send("/myreports")
-    assert f"Theme: {TITLE} (Research)" in myreports
+    assert f"Theme: {TITLE} (Research and diagnose)" in myreports
 
 
 async def test_overdue_actions_reach_the_digest(bot: BotHarness, places: None) -> None:
