@@ -245,7 +245,7 @@ async def test_overdue_actions_reach_the_digest(bot: BotHarness, places: None) -
         session.add(
             ThemeAction(theme_id=theme.id, text="Call back", owner="Surgery", due_on=date(2026, 11, 1))
         )
-        session.add(ThemeAction(theme_id=theme.id, text="Later", owner="Council", due_on=date(2026, 12, 30)))
+        session.add(ThemeAction(theme_id=theme.id, text="Later", owner="Council", due_on=date(2099, 12, 30)))
     slot = datetime(2026, 11, 23, 9, 5, tzinfo=UTC)
     before = len(sam.history)
     assert await queue_digest(Context(bot.application), slot)
@@ -255,6 +255,8 @@ async def test_overdue_actions_reach_the_digest(bot: BotHarness, places: None) -
         f"1 theme action is overdue:\n• {TITLE}: Call back – Surgery, due Nov 1, 2026\nOpen /themes" in digest
     )
     assert "Later" not in digest
+    (view,) = await sam.press_data(sam.history[-1]["message_id"], f"thm:open:{theme.id}")
+    assert "• Call back – Surgery, due Nov 1, 2026 (overdue)\n• Later – Council, due Dec 30, 2099" in view
 
 
 async def test_erasing_a_champion_keeps_the_theme(bot: BotHarness, places: None) -> None:
