@@ -159,23 +159,32 @@ async def list_themes(
     open_only: bool = False,
 ) -> tuple[list[Listed], int]:
     """A page of themes (at one step, if given), newest change first, each with its report count,
-    and how many there are. `open_only` leaves out those evaluated with an outcome written."""
-    counts = select(ThemeReport.theme_id, func.count().label("n")).group_by(ThemeReport.theme_id).subquery()
+    and how many there are. `open_only` leaves out those evaluated with an outcome written. Only
+    the page's themes have their reports counted, through the link table's key."""
     where = []
     if step is not None:
         where.append(Theme.step == step)
     if open_only:
         where.append((Theme.step != ThemeStep.EVALUATE) | Theme.outcome.is_(None))
     total = await session.scalar(select(func.count(Theme.id)).where(*where))
-    rows = await session.execute(
-        select(Theme, func.coalesce(counts.c.n, 0))
-        .outerjoin(counts, counts.c.theme_id == Theme.id)
-        .where(*where)
-        .order_by(Theme.updated_at.desc(), Theme.id.desc())
-        .offset(offset)
-        .limit(limit)
+    page = list(
+        await session.scalars(
+            select(Theme)
+            .where(*where)
+            .order_by(Theme.updated_at.desc(), Theme.id.desc())
+            .offset(offset)
+            .limit(limit)
+        )
     )
-    return [Listed(theme, int(n)) for theme, n in rows.all()], int(total or 0)
+    counts: dict[int, int] = {}
+    if page:
+        rows = await session.execute(
+            select(ThemeReport.theme_id, func.count())
+            .where(ThemeReport.theme_id.in_([theme.id for theme in page]))
+            .group_by(ThemeReport.theme_id)
+        )
+        counts = {theme_id: int(n) for theme_id, n in rows.all()}
+    return [Listed(theme, counts.get(theme.id, 0)) for theme in page], int(total or 0)
 
 
 @dataclass(frozen=True)
