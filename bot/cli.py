@@ -1041,3 +1041,64 @@ def export_partner(fmt: str, output: Path | None, with_text: bool, **filters: An
 
     count = _export(fmt, output, filters, write)
     click.echo(f"Exported {count:,} report(s) for partners{f' to {output}' if output else ''}.", err=True)
+
+
+@main.group()
+def report() -> None:
+    """Reports for partners, made from the bot's figures: `impact`."""
+
+
+@report.command("impact")
+@click.option(
+    "--period",
+    required=True,
+    help="The period: a quarter like 2027-Q1, a month like 2027-03, or a year like 2027 (UTC).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="File to write (default: impact-PERIOD.html here); a name ending in .pdf writes a PDF, "
+    "if WeasyPrint is installed.",
+)
+@click.option(
+    "--language", type=click.Choice(list(LANGUAGES)), default="en", show_default=True, help="Its language."
+)
+def report_impact(period: str, output: Path | None, language: str) -> None:
+    """Write the impact report for PARTNERS: one printable A4 page (HTML, with its styles inline).
+
+    It shows the headline figures beside the period before (reports from champions who agree to
+    sharing, champions active, conversations and people reached, messages sent and passed on),
+    reports each month by topic as a chart with its table, the top themes with what was done, and
+    the success stories coordinators wrote for reports whose champions agree to sharing. Counts
+    under 5 are shown as "<5". A period with nothing in it gives a report that says so.
+    """
+    from bot.i18n import translator
+    from bot.impact_report import render, write
+    from storage.impact import impact
+    from storage.periods import PeriodError, parse_period
+    from storage.report_topics import TopicsError, load_topics
+
+    try:
+        chosen = parse_period(period)
+    except PeriodError as exc:
+        raise click.BadParameter(str(exc), param_hint="--period") from None
+    try:
+        topics = load_topics(languages=tuple(LANGUAGES))
+    except TopicsError as exc:
+        raise click.ClickException(f"content/report_topics.yaml: {exc}") from None
+    path = output or Path(f"impact-{chosen.label}.html")
+    if not path.parent.is_dir():
+        raise click.ClickException(f"{path.parent} is not a folder")
+
+    async def go(sessions: async_sessionmaker[AsyncSession]) -> str:
+        async with sessions() as session:
+            figures = await impact(session, chosen)
+        return render(translator(language), topics, figures)
+
+    html = _with_sessions(go)
+    try:
+        write(path, html)
+    except (RuntimeError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Wrote the impact report for {chosen.label} to {path}.", err=True)

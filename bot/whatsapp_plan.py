@@ -63,6 +63,25 @@ async def whatsapp_plan(
     )
 
 
+async def hold_past_the_tier(
+    session: AsyncSession, broadcast_id: int, tier: int | None, now: datetime
+) -> None:
+    """Hold a queued broadcast's WhatsApp templates past today's share of the daily tier for the
+    following days, a day's share at a time (as its plan's `days` said); nothing without a tier."""
+    if tier is None:
+        return
+    used = await audiences.people_templated(session, now - WINDOW)
+    await audiences.spread_templates(
+        session,
+        broadcast_id,
+        window_opened_after=now - WINDOW,
+        day_began=now - WINDOW,
+        room=tier - used,
+        per_day=tier,
+        now=now,
+    )
+
+
 def whatsapp_lines(t: Translator, plan: WhatsAppPlan) -> list[str]:
     """What the coordinator should know about the WhatsApp side before sending, line by line."""
     lines = [

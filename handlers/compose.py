@@ -20,7 +20,6 @@ from typing import Literal, cast
 
 from babel.dates import format_skeleton, get_day_names
 from pydantic import Field
-from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Message, Update
 
 from bot.context import Context
@@ -28,8 +27,7 @@ from bot.delivery import answer_choices
 from bot.i18n import LANGUAGES, N_, Translator
 from bot.replies import Choice, Media, Outgoing, Sent, ticked
 from bot.steps import StepData
-from bot.whatsapp_plan import WhatsAppPlan, whatsapp_lines, whatsapp_plan
-from bot.whatsapp_templates import WINDOW
+from bot.whatsapp_plan import WhatsAppPlan, hold_past_the_tier, whatsapp_lines, whatsapp_plan
 from handlers import live_report, when
 from handlers.common import (
     champion_zone,
@@ -850,7 +848,8 @@ async def _confirm(update: Update, context: Context, data: Composing, _arg: str)
                 media=data.media,
             )
             if data.send_at is None and data.spread:
-                await _spread_templates(context, session, broadcast.id)
+                tier = context.settings.whatsapp_daily_tier
+                await hold_past_the_tier(session, broadcast.id, tier, utcnow())
     if broadcast is None:
         await stale_button(update, context)
         return
@@ -866,24 +865,6 @@ async def _confirm(update: Update, context: Context, data: Composing, _arg: str)
         return
     context.bot_data.wake.ring(outbox.BULK)
     await live_report.show(update, context, broadcast.id)
-
-
-async def _spread_templates(context: Context, session: AsyncSession, broadcast_id: int) -> None:
-    """Hold the templates past today's share of WhatsApp's daily tier for the following days."""
-    tier = context.settings.whatsapp_daily_tier
-    if tier is None:
-        return
-    now = utcnow()
-    used = await audiences.people_templated(session, now - WINDOW)
-    await audiences.spread_templates(
-        session,
-        broadcast_id,
-        window_opened_after=now - WINDOW,
-        day_began=now - WINDOW,
-        room=tier - used,
-        per_day=tier,
-        now=now,
-    )
 
 
 # ---------------------------------------------------------------- helpers

@@ -21,6 +21,7 @@ RESPONDED = "responded"  # a response sent to reports: its form's token, and a r
 BROADCAST_SENT = "broadcast_sent"  # detail: the compose form's one-time token and the broadcast's id
 CAMPAIGN_CHANGED = "campaign_changed"  # detail: the action and the campaign's id
 CAMPAIGN_LOADED = "campaign_loaded"  # detail: the campaign's id
+STORY_CHANGED = "story_changed"  # a report's success story saved or deleted: "story:save:<report id>"
 ACTIONS = (
     SIGNED_IN,
     SIGNED_OUT,
@@ -33,6 +34,7 @@ ACTIONS = (
     BROADCAST_SENT,
     CAMPAIGN_CHANGED,
     CAMPAIGN_LOADED,
+    STORY_CHANGED,
 )
 
 

@@ -65,6 +65,7 @@ async def test_list_and_one_theme(sessions: Sessions) -> None:
         )
         assert (await client.get("/theme?id=999")).status == 404
         assert (await client.get("/theme?id=abc")).status == 404
+        assert (await client.get("/theme?id=²")).status == 404  # a digit to isdigit, not to int
 
 
 async def test_moving_a_step_tells_each_reporter_once(sessions: Sessions) -> None:

@@ -13,7 +13,8 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage import broadcasts
+from bot.wake import Wake
+from storage import broadcasts, outbox
 from storage.models import Area, AuditEvent, Broadcast, Champion, Delivery, Identity, utcnow
 from tests.web_harness import (
     ESCAPED,
@@ -119,11 +120,13 @@ async def test_compose_preview_and_send_now_queues_one_row_per_member_in_their_l
 async def test_a_double_submitted_confirm_sends_once(sessions: Sessions) -> None:
     await member(sessions, 601)
     await member(sessions, 602)
-    async with dashboard(sessions) as client:
+    wake = Wake()
+    async with dashboard(sessions, wake) as client:
         await signed_in(sessions, client)
         fields = await start(client)
         fields |= {"text": "Once only", "audience": "all", "options": "1", "when": "now", "step": "send"}
         first = await client.post("/compose", data=fields, allow_redirects=False)
+        assert await wake.wait(outbox.BULK, 0)  # the delivery workers in this process look at once
         again = await client.post("/compose", data=fields, allow_redirects=False)
         assert first.status == again.status == 303
         [broadcast] = await made(sessions)
@@ -253,6 +256,58 @@ async def test_the_preview_says_how_whatsapp_champions_get_it(sessions: Sessions
         )
     assert status == 200
     assert "On WhatsApp, 1 person gets it as a message: they wrote to us in the last 24 hours." in preview
+
+
+async def whatsapp_member(sessions: Sessions, telegram_id: int, wrote_hours_ago: int) -> int:
+    """An active champion on WhatsApp who last wrote to us this many hours ago: their id."""
+    champion_id = await member(sessions, telegram_id)
+    async with sessions.begin() as session:
+        session.add(
+            Identity(
+                chat_id=telegram_id,
+                channel="whatsapp",
+                address=f"4477009{telegram_id:05d}",
+                last_inbound_at=utcnow() - timedelta(hours=wrote_hours_ago),
+            )
+        )
+    return champion_id
+
+
+async def test_past_the_daily_tier_the_templates_can_be_sent_over_days_as_in_the_chat(
+    sessions: Sessions,
+) -> None:
+    closed = [await whatsapp_member(sessions, 700 + n, wrote_hours_ago=30) for n in range(5)]
+    async with dashboard(sessions, whatsapp_daily_tier=2) as client:
+        await signed_in(sessions, client)
+        fields = await start(client) | {"text": "Flu jabs this Saturday", "audience": "all"}
+        status, preview = await post(client, fields | {"step": "versions"})
+        assert status == 200
+        assert "Send over 3 days" in preview
+        fields |= {"options": "1", "when": "now", "answers": "1", "spread": "1"}
+        status, confirm = await post(client, fields | {"step": "preview"})
+        assert status == 200
+        assert "The WhatsApp templates go out over 3 days, a day&#39;s share at a time." in confirm
+        sent = await client.post("/compose", data=fields | {"step": "send"}, allow_redirects=False)
+        assert sent.status == 303
+    async with sessions() as session:
+        held = dict((await session.execute(select(Delivery.champion_id, Delivery.not_before))).all())
+    days = sorted((when - min(held.values())).days for when in held.values())
+    assert sorted(held) == sorted(closed) and days == [0, 0, 1, 1, 2]  # two a day, as the tier allows
+
+
+async def test_within_the_tier_or_scheduled_nothing_is_held_for_later_days(sessions: Sessions) -> None:
+    await whatsapp_member(sessions, 700, wrote_hours_ago=30)
+    async with dashboard(sessions, whatsapp_daily_tier=2) as client:
+        await signed_in(sessions, client)
+        fields = await start(client) | {"text": "Flu jabs this Saturday", "audience": "all"}
+        status, preview = await post(client, fields | {"step": "versions"})
+        assert status == 200 and "Send over" not in preview
+        fields |= {"options": "1", "when": "now", "answers": "1", "spread": "1"}  # a forged field
+        sent = await client.post("/compose", data=fields | {"step": "send"}, allow_redirects=False)
+        assert sent.status == 303
+    async with sessions() as session:
+        (when,) = (await session.scalars(select(Delivery.not_before))).all()
+    assert when < utcnow() + timedelta(minutes=1)
 
 
 async def test_script_in_the_text_is_escaped_in_the_preview_the_list_and_the_page(sessions: Sessions) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +16,8 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import whatsapp_media
+from bot.wake import Wake
 from handlers.common import champion_zone
 from handlers.insights import period_bounds
 from storage import outbox, reports
@@ -271,7 +274,8 @@ async def test_a_response_to_one_report_goes_through_the_outbox_once_with_its_ve
 ) -> None:
     ana = await champion(sessions, language="pl")
     report = await a_report(sessions, ana, f"heard {SCRIPT}", anonymous=False)
-    async with dashboard(sessions) as client:
+    wake = Wake()
+    async with dashboard(sessions, wake) as client:
         sam = await signed_in(sessions, client)
         form = await (await client.get("/respond", params={"id": str(report)})).text()
         csrf = csrf_of(form)
@@ -289,8 +293,10 @@ async def test_a_response_to_one_report_goes_through_the_outbox_once_with_its_ve
         assert await rows_of(sessions) == []
         no_csrf = await client.post("/respond", data={**fields, "csrf": "", "action": "send"})
         assert no_csrf.status == 403 and await rows_of(sessions) == []
+        assert not await wake.wait(outbox.LANE[outbox.REPLY], 0)
         send = {**fields, "version-pl": "Zrobiliśmy", "action": "send"}
         sent = await client.post("/respond", data=send, allow_redirects=False)
+        assert await wake.wait(outbox.LANE[outbox.REPLY], 0)  # the delivery workers look at once
         again = await client.post("/respond", data=send, allow_redirects=False)
         assert sent.status == again.status == 303
         assert sent.headers["Location"] == again.headers["Location"] == f"report?id={report}&sent={token}"
@@ -403,3 +409,62 @@ async def test_no_session_and_a_champions_session_see_the_sign_in_page(sessions:
         html = await (await client.get("/insights")).text()
     assert "Only coordinators can sign in." in html
     assert await status_of(sessions, report) == "new"
+
+
+async def a_report_with_media(sessions: Sessions, champion_id: int, kind: str, file_id: str) -> int:
+    report = await a_report(sessions, champion_id, "with a file", anonymous=False)
+    async with sessions.begin() as session:
+        made = await session.get(Report, report)
+        assert made is not None
+        made.media_kind, made.media_file_id = kind, file_id
+    return report
+
+
+async def test_a_photo_or_voice_note_kept_from_whatsapp_is_shown_on_the_report_page(
+    sessions: Sessions, tmp_path: Path
+) -> None:
+    ana = await champion(sessions)
+    photo = await a_report_with_media(
+        sessions, ana, "photo", whatsapp_media.keep(tmp_path, b"\xff\xd8jpeg", "image/jpeg")
+    )
+    voice = await a_report_with_media(
+        sessions, ana, "voice", whatsapp_media.keep(tmp_path, b"OggS", "audio/ogg")
+    )
+    async with dashboard(sessions, data_dir=tmp_path) as client:
+        sam = await signed_in(sessions, client)
+        photo_page = await (await client.get("/report", params={"id": str(photo)})).text()
+        voice_page = await (await client.get("/report", params={"id": str(voice)})).text()
+        image = await client.get("/report-media", params={"id": str(photo)})
+        sound = await client.get("/report-media", params={"id": str(voice)})
+        assert (image.status, image.content_type, await image.read()) == (200, "image/jpeg", b"\xff\xd8jpeg")
+        assert (sound.status, sound.content_type, await sound.read()) == (200, "audio/ogg", b"OggS")
+    assert f'<img src="report-media?id={photo}" alt="The photo sent with this report"' in photo_page
+    assert f'<audio controls src="report-media?id={voice}">' in voice_page
+    assert f'href="report-media?id={voice}"' in voice_page  # a link for a browser that plays no audio
+    assert "Open this report in the chat" not in photo_page + voice_page
+    log = await audit_log(sessions)
+    assert ("viewed", sam, f"media:{photo}") in log and ("viewed", sam, f"media:{voice}") in log
+
+
+async def test_a_telegram_file_is_opened_in_the_chat_and_no_file_is_served_without_a_coordinator(
+    sessions: Sessions, tmp_path: Path
+) -> None:
+    ana = await champion(sessions)
+    telegram = await a_report_with_media(sessions, ana, "photo", "AgACAgQAAxkBAAI")  # Telegram's own id
+    forged = await a_report_with_media(sessions, ana, "photo", "local:../../champbot.db")
+    (tmp_path / "champbot.db").write_bytes(b"secret")
+    plain = await a_report(sessions, ana)
+    async with dashboard(sessions, data_dir=tmp_path / "data") as client:
+        outside = await client.get("/report-media", params={"id": str(telegram)}, allow_redirects=False)
+        assert outside.status == 200 and "Sign in" in await outside.text()  # the sign-in page, no file
+        await signed_in(sessions, client)
+        page = await (await client.get("/report", params={"id": str(telegram)})).text()
+        answers = [
+            await client.get("/report-media", params={"id": value})
+            for value in (str(telegram), str(forged), str(plain), "x", "999999")
+        ]
+        statuses = [answer.status for answer in answers]
+        bodies = [await answer.read() for answer in answers]
+    assert "[photo] Open this report in the chat (/insights) to see or hear it." in page
+    assert "report-media" not in page
+    assert statuses == [404, 404, 404, 400, 404] and not any(b"secret" in body for body in bodies)

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import load_report_topics
 from bot.settings import load_settings
+from bot.wake import Wake
 from bot.web import web_app
 from storage import champions, reports, web_sessions
 from storage.models import (
@@ -38,10 +39,14 @@ Sessions = async_sessionmaker[AsyncSession]
 
 
 @asynccontextmanager
-async def dashboard(sessions: Sessions, **overrides: Any) -> AsyncIterator[TestClient[Any, Any]]:
-    """The dashboard alone, as `champbot web` serves it, behind a test client with a cookie jar."""
+async def dashboard(
+    sessions: Sessions, wake: Wake | None = None, **overrides: Any
+) -> AsyncIterator[TestClient[Any, Any]]:
+    """The dashboard alone, as `champbot web` serves it, behind a test client with a cookie jar;
+    `wake` is the delivery workers' wake it rings, as in the bot's own process."""
     settings = load_settings(**{"web_url": WEB_URL, **overrides})
-    client: TestClient[Any, Any] = TestClient(TestServer(web_app(sessions, settings, load_report_topics())))
+    app = web_app(sessions, settings, load_report_topics(), wake=wake)
+    client: TestClient[Any, Any] = TestClient(TestServer(app))
     async with client:
         yield client
 

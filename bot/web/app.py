@@ -10,7 +10,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.settings import Settings
 from bot.wake import Wake
-from bot.web import auth, broadcasts, campaigns, champions, exports, insights, learning, themes
+from bot.web import (
+    auth,
+    broadcasts,
+    campaigns,
+    champions,
+    exports,
+    insights,
+    learning,
+    report_media,
+    themes,
+)
 from bot.web.headers import STATIC_PREFIX, security_headers
 from bot.web.layout import for_coordinators
 from bot.web.overview import overview
@@ -66,6 +76,7 @@ def routes(dashboard: Dashboard) -> list[web.AbstractRouteDef]:
         *campaigns.routes(dashboard),
         *learning.routes(dashboard),
         *exports.routes(dashboard),
+        *report_media.routes(dashboard),
         web.static(STATIC_PREFIX, STATIC_DIR),
     ]
 
@@ -90,12 +101,14 @@ def web_app(
     settings: Settings,
     topics: list[Topic] | None = None,
     library: Library | None = None,
+    wake: Wake | None = None,
 ) -> web.Application:
-    """An aiohttp application serving the dashboard alone (the project's snippets unless given)."""
+    """An aiohttp application serving the dashboard alone (the project's snippets unless given;
+    a wake of its own unless given: `champbot web` runs no delivery workers)."""
     app = web.Application(client_max_size=MAX_BODY)
     if library is None:
         from bot.app import load_content  # here: bot.app leads to bot.channels, which imports this
 
         library = load_content()
-    mount(app, Dashboard(sessions, settings, topics or [], library))
+    mount(app, Dashboard(sessions, settings, topics or [], library, wake or Wake()))
     return app

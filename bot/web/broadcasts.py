@@ -23,16 +23,26 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import LANGUAGES, Translator
+from bot.wake import Wake
 from bot.web import auth
 from bot.web.auth import Visitor
 from bot.web.layout import for_coordinators, page, problem
-from bot.whatsapp_plan import whatsapp_lines, whatsapp_plan
+from bot.whatsapp_plan import hold_past_the_tier, whatsapp_lines, whatsapp_plan
 from handlers.common import champion_zone
 from handlers.compose import SCHEDULE_AHEAD, TEXT_MAX
 from handlers.live_report import report_text
 from handlers.reach import message_excerpt, reach_figures
 from storage import audience as audiences
-from storage import audit, broadcast_figures, broadcasts, directory, local_time, outbox_figures, responses
+from storage import (
+    audit,
+    broadcast_figures,
+    broadcasts,
+    directory,
+    local_time,
+    outbox,
+    outbox_figures,
+    responses,
+)
 from storage.audience import Audience
 from storage.broadcast_figures import ChannelFigures
 from storage.models import Area, Broadcast, Champion, Network, Segment, utcnow
@@ -283,6 +293,7 @@ class Draft:
     at: str = ""  # the datetime-local input's value
     urgent: bool = False
     answer_back: bool = True
+    spread: bool = False  # WhatsApp templates past the daily tier wait for the following days
 
     @classmethod
     def read(cls, form: MultiDictProxy[Any]) -> Draft:
@@ -301,6 +312,7 @@ class Draft:
             at=text("at"),
             urgent=text("urgent") == "1",
             answer_back=text("answers") == "1" if options else True,
+            spread=text("spread") == "1",
         )
 
     def hidden(self, *, options: bool = True) -> list[tuple[str, str]]:
@@ -311,6 +323,7 @@ class Draft:
             fields += [("options", "1"), ("when", self.when), ("at", self.at)]
             fields += [("urgent", "1")] if self.urgent else []
             fields += [("answers", "1")] if self.answer_back else []
+            fields += [("spread", "1")] if self.spread else []
         return fields
 
 
@@ -583,6 +596,7 @@ class Composer:
             now=utcnow(),
         )
         timezone = champion_zone(self.visitor.champion).key
+        days = plan.days if plan is not None else 1
         return self.render(
             "compose_preview.html",
             problems,
@@ -606,6 +620,14 @@ class Composer:
             urgent_hint=_("ignores quiet hours"),
             answers_label=_("Answer buttons"),
             answers_hint=_("With “Shared it”, “A question” and “Concern heard” under the message."),
+            spread_label=(
+                t.ngettext("Send over {count} day", "Send over {count} days", days).format(
+                    count=t.number(days)
+                )
+                if days > 1
+                else None
+            ),
+            spread_hint=_spread_words(t, days),
             next_label=_("Continue"),
         )
 
@@ -618,9 +640,14 @@ async def compose_start(
 
 
 async def compose_step(
-    sessions: async_sessionmaker[AsyncSession], tier: int | None, request: web.Request, visitor: Visitor
+    sessions: async_sessionmaker[AsyncSession],
+    tier: int | None,
+    wake: Wake,
+    request: web.Request,
+    visitor: Visitor,
 ) -> web.StreamResponse:
-    """POST compose: the step the pressed button names, everything carried checked again."""
+    """POST compose: the step the pressed button names, everything carried checked again; a
+    broadcast sent now rings the delivery workers' wake once it is committed."""
     form = await auth.checked_form(request, visitor)
     if form is None:
         return auth.form_refused(visitor.t)
@@ -653,24 +680,57 @@ async def compose_step(
             moment = send_time(t, draft, visitor, now)
             if isinstance(moment, Problem):
                 return await composer.preview(session, draft, [moment])
+            days = await _days(session, draft, chosen.audience, tier, moment, now)
             if step == "preview":
-                return _confirm_page(composer, draft, count, moment)
-            if step == "send":
-                return await _send(session, visitor, draft, chosen.audience, moment)
+                return _confirm_page(composer, draft, count, moment, days)
+            if step != "send":
+                return problem(
+                    visitor, _("This form was not accepted"), [_("Start the broadcast again from Compose.")]
+                )
+            answer = await _send(session, visitor, draft, chosen.audience, moment, tier if days > 1 else None)
     except BadAudience:
         return problem(
             visitor,
             _("That audience is not known"),
             [_("Start the broadcast again and choose who should get it.")],
         )
-    return problem(visitor, _("This form was not accepted"), [_("Start the broadcast again from Compose.")])
+    if moment is None:
+        wake.ring(outbox.BULK)
+    return answer
 
 
 async def _counts(session: AsyncSession, draft: Draft, t: Translator) -> dict[str, int]:
     return await audiences.languages(session, (await resolve(t, session, draft.audience)).audience)
 
 
-def _confirm_page(composer: Composer, draft: Draft, count: int, moment: datetime | None) -> web.Response:
+async def _days(
+    session: AsyncSession,
+    draft: Draft,
+    chosen: Audience,
+    tier: int | None,
+    moment: datetime | None,
+    now: datetime,
+) -> int:
+    """The days the WhatsApp templates are spread over: 1 unless asked for, sent now, and past the tier
+    (the field is the coordinator's wish, checked against the plan again here)."""
+    if not draft.spread or moment is not None:
+        return 1
+    plan = await whatsapp_plan(session, chosen, draft.text, answer_back=draft.answer_back, tier=tier, now=now)
+    return plan.days if plan is not None else 1
+
+
+def _spread_words(t: Translator, days: int) -> str:
+    """What spreading over these days means, as the chat's confirm says it."""
+    return t.ngettext(
+        "The WhatsApp templates go out over {count} day, a day's share at a time.",
+        "The WhatsApp templates go out over {count} days, a day's share at a time.",
+        days,
+    ).format(count=t.number(days))
+
+
+def _confirm_page(
+    composer: Composer, draft: Draft, count: int, moment: datetime | None, days: int
+) -> web.Response:
     """Step 4: the last question, as the chat asks it; Confirm sends."""
     t = composer.t
     _ = t.gettext
@@ -685,6 +745,7 @@ def _confirm_page(composer: Composer, draft: Draft, count: int, moment: datetime
         (_("Urgent"), _("Yes, it ignores quiet hours") if draft.urgent else _("No")),
         (_("Answer buttons"), _("On") if draft.answer_back else _("Off")),
     ]
+    facts += [(_("On WhatsApp"), _spread_words(t, days))] if days > 1 else []
     return composer.render(
         "compose_confirm.html",
         [],
@@ -697,10 +758,16 @@ def _confirm_page(composer: Composer, draft: Draft, count: int, moment: datetime
 
 
 async def _send(
-    session: AsyncSession, visitor: Visitor, draft: Draft, chosen: Audience, moment: datetime | None
+    session: AsyncSession,
+    visitor: Visitor,
+    draft: Draft,
+    chosen: Audience,
+    moment: datetime | None,
+    spread_tier: int | None,
 ) -> web.Response:
     """Make the broadcast (and fan it out, if for now) as the chat's confirm does, once per token:
-    a second press, or a confirm sent again, goes to the broadcast the first one made."""
+    a second press, or a confirm sent again, goes to the broadcast the first one made. With a
+    `spread_tier`, the WhatsApp templates past today's share of it wait for the following days."""
     me = visitor.champion.id
     # One confirm at a time per coordinator, so two presses cannot both find the token unused.
     await session.execute(select(Champion.id).where(Champion.id == me).with_for_update())
@@ -716,6 +783,7 @@ async def _send(
         answer_back=draft.answer_back,
         urgent=draft.urgent,
     )
+    await hold_past_the_tier(session, made.id, spread_tier, utcnow())
     await audit.record(session, audit.BROADCAST_SENT, me, utcnow(), f"{draft.token}:{made.id}")
     return auth.redirect(f"broadcast?id={made.id}&done={'sent' if moment is None else 'scheduled'}")
 
@@ -734,7 +802,8 @@ def routes(dashboard: Dashboard) -> list[web.RouteDef]:
         return await compose_start(sessions, request, visitor)
 
     async def step(request: web.Request, visitor: Visitor) -> web.StreamResponse:
-        return await compose_step(sessions, dashboard.settings.whatsapp_daily_tier, request, visitor)
+        tier = dashboard.settings.whatsapp_daily_tier
+        return await compose_step(sessions, tier, dashboard.wake, request, visitor)
 
     return [
         web.get("/broadcasts", for_coordinators(gate, listed)),

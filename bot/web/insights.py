@@ -17,7 +17,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -26,8 +26,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import LANGUAGES, N_, RTL_LANGUAGES, Translator
-from bot.web import auth
-from bot.web.layout import for_coordinators, page, problem
+from bot.web import auth, report_media, stories
+from bot.web.layout import BadRequest, digits, for_coordinators, page, problem, whole_number
 from handlers.common import champion_zone
 from handlers.insights import (
     GONE,
@@ -45,13 +45,12 @@ from handlers.insights import (
 from handlers.reach import message_excerpt
 from handlers.report_labels import (
     KIND_LABELS,
-    MEDIA_LABELS,
     PEOPLE_LABELS,
     STATUS_LABELS,
     excerpt,
     topic_label,
 )
-from storage import audit, directory, reports, responses
+from storage import audit, directory, outbox, reports, responses
 from storage.models import AuditEvent, Champion, utcnow
 from storage.report_topics import Topic
 from storage.reports import Filters
@@ -67,15 +66,6 @@ ALL_TIME = "all"
 MARKS = ("acted", "new")  # what a coordinator may mark a report, as the chat's buttons
 MARKED = {"acted": N_("Marked acted on."), "new": N_("Marked new.")}  # the chat's words
 FILTER_FIELDS = ("topic", "kind", "area", "status", "date", "q")
-
-
-class BadRequest(Exception):
-    """A filter, page or id that is not one the pages offer: its title and what to do."""
-
-    def __init__(self, title: str, line: str) -> None:
-        super().__init__(title)
-        self.title = title
-        self.line = line
 
 
 @dataclass(frozen=True)
@@ -112,7 +102,7 @@ def chosen(
         raise BadRequest(title, _("Choose a status from the list on the Insights page."))
     if period not in PERIODS:
         raise BadRequest(title, _("Choose dates from the list on the Insights page."))
-    if area and (not _digits(area) or int(area) not in areas):
+    if area and (not digits(area) or int(area) not in areas):
         raise BadRequest(title, _("Choose an area from the list on the Insights page."))
     if len(search) > SEARCH_MAX:
         raise BadRequest(
@@ -136,25 +126,14 @@ def chosen(
     return Chosen(filters, {name: given[name] for name in FILTER_FIELDS if given[name]})
 
 
-def _digits(value: str) -> bool:
-    """Whether `value` is a whole number in ASCII digits (not "²" or "٣", which `int` may refuse)."""
-    return value.isascii() and value.isdigit() and len(value) <= 18
-
-
-def whole_number(value: str, title: str, line: str) -> int:
-    """A positive whole number from an address, or BadRequest."""
-    if not _digits(value) or int(value) < 1:
-        raise BadRequest(title, line)
-    return int(value)
-
-
 def _report_id(t: Translator, value: str) -> int:
     _ = t.gettext
     return whole_number(value, _("That report is not known"), _("Open a report from the Insights page."))
 
 
-@dataclass(frozen=True)
-class Option:
+class Option(NamedTuple):
+    """One choice of a filter, as the form macro takes it: (value, label, selected)."""
+
     value: str
     label: str
     selected: bool
@@ -354,6 +333,7 @@ def routes(dashboard: Dashboard) -> list[web.RouteDef]:
             replies = (await reports.replies_to(session, [report_id]))[report_id]
             answered = await responses.answered_texts(session, report)
             sent = await _sent_note(session, t, visitor, request.query.get("sent", ""))
+            story = await stories.form(session, t, report_id, shareable, request.query.get("story", ""))
             marked = request.query.get("marked") in MARKS  # just marked: shown as marked, even new
             status = "seen" if report.status == "new" and not marked else report.status
             if not marked:
@@ -375,11 +355,6 @@ def routes(dashboard: Dashboard) -> list[web.RouteDef]:
             (_("Sent on"), sent_at(t, report, zone), False),
             (_("May be shared with partners"), _("Yes") if shareable else _("No"), False),
         ]
-        media = None
-        if report.media_kind in MEDIA_LABELS:
-            media = _("{media} Open this report in the chat (/insights) to see or hear it.").format(
-                media=_(MEDIA_LABELS[str(report.media_kind)])
-            )
         marks = [
             (mark, _("Mark acted on") if mark == "acted" else _("Mark new"))
             for mark in MARKS
@@ -395,7 +370,7 @@ def routes(dashboard: Dashboard) -> list[web.RouteDef]:
             report_id=report.id,
             heard_label=_("What was heard"),
             text=report.text or "",
-            media=media,
+            media=report_media.shown(t, report, dashboard.settings.data_dir),
             details_label=_("About this report"),
             rows=rows,
             replies_heading=_("Replies so far"),
@@ -404,6 +379,7 @@ def routes(dashboard: Dashboard) -> list[web.RouteDef]:
             marks=marks,
             respond=f"respond?id={report.id}",
             respond_label=_("Respond"),
+            story=story,
             back=_("Back to list"),
         )
 
@@ -599,6 +575,7 @@ def routes(dashboard: Dashboard) -> list[web.RouteDef]:
                 number = len(replied) if target.theme else target.ids[0]
                 detail = f"{token}:{'theme' if target.theme else 'report'}:{number}"
                 await audit.record(session, audit.RESPONDED, me, utcnow(), detail)
+        dashboard.wake.ring(outbox.LANE[outbox.THEME if target.theme else outbox.REPLY])
         if target.theme and target.chosen is not None:
             return auth.redirect(target.chosen.link("insights", sent=token))
         return auth.redirect(f"report?id={target.ids[0]}&sent={token}")
@@ -609,6 +586,7 @@ def routes(dashboard: Dashboard) -> list[web.RouteDef]:
         web.post("/mark", for_coordinators(gate, mark)),
         web.get("/respond", for_coordinators(gate, respond_page)),
         web.post("/respond", for_coordinators(gate, respond)),
+        *stories.routes(dashboard),
     ]
 
 

@@ -94,3 +94,24 @@ def for_coordinators(gate: auth.Gate, handle: Page) -> Handler:
         return await handle(request, visitor)
 
     return handler
+
+
+class BadRequest(Exception):
+    """A filter, page or id that is not one the pages offer: its title and what to do."""
+
+    def __init__(self, title: str, line: str) -> None:
+        super().__init__(title)
+        self.title = title
+        self.line = line
+
+
+def digits(value: str) -> bool:
+    """Whether `value` is a whole number in ASCII digits (not "²" or "٣", which `int` may refuse)."""
+    return value.isascii() and value.isdigit() and len(value) <= 18
+
+
+def whole_number(value: str, title: str, line: str) -> int:
+    """A positive whole number from an address, or BadRequest."""
+    if not digits(value) or int(value) < 1:
+        raise BadRequest(title, line)
+    return int(value)

@@ -19,7 +19,7 @@ from bot.i18n import Translator
 from bot.web import auth
 from bot.web.auth import Visitor
 from bot.web.broadcasts import Problem
-from bot.web.layout import for_coordinators, page, problem
+from bot.web.layout import digits, for_coordinators, page, problem
 from handlers import insights
 from handlers.common import champion_zone
 from handlers.themes import PARTNER_LABELS, parse_due, problem_text, step_label
@@ -128,7 +128,7 @@ async def theme_page(
     _ = t.gettext
     if theme_id is None:
         raw = request.query.get("id", "")
-        theme_id = int(raw) if raw.isdigit() and len(raw) <= ID_MAX else None
+        theme_id = int(raw) if digits(raw) and len(raw) <= ID_MAX else None
     async with sessions.begin() as session:
         full = await themes.get(session, theme_id) if theme_id is not None else None
         if full is not None:
@@ -144,7 +144,7 @@ async def theme_page(
         t.ngettext(
             "Sent to the champion of {count} report.", "Sent to the champions of {count} reports.", int(told)
         ).format(count=t.number(int(told)))
-        if told.isdigit() and len(told) <= ID_MAX and not problems
+        if digits(told) and len(told) <= ID_MAX and not problems
         else None
     )
     today = _today(visitor)
@@ -208,7 +208,7 @@ async def change(dashboard: Dashboard, request: web.Request, visitor: Visitor) -
     _ = t.gettext
     form = {key: str(value) for key, value in posted.items() if isinstance(value, str) and key != "csrf"}
     raw, action = form.get("id", ""), form.get("action", "")
-    if not raw.isdigit() or len(raw) > ID_MAX or action not in ACTIONS:
+    if not digits(raw) or len(raw) > ID_MAX or action not in ACTIONS:
         return problem(visitor, _("That theme is not known"), [_("Choose one from the list of themes.")])
     theme_id = int(raw)
     coordinator = visitor.champion.id
@@ -257,7 +257,7 @@ async def change(dashboard: Dashboard, request: web.Request, visitor: Visitor) -
             number = form.get("action_id", "")
             found = (
                 await session.get(ThemeAction, int(number))
-                if number.isdigit() and len(number) <= ID_MAX
+                if digits(number) and len(number) <= ID_MAX
                 else None
             )
             if found is None or found.theme_id != theme_id:
