@@ -14,7 +14,8 @@ It is stored with one outbox row per champion in the same transaction, each carr
 so a crash between storing and sending loses nothing, and the row is marked told only once it was
 sent (`reply_message` renders it in the champion's language at send time). A theme reply sends one
 message per report, each with its own reference and excerpt. The coordinator role is checked on
-every command, button and message.
+every command, button and message. "Group into a theme" and a report's "Add to a theme" hand
+over to /themes (handlers.themes), which reads the filters kept here.
 """
 
 from __future__ import annotations

@@ -419,7 +419,8 @@ async def _confirm(update: Update, context: Context, champion: Champion, data: R
 
 
 async def my_reports(update: Update, context: Context) -> None:
-    """/myreports or its Newer/Older buttons: the champion's reports, newest first, with replies."""
+    """/myreports or its Newer/Older buttons: the champion's reports, newest first, with replies
+    and the themes each joined, at their step."""
     query = update.callback_query
     champion = await require_member(update, context)
     if champion is None:

@@ -163,6 +163,7 @@ async def start(update: Update, context: Context) -> None:
 
 
 async def _show_list(update: Update, context: Context, offset: int) -> None:
+    """Save the browsing step and send a page of the themes, each with its step and report count."""
     t = context.t
     _ = t.gettext
     async with context.db() as session:
@@ -275,6 +276,7 @@ def theme_choices(t: Translator, full: themes.Full) -> list[Choice]:
 
 
 async def _show_theme(update: Update, context: Context, theme_id: int, data: Theming) -> None:
+    """Open a theme: save it as the one these buttons act on, and show it with its choices."""
     t = context.t
     async with context.db() as session:
         full = await themes.get(session, theme_id)
@@ -381,6 +383,7 @@ async def _ask_move(update: Update, context: Context, data: Theming, to: ThemeSt
 
 
 async def _share(update: Update, context: Context, data: Theming, shared: bool) -> None:
+    """Let the outcome leave the organisation, or not, and show the theme again."""
     assert data.theme is not None
     async with context.db.begin() as session:
         done = await themes.share_outcome(session, data.theme, shared)
@@ -393,6 +396,7 @@ async def _share(update: Update, context: Context, data: Theming, shared: bool) 
 
 
 async def _ask_partner_name(update: Update, context: Context, data: Theming, kind: str) -> None:
+    """Take the kind of partner chosen (from the open theme's list step only) and ask its name."""
     if (
         data.theme is None
         or kind not in PARTNER_LABELS
@@ -408,6 +412,7 @@ async def _ask_partner_name(update: Update, context: Context, data: Theming, kin
 
 
 async def _ask_which_done(update: Update, context: Context, theme_id: int) -> None:
+    """The open theme's actions not done yet, numbered, to choose the one done."""
     _ = context.t.gettext
     async with context.db() as session:
         full = await themes.get(session, theme_id)
@@ -425,6 +430,7 @@ async def _ask_which_done(update: Update, context: Context, theme_id: int) -> No
 
 
 async def _mark_done(update: Update, context: Context, action_id: int) -> None:
+    """Mark an action done and show its theme again."""
     async with context.db.begin() as session:
         done = await themes.mark_done(session, action_id, utcnow())
     if isinstance(done, Refused):
@@ -484,6 +490,7 @@ async def _pick_theme(update: Update, context: Context, report_id: int) -> None:
 
 
 async def _add_report(update: Update, context: Context, theme_id: int, report_id: int) -> None:
+    """Add the open report to the theme chosen (once: a second time says it is there already)."""
     t = context.t
     async with context.db.begin() as session:
         added = await themes.add_reports(session, theme_id, [report_id])
