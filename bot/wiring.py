@@ -116,7 +116,9 @@ BUTTONS = {
     r"^ins:mark:\d{1,18}:(acted|new)$": insights.button,
     r"^ins:f:(topic|kind|area|status|date)(:\d{1,3})?$": insights.button,
     r"^ins:fv:(topic|kind|area|status|date):(\*|[a-z0-9-]{1,40})$": insights.button,
-    r"^thm:(group|list|close|tell:(yes|no)|pk:(gp|council|vcse|nhs|school|faith|other))$": themes.button,
+    r"^thm:(group|list|close|cf|tell:(yes|no)|lv:[a-z]{2,3}|pk:(gp|council|vcse|nhs|school|faith|other))$": (
+        themes.button
+    ),
     r"^thm:(open|pg|note|partner|action|acts|outcome|pick|done):\d{1,18}$": themes.button,
     r"^thm:next:\d{1,9}:(research|plan|act|evaluate)$": themes.button,
     r"^thm:share:\d{1,9}:(on|off)$": themes.button,

@@ -15,13 +15,14 @@ from collections.abc import Sequence
 from datetime import date, datetime
 
 from babel.dates import format_date
+from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.constants import MessageLimit
 
 from bot.context import Context, Services
-from bot.i18n import N_, Translator, translator
+from bot.i18n import LANGUAGES, N_, Translator, translator
 from bot.replies import Choice, Outgoing
 from bot.steps import StepData
 from handlers import insights
@@ -36,6 +37,7 @@ from handlers.common import (
 )
 from handlers.insights_state import Insights
 from handlers.report_labels import excerpt
+from handlers.versions import version_choices
 from storage import conversation, outbox, reports, themes
 from storage.models import ReportReply, Theme, ThemeStep, utcnow
 from storage.reports import Filters
@@ -51,6 +53,7 @@ OWNER = "thm:owner"  # typing its owner
 DUE = "thm:due"  # typing its due date
 OUTCOME = "thm:outcome"  # typing the outcome
 TELL = "thm:tell"  # the step moved: send "you said, we did" with its note, or not
+VERSION = "thm:version"  # typing the note's version in Theming.lang
 
 PAGE = 5
 LABEL_MAX = 24  # a WhatsApp list row's title
@@ -111,6 +114,8 @@ class Theming(StepData):
     kind: str | None = None  # the kind of partner being named
     text: str | None = None  # the action typed (waiting for owner and date), or the note to send
     owner: str | None = None  # the action's owner, waiting for its date
+    versions: dict[str, str] = Field(default_factory=dict)  # language → the note to send, in it
+    lang: str | None = None  # the language whose version is being typed
 
 
 def problem_text(t: Translator, refused: Refused) -> str:
@@ -333,6 +338,14 @@ async def _press(update: Update, context: Context, data: Theming, action: str, a
         await _show_theme(update, context, int(args[0]), data)
     elif action == "tell":
         await _tell(update, context, data, args[0] == "yes")
+    elif action == "lv":
+        await _ask_version(update, context, data, args[0])
+    elif action == "cf":
+        if context.state is None or context.state.step != VERSION or data.text is None:
+            await stale_button(update, context)
+            return
+        await context.reply.picked(context.t.gettext("Back"))
+        await _show_tell(update, context, data)
     elif action == "pk":
         await _ask_partner_name(update, context, data, args[0])
     else:
@@ -527,6 +540,15 @@ async def on_text(update: Update, context: Context) -> None:
     if state.step in (LIST, TELL):
         await context.reply.say(t.gettext("Please choose from the buttons, or send /cancel."))
         return
+    if state.step == VERSION:
+        problem = insights.response_problem(t, text)
+        if problem is not None or data.lang is None:
+            await context.reply.say(problem or t.gettext("Please choose from the buttons, or send /cancel."))
+            return
+        await _show_tell(
+            update, context, data.model_copy(update={"versions": {**data.versions, data.lang: text}})
+        )
+        return
     async with context.db.begin() as session:
         result = await _take(session, context, state.step, data, text)
     if isinstance(result, Refused):
@@ -595,12 +617,21 @@ async def on_media(update: Update, context: Context) -> None:
 
 async def _offer_telling(update: Update, context: Context, data: Theming, note: str) -> None:
     """The theme moved: offer to send its note to the champions of its reports."""
+    await _show_tell(update, context, data.model_copy(update={"text": note, "versions": {}, "lang": None}))
+
+
+async def _show_tell(update: Update, context: Context, data: Theming) -> None:
+    """Offer to send the step's note, with a version in each language its champions read that may
+    be named (every language, when some may not: insights.Readers, so no one is singled out)."""
     t = context.t
     assert data.to is not None and data.theme is not None
     async with context.db() as session:
-        count = len(await themes.report_ids(session, data.theme))
-    await save_step(update, context, TELL, data.model_copy(update={"text": note}))
+        ids = await themes.report_ids(session, data.theme)
+        readers = insights.Readers.of(await reports.readers(session, ids), theme=True)
+    await save_step(update, context, TELL, data.model_copy(update={"lang": None}))
     lines = [t.gettext("The theme moved to “{step}”.").format(step=step_label(t, data.to))]
+    count = len(ids)
+    offered = insights.offered_versions(t, readers) if count else []
     if count:
         lines.append(
             t.ngettext(
@@ -610,9 +641,33 @@ async def _offer_telling(update: Update, context: Context, data: Theming, note: 
                 count,
             ).format(count=t.number(count))
         )
-    choices = [Choice(t.gettext("Send"), "thm:tell:yes")] if count else []
+    if offered:
+        lines.append(
+            t.gettext(
+                "Add a version in another language? Anyone without one gets your text, with a line saying "
+                "it was not translated."
+            )
+        )
+    choices = version_choices(t, "thm:lv:", offered, data.versions, readers.named)
+    if count:
+        choices.append(Choice(t.gettext("Send"), "thm:tell:yes"))
     choices.append(Choice(t.gettext("Don't send") if count else t.gettext("Back"), "thm:tell:no"))
-    await context.reply.say("\n".join(lines), choices)
+    await context.reply.say("\n".join(lines), choices, columns=2)
+
+
+async def _ask_version(update: Update, context: Context, data: Theming, code: str) -> None:
+    """Ask for the note's version in one language (only while the send is being offered)."""
+    step = context.state.step if context.state is not None else None
+    if step != TELL or code not in LANGUAGES or code == context.t.language:
+        await stale_button(update, context)
+        return
+    t = context.t
+    await context.reply.picked(LANGUAGES[code])
+    await save_step(update, context, VERSION, data.model_copy(update={"lang": code}))
+    await context.reply.say(
+        t.gettext("Type the {language} version of your response.").format(language=LANGUAGES[code]),
+        [Choice(t.gettext("Back"), "thm:cf")],
+    )
 
 
 async def _tell(update: Update, context: Context, data: Theming, send: bool) -> None:
@@ -632,7 +687,7 @@ async def _tell(update: Update, context: Context, data: Theming, send: bool) -> 
                 ids = await themes.report_ids(session, data.theme)
                 about = {"theme": data.theme, "step": str(data.to)}
                 replied = await insights.queue_response(
-                    session, ids, data.text, context.champion.id, True, t.language, {}, about
+                    session, ids, data.text, context.champion.id, True, t.language, data.versions, about
                 )
                 reached = len(replied)
             context.state_version = await conversation.set_state(session, chat_id, LIST, kept.stored())

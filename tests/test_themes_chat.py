@@ -19,6 +19,11 @@ from tests.conftest import BotHarness, Person, join, make_coordinator
 from tests.test_insights import add_report, received
 
 ONLY = ["Sorry, only coordinators can do that."]
+OFFER = (
+    "Add a version in another language? Anyone without one gets your text, with a line saying it "
+    "was not translated."
+)
+OTHER_LANGUAGES = [name for code, name in LANGUAGES.items() if code != "en"]
 INACTIVE = ["This button is no longer active."]
 EN = translator("en")
 TITLE = "8am GP phone queues, Northfield"
@@ -99,9 +104,10 @@ async def test_steps_move_forward_only_and_tell_each_reporter_once(bot: BotHarne
     assert await sam.send(note) == [
         "The theme moved to “Research and diagnose”.\n"
         "Send “you said, we did” with your note to the champions of its 3 reports? "
-        "Each gets one message, in their language."
+        "Each gets one message, in their language.\n" + OFFER
     ]
-    assert sam.buttons() == ["Send", "Don't send"]
+    # Anonymous reports, fewer than 5 in any language: none is named, every one is offered.
+    assert sam.buttons() == [*OTHER_LANGUAGES, "Send", "Don't send"]
     before = {person.id: len(person.history) for person in (ana, zahra)}
     replies = await sam.press("Send")
     assert replies[0] == "Sent to the champions of 3 reports."
@@ -289,3 +295,33 @@ async def test_a_long_theme_fits_one_message(bot: BotHarness, places: None) -> N
     assert len(view) <= 4096
     assert "Note 11 " in view and "Note 6 " not in view  # the newest notes
     assert "Partner 0 " in view and "Action 0 " in view
+
+
+async def test_a_step_change_in_each_reporters_language(bot: BotHarness, places: None) -> None:
+    sam, ana = await people(bot, 9101)
+    piotr = bot.person(9103, "Piotr", "pl")
+    await join(piotr, LANGUAGES["pl"])
+    ana_report = await add_report(bot, ana, "Queues")
+    piotr_report = await add_report(bot, piotr, "Kolejki")
+    await grouped(bot, sam)
+    await sam.press("Next step")
+    note = "The surgery now has a call-back line."
+    await sam.send(note)
+    assert await sam.press(LANGUAGES["pl"]) == [f"Type the {LANGUAGES['pl']} version of your response."]
+    assert await sam.send("x" * 1001) == ["That is too long. Please keep it to at most 1,000 characters."]
+    polish = "Przychodnia ma teraz linię oddzwaniania."
+    (offer,) = await sam.send(polish)
+    assert offer.startswith("The theme moved to “Research and diagnose”.")
+    assert "✓ " + LANGUAGES["pl"] in sam.buttons()
+    before = {person.id: len(person.history) for person in (ana, piotr)}
+    await sam.press("Send")
+    await bot.deliver()
+    pl = translator("pl")
+    assert await received(piotr, before[piotr.id], 1) == [
+        plain(theme_said(pl, TITLE, ThemeStep.RESEARCH, [piotr_report], polish, None))
+    ]
+    assert await received(ana, before[ana.id], 1) == [
+        plain(theme_said(EN, TITLE, ThemeStep.RESEARCH, [ana_report], note, None))
+    ]
+    # A version's button pressed when no send is on offer any more does nothing.
+    assert await sam.press_data(sam.history[-1]["message_id"], "thm:lv:pl") == INACTIVE
