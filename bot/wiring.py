@@ -43,6 +43,7 @@ from handlers import (
     report,
     settings,
     stats,
+    themes,
     timezone,
     web_login,
 )
@@ -79,6 +80,7 @@ COMMANDS = {
     "myreports": report.my_reports,
     "log": logbook.start,
     "insights": insights.start,
+    "themes": themes.start,
     "web": web_login.send_link,
 }
 
@@ -116,6 +118,13 @@ BUTTONS = {
     r"^ins:mark:\d{1,18}:(acted|new)$": insights.button,
     r"^ins:f:(topic|kind|area|status|date)(:\d{1,3})?$": insights.button,
     r"^ins:fv:(topic|kind|area|status|date):(\*|[a-z0-9-]{1,40})$": insights.button,
+    r"^thm:(group|list|close|cf|tell:(yes|no)|lv:[a-z]{2,3}|pk:(gp|council|vcse|nhs|school|faith|other))$": (
+        themes.button
+    ),
+    r"^thm:(open|pg|note|partner|action|acts|outcome|pick|done):\d{1,18}$": themes.button,
+    r"^thm:next:\d{1,9}:(research|plan|act|evaluate)$": themes.button,
+    r"^thm:share:\d{1,9}:(on|off)$": themes.button,
+    r"^thm:add:\d{1,9}:\d{1,18}$": themes.button,
     r"^rep:start$": report.start,
     r"^rep:(stop|back|keep|ok|t:[a-z0-9-]{1,40}|k:[a-z]{1,8}|p:[a-z]{1,4}|a:\d{1,9}|more:\d{1,2}"
     r"|anon:(yes|no))$": report.button,
@@ -143,7 +152,7 @@ JOBS = {
 MESSAGES: dict[str, Render] = {
     **BROADCASTS,
     outbox.REPLY: insights.reply_message,
-    outbox.THEME: insights.reply_message,
+    outbox.THEME: themes.theme_message,
     outbox.APPROVAL_REQUEST: admin.request_message,
     outbox.APPROVAL_RESULT: admin.result_message,
     outbox.WEEKLY: learn.weekly_message,
@@ -160,6 +169,7 @@ STEPS: dict[str, type[StepData]] = {
     "rep": report.Reporting,
     "log": logbook.Logging,
     "ins": Insights,
+    "thm": themes.Theming,
     "bc": compose.Composing,
     "ans": answer_back.Answering,
     "tz": timezone.TypingZone,
@@ -173,6 +183,7 @@ TEXT: dict[str, Callback] = {
     "rep": report.on_text,
     "log": logbook.on_text,
     "ins": insights.on_text,
+    "thm": themes.on_text,
     "bc": compose.on_text,
     "ans": answer_back.on_text,
     "tz": timezone.on_text,
@@ -180,6 +191,7 @@ TEXT: dict[str, Callback] = {
 MEDIA: dict[str, Callback] = {
     "rep": report.on_media,
     "ins": insights.on_media,
+    "thm": themes.on_media,
     "bc": compose.on_media,
 }
 

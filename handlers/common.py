@@ -193,6 +193,7 @@ def coordinator_home(t: Translator, greeting: str | None = None) -> Outgoing:
         _("Your coordinator tools are below. You can also send:"),
         _("/invite [network] – make an invite link"),
         _("/campaigns – pause, resume or cancel campaigns"),
+        _("/themes – grouped reports, step by step"),
         _("/export – reports as a spreadsheet (CSV or Excel)"),
         _("/web – sign in to the dashboard in a web browser"),
         _("Champion menu: report, learn and your own settings."),

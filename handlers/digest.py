@@ -5,7 +5,8 @@ a second worker never queues it twice and a failed send is retried rather than l
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
@@ -14,8 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.context import Context, Services
 from bot.i18n import Translator, translator
 from bot.replies import Outgoing
+from handlers.common import isolate
 from handlers.report_labels import KIND_LABELS, excerpt, topic_label
-from storage import champions, insight_figures, job_runs, outbox
+from storage import champions, insight_figures, job_runs, outbox, themes
 from storage.insight_export import SMALL
 from storage.insight_figures import Digest
 from storage.models import utcnow
@@ -25,6 +27,7 @@ from storage.reports import ALL_KINDS, reference
 JOB = "weekly-digest"
 TIMEZONE = "Europe/London"
 EXCERPT = 60
+OVERDUE_SHOWN = 10  # overdue theme actions listed, longest overdue first
 
 
 async def digest_job(context: Context) -> None:
@@ -64,7 +67,40 @@ async def digest_message(session: AsyncSession, item: outbox.Claimed, services: 
     link in a report's excerpt is not previewed: the bot should not fetch what a champion typed."""
     slot = datetime.fromisoformat(str(item.payload["slot"]))
     figures = await insight_figures.digest(session, slot - timedelta(days=7), slot)
-    return Outgoing(digest_text(translator(item.language), services.topics, figures, slot), preview=False)
+    today = slot.astimezone(ZoneInfo(TIMEZONE)).date()  # overdue as of the digest's day
+    late, total = await themes.overdue(session, today, OVERDUE_SHOWN)
+    t = translator(item.language)
+    text = digest_text(t, services.topics, figures, slot)
+    if total:
+        text += "\n\n" + overdue_text(t, late, total)
+    return Outgoing(text, preview=False)
+
+
+def overdue_text(t: Translator, late: Sequence[themes.Overdue], total: int) -> str:
+    """The theme actions past their due date and not done: holding partners to what they said."""
+    lines = [
+        t.ngettext(
+            "{count} theme action is overdue:", "{count} theme actions are overdue:", total
+        ).format(count=t.number(total))
+    ]
+    lines += [
+        "• "
+        + t.gettext("{title}: {action} – {owner}, due {date}").format(
+            title=isolate(action.title),
+            action=isolate(action.text),
+            owner=isolate(action.owner),
+            date=_day(t, action.due_on),
+        )
+        for action in late
+    ]
+    if total > len(late):
+        lines.append("• …")
+    lines.append(t.gettext("Open /themes to follow them up."))
+    return "\n".join(lines)
+
+
+def _day(t: Translator, day: date) -> str:
+    return format_date(day, "medium", locale=t.locale)
 
 
 def suppressed(t: Translator, count: int) -> str:

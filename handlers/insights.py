@@ -14,7 +14,8 @@ It is stored with one outbox row per champion in the same transaction, each carr
 so a crash between storing and sending loses nothing, and the row is marked told only once it was
 sent (`reply_message` renders it in the champion's language at send time). A theme reply sends one
 message per report, each with its own reference and excerpt. The coordinator role is checked on
-every command, button and message.
+every command, button and message. "Group into a theme" and a report's "Add to a theme" hand
+over to /themes (handlers.themes), which reads the filters kept here.
 """
 
 from __future__ import annotations
@@ -213,9 +214,12 @@ async def _show_list(update: Update, context: Context, data: Insights) -> None:
         choices.append(Choice(_("Older"), f"ins:pg:{offset + PAGE}"))
     choices.append(Choice(_("Filter"), "ins:flt"))
     if rows:
-        choices += [Choice(_("Respond to all"), "ins:theme"), Choice(_("Export"), "ins:exp")]
-    if len(choices) < 10:  # at most 10 choices (WhatsApp); /cancel also ends
-        choices.append(Choice(_("Done"), "ins:done"))
+        choices += [Choice(_("Respond to all"), "ins:theme"), Choice(_("Group into a theme"), "thm:group")]
+    # At most 10 choices (WhatsApp): Export (also /export, with these filters) and Done (also
+    # /cancel) are the ones that give way.
+    for label, target in ((_("Export"), "ins:exp"), (_("Done"), "ins:done")):
+        if len(choices) < 10 and (rows or target == "ins:done"):
+            choices.append(Choice(label, target))
     await context.reply.say("\n".join(lines), choices, columns=2)
 
 
@@ -479,7 +483,11 @@ async def _report_view(
         choices.append(Choice(_("Mark acted on"), f"ins:mark:{report.id}:acted"))
     if status != "new":
         choices.append(Choice(_("Mark new"), f"ins:mark:{report.id}:new"))
-    choices += [Choice(_("Respond"), f"ins:resp:{report.id}"), Choice(_("Back to list"), "ins:back")]
+    choices += [
+        Choice(_("Respond"), f"ins:resp:{report.id}"),
+        Choice(_("Add to a theme"), f"thm:pick:{report.id}"),
+        Choice(_("Back to list"), "ins:back"),
+    ]
     return View(view, choices, full_text)
 
 
@@ -652,13 +660,25 @@ async def queue_response(
     theme: bool,
     written_in: str,
     versions: Mapping[str, str],
+    about: Mapping[str, Any] | None = None,
 ) -> list[reports.Replied]:
     """Store a response to these reports (marking them acted on) and queue one outbox row per
     report still there, each carrying the versions, in the caller's transaction: what the chat's
-    Confirm and the dashboard's Send both do. Ring the wake for `outbox.LANE[kind]` after commit."""
+    Confirm, the dashboard's Send and a theme's step change (handlers.themes) do. With `about`
+    (what the step change says of its theme), each champion gets one row for all their reports,
+    listing its replies and carrying `about`. Ring the wake for `outbox.LANE[kind]` after commit."""
     kind = outbox.THEME if theme else outbox.REPLY
     replied = await reports.reply(session, ids, text, coordinator_id, theme=theme)
-    rows = [(r.champion_id, reply_payload(r.reply_id, written_in, versions)) for r in replied]
+    if about is None:
+        rows = [(r.champion_id, reply_payload(r.reply_id, written_in, versions)) for r in replied]
+    else:
+        theirs: dict[int, list[int]] = {}
+        for r in replied:
+            theirs.setdefault(r.champion_id, []).append(r.reply_id)
+        rows = [
+            (champion, {**reply_payload(found[0], written_in, versions), "replies": found, **about})
+            for champion, found in theirs.items()
+        ]
     await outbox.queue_each(session, kind, rows)
     return replied
 

@@ -33,7 +33,8 @@ from handlers.report_labels import (
     excerpt,
     topic_label,
 )
-from storage import conversation, directory, reports
+from handlers.themes import joined_lines
+from storage import conversation, directory, reports, themes
 from storage.models import Champion
 
 TOPIC = "rep:topic"
@@ -418,7 +419,8 @@ async def _confirm(update: Update, context: Context, champion: Champion, data: R
 
 
 async def my_reports(update: Update, context: Context) -> None:
-    """/myreports or its Newer/Older buttons: the champion's reports, newest first, with replies."""
+    """/myreports or its Newer/Older buttons: the champion's reports, newest first, with replies
+    and the themes each joined, at their step."""
     query = update.callback_query
     champion = await require_member(update, context)
     if champion is None:
@@ -428,6 +430,7 @@ async def my_reports(update: Update, context: Context) -> None:
     async with context.db() as session:
         rows, total = await reports.of_champion(session, champion.id, offset, MY_PAGE)
         replies = await reports.replies_to(session, [row.id for row in rows])
+        joined = await themes.of_reports(session, [row.id for row in rows])
     t = context.t
     _ = t.gettext
     if total == 0:
@@ -469,6 +472,7 @@ async def my_reports(update: Update, context: Context) -> None:
             _("Reply: {text}").format(text=excerpt(context.t, answer.text, None, REPLY_EXCERPT))
             for answer in replies[row.id][-REPLIES_SHOWN:]
         ]
+        lines += joined_lines(t, joined[row.id])
         blocks.append("\n".join(lines))
     choices = []
     if offset > 0:

@@ -105,7 +105,7 @@ async def test_a_question_under_a_campaign_message_is_a_report_the_coordinator_o
         f"What was heard: {question}\nHow many people: One person\nArea: Northfield\n"
         f"In answer to the message “{EXCERPT}”\nSent: {day}\nMay be shared with partners: yes"
     ]
-    assert sam.buttons() == ["Mark acted on", "Mark new", "Respond", "Back to list"]
+    assert sam.buttons() == ["Mark acted on", "Mark new", "Respond", "Add to a theme", "Back to list"]
     await sam.press("Respond")
     response = "Yes: the flu jab is free on the NHS for everyone aged 65 and over."
     await sam.send(response)

@@ -27,11 +27,15 @@ async def test_a_coordinator_is_welcomed_with_their_tools_as_buttons(bot: BotHar
     (home,) = await sam.send("/start")
     assert home.startswith("Welcome back, Sam!\n")
     assert sam.buttons() == TOOLS
-    assert "/report" not in home and len(home.splitlines()) <= 7  # not the champion's long help
+    assert "/report" not in home and len(home.splitlines()) <= 8  # not the champion's long help
     (help_home,) = await sam.send("/help")
     assert help_home == home.split("\n", 1)[1]  # the same home, without the greeting
     assert sam.buttons() == TOOLS
-    for line in ("/invite [network] – make an invite link", "/campaigns – pause, resume or cancel campaigns"):
+    for line in (
+        "/invite [network] – make an invite link",
+        "/campaigns – pause, resume or cancel campaigns",
+        "/themes – grouped reports, step by step",
+    ):
         assert line in help_home.splitlines()
 
 

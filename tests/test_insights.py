@@ -125,18 +125,27 @@ async def test_the_list_pages_newest_first_without_names(bot: BotHarness, places
     newest = local_date(EN, T0 + timedelta(hours=10), "Europe/London")  # anonymous: the day only
     assert f"{refs[10]} · {newest} · Vaccinations · A barrier · new\n“Heard thing 10”" in text
     assert "Ana" not in text
-    assert sam.buttons() == [*refs[10:5:-1], "Older", "Filter", "Respond to all", "Export", "Done"]
+    assert sam.buttons() == [
+        *refs[10:5:-1], "Older", "Filter", "Respond to all", "Group into a theme", "Export"
+    ]
     (text,) = await sam.press("Older")
     assert text.startswith("11 reports\nNewest first, 6–10\n\n") and "Heard thing 5" in text
-    # Ten choices at most: the middle page has no room for Done (/cancel still ends it).
-    assert sam.buttons() == [*refs[5:0:-1], "Newer", "Older", "Filter", "Respond to all", "Export"]
+    # Ten choices at most: the middle page has no room for Export (/export) or Done (/cancel).
+    assert sam.buttons() == [
+        *refs[5:0:-1], "Newer", "Older", "Filter", "Respond to all", "Group into a theme"
+    ]
     (text,) = await sam.press("Older")
     assert text.startswith("11 reports\nNewest first, number 11\n\n")  # not a range "11–11"
-    assert sam.buttons() == [refs[0], "Newer", "Filter", "Respond to all", "Export", "Done"]
+    assert sam.buttons() == [
+        refs[0], "Newer", "Filter", "Respond to all", "Group into a theme", "Export", "Done"
+    ]
     await sam.press("Newer")
     assert sam.buttons()[0] == refs[5]
     await sam.press("Newer")
     assert sam.buttons()[0] == refs[10]
+    assert "Done" not in sam.buttons()  # a full page has ten choices already: /cancel ends it
+    await sam.press("Older")
+    await sam.press("Older")
     assert await sam.press("Done") == ["Closed. Send /insights to look again."]
     await sam.send("/help")
     assert "Insights" in sam.buttons()  # the coordinator's home starts /insights
@@ -262,11 +271,11 @@ async def test_open_a_report_marks_it_seen_and_shows_its_media(bot: BotHarness, 
     assert sam.history[-2]["voice"]["file_id"] == "voice-xyz"
     row = await report_row(bot, voice)
     assert row and row.status == "seen"
-    assert sam.buttons() == ["Mark acted on", "Mark new", "Respond", "Back to list"]
+    assert sam.buttons() == ["Mark acted on", "Mark new", "Respond", "Add to a theme", "Back to list"]
     view = sam.history[-1]
     assert await sam.press("Mark acted on") == ["Marked acted on."]
     assert view["text"].startswith(f"Report {reference} · acted on\n")
-    assert sam.buttons() == ["Mark new", "Respond", "Back to list"]
+    assert sam.buttons() == ["Mark new", "Respond", "Add to a theme", "Back to list"]
     row = await report_row(bot, voice)
     assert row and row.status == "acted"
     assert await sam.press("Mark new") == ["Marked new."]
@@ -518,7 +527,7 @@ async def test_a_photo_that_fails_still_shows_the_report_and_it_is_seen_once_sho
     assert view.startswith(f"Report {reports.reference(photo)} · seen\n")
     assert "What was heard: [photo] Queue outside the pharmacy" in view
     assert "The photo could not be shown here." in view
-    assert sam.buttons() == ["Mark acted on", "Mark new", "Respond", "Back to list"]
+    assert sam.buttons() == ["Mark acted on", "Mark new", "Respond", "Add to a theme", "Back to list"]
     row = await report_row(bot, photo)
     assert row and row.status == "seen"
     # The report's text itself not arriving: it stays new, for the next look.
@@ -552,7 +561,7 @@ async def test_a_report_of_any_accepted_length_opens_within_telegrams_limit(
         assert "".join(part.split("\n", 1)[1] for part in parts) == text  # all of it, in order
         assert view.startswith(f"Report {reports.reference(report_id)} · acted on\n")  # replied to
         assert "… (cut short here: the whole report is in the messages above)" in view
-        assert sam.buttons() == ["Mark new", "Respond", "Back to list"]
+        assert sam.buttons() == ["Mark new", "Respond", "Add to a theme", "Back to list"]
         assert await sam.press("Mark new") == ["Marked new."]  # the edited view fits too
         assert utf16(sent[-1]["text"]) <= 4096 and sent[-1]["text"].startswith("Report R-")
         assert "· new\n" in sent[-1]["text"]

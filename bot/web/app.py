@@ -10,7 +10,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.settings import Settings
 from bot.wake import Wake
-from bot.web import auth, broadcasts, campaigns, champions, exports, insights, learning, report_media
+from bot.web import (
+    auth,
+    broadcasts,
+    campaigns,
+    champions,
+    exports,
+    insights,
+    learning,
+    report_media,
+    themes,
+)
 from bot.web.headers import STATIC_PREFIX, security_headers
 from bot.web.layout import for_coordinators
 from bot.web.overview import overview
@@ -60,6 +70,7 @@ def routes(dashboard: Dashboard) -> list[web.AbstractRouteDef]:
         web.post("/signin", use_link),
         web.post("/signout", sign_out),
         *insights.routes(dashboard),
+        *themes.routes(dashboard),
         *champions.routes(dashboard),
         *broadcasts.routes(dashboard),
         *campaigns.routes(dashboard),

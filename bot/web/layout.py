@@ -20,6 +20,7 @@ from bot.web.pages import message_page, render, visitor_translator
 NAV = [
     ("./", N_("Overview")),
     ("insights", N_("Insights")),
+    ("themes", N_("Themes")),
     ("champions", N_("Champions")),
     ("broadcasts", N_("Broadcasts")),
     ("campaigns", N_("Campaigns")),
