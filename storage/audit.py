@@ -22,6 +22,7 @@ BROADCAST_SENT = "broadcast_sent"  # detail: the compose form's one-time token a
 CAMPAIGN_CHANGED = "campaign_changed"  # detail: the action and the campaign's id
 CAMPAIGN_LOADED = "campaign_loaded"  # detail: the campaign's id
 STORY_CHANGED = "story_changed"  # a report's success story saved or deleted: "story:save:<report id>"
+THEME_CHANGED = "theme_changed"  # a theme's step, note, partner, action or outcome: "<what>:<theme id>"
 ACTIONS = (
     SIGNED_IN,
     SIGNED_OUT,
@@ -35,6 +36,7 @@ ACTIONS = (
     CAMPAIGN_CHANGED,
     CAMPAIGN_LOADED,
     STORY_CHANGED,
+    THEME_CHANGED,
 )
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage import reports, themes
 from storage.models import Champion, Delivery, Status, Theme, ThemeStep
-from tests.web_harness import ESCAPED, SCRIPT, coordinator, csrf_of, dashboard, link, sign_in
+from tests.web_harness import ESCAPED, SCRIPT, audit_log, coordinator, csrf_of, dashboard, link, sign_in
 
 Sessions = async_sessionmaker[AsyncSession]
 Client = TestClient[Any, Any]
@@ -137,6 +137,9 @@ async def test_notes_partners_actions_and_outcome(sessions: Sessions) -> None:
     async with sessions() as session:
         theme = await session.get(Theme, theme_id)
         assert theme is not None and theme.outcome_shared and theme.outcome == "Line opened"
+    changes = [detail for action, _who, detail in await audit_log(sessions) if action == "theme_changed"]
+    tid = theme_id
+    assert changes == [f"note:{tid}", f"partner:{tid}", f"action:{tid}", f"done:{tid}", f"outcome:{tid}"]
 
 
 async def test_forms_need_the_token(sessions: Sessions) -> None:

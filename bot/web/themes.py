@@ -268,6 +268,8 @@ async def change(dashboard: Dashboard, request: web.Request, visitor: Visitor) -
             result = await themes.set_outcome(session, theme_id, form.get("outcome", ""))
             if not isinstance(result, Refused):
                 result = await themes.share_outcome(session, theme_id, form.get("shared") == "yes")
+        if result != "bad-date" and not isinstance(result, Refused):
+            await audit.record(session, audit.THEME_CHANGED, coordinator, utcnow(), f"{action}:{theme_id}")
     if result == "bad-date":
         text = _("Please type the date as YYYY-MM-DD or DD/MM/YYYY, for example 2027-03-31.")
         return await theme_page(
