@@ -160,3 +160,48 @@ async def test_signed_out_sees_the_sign_in_page(sessions: Sessions) -> None:
     async with dashboard(sessions) as client:
         page = await (await client.get(f"/theme?id={theme_id}")).text()
         assert "8am GP phone queues" not in page
+
+
+async def test_reports_the_insights_filters_show_are_grouped_into_a_theme(sessions: Sessions) -> None:
+    await a_theme(sessions)  # three gp-access reports, already in a theme
+    async with sessions.begin() as session:
+        person = await session.scalar(select(Champion).where(Champion.telegram_id == 701))
+        assert person is not None
+        draft = reports.Draft(topic="housing", kind="barrier", people="few", text="Damp")
+        housing = (await reports.create(session, person, draft)).id
+    async with dashboard(sessions) as client:
+        csrf = await signed_in(sessions, client)
+        listing = await (await client.get("/insights", params={"topic": "gp-access"})).text()
+        assert 'href="theme-new?topic=gp-access"' in listing
+        form = await (await client.get("/theme-new", params={"topic": "gp-access"})).text()
+        assert "Type a short title for a theme of the 3 reports these filters show" in form
+        fields = {"csrf": csrf, "topic": "gp-access"}
+        blank = await client.post("/theme-new", data=fields | {"title": " "}, allow_redirects=False)
+        assert blank.status == 400 and "The title is empty. Please type a short title." in await blank.text()
+        no_token = await client.post("/theme-new", data=fields | {"csrf": "", "title": "Queues"})
+        assert no_token.status == 403
+        made = await client.post(
+            "/theme-new", data=fields | {"title": f"Queues {SCRIPT}"}, allow_redirects=False
+        )
+        assert made.status == 303 and made.headers["Location"].startswith("theme?id=")
+        page = await (await client.get(f"/{made.headers['Location']}")).text()
+        assert f"Queues {ESCAPED}" in page and "3 reports" in page
+        nothing = await (await client.get("/theme-new", params={"topic": "vaccinations"})).text()
+        assert "There are no reports to put in a theme." in nothing
+        report_page = await (await client.get("/report", params={"id": str(housing)})).text()
+        assert 'action="theme-add"' in report_page and f"Queues {ESCAPED}" in report_page
+        theme_id = made.headers["Location"].removeprefix("theme?id=")
+        add = {"csrf": csrf, "report": str(housing), "theme": theme_id}
+        added = await client.post("/theme-add", data=add, allow_redirects=False)
+        assert added.status == 303
+        shown = await (await client.get(f"/{added.headers['Location']}")).text()
+        assert f"{reports.reference(housing)} was added to “Queues {ESCAPED}”." in shown
+        again = await client.post("/theme-add", data=add)
+        assert f"{reports.reference(housing)} is in “Queues {ESCAPED}” already." in await again.text()
+        forged = await client.post("/theme-add", data=add | {"theme": "999"})
+        assert forged.status == 404
+    async with sessions() as session:
+        full = await themes.get(session, int(theme_id))
+        assert full is not None and len(await themes.report_ids(session, int(theme_id))) == 4
+    changes = [detail for action, _who, detail in await audit_log(sessions) if action == "theme_changed"]
+    assert changes == [f"create:{theme_id}", f"add:{theme_id}"]

@@ -19,6 +19,7 @@ from bot.web import (
     insights,
     learning,
     report_media,
+    theme_grouping,
     themes,
 )
 from bot.web.headers import STATIC_PREFIX, security_headers
@@ -77,6 +78,7 @@ def routes(dashboard: Dashboard) -> list[web.AbstractRouteDef]:
         *learning.routes(dashboard),
         *exports.routes(dashboard),
         *report_media.routes(dashboard),
+        *theme_grouping.routes(dashboard),
         web.static(STATIC_PREFIX, STATIC_DIR),
     ]
 

@@ -18,16 +18,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
-from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import LANGUAGES, N_, RTL_LANGUAGES, Translator
-from bot.web import auth, report_media, stories
-from bot.web.layout import BadRequest, digits, for_coordinators, page, problem, whole_number
+from bot.web import auth, report_media, stories, theme_grouping
+from bot.web.insight_filters import ALL_TIME, SEARCH_MAX, Chosen, chosen, form_value, known_areas
+from bot.web.layout import BadRequest, for_coordinators, page, problem, whole_number
 from handlers.common import champion_zone
 from handlers.insights import (
     GONE,
@@ -36,7 +35,6 @@ from handlers.insights import (
     Readers,
     confirm_lines,
     offered_versions,
-    period_bounds,
     previews,
     queue_response,
     response_problem,
@@ -50,80 +48,18 @@ from handlers.report_labels import (
     excerpt,
     topic_label,
 )
-from storage import audit, directory, outbox, reports, responses
+from storage import audit, outbox, reports, responses
 from storage.models import AuditEvent, Champion, utcnow
 from storage.report_topics import Topic
-from storage.reports import Filters
 
 if TYPE_CHECKING:  # the app imports this module
     from bot.web.app import Dashboard
 
 PAGE = 25  # reports a list page shows
 EXCERPT = 120  # characters of a report on the list
-SEARCH_MAX = 100  # characters of a search
 PAGES_AROUND = 1  # page links either side of the current one
-ALL_TIME = "all"
 MARKS = ("acted", "new")  # what a coordinator may mark a report, as the chat's buttons
 MARKED = {"acted": N_("Marked acted on."), "new": N_("Marked new.")}  # the chat's words
-FILTER_FIELDS = ("topic", "kind", "area", "status", "date", "q")
-
-
-@dataclass(frozen=True)
-class Chosen:
-    """The list's filters as the address (or a form's hidden fields) asks for them."""
-
-    filters: Filters
-    values: dict[str, str]  # the fields as given, for links and hidden fields: only those set
-
-    def link(self, path: str, **more: str) -> str:
-        """A relative link to `path` with these filters (and `more`)."""
-        query = urlencode({**self.values, **more})
-        return f"{path}?{query}" if query else path
-
-
-def _one(values: Mapping[str, Any], name: str) -> str:
-    value = values.get(name, "")
-    return value.strip() if isinstance(value, str) else ""
-
-
-def chosen(
-    t: Translator, topics: list[Topic], areas: dict[int, str], values: Mapping[str, Any], zone: ZoneInfo
-) -> Chosen:
-    """Read the filters from `values` (a query or a form), refusing any the pages do not offer."""
-    _ = t.gettext
-    title = _("Those filters are not known")
-    topic, kind, area, status = (_one(values, name) for name in ("topic", "kind", "area", "status"))
-    period, search = _one(values, "date") or ALL_TIME, _one(values, "q")
-    if topic and topic not in {known.id for known in topics}:
-        raise BadRequest(title, _("Choose a topic from the list on the Insights page."))
-    if kind and kind not in KIND_LABELS:
-        raise BadRequest(title, _("Choose a kind of report from the list on the Insights page."))
-    if status and status not in STATUS_LABELS:
-        raise BadRequest(title, _("Choose a status from the list on the Insights page."))
-    if period not in PERIODS:
-        raise BadRequest(title, _("Choose dates from the list on the Insights page."))
-    if area and (not digits(area) or int(area) not in areas):
-        raise BadRequest(title, _("Choose an area from the list on the Insights page."))
-    if len(search) > SEARCH_MAX:
-        raise BadRequest(
-            title,
-            t.ngettext(
-                "A search can be at most {count} character long.",
-                "A search can be at most {count} characters long.",
-                SEARCH_MAX,
-            ).format(count=t.number(SEARCH_MAX)),
-        )
-    filters = Filters(
-        topic=topic or None,
-        kind=kind or None,
-        area_id=int(area) if area else None,
-        status=status or None,
-        since=period_bounds(period, zone, utcnow()),
-        search=search or None,
-    )
-    given = {"topic": topic, "kind": kind, "area": area, "status": status, "q": search}
-    given["date"] = period if period != ALL_TIME else ""
-    return Chosen(filters, {name: given[name] for name in FILTER_FIELDS if given[name]})
 
 
 def _report_id(t: Translator, value: str) -> int:
@@ -208,10 +144,6 @@ def _pages(t: Translator, chosen: Chosen, current: int, last: int | None) -> lis
     return shown
 
 
-async def _areas(session: AsyncSession) -> dict[int, str]:
-    return {area.id: area.name for area in await directory.list_areas(session)}
-
-
 async def _sent_note(session: AsyncSession, t: Translator, visitor: auth.Visitor, token: str) -> str | None:
     """What a response sent with this idempotency token did, as the chat says it; None if none was."""
     detail = await _sent_detail(session, visitor.champion.id, token) if token else None
@@ -244,7 +176,7 @@ def routes(dashboard: Dashboard) -> list[web.RouteDef]:
     sessions = dashboard.sessions
 
     async def read_chosen(session: AsyncSession, visitor: auth.Visitor, values: Mapping[str, Any]) -> Chosen:
-        return chosen(visitor.t, topics, await _areas(session), values, champion_zone(visitor.champion))
+        return chosen(visitor.t, topics, await known_areas(session), values, champion_zone(visitor.champion))
 
     async def list_page(request: web.Request, visitor: auth.Visitor) -> web.Response:
         """GET insights: a page of the reports the filters match, newest first."""
@@ -253,7 +185,7 @@ def routes(dashboard: Dashboard) -> list[web.RouteDef]:
         zone = champion_zone(visitor.champion).key
         try:
             async with sessions.begin() as session:
-                areas = await _areas(session)
+                areas = await known_areas(session)
                 picked = chosen(t, topics, areas, request.query, champion_zone(visitor.champion))
                 number = whole_number(
                     request.query.get("page", "1"),
@@ -307,6 +239,8 @@ def routes(dashboard: Dashboard) -> list[web.RouteDef]:
             empty=_("No reports match these filters.") if picked.values else _("No reports yet."),
             respond_all=picked.link("respond", all="1") if lines else None,
             respond_all_label=_("Respond to all"),
+            group_all=picked.link("theme-new") if lines else None,
+            group_all_label=_("Group into a theme"),
             pagination_label=_("Pages of reports"),
             previous=previous,
             previous_label=_("Newer"),
@@ -334,6 +268,7 @@ def routes(dashboard: Dashboard) -> list[web.RouteDef]:
             answered = await responses.answered_texts(session, report)
             sent = await _sent_note(session, t, visitor, request.query.get("sent", ""))
             story = await stories.form(session, t, report_id, shareable, request.query.get("story", ""))
+            theme_add = await theme_grouping.add_form(session, t, report_id, request.query.get("added", ""))
             marked = request.query.get("marked") in MARKS  # just marked: shown as marked, even new
             status = "seen" if report.status == "new" and not marked else report.status
             if not marked:
@@ -380,6 +315,7 @@ def routes(dashboard: Dashboard) -> list[web.RouteDef]:
             respond=f"respond?id={report.id}",
             respond_label=_("Respond"),
             story=story,
+            theme_add=theme_add,
             back=_("Back to list"),
         )
 
@@ -391,10 +327,10 @@ def routes(dashboard: Dashboard) -> list[web.RouteDef]:
         t = visitor.t
         _ = t.gettext
         try:
-            report_id = _report_id(t, _one(form, "id"))
+            report_id = _report_id(t, form_value(form, "id"))
         except BadRequest as bad:
             return problem(visitor, bad.title, [bad.line])
-        status = _one(form, "status")
+        status = form_value(form, "status")
         if status not in MARKS:
             return problem(visitor, _("That status is not known"), [_("Mark a report acted on, or new.")])
         async with sessions.begin() as session:
@@ -421,13 +357,13 @@ def routes(dashboard: Dashboard) -> list[web.RouteDef]:
         back as the time the response was begun (`until`), so a report arriving meanwhile is not
         answered unseen. None if none is there (any more)."""
         t = visitor.t
-        if _one(values, "all") != "1":
-            report_id = _report_id(t, _one(values, "id"))
+        if form_value(values, "all") != "1":
+            report_id = _report_id(t, form_value(values, "id"))
             return (
                 Target([report_id], False, None, report_id) if await reports.get(session, report_id) else None
             )
         picked = await read_chosen(session, visitor, values)
-        until = utcnow() if fresh else _until(t, _one(values, "until"))
+        until = utcnow() if fresh else _until(t, form_value(values, "until"))
         ids = await reports.matching_ids(session, dataclasses.replace(picked.filters, until=until))
         return Target(ids, True, picked, None, until) if ids else None
 
@@ -496,7 +432,7 @@ def routes(dashboard: Dashboard) -> list[web.RouteDef]:
             return auth.form_refused(visitor.t)
         t = visitor.t
         own = t.language
-        text = _one(form, "text")
+        text = form_value(form, "text")
         try:
             async with sessions() as session:
                 target = await read_target(session, visitor, form, fresh=False)
@@ -516,13 +452,17 @@ def routes(dashboard: Dashboard) -> list[web.RouteDef]:
                 return response_form(visitor, target, text, errors, status=400)
             token = secrets.token_urlsafe(16)
         else:
-            token = _one(form, "token")
+            token = form_value(form, "token")
         offered = offered_versions(t, readers)
-        versions = {code: _one(form, f"version-{code}") for code in offered if _one(form, f"version-{code}")}
+        versions = {
+            code: form_value(form, f"version-{code}")
+            for code in offered
+            if form_value(form, f"version-{code}")
+        }
         for code, version in versions.items():
             if (wrong := response_problem(t, version)) is not None:
                 errors[f"version-{code}"] = wrong
-        if _one(form, "action") == "send" and not errors and token:
+        if form_value(form, "action") == "send" and not errors and token:
             return await send(visitor, target, text, versions, token)
         async with sessions.begin() as session:
             detail = f"response:theme:{len(target.ids)}" if target.theme else f"response:report:{sample.id}"
