@@ -19,24 +19,18 @@ from pathlib import Path
 from babel.dates import format_date, format_skeleton
 
 from bot.files import replacing
-from bot.i18n import N_, Translator
+from bot.i18n import Translator
 from bot.web.charts import Chart, chart
 from bot.web.pages import TEMPLATES
 from handlers.report_labels import topic_label
 from handlers.stats import change
+from handlers.themes import step_label
 from storage.impact import Change, Impact
 from storage.insight_export import SMALL
-from storage.models import ThemeStep, utcnow
+from storage.models import utcnow
 from storage.periods import parse_period
 from storage.report_topics import Topic
 
-STEP_LABELS = {
-    ThemeStep.SELECT: N_("Select a concern"),
-    ThemeStep.RESEARCH: N_("Research and diagnose"),
-    ThemeStep.PLAN: N_("Plan"),
-    ThemeStep.ACT: N_("Act"),
-    ThemeStep.EVALUATE: N_("Evaluate"),
-}
 TOPICS_SHOWN = 4  # the rest are added up as one row, so the chart stays a third of the page
 HIDDEN_CHANGE = "–"  # a change not shown, as one of its counts is hidden
 
@@ -142,7 +136,7 @@ def render(t: Translator, topics: list[Topic], figures: Impact, made: datetime |
     themes = [
         ThemeShown(
             theme.title,
-            _("Step: {step}").format(step=_(STEP_LABELS[theme.step])),
+            _("Step: {step}").format(step=step_label(t, theme.step)),
             _("Reports in this theme: {count}").format(count=count(t, theme.reports)),
             theme.done,
             theme.outcome,
