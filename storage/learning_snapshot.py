@@ -40,7 +40,7 @@ class Figures:
     by_area: list[AreaFigures]  # every area's reading, as /stats lists it
 
 
-def key(area_id: int | None) -> str:
+def _key(area_id: int | None) -> str:
     """How an area's figures are keyed in a snapshot."""
     return NO_AREA if area_id is None else str(area_id)
 
@@ -69,17 +69,17 @@ async def refresh(session: AsyncSession, library: Library, now: datetime) -> Lea
     snippets = len(library.all_ids())
     areas = [
         AreaFigures(
-            names.get(area_id), count, sum(t.read for t in by_area.get(area_id, [])), count * snippets
+            names.get(area_id), count, sum(topic.read for topic in by_area.get(area_id, [])), count * snippets
         )
         for area_id, count in members_by_area.items()
     ]
     areas.sort(key=lambda figures: (figures.area is None, figures.area or ""))
     stored = {
         "members": {EVERYONE: sum(members_by_area.values())}
-        | {key(area_id): count for area_id, count in members_by_area.items()},
+        | {_key(area_id): count for area_id, count in members_by_area.items()},
         "topics": {
             EVERYONE: [list(astuple(figures)) for figures in everyone],
-            **{key(area_id): [list(astuple(f)) for f in topics] for area_id, topics in by_area.items()},
+            **{_key(area_id): [list(astuple(f)) for f in topics] for area_id, topics in by_area.items()},
         },
         "by_area": [list(astuple(figures)) for figures in areas],
         "content": _content(library),
@@ -111,7 +111,7 @@ def _content(library: Library) -> list[list[Any]]:
 def _figures(snapshot: LearningSnapshot, area_id: int | None) -> Figures:
     """A snapshot's figures for everyone (None) or one area."""
     stored: dict[str, Any] = snapshot.figures
-    wanted = EVERYONE if area_id is None else key(area_id)
+    wanted = EVERYONE if area_id is None else _key(area_id)
     topics = stored["topics"].get(wanted)
     if topics is None:  # an area whose members read nothing, or that has none
         topics = [[topic, snippets, 0, 0, 0, 0, 0] for topic, snippets in stored["content"]]
