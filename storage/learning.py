@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import BigInteger, ColumnElement, case, cast, func, select, update
@@ -205,8 +207,29 @@ async def topic_completion(
     members = int(await session.scalar(select(func.count()).select_from(Champion).where(*member)) or 0)
     found: dict[str, TopicCompletion] = {}
     for topics in _in_passes(library):
-        found.update(await _topic_pass(session, library, topics, member))
+        found.update((await _topic_pass(session, library, topics, member))[0][1])
     return members, [found[topic] for topic in library.topics()]
+
+
+async def topic_completion_by_area(
+    session: AsyncSession, library: Library
+) -> dict[int | None, list[TopicCompletion]]:
+    """topic_completion's topics for each area with members who read something (None: those of
+    no area), in the same passes over the progress as one area takes, the counts grouped by area."""
+    found: dict[int | None, dict[str, TopicCompletion]] = {}
+    member: list[ColumnElement[bool]] = [Champion.status.in_(MEMBERS)]
+    for topics in _in_passes(library):
+        for area_id, figures in await _topic_pass(session, library, topics, member, by_area=True):
+            found.setdefault(area_id, {}).update(figures)
+    return {
+        area_id: [figures.get(topic) or untouched(library, topic) for topic in library.topics()]
+        for area_id, figures in found.items()
+    }
+
+
+def untouched(library: Library, topic: str) -> TopicCompletion:
+    """A topic's figures where no member has read any of it."""
+    return TopicCompletion(topic, len(library.in_topic(topic)), 0, 0, 0, 0, 0)
 
 
 BITS = 62  # snippets one pass marks in a BIGINT, one bit each
@@ -230,9 +253,14 @@ def _in_passes(library: Library) -> list[list[str]]:
 
 
 async def _topic_pass(
-    session: AsyncSession, library: Library, topics: list[str], member: list[ColumnElement[bool]]
-) -> dict[str, TopicCompletion]:
-    """The figures of `topics` (at most BITS snippets in all) for the champions `member` picks."""
+    session: AsyncSession,
+    library: Library,
+    topics: list[str],
+    member: list[ColumnElement[bool]],
+    by_area: bool = False,
+) -> list[tuple[int | None, dict[str, TopicCompletion]]]:
+    """The figures of `topics` (at most BITS snippets in all) for the champions `member` picks: one
+    row of them, or (`by_area`) one for each area whose champions read any of them, with its id."""
     ids = [snippet_id for topic in topics for snippet_id in library.in_topic(topic)]
     bit = {snippet_id: 1 << n for n, snippet_id in enumerate(ids)}
     mark = case(bit, value=SnippetProgress.snippet_id)
@@ -245,10 +273,11 @@ async def _topic_pass(
             marks().label("read"),
             marks(SnippetProgress.quiz_correct.is_not(None)).label("answered"),
             marks(SnippetProgress.quiz_correct.is_(True)).label("right"),
+            *([Champion.area_id] if by_area else []),
         )
         .join(Champion, Champion.id == SnippetProgress.champion_id)
         .where(*member, SnippetProgress.snippet_id.in_(ids))
-        .group_by(SnippetProgress.champion_id)
+        .group_by(SnippetProgress.champion_id, *([Champion.area_id] if by_area else []))
         .subquery()
     )
 
@@ -257,13 +286,28 @@ async def _topic_pass(
         held = column.bitwise_and(bits)
         return func.coalesce(func.sum(case((held == bits if every else held != 0, 1), else_=0)), 0)
 
-    columns = []
+    columns: list[ColumnElement[Any]] = []
     for topic in topics:
         bits = sum(bit[snippet_id] for snippet_id in library.in_topic(topic))
         columns += [having(per_champion.c.read, bits), having(per_champion.c.read, bits, every=True)]
     for snippet_id in ids:
         columns += [having(per_champion.c[name], bit[snippet_id]) for name in ("read", "answered", "right")]
-    row = iter((await session.execute(select(*columns))).one())
+    query = select(*columns)
+    if by_area:
+        query = select(per_champion.c.area_id, *columns).group_by(per_champion.c.area_id)
+    rows = (await session.execute(query)).all()
+    return [
+        (row[0] if by_area else None, _pass_figures(library, topics, ids, row[1:] if by_area else row))
+        for row in rows
+    ]
+
+
+def _pass_figures(
+    library: Library, topics: list[str], ids: list[str], counts: Sequence[Any]
+) -> dict[str, TopicCompletion]:
+    """A pass's row of counts (each topic's started and finished, each snippet's read, answered
+    and right) as the figures of its topics."""
+    row = iter(counts)
     started = {topic: (int(next(row)), int(next(row))) for topic in topics}
     by_snippet = {snippet_id: (int(next(row)), int(next(row)), int(next(row))) for snippet_id in ids}
     found = {}

@@ -564,3 +564,14 @@ class Story(Base):
     text: Mapped[str] = mapped_column(String(1000))
     coordinator_id: Mapped[int | None] = mapped_column(ForeignKey("champion.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class LearningSnapshot(Base):
+    """The learning page's figures as computed at one moment, for every area at once (see
+    storage/learning_snapshot.py): counting them live over every snippet read takes over a second
+    at full size, so a job refreshes them and the page reads them."""
+
+    __tablename__ = "learning_snapshot"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    figures: Mapped[dict[str, Any]] = mapped_column(JSON)  # what the page shows, by area

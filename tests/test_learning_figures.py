@@ -23,20 +23,20 @@ def big_library() -> Library:
     return library
 
 
-async def test_topics_split_over_passes_are_counted_as_one_pass_would(
-    sessions: async_sessionmaker[AsyncSession],
-) -> None:
-    library = big_library()
-    assert [len(topics) for topics in learning._in_passes(library)] == [1, 2]
+READS = (0, 1, 5, 30, 40, 40)  # how many snippets of each topic each champion has read
+
+
+async def seed(sessions: async_sessionmaker[AsyncSession], library: Library) -> int:
+    """Champion n reads the first n snippets of each topic (a whole topic when n is large enough)
+    and answers every second one, right every third; the last one is stopped, so not counted.
+    All are of one area, whose id this returns."""
     ids = {topic: library.in_topic(topic) for topic in library.topics()}
-    # Champion n reads the first n snippets of each topic (a whole topic when n is large enough)
-    # and answers every second one, right every third; the last one is stopped, so not counted.
     async with sessions.begin() as session:
         area = Area(name="North")
         session.add(area)
         await session.flush()
         people = []
-        for index, n in enumerate((0, 1, 5, 30, 40, 40)):
+        for index, n in enumerate(READS):
             champion = Champion(
                 telegram_id=700 + index,
                 display_name=f"C{index}",
@@ -59,11 +59,21 @@ async def test_topics_split_over_passes_are_counted_as_one_pass_would(
                             quiz_correct=(order % 3 == 0) if answered else None,
                         )
                     )
+        return area.id
+
+
+async def test_topics_split_over_passes_are_counted_as_one_pass_would(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    library = big_library()
+    assert [len(topics) for topics in learning._in_passes(library)] == [1, 2]
+    ids = {topic: library.in_topic(topic) for topic in library.topics()}
+    area_id = await seed(sessions, library)
     async with sessions() as session:
         members, figures = await learning.topic_completion(session, library)
-        in_area = await learning.topic_completion(session, library, area.id)
+        in_area = await learning.topic_completion(session, library, area_id)
     assert in_area == (members, figures)
-    counted = [n for _champion, n in people[:5]]
+    counted = list(READS[:5])
     assert members == 5
     expected = []
     for topic, snippets in ids.items():

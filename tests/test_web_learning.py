@@ -5,12 +5,15 @@ gives, members being who /stats counts); and reading by area, as /stats lists it
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import load_content
-from storage import learning
-from storage.models import Area, Champion, Role, SnippetProgress, Status
+from bot.i18n import translator
+from storage import learning, learning_snapshot
+from storage.models import Area, Champion, Role, SnippetProgress, Status, utcnow
 from tests.web_harness import ESCAPED, SCRIPT, audit_log, coordinator, dashboard, link, sign_in
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -118,3 +121,46 @@ async def test_only_a_signed_in_coordinator_sees_it(sessions: Sessions) -> None:
     async with dashboard(sessions) as client:
         html = await (await client.get("/learning")).text()
     assert "Send /web to the bot" in html and "Core20PLUS5" not in html
+
+
+async def snapshot_then_dee_reads(sessions: Sessions, age: timedelta) -> datetime:
+    """A snapshot `age` old, then Dee (North) reads the first snippet; when it was counted."""
+    counted = utcnow() - age
+    async with sessions.begin() as session:
+        await learning_snapshot.refresh(session, LIBRARY, counted)
+        dee = await session.scalar(select(Champion.id).where(Champion.display_name == "Dee"))
+        assert dee is not None
+        session.add(SnippetProgress(champion_id=dee, snippet_id=ONE))
+    return counted
+
+
+async def page_in_karachi(sessions: Sessions) -> str:
+    """The learning page as a coordinator in Karachi sees it."""
+    async with dashboard(sessions) as client:
+        sam = await coordinator(sessions)
+        async with sessions.begin() as session:
+            await session.execute(update(Champion).where(Champion.id == sam).values(timezone="Asia/Karachi"))
+        assert (await sign_in(client, await link(sessions, sam))).status == 303
+        return await (await client.get("/learning")).text()
+
+
+async def test_a_fresh_snapshot_is_shown_with_the_time_it_was_counted(sessions: Sessions) -> None:
+    await seed(sessions)
+    counted = await snapshot_then_dee_reads(sessions, timedelta(minutes=5))
+    html = await page_in_karachi(sessions)
+    assert f"Figures as of {translator('en').datetime(counted, 'Asia/Karachi')}" in html
+    # Ana and Ben started, of 3 members (Sam joined since): not Dee's read yet.
+    assert "Members (champions active or paused): 3" in html
+    assert topic_row(html) == ["Core20PLUS5", "2", "1", "50%", "2 of 3 (67%)"]
+
+
+async def test_a_stale_snapshot_is_counted_afresh_and_kept(sessions: Sessions) -> None:
+    await seed(sessions)
+    await snapshot_then_dee_reads(sessions, learning_snapshot.STALE_AFTER + timedelta(minutes=1))
+    html = await page_in_karachi(sessions)
+    assert "Members (champions active or paused): 4" in html  # Sam too
+    assert topic_row(html) == ["Core20PLUS5", "3", "1", "50%", "2 of 3 (67%)"]  # and Dee's read
+    async with sessions() as session:
+        stored = await learning_snapshot.latest(session)
+    assert stored is not None and utcnow() - stored.computed_at < timedelta(minutes=1)
+    assert f"Figures as of {translator('en').datetime(stored.computed_at, 'Asia/Karachi')}" in html

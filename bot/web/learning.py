@@ -1,7 +1,9 @@
 """The learning page: for each topic, how many members read at least one of its snippets and all
 of them, how much they read, and their quiz answers, for everyone or one area; and the reading by
 area as /stats gives it. Members are who /stats counts (active or paused); like /stats, the
-figures are for coordinators' eyes, so small numbers are shown as they are."""
+figures are for coordinators' eyes, so small numbers are shown as they are. They come from the
+stored snapshot a job refreshes every ten minutes (counting them live takes about a second at full
+size; see storage/learning_snapshot.py), and the page says when they were counted."""
 
 from __future__ import annotations
 
@@ -14,8 +16,9 @@ from aiohttp import web
 from bot.i18n import Translator
 from bot.web import auth
 from bot.web.layout import for_coordinators, page, problem
+from handlers.common import champion_zone
 from handlers.learn import topic_title
-from storage import audit, directory, learning
+from storage import audit, directory, learning_snapshot
 from storage.learning import AreaFigures, TopicCompletion
 from storage.models import utcnow
 
@@ -84,9 +87,10 @@ def routes(dashboard: Dashboard) -> list[web.RouteDef]:
                 return problem(
                     visitor, _("That area is not known"), [_("Choose from the list on the learning page.")]
                 )
-            members, topics = await learning.topic_completion(session, dashboard.library, area_id)
-            _all_members, _topics, by_area = await learning.completion(session, dashboard.library)
-            await audit.record(session, audit.VIEWED, visitor.champion.id, utcnow(), PATH)
+            now = utcnow()
+            figures = await learning_snapshot.current(session, dashboard.library, area_id, now)
+            await audit.record(session, audit.VIEWED, visitor.champion.id, now, PATH)
+        members = figures.members
         if area_id is None:
             caption = _("Learning by topic, all areas")
         else:
@@ -100,6 +104,9 @@ def routes(dashboard: Dashboard) -> list[web.RouteDef]:
             any_area=_("All areas"),
             areas=[(i, name, i == area_id) for i, name in areas.items()],
             show_button=_("Show"),
+            as_of=_("Figures as of {time}").format(
+                time=t.datetime(figures.computed_at, champion_zone(visitor.champion).key)
+            ),
             members=_("Members (champions active or paused): {count}").format(count=t.number(members)),
             caption=caption,
             topic_columns=[
@@ -109,11 +116,11 @@ def routes(dashboard: Dashboard) -> list[web.RouteDef]:
                 _("Read of all snippets"),
                 _("Quiz answers right"),
             ],
-            topics=[topic_row(t, members, figures) for figures in topics],
+            topics=[topic_row(t, members, topic) for topic in figures.topics],
             no_topics=_("There are no snippets to read yet."),
             area_caption=_("Reading by area"),
             area_columns=[_("Area"), _("Members"), _("Read of all snippets")],
-            by_area=[area_row(t, figures) for figures in by_area],
+            by_area=[area_row(t, area) for area in figures.by_area],
             no_members=_("Nobody has joined yet."),
         )
 
