@@ -199,9 +199,9 @@ class Database:
     def engine(self) -> AsyncEngine:
         if self.schema is None:
             return make_engine(self.url)
-        return create_async_engine(
-            self.url, pool_pre_ping=True, connect_args={"server_settings": {"search_path": self.schema}}
-        )
+        # As storage.db.make_engine makes the app's (JIT off), in the benchmark's own schema.
+        settings = {"search_path": self.schema, "jit": "off"}
+        return create_async_engine(self.url, pool_pre_ping=True, connect_args={"server_settings": settings})
 
 
 async def create_database(kind: str, directory: Path, tag: str) -> Database:

@@ -29,7 +29,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import String, case, func, insert, literal, literal_column, select, text, true, union_all
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench.common import (
     Database,
@@ -110,15 +110,6 @@ async def fill_reading(engine: AsyncEngine, library: Library) -> int:
     return reads
 
 
-def app_engine(database: Database) -> AsyncEngine:
-    """The benchmark database's engine as storage.db.make_engine makes the app's: on PostgreSQL
-    with JIT off as well as the benchmark's schema (Database.engine sets the schema alone)."""
-    if database.schema is None:
-        return database.engine()
-    settings = {"search_path": database.schema, "jit": "off"}
-    return create_async_engine(database.url, pool_pre_ping=True, connect_args={"server_settings": settings})
-
-
 def percentiles(samples: list[float]) -> tuple[float, float]:
     """p50 and p95 of the samples, in their unit."""
     cuts = statistics.quantiles(samples, n=20, method="inclusive")
@@ -153,7 +144,7 @@ async def figure_pages(run: Run) -> None:
     counts = QUICK if run.quick else FULL
     runs = RUNS[run.quick]
     database: Database = await create_database(run.kind, run.workdir, "pages")
-    engine = app_engine(database)
+    engine = database.engine()
     try:
         started = time.perf_counter()
         await fill(engine, counts["champions"], counts["reports"])
