@@ -15,12 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 
 from bot.context import Context, Services
-from bot.i18n import N_, Translator, translator
+from bot.i18n import Translator, translator
 from bot.replies import Choice, Outgoing, ticked
 from bot.steps import StepData
 from handlers.common import champion_zone, clear_step, require_member, save_step, stale_button
 from handlers.digest import last_slot
-from handlers.report_labels import topic_label
+from handlers.report_labels import SETTING_LABELS, topic_label
 from storage import activity_logs, conversation, job_runs, outbox
 from storage.activity_logs import BANDS
 from storage.models import ActivityLog, Champion, utcnow
@@ -35,15 +35,6 @@ REMOVE = "log:rm"  # confirm deleting the last entry
 ANSWERS = (PEOPLE, TOPIC, SETTING)  # the three taps, in order
 MAX_CHOICES = 10  # what a WhatsApp message can carry
 
-SETTING_LABELS = {
-    "faith": N_("Faith group"),
-    "school": N_("School gate"),
-    "centre": N_("Community centre"),
-    "online": N_("Online group"),
-    "door": N_("Door to door"),
-    "event": N_("Event"),
-    "other": N_("Somewhere else"),
-}
 FIELD_STEPS = {"people": PEOPLE, "topic": TOPIC, "setting": SETTING}
 
 JOB = "log-nudge"

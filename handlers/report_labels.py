@@ -31,6 +31,17 @@ STATUS_LABELS = {
     "seen": N_("seen"),
     "acted": N_("acted on"),
 }
+# Where a logged conversation (/log) took place, by storage.activity_logs.SETTINGS.
+SETTING_LABELS = {
+    "faith": N_("Faith group"),
+    "school": N_("School gate"),
+    "centre": N_("Community centre"),
+    "online": N_("Online group"),
+    "door": N_("Door to door"),
+    "event": N_("Event"),
+    "other": N_("Somewhere else"),
+}
+
 MEDIA_LABELS = {
     "voice": N_("[voice note]"),
     "photo": N_("[photo]"),

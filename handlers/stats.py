@@ -20,9 +20,10 @@ from bot.replies import Choice, Media, Outgoing
 from handlers.common import champion_zone, isolate, require_coordinator
 from handlers.learn import topic_title
 from handlers.reach import reach_lines
-from handlers.report_labels import KIND_LABELS, topic_label
+from handlers.report_labels import KIND_LABELS, SETTING_LABELS, topic_label
 from storage import activity_figures, insight_figures, learning
 from storage.activity_figures import Reach
+from storage.activity_logs import SETTINGS
 from storage.insight_figures import Figures
 from storage.models import utcnow
 from storage.report_topics import Topic
@@ -120,8 +121,15 @@ async def show_reports(context: Context, period: str) -> None:
     async with context.db() as session:
         figures = await insight_figures.figures(session, since, until)
         logged = await activity_figures.reach(session, since, until)
+        by_setting = await activity_figures.reach_by(session, "setting", since, until)
     t = context.t
-    text = report_text(t, context.topics, period, figures) + "\n" + logged_text(t, logged)
+    text = "\n".join(
+        [
+            report_text(t, context.topics, period, figures),
+            logged_text(t, logged),
+            *setting_lines(t, by_setting),
+        ]
+    )
     await context.reply.say(text, _period_choices(t), columns=3)
     if figures.current.total or figures.previous.total:
         png = await asyncio.to_thread(topic_chart, t, context.topics, period, figures)
@@ -189,6 +197,24 @@ def logged_text(t: Translator, logged: Reach) -> str:
     return t.gettext("Conversations logged: {sessions} · people reached: {people}").format(
         sessions=t.number(logged.sessions), people=t.number(logged.people)
     )
+
+
+def setting_lines(t: Translator, by_setting: dict[str | int | None, Reach]) -> list[str]:
+    """People reached by the setting of the conversations, in the order /log offers the settings
+    (nothing when none was logged)."""
+    if not by_setting:
+        return []
+    lines = [t.gettext("People reached by setting:")]
+    for setting in [known for known in SETTINGS if known in by_setting]:
+        reach = by_setting[setting]
+        line = t.ngettext(
+            "{label}: {people} ({count} conversation)",
+            "{label}: {people} ({count} conversations)",
+            reach.sessions,
+        )
+        label = t.gettext(SETTING_LABELS[setting])
+        lines.append(line.format(label=label, people=t.number(reach.people), count=t.number(reach.sessions)))
+    return lines
 
 
 def ordered_topics(topics: list[Topic], *counts: dict[str, int]) -> list[str]:

@@ -384,6 +384,13 @@ async def test_stats_and_the_overview_show_conversations_and_people_reached(
     said = await sam.send("/stats")
     line = "Conversations logged: 2 · people reached: 30"
     assert any(line in text.splitlines() for text in said), said
+    (text,) = [text for text in said if line in text]
+    by_setting = text.split(line, 1)[1].strip().splitlines()
+    assert by_setting[:3] == [  # in the order /log offers the settings
+        "People reached by setting:",
+        "Faith group: 26 (1 conversation)",
+        "Event: 4 (1 conversation)",
+    ]
     async with bot.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(ActivityLog)) == 3
     # A champion cannot see them.

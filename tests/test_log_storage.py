@@ -129,3 +129,5 @@ async def test_the_overview_shows_conversations_and_people_reached(sessions: Ses
         assert (await sign_in(client, await link(sessions, sam))).status == 303
         html = await (await client.get("/", params={"period": "30d"})).text()
     assert "Conversations logged: 2 · people reached: 19" in html
+    assert "<p>People reached by setting:</p>" in html
+    assert "<li>Faith group: 19 (2 conversations)</li>" in html

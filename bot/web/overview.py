@@ -29,6 +29,7 @@ from handlers.stats import (
     ordered_areas,
     ordered_topics,
     period_bounds,
+    setting_lines,
 )
 from storage import activity_figures, audit, insight_figures, responses
 from storage.insight_figures import Counts
@@ -131,6 +132,7 @@ async def overview(
     async with sessions.begin() as session:
         figures = await insight_figures.figures(session, since, until)
         logged = await activity_figures.reach(session, since, until)
+        by_setting = await activity_figures.reach_by(session, "setting", since, until)
         recent = await responses.recent_reach(session, now - timedelta(days=REACH_DAYS))
         chart = await reports_by_week(session, t, topics, now, timezone)
         await audit.record(session, audit.VIEWED, visitor.champion.id, now, "overview")
@@ -144,6 +146,7 @@ async def overview(
         periods=[(key, _(label), key == period) for key, label in PERIODS.items()],
         active=_("Active champions: {count}").format(count=t.number(figures.active_champions)),
         logged=logged_text(t, logged),
+        settings=setting_lines(t, by_setting),
         heading=_(HEADINGS[period]).format(
             count=t.number(current.total), change=change(t, current.total, previous.total)
         ),
