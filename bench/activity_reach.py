@@ -1,7 +1,8 @@
 """Reach at scale: the /stats and dashboard reach figures on 100,000 champions and 2,000,000 logged
 conversation sessions (/log).
 
-Each figure (storage.activity_figures, as /stats and the overview run it) is the median of several
+Each figure (storage.activity_figures, as /stats and the overview run it: the period's reach and
+its reach by setting) is the median of several
 warm runs, beside a primary-key lookup in the same database and run; target < 200 ms, and no plan
 that reads the whole activity_log table.
 
@@ -122,6 +123,7 @@ async def figure_reach(run: Run) -> None:
             ("reach, last 30 days", lambda s: activity_figures.reach(s, days30, now)),
             ("reach, this month", lambda s: activity_figures.reach(s, month, now)),
             ("reach by area, last 30 days", lambda s: activity_figures.reach_by(s, "area", days30, now)),
+            ("reach by setting, 30 days", lambda s: activity_figures.reach_by(s, "setting", days30, now)),
             ("reach, 30 days, 3 areas", lambda s: activity_figures.reach(s, days30, now, [1, 2, 3])),
         ]
         statements: list[Any] = [  # Select statements of any shape
