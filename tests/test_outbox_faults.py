@@ -35,6 +35,7 @@ async def queue_one_of_each(sessions: async_sessionmaker[AsyncSession], emulator
         }
         for kind in (outbox.DIGEST, outbox.APPROVAL_REQUEST, outbox.FORWARDED):
             people[kind].role = Role.COORDINATOR  # type: ignore[union-attr]
+        people[outbox.LOG_NUDGE].log_nudge = True  # type: ignore[union-attr]  # asked for the reminder
         pending = await session.scalar(select(Champion).where(Champion.telegram_id == pending_id))
         assert pending is not None
         broadcast = await broadcasts.create_broadcast(
@@ -54,6 +55,7 @@ async def queue_one_of_each(sessions: async_sessionmaker[AsyncSession], emulator
             outbox.DIGEST: {"slot": utcnow().isoformat()},
             outbox.APPROVAL_REQUEST: {"champion": pending.id},
             outbox.APPROVAL_RESULT: None,
+            outbox.LOG_NUDGE: {"slot": utcnow().isoformat()},
         }
         for kind in (outbox.REPLY, outbox.THEME):
             champion = people[kind]

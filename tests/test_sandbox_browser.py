@@ -164,7 +164,7 @@ async def test_commands_read_left_to_right_in_a_right_to_left_bubble(sandbox_url
     async with phone(sandbox_url, errors) as page:
         await page.get_by_test_id(f"person-{BILAL}").click()  # Bilal reads Urdu
         await send(page, "/help")
-        line = page.locator(".msg.bot .bubble *", has_text="اپنے ڈیٹا").last  # "/mydata – a copy of…"
+        line = page.locator(".msg.bot .bubble *", has_text="ڈیٹا کی کاپی").last  # "/mydata – a copy of…"
         await expect(line).to_have_css("direction", "rtl")
         command = line.locator("*", has_text="/mydata").last  # what holds the command itself
         await expect(command).to_have_text("/mydata")
