@@ -472,13 +472,7 @@ async def _ask_title(update: Update, context: Context) -> None:
     await context.reply.picked(t.gettext("Group into a theme"))
     await save_step(update, context, TITLE, Theming(filters=shown.filters))
     await context.reply.say(
-        t.ngettext(
-            "Type a short title for a theme of the {count} report these filters show, "
-            "for example “8am GP phone queues, Northfield”.",
-            "Type a short title for a theme of the {count} reports these filters show, "
-            "for example “8am GP phone queues, Northfield”.",
-            count,
-        ).format(count=t.number(count)),
+        title_question(t, count),
         [Choice(t.gettext("Cancel"), "thm:close")],
     )
 
@@ -513,14 +507,30 @@ async def _add_report(update: Update, context: Context, theme_id: int, report_id
         await context.reply.ack(problem_text(t, problem), alert=True)
         return
     await context.reply.picked(_label(theme.title))
+    await context.reply.say(
+        added_line(t, report_id, isolate(theme.title), bool(added)),
+        [Choice(t.gettext("Back to list"), "ins:back")],
+    )
+
+
+def title_question(t: Translator, count: int) -> str:
+    """Ask the title of a theme of the `count` reports the filters show (chat and dashboard)."""
+    return t.ngettext(
+        "Type a short title for a theme of the {count} report these filters show, "
+        "for example “8am GP phone queues, Northfield”.",
+        "Type a short title for a theme of the {count} reports these filters show, "
+        "for example “8am GP phone queues, Northfield”.",
+        count,
+    ).format(count=t.number(count))
+
+
+def added_line(t: Translator, report_id: int, title: str, added: bool) -> str:
+    """What adding a report to a theme did: added, or there already (chat and dashboard)."""
     if added:
         said = t.gettext("{reference} was added to “{title}”.")
     else:
         said = t.gettext("{reference} is in “{title}” already.")
-    await context.reply.say(
-        said.format(reference=reports.reference(report_id), title=isolate(theme.title)),
-        [Choice(t.gettext("Back to list"), "ins:back")],
-    )
+    return said.format(reference=reports.reference(report_id), title=title)
 
 
 # ------------------------------------------------------------------- typing

@@ -17,7 +17,7 @@ from bot.web.broadcasts import Problem
 from bot.web.insight_filters import chosen, known_areas
 from bot.web.layout import BadRequest, digits, for_coordinators, page, problem
 from handlers.common import champion_zone
-from handlers.themes import problem_text, step_label
+from handlers.themes import added_line, problem_text, step_label, title_question
 from storage import audit, reports, themes
 from storage.models import Theme, utcnow
 from storage.themes import Refused
@@ -42,18 +42,14 @@ class AddForm:
 
 async def add_form(session: AsyncSession, t: Translator, report_id: int, added: str) -> AddForm | None:
     """The form for a report's page (None: no open theme to add it to); `added` is the address's
-    "theme:<id>:<1 or 0>" after an add, said as the chat says it."""
+    "<theme id>:<1 or 0>" after an add, said as the chat says it."""
     rows, _total = await themes.list_themes(session, limit=OFFERED, open_only=True)
     note = None
     theme_id, _sep, done = added.partition(":")
     if digits(theme_id) and len(theme_id) <= ID_MAX and done in ("1", "0"):
         theme = await session.get(Theme, int(theme_id))
         if theme is not None:
-            if done == "1":
-                said = t.gettext("{reference} was added to “{title}”.")
-            else:
-                said = t.gettext("{reference} is in “{title}” already.")
-            note = said.format(reference=reports.reference(report_id), title=theme.title)
+            note = added_line(t, report_id, theme.title, done == "1")
     if not rows and note is None:
         return None
     return AddForm(
@@ -97,13 +93,7 @@ def routes(dashboard: Dashboard) -> list[web.RouteDef]:
             errors={p.field: p.text for p in problems},
             step_words={"errors_title": _("There is a problem"), "error_prefix": _("Error:")},
             hidden=list(picked.values.items()),
-            explain=t.ngettext(
-                "Type a short title for a theme of the {count} report these filters show, "
-                "for example “8am GP phone queues, Northfield”.",
-                "Type a short title for a theme of the {count} reports these filters show, "
-                "for example “8am GP phone queues, Northfield”.",
-                count,
-            ).format(count=t.number(count)),
+            explain=title_question(t, count),
             title_label=_("Title"),
             title_value=values.get("title", ""),
             title_max=themes.TITLE_MAX,
