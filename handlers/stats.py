@@ -120,8 +120,8 @@ async def show_reports(context: Context, period: str) -> None:
     since, until = period_bounds(period, utcnow(), champion_zone(context.champion).key)
     async with context.db() as session:
         figures = await insight_figures.figures(session, since, until)
-        logged = await activity_figures.reach(session, since, until)
         by_setting = await activity_figures.reach_by(session, "setting", since, until)
+        logged = activity_figures.summed(by_setting.values())  # every session has a setting
     t = context.t
     text = "\n".join(
         [

@@ -6,7 +6,7 @@ overstated. Counted in SQL over the (created_at) and (area_id, created_at) index
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -41,6 +41,12 @@ async def reach(
     query = select(func.count(), func.coalesce(func.sum(ActivityLog.people), 0))
     sessions, people = (await session.execute(query.where(*_between(since, until, areas)))).one()
     return Reach(int(sessions), int(people))
+
+
+def summed(parts: Iterable[Reach]) -> Reach:
+    """The reach of all these parts together (a period's, from its reach by setting, say)."""
+    found = list(parts)
+    return Reach(sum(part.sessions for part in found), sum(part.people for part in found))
 
 
 async def reach_by(

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.activity_figures import Reach, reach, reach_by
+from storage.activity_figures import Reach, reach, reach_by, summed
 from storage.models import ActivityLog, Area, Champion
 
 MARCH = datetime(2027, 3, 1, tzinfo=UTC)
@@ -47,6 +47,8 @@ async def test_reach_counts_sessions_and_people_in_the_period_and_areas(
             "school": Reach(1, 2),
         }
         assert await reach_by(session, "area", MARCH, APRIL, [river.id]) == {river.id: Reach(1, 11)}
+        by_setting = await reach_by(session, "setting", MARCH, APRIL)
+        assert summed(by_setting.values()) == await reach(session, MARCH, APRIL)
         assert await reach_by(session, "topic", MARCH, APRIL) == {
             "gp-access": Reach(2, 8),
             "vaccines": Reach(1, 11),

@@ -131,8 +131,8 @@ async def overview(
     since, until = period_bounds(period, now, timezone)
     async with sessions.begin() as session:
         figures = await insight_figures.figures(session, since, until)
-        logged = await activity_figures.reach(session, since, until)
         by_setting = await activity_figures.reach_by(session, "setting", since, until)
+        logged = activity_figures.summed(by_setting.values())  # every session has a setting
         recent = await responses.recent_reach(session, now - timedelta(days=REACH_DAYS))
         chart = await reports_by_week(session, t, topics, now, timezone)
         await audit.record(session, audit.VIEWED, visitor.champion.id, now, "overview")
